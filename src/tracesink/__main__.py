@@ -1,0 +1,3 @@
+from tracesink.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,187 @@
+"""The ASGI application: lifespan, routing, CORS, and the one place errors become HTTP answers."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from tracesink import __version__
+from tracesink.app.cors import CorsPolicy
+from tracesink.app.http import (
+    ClientDisconnected,
+    Receive,
+    Request,
+    Response,
+    Scope,
+    Send,
+    error_response,
+    json_response,
+)
+from tracesink.app.ingest_routes import post_log, post_logs
+from tracesink.app.read_routes import get_health, get_trace, get_traces
+from tracesink.app.services import Services, policy_from, rules_from
+from tracesink.config import Settings
+from tracesink.errors import Overloaded, StorageError, TraceSinkError, ValidationError
+from tracesink.store import open_store
+from tracesink.store.base import Store
+from tracesink.writer import Writer
+
+log = logging.getLogger("tracesink")
+
+Handler = Callable[[Services, Request], Awaitable[Response]]
+TRACE_PREFIX = "/logs/"
+
+
+async def index(services: Services, request: Request) -> Response:
+    routes = ["POST /log", "POST /logs", "GET /logs/{trace_id}", "GET /traces", "GET /health"]
+    return json_response(200, {"name": "tracesink", "version": __version__, "routes": routes})
+
+
+ROUTES: dict[str, dict[str, Handler]] = {
+    "/": {"GET": index},
+    "/log": {"POST": post_log},
+    "/logs": {"POST": post_logs},
+    "/traces": {"GET": get_traces},
+    "/health": {"GET": get_health},
+}
+
+
+class TraceSinkApp:
+    """An ASGI app; its parts are built at lifespan start-up (or by ``running()`` in tests)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: Store | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self._given_store = store
+        self._clock = clock
+        self._cors = CorsPolicy(settings.cors_origins, settings.is_loopback)
+        self.services: Services | None = None
+
+    async def startup(self) -> None:
+        policy = policy_from(self.settings)
+        store = self._given_store or open_store(self.settings.store, policy)
+        writer = Writer(
+            store,
+            max_batch=self.settings.max_batch,
+            max_queue=self.settings.max_queue,
+            clock=self._clock,
+        )
+        self.services = Services(
+            self.settings, policy, rules_from(self.settings), store, writer, self._clock
+        )
+
+    async def shutdown(self) -> None:
+        if self.services is not None:
+            await self.services.writer.drain()
+            await self.services.store.close()
+            self.services = None
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[TraceSinkApp]:
+        await self.startup()
+        try:
+            yield self
+        finally:
+            await self.shutdown()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except TraceSinkError as exc:
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        origin = request.headers.get("origin")
+        cors_headers: list[tuple[bytes, bytes]] = []
+        if origin is not None:
+            if not self._cors.allows(origin):
+                response = error_response(
+                    403, f"origin {origin} is not allowed (TRACESINK_CORS_ORIGINS)", "Origin"
+                )
+                await response.send(send)
+                return
+            if request.method == "OPTIONS":
+                await Response(204, b"", self._cors.preflight_headers(origin)).send(send)
+                return
+            cors_headers = self._cors.headers(origin)
+        try:
+            response = await self._dispatch(request)
+        except ClientDisconnected:
+            return  # nobody to answer, and nothing was stored
+        response.headers.extend(cors_headers)
+        await response.send(send)
+
+    async def _dispatch(self, request: Request) -> Response:
+        services = self.services
+        if services is None:
+            return error_response(
+                503, "tracesink is starting or stopping", headers=[(b"retry-after", b"1")]
+            )
+        path, method = request.path, request.method
+        try:
+            if path.startswith(TRACE_PREFIX) and path != TRACE_PREFIX:
+                if method != "GET":
+                    return _method_not_allowed(method, path, ("GET",))
+                return await get_trace(services, request, path[len(TRACE_PREFIX) :])
+            methods = ROUTES.get(path)
+            if methods is None:
+                return error_response(404, f"no route {path}", "path")
+            handler = methods.get(method)
+            if handler is None:
+                return _method_not_allowed(method, path, tuple(methods))
+            return await handler(services, request)
+        except ClientDisconnected:
+            raise
+        except ValidationError as exc:
+            return error_response(exc.status, exc.message, exc.field)
+        except Overloaded as exc:
+            return error_response(
+                503, str(exc), headers=[(b"retry-after", str(exc.retry_after).encode())]
+            )
+        except StorageError as exc:
+            log.warning("store error: %s", exc)
+            return error_response(
+                503, "the store is unavailable; retry later", headers=[(b"retry-after", b"1")]
+            )
+        except Exception:  # the last line of defence: log it here, never leak a trace to the client
+            log.exception("unexpected error on %s %s", method, path)
+            return error_response(500, "internal error")
+
+
+def _method_not_allowed(method: str, path: str, allowed: tuple[str, ...]) -> Response:
+    allow = ", ".join(allowed)
+    return error_response(
+        405,
+        f"{method} is not allowed on {path}; use {allow}",
+        "method",
+        headers=[(b"allow", allow.encode())],
+    )
+
+
+def create_app(
+    settings: Settings, *, store: Store | None = None, clock: Callable[[], float] = time.time
+) -> TraceSinkApp:
+    return TraceSinkApp(settings, store=store, clock=clock)

@@ -1,0 +1,118 @@
+"""The few ASGI primitives the app needs: a request view, body reading with a cap, responses.
+
+The app is plain ASGI rather than a framework: on this machine a bare ASGI app served ~64k req/s,
+a Starlette route ~40k and FastAPI with pydantic ~13.6k (DESIGN.md, "Measuring"). Ingest is the
+hot path and its needs are small (two POST routes, a cap on the body, JSON out), so the framework's
+cost buys nothing here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qs
+
+import msgspec
+
+from tracesink.errors import TraceSinkError, ValidationError
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+Headers = list[tuple[bytes, bytes]]
+
+_encode = msgspec.json.Encoder().encode
+
+
+class ClientDisconnected(TraceSinkError):
+    """The client went away before its request body was complete: nothing is stored."""
+
+
+class Request:
+    __slots__ = ("_headers", "receive", "scope")
+
+    def __init__(self, scope: Scope, receive: Receive) -> None:
+        self.scope = scope
+        self.receive = receive
+        self._headers: dict[str, str] | None = None
+
+    @property
+    def method(self) -> str:
+        return str(self.scope["method"])
+
+    @property
+    def path(self) -> str:
+        return str(self.scope["path"])
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Lower-cased header names; the first value of a repeated header."""
+        if self._headers is None:
+            headers: dict[str, str] = {}
+            for name, value in self.scope["headers"]:
+                headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+            self._headers = headers
+        return self._headers
+
+    def query(self, name: str) -> str | None:
+        values = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get(name)
+        return values[0] if values else None
+
+    async def body(self, limit: int) -> bytes:
+        """The whole body, refused with 413 as soon as it is known to exceed ``limit`` bytes."""
+        declared = self.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise body_too_large(limit)
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnected("client disconnected before sending the whole body")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise body_too_large(limit)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+
+def body_too_large(limit: int) -> ValidationError:
+    return ValidationError(
+        f"request body is larger than {limit} bytes (TRACESINK_MAX_BODY_BYTES)",
+        field="body",
+        status=413,
+    )
+
+
+class Response:
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(
+        self, status: int, body: bytes, headers: Iterable[tuple[bytes, bytes]] = ()
+    ) -> None:
+        self.status = status
+        self.body = body
+        self.headers: Headers = list(headers)
+
+    async def send(self, send: Send) -> None:
+        headers = [*self.headers, (b"content-length", str(len(self.body)).encode())]
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+def json_response(
+    status: int, content: Any, headers: Iterable[tuple[bytes, bytes]] = ()
+) -> Response:
+    return Response(status, _encode(content), [(b"content-type", b"application/json"), *headers])
+
+
+def error_response(
+    status: int, message: str, field: str | None = None, headers: Iterable[tuple[bytes, bytes]] = ()
+) -> Response:
+    content: dict[str, Any] = {"success": False, "error": message}
+    if field is not None:
+        content["field"] = field
+    return json_response(status, content, headers)

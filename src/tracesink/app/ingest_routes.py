@@ -1,0 +1,110 @@
+"""``POST /log`` (one entry, the original plan's contract) and ``POST /logs`` (a batch)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracesink.app.http import Request, Response, json_response
+from tracesink.app.ratelimit_headers import ratelimit_headers, retry_after_s
+from tracesink.app.services import Services
+from tracesink.errors import ValidationError
+from tracesink.ingest.detect import detect_from_headers
+from tracesink.ingest.model import PreparedEntry
+from tracesink.ingest.validate import decode_entry, prepare_entry, split_batch
+from tracesink.limits import Decision, window_of
+
+
+def limit_error(decision: Decision, trace_id: str, policy_window_s: int) -> str:
+    return (
+        f"{decision.limited_by} quota exceeded for trace {trace_id} (per {policy_window_s}s window)"
+    )
+
+
+async def post_log(services: Services, request: Request) -> Response:
+    body = await request.body(services.settings.max_body_bytes)
+    detected = detect_from_headers(request.headers)
+    now_ms = services.now_ms()
+    entry = prepare_entry(decode_entry(body), services.rules, detected, now_ms)
+    [decision] = await services.writer.submit([entry])
+    headers = _headers(services, entry, decision, now_ms)
+    if decision.admitted:
+        content = {
+            "success": True,
+            "trace_id": entry.trace_id,
+            "id": entry.id,
+            "remaining_quota": decision.remaining_quota,
+        }
+        return json_response(200, content, headers)
+    content = {
+        "success": False,
+        "trace_id": entry.trace_id,
+        "error": limit_error(decision, entry.trace_id, services.settings.window_s),
+        "remaining_quota": 0,
+        "limited_by": decision.limited_by,
+    }
+    return json_response(429, content, headers)
+
+
+async def post_logs(services: Services, request: Request) -> Response:
+    settings = services.settings
+    body = await request.body(settings.max_body_bytes)
+    detected = detect_from_headers(request.headers)
+    items = split_batch(body)
+    if len(items) > settings.max_batch_items:
+        raise ValidationError(
+            f"the batch holds {len(items)} entries; at most {settings.max_batch_items} "
+            "(TRACESINK_MAX_BATCH_ITEMS)",
+            field="body",
+            status=413,
+        )
+    now_ms = services.now_ms()
+    rejected: list[dict[str, Any]] = []
+    prepared: list[tuple[int, PreparedEntry]] = []
+    for index, raw in enumerate(items):
+        try:
+            prepared.append(
+                (index, prepare_entry(decode_entry(raw), services.rules, detected, now_ms))
+            )
+        except ValidationError as exc:
+            rejected.append(
+                {"index": index, "reason": exc.message, "field": exc.field, "retryable": False}
+            )
+    decisions = await services.writer.submit([e for _, e in prepared]) if prepared else []
+    accepted, ids, headers, longest_wait = 0, [], [], 0
+    for (index, entry), decision in zip(prepared, decisions, strict=True):
+        headers = _headers(services, entry, decision, now_ms)
+        if decision.admitted:
+            accepted += 1
+            ids.append(entry.id)
+            continue
+        longest_wait = max(longest_wait, retry_after_s(decision))
+        rejected.append(
+            {
+                "index": index,
+                "reason": limit_error(decision, entry.trace_id, settings.window_s),
+                "retryable": True,
+                "limited_by": decision.limited_by,
+                "retry_after": retry_after_s(decision),
+            }
+        )
+    rejected.sort(key=lambda item: int(item["index"]))
+    content = {"success": not rejected, "accepted": accepted, "ids": ids, "rejected": rejected}
+    if accepted or not rejected:
+        status = 200
+    elif longest_wait:
+        status = (
+            429  # nothing stored and some of it may be retried later: the client should back off
+        )
+    else:
+        status = 400
+    headers = [h for h in headers if h[0] != b"retry-after"]
+    if status == 429:
+        headers.append((b"retry-after", str(longest_wait).encode()))
+    return json_response(status, content, headers)
+
+
+def _headers(
+    services: Services, entry: PreparedEntry, decision: Decision, now_ms: int
+) -> list[tuple[bytes, bytes]]:
+    _, elapsed = window_of(now_ms, services.policy.window_ms)
+    return ratelimit_headers(services.policy, entry.system, decision, elapsed)

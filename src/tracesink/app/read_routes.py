@@ -1,0 +1,85 @@
+"""Reads: ``GET /logs/{trace_id}``, ``GET /traces`` and ``GET /health``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from tracesink import __version__
+from tracesink.app.http import Request, Response, error_response, json_response
+from tracesink.app.services import Services
+from tracesink.errors import ValidationError
+from tracesink.ingest.validate import TRACE_ID, iso_ms
+from tracesink.limits import LEVELS
+from tracesink.store.base import decode_items
+
+MAX_TRACES_LISTED = 500
+
+
+def _render_marker(marker: dict[str, Any]) -> dict[str, Any]:
+    levels = ", ".join(f"{n} by the {level} quota" for level, n in marker["by"].items() if n)
+    first, last = iso_ms(marker["first"]), iso_ms(marker["last"])
+    marker["message"] = f"{marker['count']} entries dropped ({levels}) between {first} and {last}"
+    marker["first"], marker["last"] = first, last
+    return marker
+
+
+async def get_trace(services: Services, request: Request, trace_id: str) -> Response:
+    if not TRACE_ID.fullmatch(trace_id):
+        raise ValidationError(
+            "trace_id must be 1 to 128 characters from A-Z a-z 0-9 . _ : -", field="trace_id"
+        )
+    record = await services.store.read_trace(trace_id, services.now_ms())
+    if record is None:
+        return error_response(404, f"no trace {trace_id}: never written, or expired", "trace_id")
+    entries: list[dict[str, Any]] = []
+    dropped = dict.fromkeys(LEVELS, 0)
+    for item in decode_items(record.items):
+        if item.get("kind") == "dropped":
+            for level, n in item["by"].items():
+                dropped[level] += n
+            item = _render_marker(item)
+        entries.append(item)
+    content = {
+        "trace_id": trace_id,
+        "count": sum(1 for e in entries if "kind" not in e),
+        "entries": entries,
+        "expires_at": iso_ms(record.expires_at_ms) if record.expires_at_ms is not None else None,
+        "dropped": {"total": sum(dropped.values()), **dropped},
+    }
+    return json_response(200, content)
+
+
+async def get_traces(services: Services, request: Request) -> Response:
+    raw = request.query("limit") or "50"
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_TRACES_LISTED:
+        raise ValidationError(
+            f"limit must be a whole number from 1 to {MAX_TRACES_LISTED}", "limit"
+        )
+    summaries = await services.store.recent_traces(int(raw), services.now_ms())
+    traces = [
+        {
+            "trace_id": s.trace_id,
+            "count": s.count,
+            "systems": s.systems,
+            "last_seen": iso_ms(s.last_seen_ms),
+        }
+        for s in summaries
+    ]
+    return json_response(200, {"traces": traces})
+
+
+async def get_health(services: Services, request: Request) -> Response:
+    content: dict[str, Any] = {
+        "version": __version__,
+        "store": repr(services.store),
+        "queued": services.writer.queued,
+        "time": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    try:
+        await services.store.ping()
+    except Exception as exc:  # any failure to reach the store is "unavailable", never a 500
+        content.update(status="unavailable", error=type(exc).__name__)
+        return json_response(503, content)
+    content["status"] = "ok"
+    return json_response(200, content)

@@ -1,0 +1,105 @@
+"""``tracesink serve`` runs the service; ``tracesink check`` validates settings, reaches the store.
+
+Every flag is generated from ``config.OPTIONS``, so each one also works as a ``TRACESINK_*``
+environment variable (the flag wins).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import sys
+from collections.abc import Sequence
+
+from tracesink import __version__
+from tracesink.app import create_app
+from tracesink.app.services import policy_from
+from tracesink.config import OPTIONS, Settings, load_settings, mask_url
+from tracesink.errors import ConfigurationError, TraceSinkError
+from tracesink.store import open_store
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tracesink", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"tracesink {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("serve", "run the HTTP service"),
+        ("check", "validate the settings and reach the store, then exit"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        for option in OPTIONS:
+            command.add_argument(
+                option.flag,
+                dest=option.name,
+                metavar=option.name.upper(),
+                help=f"{option.help} (env {option.env})",
+            )
+    return parser
+
+
+def banner(settings: Settings) -> str:
+    default_cors = "any origin (loopback)" if settings.is_loopback else "none"
+    return (
+        f"tracesink {__version__} listening on http://{settings.host}:{settings.port}\n"
+        f"  store:  {mask_url(settings.store)}\n"
+        f"  limits: {settings.describe_limits()}\n"
+        f"  cors:   {', '.join(settings.cors_origins) or default_cors}"
+    )
+
+
+def _serve(settings: Settings) -> int:
+    import uvicorn
+
+    store = open_store(settings.store, policy_from(settings))
+    app = create_app(settings, store=store)
+    print(banner(settings), flush=True)
+    # The long p99 tail under load is the garbage collector walking start-up objects (DESIGN.md,
+    # "Measuring"): freeze them out of its view and collect the young generation less often.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=False,
+        log_level="warning",
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+async def _check(settings: Settings) -> int:
+    store = open_store(settings.store, policy_from(settings))
+    try:
+        await store.ping()
+    except Exception as exc:  # report any failure to reach the store as a failed check
+        print(
+            f"tracesink: store {mask_url(settings.store)} is unreachable: {type(exc).__name__}",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        await store.close()
+    print(f"ok: store {mask_url(settings.store)} reachable; limits: {settings.describe_limits()}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    overrides = {option.name: getattr(args, option.name) for option in OPTIONS}
+    try:
+        settings = load_settings(os.environ, overrides)
+        if args.command == "check":
+            return asyncio.run(_check(settings))
+        return _serve(settings)
+    except ConfigurationError as exc:
+        print(f"tracesink: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except TraceSinkError as exc:
+        print(f"tracesink: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,233 @@
+"""Settings: one frozen dataclass, built from ``TRACESINK_*`` variables and CLI flags.
+
+Every option is declared once in ``OPTIONS`` (name, parser, help); the environment reader and the
+CLI are both generated from that table, so a flag and its variable can never drift apart.
+A bad value raises ``ConfigurationError`` naming the variable (or flag) and what it accepts.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from tracesink.errors import ConfigurationError
+
+SYSTEMS = ("browser", "worker", "convex", "manual")
+SHARED_SYSTEMS = ("browser", "worker", "convex")  # `manual` counts against the global limit only
+ENV_PREFIX = "TRACESINK_"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8787
+    store: str = "memory://"
+    global_limit: int = 1000
+    trace_limit: int = 100
+    system_shares: Mapping[str, int] = field(
+        default_factory=lambda: {"browser": 40, "worker": 30, "convex": 30}
+    )
+    window_s: int = 3600
+    ttl_s: int = 3600
+    max_body_bytes: int = 1024 * 1024
+    max_message_bytes: int = 16 * 1024
+    max_context_bytes: int = 16 * 1024
+    max_context_depth: int = 8
+    max_batch_items: int = 1000
+    max_batch: int = 512
+    max_queue: int = 20_000
+    cors_origins: tuple[str, ...] = ()
+
+    def system_limit(self, system: str) -> int | None:
+        """The system's share of the global limit, or None when it has no level of its own."""
+        share = self.system_shares.get(system)
+        if share is None:
+            return None
+        return self.global_limit * share // 100
+
+    @property
+    def is_loopback(self) -> bool:
+        return is_loopback_host(self.host)
+
+    def describe_limits(self) -> str:
+        systems = ", ".join(
+            f"{name} {self.system_limit(name)}"
+            for name in SHARED_SYSTEMS
+            if name in self.system_shares
+        )
+        return (
+            f"global {self.global_limit}, {systems or 'no system shares'}, "
+            f"trace {self.trace_limit} per {self.window_s}s window; entries kept {self.ttl_s}s"
+        )
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password (or token) replaced by ``****``: safe for logs and reprs."""
+    parts = urlsplit(url)
+    if parts.password is None and not (parts.username and "@" in parts.netloc):
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    user = parts.username or ""
+    netloc = f"{user}:****@{host}" if parts.password is not None else f"****@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+# --- parsers: each turns the raw string into a value or raises ValueError with what it accepts.
+
+
+def _positive_int(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError("a whole number") from None
+    if value < 1:
+        raise ValueError("a whole number of at least 1")
+    return value
+
+
+def _port(raw: str) -> int:
+    value = _positive_int(raw)
+    if value > 65535:
+        raise ValueError("a port number from 1 to 65535")
+    return value
+
+
+def _host(raw: str) -> str:
+    if not raw.strip():
+        raise ValueError("a host name or IP address")
+    return raw.strip()
+
+
+def _store_url(raw: str) -> str:
+    if "://" not in raw:
+        raise ValueError("a store URL such as memory:// or redis://localhost:6379/0")
+    return raw
+
+
+def _shares(raw: str) -> dict[str, int]:
+    accepted = "a list like browser=40,worker=30,convex=30 (percentages of the global limit)"
+    shares: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        name, sep, pct = part.partition("=")
+        name = name.strip()
+        if not sep or name not in SHARED_SYSTEMS:
+            raise ValueError(f"{accepted}; systems are {', '.join(SHARED_SYSTEMS)}")
+        try:
+            value = int(pct)
+        except ValueError:
+            raise ValueError(accepted) from None
+        if not 0 <= value <= 100:
+            raise ValueError(f"{accepted}; each share from 0 to 100")
+        shares[name] = value
+    if sum(shares.values()) > 100:
+        raise ValueError(f"{accepted}; the shares add up to more than 100")
+    return shares
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if origin != "*" and not origin.startswith(("http://", "https://")):
+            raise ValueError("a comma-separated list of origins like https://app.example.com")
+    return origins
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    name: str
+    parse: Callable[[str], Any]
+    help: str
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("host", _host, "address to listen on"),
+    Option("port", _port, "port to listen on"),
+    Option(
+        "store", _store_url, "store URL: memory:// (default), redis://, rediss://, redis+unix://"
+    ),
+    Option("global_limit", _positive_int, "entries admitted per window, all systems together"),
+    Option("trace_limit", _positive_int, "entries admitted per window for one trace_id"),
+    Option("system_shares", _shares, "per-system shares of the global limit, in percent"),
+    Option("window_s", _positive_int, "length of the rate-limit window in seconds"),
+    Option("ttl_s", _positive_int, "how long a trace is kept after its last write, in seconds"),
+    Option("max_body_bytes", _positive_int, "largest request body accepted"),
+    Option("max_message_bytes", _positive_int, "longer messages are truncated with a marker"),
+    Option("max_context_bytes", _positive_int, "largest context object, as JSON"),
+    Option("max_context_depth", _positive_int, "deepest nesting allowed in context"),
+    Option("max_batch_items", _positive_int, "most entries in one POST /logs request"),
+    Option("max_batch", _positive_int, "most entries the writer sends to the store in one step"),
+    Option("max_queue", _positive_int, "most entries waiting for the store before 503"),
+    Option("cors_origins", _origins, "origins allowed to send logs from a browser"),
+)
+
+
+def _validated(settings: Settings) -> Settings:
+    if settings.max_message_bytes > settings.max_body_bytes:
+        raise ConfigurationError(
+            "TRACESINK_MAX_MESSAGE_BYTES must not exceed TRACESINK_MAX_BODY_BYTES "
+            f"({settings.max_message_bytes} > {settings.max_body_bytes})"
+        )
+    return settings
+
+
+def load_settings(
+    environ: Mapping[str, str], overrides: Mapping[str, str | None] | None = None
+) -> Settings:
+    """Settings from the environment, then CLI ``overrides`` (option name → raw string)."""
+    values: dict[str, Any] = {}
+    known = {option.name for option in OPTIONS}
+    for option in OPTIONS:
+        raw = environ.get(option.env)
+        source = option.env
+        override = (overrides or {}).get(option.name)
+        if override is not None:
+            raw, source = override, option.flag
+        if raw is None:
+            continue
+        try:
+            values[option.name] = option.parse(raw)
+        except ValueError as exc:
+            raise ConfigurationError(f"{source}={raw!r} is not valid: expected {exc}") from None
+    unknown = [
+        k
+        for k in environ
+        if k.startswith(ENV_PREFIX)
+        and k[len(ENV_PREFIX) :].lower() not in known
+        and k not in IGNORED_ENV
+    ]
+    if unknown:
+        names = ", ".join(sorted(unknown))
+        raise ConfigurationError(
+            f"unknown setting {names}; known: {', '.join(o.env for o in OPTIONS)}"
+        )
+    return _validated(replace(Settings(), **values))
+
+
+# Variables with the prefix that are not settings of the service itself.
+IGNORED_ENV = frozenset({"TRACESINK_URL"})
+
+assert {f.name for f in fields(Settings)} == {o.name for o in OPTIONS}, (
+    "OPTIONS must cover Settings"
+)

@@ -1,0 +1,33 @@
+"""The small tree of errors tracesink raises; the app maps them to HTTP in one place."""
+
+from __future__ import annotations
+
+
+class TraceSinkError(Exception):
+    """Base of every error tracesink raises on purpose."""
+
+
+class ConfigurationError(TraceSinkError):
+    """A setting is invalid; the message names the setting and what it accepts."""
+
+
+class StorageError(TraceSinkError):
+    """The store could not be reached or refused a command."""
+
+
+class ValidationError(TraceSinkError):
+    """Input broke the wire contract; ``field`` names what was wrong."""
+
+    def __init__(self, message: str, field: str | None = None, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.status = status
+
+
+class Overloaded(TraceSinkError):
+    """The writer's queue is full: the caller should retry after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -1,0 +1,1 @@
+"""Turning request bodies into stored entries: pure functions, no I/O."""

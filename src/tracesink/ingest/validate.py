@@ -1,0 +1,183 @@
+"""Parse and validate request bodies into ``PreparedEntry`` objects; errors name the field.
+
+``prepare_entry`` is the whole wire contract for one entry; ``split_batch`` cuts a ``POST /logs``
+body (JSON array or NDJSON, whatever the Content-Type says) into items that are validated one by
+one, so that one bad item does not sink the others.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from tracesink.config import SYSTEMS
+from tracesink.errors import ValidationError
+from tracesink.ids import new_id
+from tracesink.ingest.model import LEVEL_ALIASES, LEVELS, IncomingEntry, PreparedEntry
+
+TRACE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+MAX_USER_ID_CHARS = 256
+_FIELD_IN_MESSAGE = re.compile(r"`\$\.([A-Za-z_]+)|field `([A-Za-z_]+)`")
+_decode_entry = msgspec.json.Decoder(IncomingEntry).decode
+_decode_array = msgspec.json.Decoder(list[msgspec.Raw]).decode
+_encode = msgspec.json.Encoder().encode
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRules:
+    max_message_bytes: int
+    max_context_bytes: int
+    max_context_depth: int
+
+
+def iso_ms(ms: int) -> str:
+    """Milliseconds since the epoch as ISO 8601 UTC with millisecond precision."""
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def decode_entry(raw: bytes | msgspec.Raw) -> IncomingEntry:
+    """Decode one entry's JSON; malformed JSON, bad UTF-8 and wrong types all raise 400s."""
+    try:
+        return _decode_entry(raw)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        found = _FIELD_IN_MESSAGE.search(text)
+        field = (found.group(1) or found.group(2)) if found else None
+        if field is None and text.startswith("Expected `object`"):
+            text = "an entry must be a JSON object; " + text
+        raise ValidationError(text, field=field) from None
+    except msgspec.DecodeError as exc:
+        raise ValidationError(f"body is not valid JSON: {exc}", field="body") from None
+    except UnicodeDecodeError:
+        raise ValidationError("body is not valid UTF-8", field="body") from None
+
+
+def split_batch(body: bytes) -> list[bytes | msgspec.Raw]:
+    """A batch body's items: a JSON array's elements, or NDJSON's non-blank lines."""
+    stripped = body.strip()
+    if not stripped:
+        raise ValidationError("the batch holds no entries", field="body")
+    if stripped.startswith(b"["):
+        try:
+            items: list[bytes | msgspec.Raw] = list(_decode_array(stripped))
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            raise ValidationError("body is not a valid JSON array", field="body") from None
+        except UnicodeDecodeError:
+            raise ValidationError("body is not valid UTF-8", field="body") from None
+    else:
+        items = [line for line in stripped.split(b"\n") if line.strip()]
+    if not items:
+        raise ValidationError("the batch holds no entries", field="body")
+    return items
+
+
+def _truncate(text: str, limit: int) -> tuple[str, bool]:
+    if len(text) * 4 <= limit:  # fast path: even all-4-byte characters would fit
+        return text, False
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= limit:
+        return text, False
+    kept = data[:limit].decode("utf-8", "ignore")  # drop a character cut in half
+    return f"{kept}… [truncated {len(data) - len(kept.encode())} bytes]", True
+
+
+def _depth(value: Any, limit: int, depth: int = 1) -> int:
+    """Nesting depth of a decoded JSON value, counting stops once past ``limit``."""
+    if depth > limit:
+        return depth
+    children = value.values() if isinstance(value, dict) else value
+    nested = [child for child in children if isinstance(child, dict | list)]
+    return max((_depth(child, limit, depth + 1) for child in nested), default=depth)
+
+
+def _timestamp_ms(value: float | str) -> int:
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValidationError(
+                "timestamp must be milliseconds since the epoch or an ISO 8601 string",
+                field="timestamp",
+            ) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        ms = round(moment.timestamp() * 1000)
+    else:
+        if not math.isfinite(value) or value < 0:
+            raise ValidationError("timestamp must be a positive number", field="timestamp")
+        # Below 1e11 a number is seconds (Python's time.time()), above it milliseconds (Date.now()).
+        ms = round(value * 1000) if value < 1e11 else round(value)
+    if not 0 <= ms < 253402300800000:  # before year 10000: what ISO 8601 strings can show
+        raise ValidationError("timestamp is out of range", field="timestamp")
+    return ms
+
+
+def prepare_entry(
+    incoming: IncomingEntry, rules: EntryRules, detected: tuple[str, str], now_ms: int
+) -> PreparedEntry:
+    """Validate one decoded entry and build the JSON that is stored for it."""
+    if not TRACE_ID.fullmatch(incoming.trace_id):
+        raise ValidationError(
+            "trace_id must be 1 to 128 characters from A-Z a-z 0-9 . _ : -", field="trace_id"
+        )
+    level = incoming.level.lower()
+    level = LEVEL_ALIASES.get(level, level)
+    if level not in LEVELS:
+        raise ValidationError(
+            f"level must be one of {', '.join(LEVELS)} (debug is stored as log), "
+            f"got {incoming.level!r}",
+            field="level",
+        )
+    if incoming.system is None:
+        system, rule = detected
+    elif incoming.system in SYSTEMS:
+        system, rule = incoming.system, "body"
+    else:
+        raise ValidationError(f"system must be one of {', '.join(SYSTEMS)}", field="system")
+
+    message, truncated = _truncate(incoming.message, rules.max_message_bytes)
+    entry: dict[str, Any] = {"id": new_id(now_ms), "trace_id": incoming.trace_id}
+    if incoming.user_id is not None:
+        user_id = str(incoming.user_id)
+        if len(user_id) > MAX_USER_ID_CHARS:
+            raise ValidationError(
+                f"user_id must be at most {MAX_USER_ID_CHARS} characters", field="user_id"
+            )
+        entry["user_id"] = user_id
+    entry.update(system=system, level=level, message=message)
+    if incoming.stack is not None:
+        stack, stack_truncated = _truncate(incoming.stack, rules.max_message_bytes)
+        entry["stack"] = stack
+        truncated = truncated or stack_truncated
+    sent_ms = now_ms if incoming.timestamp is None else _timestamp_ms(incoming.timestamp)
+    entry["timestamp"] = iso_ms(sent_ms)
+    entry["received_at"] = iso_ms(now_ms)
+    if incoming.context is not None:
+        if _depth(incoming.context, rules.max_context_depth) > rules.max_context_depth:
+            raise ValidationError(
+                f"context is nested deeper than {rules.max_context_depth} levels", field="context"
+            )
+        entry["context"] = msgspec.Raw(_encode_text(incoming.context, "context"))
+        if len(entry["context"]) > rules.max_context_bytes:
+            raise ValidationError(
+                f"context is larger than {rules.max_context_bytes} bytes as JSON", field="context"
+            )
+    if truncated:
+        entry["truncated"] = True
+    entry["detected_by"] = rule
+    return PreparedEntry(entry["id"], incoming.trace_id, system, _encode_text(entry, "message"))
+
+
+def _encode_text(value: Any, field: str) -> bytes:
+    try:
+        return _encode(value)
+    except UnicodeEncodeError:  # a lone surrogate escaped in the JSON (e.g. "\ud800")
+        raise ValidationError(
+            f"{field} holds text that is not valid Unicode", field=field
+        ) from None

@@ -1,0 +1,39 @@
+"""Stores chosen by URL scheme: an explicit table; a driver is imported only when it is used."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from tracesink.config import mask_url
+from tracesink.errors import ConfigurationError
+from tracesink.limits import Policy
+from tracesink.store.base import Store
+
+# scheme → (module, class, the pip extra or package that provides its driver)
+BACKENDS: dict[str, tuple[str, str, str]] = {
+    "memory": ("tracesink.store.memory", "MemoryStore", ""),
+    "redis": ("tracesink.store.redis", "RedisStore", "redis[hiredis]"),
+    "rediss": ("tracesink.store.redis", "RedisStore", "redis[hiredis]"),
+    "redis+unix": ("tracesink.store.redis", "RedisStore", "redis[hiredis]"),
+}
+
+
+def open_store(url: str, policy: Policy) -> Store:
+    """The store for ``url``; ConfigurationError for an unknown scheme or a missing driver."""
+    scheme = url.partition("://")[0].lower()
+    if scheme not in BACKENDS:
+        raise ConfigurationError(
+            f"TRACESINK_STORE={mask_url(url)!r} has an unknown scheme {scheme!r}; "
+            f"known: {', '.join(s + '://' for s in BACKENDS)}"
+        )
+    module_name, class_name, requirement = BACKENDS[scheme]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"the {scheme}:// store needs {requirement!r} installed ({exc.name} is missing): "
+            f"pip install '{requirement}'"
+        ) from None
+    backend: Callable[..., Store] = getattr(module, class_name)
+    return backend(url, policy)

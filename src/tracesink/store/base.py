@@ -1,0 +1,68 @@
+"""The ``Store`` protocol every backend implements, and the read-side shapes they return.
+
+A store's write is ONE atomic step per batch: decide every entry against the three limit levels,
+append the admitted ones to ``logs:{trace_id}``, refresh TTLs and record drops. Only then is any
+request of that batch answered.
+
+A trace's list holds entries and drop markers in arrival order. A marker
+(``{"kind": "dropped", "count", "by": {level: n}, "first", "last"}``) is written where entries
+were refused and updated in place while refusals continue, so a reader sees the gap where it
+happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import msgspec
+
+from tracesink.ingest.model import PreparedEntry
+from tracesink.limits import LEVELS, Decision
+
+
+@dataclass(frozen=True, slots=True)
+class TraceRecord:
+    """A trace as read from a store: its list items oldest first, and when it expires."""
+
+    items: list[bytes]
+    expires_at_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TraceSummary:
+    trace_id: str
+    count: int
+    systems: list[str]
+    last_seen_ms: int
+
+
+class Store(Protocol):
+    async def write_batch(
+        self, entries: Sequence[PreparedEntry], now_ms: int
+    ) -> list[Decision]: ...
+
+    async def read_trace(self, trace_id: str, now_ms: int) -> TraceRecord | None: ...
+
+    async def recent_traces(self, limit: int, now_ms: int) -> list[TraceSummary]: ...
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def new_marker(level: str, now_ms: int) -> dict[str, Any]:
+    by = dict.fromkeys(LEVELS, 0)
+    by[level] = 1
+    return {"kind": "dropped", "count": 1, "by": by, "first": now_ms, "last": now_ms}
+
+
+def decode_items(items: Sequence[bytes]) -> list[dict[str, Any]]:
+    return [msgspec.json.decode(item) for item in items]
+
+
+def summarize(trace_id: str, items: Sequence[bytes], last_seen_ms: int) -> TraceSummary:
+    entries = [item for item in decode_items(items) if "kind" not in item]
+    systems = sorted({entry["system"] for entry in entries})
+    return TraceSummary(trace_id, len(entries), systems, last_seen_ms)

@@ -1,0 +1,103 @@
+"""``memory://``: the embedded store, for a laptop and for tests.
+
+The same semantics as the Redis store's Lua script, in Python: ``write_batch`` never awaits, so on
+one event loop it is atomic just as a script is on Redis. Nothing is shared between processes:
+several instances need the Redis store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from tracesink.ingest.model import PreparedEntry
+from tracesink.limits import Decision, Policy, decide, window_of
+from tracesink.store.base import TraceRecord, TraceSummary, new_marker, summarize
+
+SWEEP_EVERY_MS = 60_000
+
+
+class MemoryStore:
+    def __init__(self, url: str, policy: Policy) -> None:
+        self._policy = policy
+        self._windows: dict[int, dict[str, int]] = {}
+        self._lists: dict[str, list[bytes]] = {}  # oldest first
+        self._expires_ms: dict[str, int] = {}
+        self._last_seen_ms: dict[str, int] = {}
+        self._swept_ms = 0
+
+    def __repr__(self) -> str:
+        return "MemoryStore('memory://')"
+
+    async def write_batch(self, entries: Sequence[PreparedEntry], now_ms: int) -> list[Decision]:
+        policy = self._policy
+        self._sweep(now_ms)
+        index, elapsed = window_of(now_ms, policy.window_ms)
+        curr = self._windows.setdefault(index, {})
+        prev = self._windows.get(index - 1, {})
+        decisions = decide([(e.trace_id, e.system) for e in entries], prev, curr, elapsed, policy)
+        expires = now_ms + policy.ttl_ms
+        for entry, decision in zip(entries, decisions, strict=True):
+            items = self._live_list(entry.trace_id, now_ms)
+            if decision.limited_by is None:
+                items.append(entry.payload)
+                self._last_seen_ms[entry.trace_id] = now_ms
+            else:
+                self._record_drop(items, decision.limited_by, now_ms)
+            self._expires_ms[entry.trace_id] = expires
+        return decisions
+
+    def _live_list(self, trace_id: str, now_ms: int) -> list[bytes]:
+        if self._expires_ms.get(trace_id, now_ms + 1) <= now_ms:
+            self._forget(trace_id)
+        return self._lists.setdefault(trace_id, [])
+
+    @staticmethod
+    def _record_drop(items: list[bytes], level: str, now_ms: int) -> None:
+        last: dict[str, Any] = msgspec.json.decode(items[-1]) if items else {}
+        if last.get("kind") == "dropped":
+            last["count"] += 1
+            last["by"][level] += 1
+            last["last"] = now_ms
+            items[-1] = msgspec.json.encode(last)
+        else:
+            items.append(msgspec.json.encode(new_marker(level, now_ms)))
+
+    def _forget(self, trace_id: str) -> None:
+        self._lists.pop(trace_id, None)
+        self._expires_ms.pop(trace_id, None)
+        self._last_seen_ms.pop(trace_id, None)
+
+    def _sweep(self, now_ms: int) -> None:
+        """Drop expired traces and old windows, at most once a minute."""
+        if now_ms - self._swept_ms < SWEEP_EVERY_MS:
+            return
+        self._swept_ms = now_ms
+        for trace_id in [t for t, at in self._expires_ms.items() if at <= now_ms]:
+            self._forget(trace_id)
+        index, _ = window_of(now_ms, self._policy.window_ms)
+        for old in [i for i in self._windows if i < index - 1]:
+            del self._windows[old]
+
+    async def read_trace(self, trace_id: str, now_ms: int) -> TraceRecord | None:
+        expires = self._expires_ms.get(trace_id)
+        if expires is None or expires <= now_ms:
+            return None
+        return TraceRecord(list(self._lists[trace_id]), expires)
+
+    async def recent_traces(self, limit: int, now_ms: int) -> list[TraceSummary]:
+        live = [
+            (seen, trace_id)
+            for trace_id, seen in self._last_seen_ms.items()
+            if self._expires_ms.get(trace_id, 0) > now_ms
+        ]
+        live.sort(reverse=True)
+        return [summarize(t, self._lists[t], seen) for seen, t in live[:limit]]
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,98 @@
+"""The group-commit writer: entries from many concurrent requests share one store step.
+
+When no flush is in flight, a submission starts one at once (lowest latency at low load). While a
+flush is in flight, submissions gather; when it returns, they go together, up to ``max_batch``
+entries a step. Under load batches grow by themselves, with no timer to tune. A request's entries
+always travel in one step, and its ``submit`` returns only when that step has been stored (or
+raises what the store raised), so an acknowledged entry is never lost. ``max_queue`` bounds what
+may wait: past it, ``submit`` raises ``Overloaded`` at once instead of queueing without end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+
+from tracesink.errors import Overloaded
+from tracesink.ingest.model import PreparedEntry
+from tracesink.limits import Decision
+from tracesink.store.base import Store
+
+_Pending = tuple[Sequence[PreparedEntry], "asyncio.Future[list[Decision]]"]
+
+
+class Writer:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        max_batch: int,
+        max_queue: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._max_batch = max_batch
+        self._max_queue = max_queue
+        self._clock = clock
+        self._pending: deque[_Pending] = deque()
+        self._queued = 0
+        self._flusher: asyncio.Task[None] | None = None
+        self.batches = 0  # store steps taken, for tests and metrics
+
+    @property
+    def queued(self) -> int:
+        """Entries accepted by ``submit`` and not yet handed to the store."""
+        return self._queued
+
+    async def submit(self, entries: Sequence[PreparedEntry]) -> list[Decision]:
+        """Store ``entries`` in the next step; their decisions, in order."""
+        if self._queued + len(entries) > self._max_queue:
+            raise Overloaded(f"the write queue is full ({self._max_queue} entries waiting)")
+        future: asyncio.Future[list[Decision]] = asyncio.get_running_loop().create_future()
+        self._pending.append((entries, future))
+        self._queued += len(entries)
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush_while_pending())
+        # Shielded: a client that goes away must not cancel the step its entries are part of.
+        return await asyncio.shield(future)
+
+    async def _flush_while_pending(self) -> None:
+        try:
+            while self._pending:
+                taken = self._take_batch()
+                await self._flush(taken)
+        finally:
+            self._flusher = None
+
+    def _take_batch(self) -> list[_Pending]:
+        taken = [self._pending.popleft()]
+        size = len(taken[0][0])
+        while self._pending and size + len(self._pending[0][0]) <= self._max_batch:
+            size += len(self._pending[0][0])
+            taken.append(self._pending.popleft())
+        self._queued -= size
+        return taken
+
+    async def _flush(self, taken: list[_Pending]) -> None:
+        batch = [entry for entries, _ in taken for entry in entries]
+        try:
+            decisions = await self._store.write_batch(batch, int(self._clock() * 1000))
+        except Exception as exc:  # every waiter learns what the store raised
+            for _, future in taken:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        finally:
+            self.batches += 1
+        start = 0
+        for entries, future in taken:
+            if not future.done():
+                future.set_result(decisions[start : start + len(entries)])
+            start += len(entries)
+
+    async def drain(self) -> None:
+        """Wait until everything submitted so far has been stored (or has failed)."""
+        while self._flusher is not None:
+            await asyncio.shield(self._flusher)
