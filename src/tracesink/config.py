@@ -183,15 +183,6 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 
-def _validated(settings: Settings) -> Settings:
-    if settings.max_message_bytes > settings.max_body_bytes:
-        raise ConfigurationError(
-            "TRACESINK_MAX_MESSAGE_BYTES must not exceed TRACESINK_MAX_BODY_BYTES "
-            f"({settings.max_message_bytes} > {settings.max_body_bytes})"
-        )
-    return settings
-
-
 def load_settings(
     environ: Mapping[str, str], overrides: Mapping[str, str | None] | None = None
 ) -> Settings:
@@ -222,7 +213,7 @@ def load_settings(
         raise ConfigurationError(
             f"unknown setting {names}; known: {', '.join(o.env for o in OPTIONS)}"
         )
-    return _validated(replace(Settings(), **values))
+    return replace(Settings(), **values)
 
 
 # Variables with the prefix that are not settings of the service itself.

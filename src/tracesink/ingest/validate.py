@@ -163,7 +163,7 @@ def prepare_entry(
             raise ValidationError(
                 f"context is nested deeper than {rules.max_context_depth} levels", field="context"
             )
-        entry["context"] = msgspec.Raw(_encode_text(incoming.context, "context"))
+        entry["context"] = msgspec.Raw(_encode(incoming.context))
         if len(entry["context"]) > rules.max_context_bytes:
             raise ValidationError(
                 f"context is larger than {rules.max_context_bytes} bytes as JSON", field="context"
@@ -171,13 +171,4 @@ def prepare_entry(
     if truncated:
         entry["truncated"] = True
     entry["detected_by"] = rule
-    return PreparedEntry(entry["id"], incoming.trace_id, system, _encode_text(entry, "message"))
-
-
-def _encode_text(value: Any, field: str) -> bytes:
-    try:
-        return _encode(value)
-    except UnicodeEncodeError:  # a lone surrogate escaped in the JSON (e.g. "\ud800")
-        raise ValidationError(
-            f"{field} holds text that is not valid Unicode", field=field
-        ) from None
+    return PreparedEntry(entry["id"], incoming.trace_id, system, _encode(entry))

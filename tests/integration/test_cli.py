@@ -1,0 +1,115 @@
+"""The `tracesink` command as a user runs it: a real uvicorn process over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def tracesink(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TRACESINK_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "tracesink", *args],
+        env={**clean, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_healthy(base: str, process: subprocess.Popen[str], timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"tracesink exited early: {process.communicate()}")
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise AssertionError("tracesink did not become healthy")
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    port = free_port()
+    process = tracesink(
+        "serve",
+        "--port",
+        str(port),
+        env={"TRACESINK_TRACE_LIMIT": "3", "TRACESINK_MAX_BODY_BYTES": "4096"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base, process)
+        yield base, process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def test_serve_takes_logs_over_real_http_and_stops_on_sigterm(
+    served: tuple[str, subprocess.Popen[str]],
+) -> None:
+    """`tracesink serve` answers the wire contract, then exits 0 on SIGTERM, printing its banner."""
+    base, process = served
+    codes = [
+        httpx.post(f"{base}/log", json={"trace_id": "cli", "message": str(i)}).status_code
+        for i in range(4)
+    ]
+    assert codes == [200, 200, 200, 429]
+    trace = httpx.get(f"{base}/logs/cli").json()
+    assert [e["message"] for e in trace["entries"][:3]] == ["0", "1", "2"]
+    big = httpx.post(f"{base}/log", content=b"x" * 10_000)
+    assert big.status_code == 413
+    process.send_signal(signal.SIGTERM)
+    out, _ = process.communicate(timeout=15)
+    assert process.returncode == 0
+    assert "listening on http://127.0.0.1:" in out
+    assert "store:  memory://" in out
+    assert "trace 3 per 3600s window" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "named"),
+    [
+        (["serve", "--port", "http"], {}, "--port"),
+        (["serve"], {"TRACESINK_GLOBAL_LIMIT": "lots"}, "TRACESINK_GLOBAL_LIMIT"),
+        (["serve"], {"TRACESINK_STORE": "mongo://:pw@localhost"}, "TRACESINK_STORE"),
+    ],
+)
+def test_bad_settings_stop_start_up_naming_the_setting(
+    args: list[str], env: dict[str, str], named: str
+) -> None:
+    """A bad setting exits with status 2 and a message that names it (secrets masked)."""
+    process = tracesink(*args, env=env)
+    _, err = process.communicate(timeout=15)
+    assert process.returncode == 2
+    assert named in err
+    assert "pw" not in err
+
+
+def test_check_reaches_the_store() -> None:
+    """`tracesink check` validates settings, reaches the store and exits 0."""
+    process = tracesink("check")
+    out, _ = process.communicate(timeout=15)
+    assert process.returncode == 0
+    assert out.startswith("ok: store memory:// reachable")

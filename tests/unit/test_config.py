@@ -1,0 +1,104 @@
+"""Settings from the environment and flags, and the messages that stop a bad start-up."""
+
+from __future__ import annotations
+
+import pytest
+
+from tracesink.config import Settings, load_settings, mask_url
+from tracesink.errors import ConfigurationError
+
+
+def test_defaults_are_the_original_plan() -> None:
+    """Nothing set: loopback, memory store, 1000/h global, 40/30/30 shares, 100/h per trace."""
+    settings = load_settings({})
+    assert settings == Settings()
+    assert (settings.host, settings.port, settings.store) == ("127.0.0.1", 8787, "memory://")
+    assert [settings.system_limit(s) for s in ("browser", "worker", "convex", "manual")] == [
+        400,
+        300,
+        300,
+        None,
+    ]
+    assert (settings.window_s, settings.ttl_s, settings.trace_limit) == (3600, 3600, 100)
+
+
+def test_environment_sets_and_flags_override() -> None:
+    """Every option has a TRACESINK_* variable; a CLI flag wins over it."""
+    settings = load_settings(
+        {
+            "TRACESINK_GLOBAL_LIMIT": "50",
+            "TRACESINK_SYSTEM_SHARES": "browser=50, worker=10",
+            "TRACESINK_CORS_ORIGINS": "https://a.example, http://localhost:3000/",
+            "TRACESINK_PORT": "9000",
+            "TRACESINK_TTL_S": "60",
+            "TRACESINK_WINDOW_S": "120",
+            "TRACESINK_TRACE_LIMIT": "7",
+        },
+        {"port": "9001", "host": None},
+    )
+    assert settings.port == 9001
+    assert settings.global_limit == 50
+    assert settings.system_shares == {"browser": 50, "worker": 10}
+    assert settings.system_limit("browser") == 25
+    assert settings.system_limit("convex") is None
+    assert settings.cors_origins == ("https://a.example", "http://localhost:3000")
+    assert (settings.ttl_s, settings.window_s, settings.trace_limit) == (60, 120, 7)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"TRACESINK_PORT": "http"}, "TRACESINK_PORT"),
+        ({"TRACESINK_PORT": "70000"}, "TRACESINK_PORT"),
+        ({"TRACESINK_GLOBAL_LIMIT": "0"}, "TRACESINK_GLOBAL_LIMIT"),
+        ({"TRACESINK_SYSTEM_SHARES": "browser=60,worker=60"}, "TRACESINK_SYSTEM_SHARES"),
+        ({"TRACESINK_SYSTEM_SHARES": "mainframe=10"}, "TRACESINK_SYSTEM_SHARES"),
+        ({"TRACESINK_SYSTEM_SHARES": "browser=x"}, "TRACESINK_SYSTEM_SHARES"),
+        ({"TRACESINK_SYSTEM_SHARES": "browser"}, "TRACESINK_SYSTEM_SHARES"),
+        ({"TRACESINK_SYSTEM_SHARES": "browser=101"}, "TRACESINK_SYSTEM_SHARES"),
+        ({"TRACESINK_STORE": "localhost:6379"}, "TRACESINK_STORE"),
+        ({"TRACESINK_HOST": " "}, "TRACESINK_HOST"),
+        ({"TRACESINK_CORS_ORIGINS": "example.com"}, "TRACESINK_CORS_ORIGINS"),
+        ({"TRACESINK_GLOBAL_LIMT": "5"}, "TRACESINK_GLOBAL_LIMT"),
+    ],
+)
+def test_bad_settings_name_the_variable(env: dict[str, str], named: str) -> None:
+    """A bad or unknown setting stops start-up with a message naming it."""
+    with pytest.raises(ConfigurationError, match=named):
+        load_settings(env)
+
+
+def test_bad_flag_names_the_flag() -> None:
+    """A bad value given as a flag is reported by its flag name."""
+    with pytest.raises(ConfigurationError, match="--port"):
+        load_settings({}, {"port": "-1"})
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("redis://:s3cret@host:6379/0", "redis://:****@host:6379/0"),
+        ("rediss://user:s3cret@host/0", "rediss://user:****@host/0"),
+        ("upstash+https://tok3n@eu1.upstash.io", "upstash+https://****@eu1.upstash.io"),
+        ("memory://", "memory://"),
+        ("redis://host:6379", "redis://host:6379"),
+    ],
+)
+def test_secrets_in_store_urls_are_masked(url: str, masked: str) -> None:
+    """Passwords and tokens never appear in what is printed or logged."""
+    assert mask_url(url) == masked
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("::1", True),
+        ("0.0.0.0", False),
+        ("example.com", False),
+    ],
+)
+def test_loopback_hosts(host: str, loopback: bool) -> None:
+    """Only loopback addresses count as a developer's private laptop."""
+    assert Settings(host=host).is_loopback is loopback
