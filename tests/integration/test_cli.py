@@ -2,75 +2,29 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from tests.support.service import Service, serving, tracesink
+
 pytestmark = pytest.mark.slow
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def tracesink(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("TRACESINK_")}
-    return subprocess.Popen(
-        [sys.executable, "-m", "tracesink", *args],
-        env={**clean, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def wait_healthy(base: str, process: subprocess.Popen[str], timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"tracesink exited early: {process.communicate()}")
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise AssertionError("tracesink did not become healthy")
-
-
 @pytest.fixture
-def served() -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    port = free_port()
-    process = tracesink(
-        "serve",
-        "--port",
-        str(port),
-        env={"TRACESINK_TRACE_LIMIT": "3", "TRACESINK_MAX_BODY_BYTES": "4096"},
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base, process)
-        yield base, process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+def served() -> Iterator[Service]:
+    env = {"TRACESINK_TRACE_LIMIT": "3", "TRACESINK_MAX_BODY_BYTES": "4096"}
+    with serving(env) as service:
+        yield service
 
 
 def test_serve_takes_logs_over_real_http_and_stops_on_sigterm(
-    served: tuple[str, subprocess.Popen[str]],
+    served: Service,
 ) -> None:
     """`tracesink serve` answers the wire contract, then exits 0 on SIGTERM, printing its banner."""
-    base, process = served
+    base, process = served.url, served.process
     codes = [
         httpx.post(f"{base}/log", json={"trace_id": "cli", "message": str(i)}).status_code
         for i in range(4)

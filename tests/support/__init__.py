@@ -1,0 +1,1 @@
+"""Helpers shared by test suites and benches: real servers to test against, never fakes."""
