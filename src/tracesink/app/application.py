@@ -20,6 +20,7 @@ from tracesink.app.http import (
     json_response,
 )
 from tracesink.app.ingest_routes import post_log, post_logs
+from tracesink.app.ratelimit_headers import RateLimitHeaders
 from tracesink.app.read_routes import get_health, get_trace, get_traces
 from tracesink.app.services import Services, policy_from, rules_from
 from tracesink.config import Settings
@@ -74,7 +75,13 @@ class TraceSinkApp:
             clock=self._clock,
         )
         self.services = Services(
-            self.settings, policy, rules_from(self.settings), store, writer, self._clock
+            self.settings,
+            policy,
+            rules_from(self.settings),
+            store,
+            writer,
+            RateLimitHeaders(policy),
+            self._clock,
         )
 
     async def shutdown(self) -> None:

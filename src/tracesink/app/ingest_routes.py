@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tracesink.app.http import Request, Response, json_response
-from tracesink.app.ratelimit_headers import ratelimit_headers, retry_after_s
+from tracesink.app.ratelimit_headers import retry_after_s
 from tracesink.app.services import Services
 from tracesink.errors import ValidationError
 from tracesink.ingest.detect import detect_from_headers
@@ -107,4 +107,4 @@ def _headers(
     services: Services, entry: PreparedEntry, decision: Decision, now_ms: int
 ) -> list[tuple[bytes, bytes]]:
     _, elapsed = window_of(now_ms, services.policy.window_ms)
-    return ratelimit_headers(services.policy, entry.system, decision, elapsed)
+    return services.ratelimit_headers.for_decision(entry.system, decision, elapsed)

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tracesink.app.ratelimit_headers import RateLimitHeaders
 from tracesink.config import Settings
 from tracesink.ingest.validate import EntryRules
 from tracesink.limits import Policy
@@ -20,6 +21,7 @@ class Services:
     rules: EntryRules
     store: Store
     writer: Writer
+    ratelimit_headers: RateLimitHeaders
     clock: Callable[[], float] = time.time
 
     def now_ms(self) -> int:
