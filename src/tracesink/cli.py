@@ -32,12 +32,19 @@ def _parser() -> argparse.ArgumentParser:
     ):
         command = commands.add_parser(name, help=help_text)
         for option in OPTIONS:
-            command.add_argument(
-                option.flag,
-                dest=option.name,
-                metavar=option.name.upper(),
-                help=f"{option.help} (env {option.env})",
-            )
+            option_help = f"{option.help} (env {option.env})"
+            if option.switch:
+                command.add_argument(
+                    option.flag,
+                    dest=option.name,
+                    action="store_const",
+                    const="true",
+                    help=option_help,
+                )
+            else:
+                command.add_argument(
+                    option.flag, dest=option.name, metavar=option.name.upper(), help=option_help
+                )
     return parser
 
 
@@ -47,7 +54,19 @@ def banner(settings: Settings) -> str:
         f"tracesink {__version__} listening on http://{settings.host}:{settings.port}\n"
         f"  store:  {mask_url(settings.store)}\n"
         f"  limits: {settings.describe_limits()}\n"
-        f"  cors:   {', '.join(settings.cors_origins) or default_cors}"
+        f"  cors:   {', '.join(settings.cors_origins) or default_cors}\n"
+        f"  reads:  {_read_access(settings)}"
+    )
+
+
+def _read_access(settings: Settings) -> str:
+    if settings.read_token is not None:
+        return "bearer token required"
+    if settings.is_loopback:
+        return "open (loopback only)"
+    return (
+        "OPEN TO ANYONE WHO CAN REACH THIS ADDRESS (--insecure): "
+        "every log can be read without a token"
     )
 
 
@@ -73,6 +92,7 @@ def _serve(settings: Settings) -> int:
         log_level="warning",
         server_header=False,
         timeout_graceful_shutdown=10,
+        limit_concurrency=settings.max_concurrency,
     )
     return 0
 

@@ -40,6 +40,11 @@ class Settings:
     max_batch: int = 512
     max_queue: int = 20_000
     cors_origins: tuple[str, ...] = ()
+    read_token: str | None = field(default=None, repr=False)
+    insecure: bool = False
+    ingest_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    read_timeout_s: float = 10.0
+    max_concurrency: int = 1000
 
     def system_limit(self, system: str) -> int | None:
         """The system's share of the global limit, or None when it has no level of its own."""
@@ -138,6 +143,40 @@ def _shares(raw: str) -> dict[str, int]:
     return shares
 
 
+def _positive_number(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("a number of seconds") from None
+    if not 0 < value < 86400:
+        raise ValueError("a number of seconds above 0 and below 86400")
+    return value
+
+
+def _flag(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in ("1", "true", "yes", "0", "false", "no", ""):
+        raise ValueError("true or false (1/0, yes/no)")
+    return value in ("1", "true", "yes")
+
+
+def _token(raw: str) -> str:
+    if len(raw) < 16 or raw != raw.strip():
+        raise ValueError("a secret of at least 16 characters without surrounding spaces")
+    return raw
+
+
+def _ingest_keys(raw: str) -> dict[str, tuple[str, ...]]:
+    accepted = "a list like pk_web=https://app.example.com|https://b.example,pk_cli=*"
+    keys: dict[str, tuple[str, ...]] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        key, sep, origins = part.partition("=")
+        if not sep or len(key.strip()) < 8 or not origins.strip():
+            raise ValueError(f"{accepted}; each key at least 8 characters")
+        keys[key.strip()] = _origins(origins.replace("|", ","))
+    return keys
+
+
 def _origins(raw: str) -> tuple[str, ...]:
     origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
     for origin in origins:
@@ -151,6 +190,8 @@ class Option:
     name: str
     parse: Callable[[str], Any]
     help: str
+    secret: bool = False  # never echo the value back, not even in an error
+    switch: bool = False  # a CLI flag without a value (`--insecure`); the variable takes true/false
 
     @property
     def env(self) -> str:
@@ -180,6 +221,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("max_batch", _positive_int, "most entries the writer sends to the store in one step"),
     Option("max_queue", _positive_int, "most entries waiting for the store before 503"),
     Option("cors_origins", _origins, "origins allowed to send logs from a browser"),
+    Option("read_token", _token, "bearer token required to read logs", secret=True),
+    Option(
+        "insecure", _flag, "serve beyond loopback without a read token (dangerous)", switch=True
+    ),
+    Option(
+        "ingest_keys", _ingest_keys, "public ingest keys and their allowed origins", secret=True
+    ),
+    Option("read_timeout_s", _positive_number, "seconds a client may take to send its body"),
+    Option("max_concurrency", _positive_int, "most requests served at once; 503 beyond"),
 )
 
 
@@ -200,7 +250,8 @@ def load_settings(
         try:
             values[option.name] = option.parse(raw)
         except ValueError as exc:
-            raise ConfigurationError(f"{source}={raw!r} is not valid: expected {exc}") from None
+            shown = "****" if option.secret else repr(raw)
+            raise ConfigurationError(f"{source}={shown} is not valid: expected {exc}") from None
     unknown = [
         k
         for k in environ
@@ -213,7 +264,16 @@ def load_settings(
         raise ConfigurationError(
             f"unknown setting {names}; known: {', '.join(o.env for o in OPTIONS)}"
         )
-    return replace(Settings(), **values)
+    return _checked(replace(Settings(), **values))
+
+
+def _checked(settings: Settings) -> Settings:
+    if not settings.is_loopback and settings.read_token is None and not settings.insecure:
+        raise ConfigurationError(
+            f"TRACESINK_HOST={settings.host} serves beyond loopback, where anyone who can reach it "
+            "could read every log: set TRACESINK_READ_TOKEN, or pass --insecure to accept that"
+        )
+    return settings
 
 
 # Variables with the prefix that are not settings of the service itself.

@@ -31,3 +31,13 @@ class Overloaded(TraceSinkError):
     def __init__(self, message: str, retry_after: int = 1) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class AccessDenied(TraceSinkError):
+    """A request lacks the credential a route needs (401) or may not use it from here (403)."""
+
+    def __init__(self, message: str, field: str, status: int = 401) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.status = status

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+import socket
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -67,3 +69,22 @@ def test_check_reaches_the_store() -> None:
     out, _ = process.communicate(timeout=15)
     assert process.returncode == 0
     assert out.startswith("ok: store memory:// reachable")
+
+
+def test_concurrency_bound_answers_503_beyond_it() -> None:
+    """With --max-concurrency 2, two stalled uploads hold the slots and a third request gets 503."""
+    with serving(None, "--max-concurrency", "2", "--read-timeout-s", "30") as service:
+        port = int(service.url.rsplit(":", 1)[1])
+        stalled = []
+        for _ in range(2):
+            sock = socket.create_connection(("127.0.0.1", port))
+            sock.sendall(b"POST /log HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            stalled.append(sock)
+        try:
+            time.sleep(0.2)
+            assert httpx.get(f"{service.url}/health").status_code == 503
+        finally:
+            for sock in stalled:
+                sock.close()
+        time.sleep(0.2)
+        assert httpx.get(f"{service.url}/health").status_code == 200

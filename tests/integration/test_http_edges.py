@@ -90,8 +90,11 @@ async def call_asgi(
     path: str,
     chunks: Sequence[bytes | None],
     headers: Sequence[tuple[bytes, bytes]] = (),
+    stall: bool = False,
 ) -> tuple[list[Message], int]:
-    """Drive the app with a body in chunks (None: the client leaves); (messages, chunks read)."""
+    """Drive the app with a body in chunks (None: the client leaves; stall: then nothing more).
+
+    Returns the messages sent and how many chunks the app read."""
     sent: list[Message] = []
     read = 0
 
@@ -103,7 +106,7 @@ async def call_asgi(
         read += 1
         if chunk is None:
             return {"type": "http.disconnect"}
-        return {"type": "http.request", "body": chunk, "more_body": read < len(chunks)}
+        return {"type": "http.request", "body": chunk, "more_body": stall or read < len(chunks)}
 
     async def send(message: Message) -> None:
         sent.append(message)

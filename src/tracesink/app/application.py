@@ -6,8 +6,10 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 
 from tracesink import __version__
+from tracesink.app.auth import IngestGuard, ReadGuard
 from tracesink.app.cors import CorsPolicy
 from tracesink.app.http import (
     ClientDisconnected,
@@ -21,10 +23,16 @@ from tracesink.app.http import (
 )
 from tracesink.app.ingest_routes import post_log, post_logs
 from tracesink.app.ratelimit_headers import RateLimitHeaders
-from tracesink.app.read_routes import get_health, get_trace, get_traces
+from tracesink.app.read_routes import TRACE_PATH_PREFIX, get_health, get_trace, get_traces
 from tracesink.app.services import Services, policy_from, rules_from
 from tracesink.config import Settings
-from tracesink.errors import Overloaded, StorageError, TraceSinkError, ValidationError
+from tracesink.errors import (
+    AccessDenied,
+    Overloaded,
+    StorageError,
+    TraceSinkError,
+    ValidationError,
+)
 from tracesink.store import open_store
 from tracesink.store.base import Store
 from tracesink.writer import Writer
@@ -32,7 +40,15 @@ from tracesink.writer import Writer
 log = logging.getLogger("tracesink")
 
 Handler = Callable[[Services, Request], Awaitable[Response]]
-TRACE_PREFIX = "/logs/"
+PUBLIC, READ, INGEST = "public", "read", "ingest"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    handler: Handler
+    access: (
+        str  # PUBLIC, READ (bearer token when configured) or INGEST (ingest key when configured)
+    )
 
 
 async def index(services: Services, request: Request) -> Response:
@@ -40,13 +56,14 @@ async def index(services: Services, request: Request) -> Response:
     return json_response(200, {"name": "tracesink", "version": __version__, "routes": routes})
 
 
-ROUTES: dict[str, dict[str, Handler]] = {
-    "/": {"GET": index},
-    "/log": {"POST": post_log},
-    "/logs": {"POST": post_logs},
-    "/traces": {"GET": get_traces},
-    "/health": {"GET": get_health},
+ROUTES: dict[str, dict[str, Route]] = {
+    "/": {"GET": Route(index, PUBLIC)},
+    "/log": {"POST": Route(post_log, INGEST)},
+    "/logs": {"POST": Route(post_logs, INGEST)},
+    "/traces": {"GET": Route(get_traces, READ)},
+    "/health": {"GET": Route(get_health, PUBLIC)},
 }
+TRACE_ROUTE = {"GET": Route(get_trace, READ)}  # /logs/{trace_id}
 
 
 class TraceSinkApp:
@@ -62,7 +79,12 @@ class TraceSinkApp:
         self.settings = settings
         self._given_store = store
         self._clock = clock
-        self._cors = CorsPolicy(settings.cors_origins, settings.is_loopback)
+        key_origins = [o for origins in settings.ingest_keys.values() for o in origins]
+        self._cors = CorsPolicy((*settings.cors_origins, *key_origins), settings.is_loopback)
+        self._guards = {
+            READ: ReadGuard(settings.read_token).check,
+            INGEST: IngestGuard(settings.ingest_keys).check,
+        }
         self.services: Services | None = None
 
     async def startup(self) -> None:
@@ -149,19 +171,22 @@ class TraceSinkApp:
             )
         path, method = request.path, request.method
         try:
-            if path.startswith(TRACE_PREFIX) and path != TRACE_PREFIX:
-                if method != "GET":
-                    return _method_not_allowed(method, path, ("GET",))
-                return await get_trace(services, request, path[len(TRACE_PREFIX) :])
             methods = ROUTES.get(path)
+            if methods is None and path.startswith(TRACE_PATH_PREFIX) and path != TRACE_PATH_PREFIX:
+                methods = TRACE_ROUTE
             if methods is None:
                 return error_response(404, f"no route {path}", "path")
-            handler = methods.get(method)
-            if handler is None:
+            route = methods.get(method)
+            if route is None:
                 return _method_not_allowed(method, path, tuple(methods))
-            return await handler(services, request)
+            if route.access != PUBLIC:
+                self._guards[route.access](request)
+            return await route.handler(services, request)
         except ClientDisconnected:
             raise
+        except AccessDenied as exc:
+            challenge = [(b"www-authenticate", b"Bearer")] if exc.field == "Authorization" else []
+            return error_response(exc.status, exc.message, exc.field, challenge)
         except ValidationError as exc:
             return error_response(exc.status, exc.message, exc.field)
         except Overloaded as exc:

@@ -8,6 +8,7 @@ cost buys nothing here.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
@@ -59,11 +60,24 @@ class Request:
         values = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get(name)
         return values[0] if values else None
 
-    async def body(self, limit: int) -> bytes:
-        """The whole body, refused with 413 as soon as it is known to exceed ``limit`` bytes."""
+    async def body(self, limit: int, timeout_s: float) -> bytes:
+        """The whole body, refused with 413 as soon as it is known to exceed ``limit`` bytes,
+        and with 408 when it has not fully arrived within ``timeout_s`` (a slow-loris client)."""
         declared = self.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise body_too_large(limit)
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await self._read_body(limit)
+        except TimeoutError:
+            raise ValidationError(
+                f"the request body did not arrive within {timeout_s:g} s "
+                "(TRACESINK_READ_TIMEOUT_S)",
+                field="body",
+                status=408,
+            ) from None
+
+    async def _read_body(self, limit: int) -> bytes:
         chunks: list[bytes] = []
         size = 0
         while True:

@@ -21,7 +21,7 @@ def limit_error(decision: Decision, trace_id: str, policy_window_s: int) -> str:
 
 
 async def post_log(services: Services, request: Request) -> Response:
-    body = await request.body(services.settings.max_body_bytes)
+    body = await request.body(services.settings.max_body_bytes, services.settings.read_timeout_s)
     detected = detect_from_headers(request.headers)
     now_ms = services.now_ms()
     entry = prepare_entry(decode_entry(body), services.rules, detected, now_ms)
@@ -47,7 +47,7 @@ async def post_log(services: Services, request: Request) -> Response:
 
 async def post_logs(services: Services, request: Request) -> Response:
     settings = services.settings
-    body = await request.body(settings.max_body_bytes)
+    body = await request.body(settings.max_body_bytes, settings.read_timeout_s)
     detected = detect_from_headers(request.headers)
     items = split_batch(body)
     if len(items) > settings.max_batch_items:

@@ -14,6 +14,7 @@ from tracesink.limits import LEVELS
 from tracesink.store.base import decode_items
 
 MAX_TRACES_LISTED = 500
+TRACE_PATH_PREFIX = "/logs/"
 
 
 def _render_marker(marker: dict[str, Any]) -> dict[str, Any]:
@@ -24,7 +25,8 @@ def _render_marker(marker: dict[str, Any]) -> dict[str, Any]:
     return marker
 
 
-async def get_trace(services: Services, request: Request, trace_id: str) -> Response:
+async def get_trace(services: Services, request: Request) -> Response:
+    trace_id = request.path[len(TRACE_PATH_PREFIX) :]
     if not TRACE_ID.fullmatch(trace_id):
         raise ValidationError(
             "trace_id must be 1 to 128 characters from A-Z a-z 0-9 . _ : -", field="trace_id"

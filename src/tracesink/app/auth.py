@@ -1,0 +1,53 @@
+"""Who may read logs (a bearer token) and who may send them (optional public ingest keys).
+
+Tokens are compared with ``hmac.compare_digest`` so that timing does not reveal how much of a
+guess was right. Ingest keys are public by design, like a Sentry DSN: they name a project and the
+origins its browser code runs on, so a key copied to another site is refused there.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+
+from tracesink.app.http import Request
+from tracesink.errors import AccessDenied
+
+INGEST_KEY_HEADER = "x-tracesink-key"
+
+
+class ReadGuard:
+    def __init__(self, token: str | None) -> None:
+        self._expected = f"Bearer {token}".encode() if token is not None else None
+
+    def check(self, request: Request) -> None:
+        if self._expected is None:
+            return
+        given = request.headers.get("authorization", "").encode("latin-1")
+        if not hmac.compare_digest(given, self._expected):
+            raise AccessDenied(
+                "reading logs needs Authorization: Bearer <TRACESINK_READ_TOKEN>", "Authorization"
+            )
+
+
+class IngestGuard:
+    def __init__(self, keys: Mapping[str, tuple[str, ...]]) -> None:
+        self._keys = [(key.encode(), frozenset(origins)) for key, origins in keys.items()]
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._keys)
+
+    def check(self, request: Request) -> None:
+        if not self._keys:
+            return
+        # sendBeacon cannot set headers, so the key may also come as ?key=.
+        given = (request.headers.get(INGEST_KEY_HEADER) or request.query("key") or "").encode()
+        origins = next((o for key, o in self._keys if hmac.compare_digest(given, key)), None)
+        if origins is None:
+            raise AccessDenied(
+                "sending logs needs a valid ingest key in X-Tracesink-Key or ?key=", "key"
+            )
+        origin = request.headers.get("origin")
+        if origin is not None and "*" not in origins and origin.rstrip("/") not in origins:
+            raise AccessDenied(f"this ingest key is not valid for origin {origin}", "Origin", 403)
