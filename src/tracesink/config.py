@@ -11,7 +11,7 @@ import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from tracesink.errors import ConfigurationError
 
@@ -79,16 +79,25 @@ def is_loopback_host(host: str) -> bool:
 
 
 def mask_url(url: str) -> str:
-    """The URL with any password (or token) replaced by ``****``: safe for logs and reprs."""
+    """The URL with any password or token replaced by ``****``: safe for logs and reprs.
+
+    Covers ``user:password@``, a bare ``token@`` and a ``?password=`` query (which redis-py
+    accepts for unix sockets); works on malformed URLs too, since those end up in error messages.
+    """
     parts = urlsplit(url)
-    if parts.password is None and not (parts.username and "@" in parts.netloc):
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    user = parts.username or ""
-    netloc = f"{user}:****@{host}" if parts.password is not None else f"****@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        netloc = f"{user}:****@{host}" if colon else f"****@{host}"
+    query = "&".join(
+        "password=****" if param.lower().startswith("password=") else param
+        for param in parts.query.split("&")
+    )
+    # Built by hand: urlunsplit drops the "//" of an empty host (redis+unix:///path).
+    masked = f"{parts.scheme}://{netloc}{parts.path}"
+    masked += f"?{query}" if query else ""
+    return masked + (f"#{parts.fragment}" if parts.fragment else "")
 
 
 # --- parsers: each turns the raw string into a value or raises ValueError with what it accepts.
@@ -268,6 +277,13 @@ def load_settings(
 
 
 def _checked(settings: Settings) -> Settings:
+    # The window math is exact integer arithmetic in Python and in Lua, whose numbers are
+    # doubles: keep limit x window (in ms) below 2**53.
+    if settings.global_limit * settings.window_s * 1000 >= 2**53:
+        raise ConfigurationError(
+            "TRACESINK_GLOBAL_LIMIT x TRACESINK_WINDOW_S is too large "
+            f"({settings.global_limit} x {settings.window_s}); keep it below 9e12"
+        )
     if not settings.is_loopback and settings.read_token is None and not settings.insecure:
         raise ConfigurationError(
             f"TRACESINK_HOST={settings.host} serves beyond loopback, where anyone who can reach it "

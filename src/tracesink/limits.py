@@ -121,3 +121,21 @@ def decide(
         else:
             decisions.append(Decision(None, left))
     return decisions
+
+
+class LocalCounters:
+    """Window counters held in this process: the memory store's, and any store's during an outage.
+
+    Keeps the current and previous window only, exactly what the sliding window reads.
+    """
+
+    def __init__(self, policy: Policy) -> None:
+        self._policy = policy
+        self._windows: dict[int, dict[str, int]] = {}
+
+    def decide(self, entries: Sequence[tuple[str, str]], now_ms: int) -> list[Decision]:
+        index, elapsed = window_of(now_ms, self._policy.window_ms)
+        for old in [i for i in self._windows if i < index - 1]:
+            del self._windows[old]
+        curr = self._windows.setdefault(index, {})
+        return decide(entries, self._windows.get(index - 1, {}), curr, elapsed, self._policy)

@@ -102,3 +102,24 @@ def test_secrets_in_store_urls_are_masked(url: str, masked: str) -> None:
 def test_loopback_hosts(host: str, loopback: bool) -> None:
     """Only loopback addresses count as a developer's private laptop."""
     assert Settings(host=host).is_loopback is loopback
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("foo://:pw@h:x", "foo://:****@h:x"),
+        (
+            "redis+unix:///run/redis.sock?db=0&password=pw",
+            "redis+unix:///run/redis.sock?db=0&password=****",
+        ),
+    ],
+)
+def test_masking_survives_odd_urls(url: str, masked: str) -> None:
+    """A malformed port or a password in the query is masked too, never raising."""
+    assert mask_url(url) == masked
+
+
+def test_limits_too_large_for_exact_arithmetic_are_refused() -> None:
+    """limit x window must stay below 2**53 so Python and Lua decide alike."""
+    with pytest.raises(ConfigurationError, match="TRACESINK_GLOBAL_LIMIT"):
+        load_settings({"TRACESINK_GLOBAL_LIMIT": "4000000000", "TRACESINK_WINDOW_S": "2592000"})

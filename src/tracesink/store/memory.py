@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from tracesink.ingest.model import PreparedEntry
-from tracesink.limits import Decision, Policy, decide, window_of
+from tracesink.limits import Decision, LocalCounters, Policy
 from tracesink.store.base import TraceRecord, TraceSummary, new_marker, summarize
 
 SWEEP_EVERY_MS = 60_000
@@ -22,7 +22,7 @@ SWEEP_EVERY_MS = 60_000
 class MemoryStore:
     def __init__(self, url: str, policy: Policy) -> None:
         self._policy = policy
-        self._windows: dict[int, dict[str, int]] = {}
+        self._counters = LocalCounters(policy)
         self._lists: dict[str, list[bytes]] = {}  # oldest first
         self._expires_ms: dict[str, int] = {}
         self._last_seen_ms: dict[str, int] = {}
@@ -34,10 +34,7 @@ class MemoryStore:
     async def write_batch(self, entries: Sequence[PreparedEntry], now_ms: int) -> list[Decision]:
         policy = self._policy
         self._sweep(now_ms)
-        index, elapsed = window_of(now_ms, policy.window_ms)
-        curr = self._windows.setdefault(index, {})
-        prev = self._windows.get(index - 1, {})
-        decisions = decide([(e.trace_id, e.system) for e in entries], prev, curr, elapsed, policy)
+        decisions = self._counters.decide([(e.trace_id, e.system) for e in entries], now_ms)
         expires = now_ms + policy.ttl_ms
         for entry, decision in zip(entries, decisions, strict=True):
             items = self._live_list(entry.trace_id, now_ms)
@@ -71,15 +68,12 @@ class MemoryStore:
         self._last_seen_ms.pop(trace_id, None)
 
     def _sweep(self, now_ms: int) -> None:
-        """Drop expired traces and old windows, at most once a minute."""
+        """Drop expired traces, at most once a minute."""
         if now_ms - self._swept_ms < SWEEP_EVERY_MS:
             return
         self._swept_ms = now_ms
         for trace_id in [t for t, at in self._expires_ms.items() if at <= now_ms]:
             self._forget(trace_id)
-        index, _ = window_of(now_ms, self._policy.window_ms)
-        for old in [i for i in self._windows if i < index - 1]:
-            del self._windows[old]
 
     async def read_trace(self, trace_id: str, now_ms: int) -> TraceRecord | None:
         expires = self._expires_ms.get(trace_id)
@@ -88,10 +82,13 @@ class MemoryStore:
         return TraceRecord(list(self._lists[trace_id]), expires)
 
     async def recent_traces(self, limit: int, now_ms: int) -> list[TraceSummary]:
+        # Listed while the last admission is within the TTL, as the Redis index does; a trace
+        # kept alive by refusals alone drops out of the list (it is still readable by id).
+        oldest = now_ms - self._policy.ttl_ms
         live = [
             (seen, trace_id)
             for trace_id, seen in self._last_seen_ms.items()
-            if self._expires_ms.get(trace_id, 0) > now_ms
+            if seen > oldest and self._expires_ms.get(trace_id, 0) > now_ms
         ]
         live.sort(reverse=True)
         return [summarize(t, self._lists[t], seen) for seen, t in live[:limit]]

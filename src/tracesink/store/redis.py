@@ -1,0 +1,192 @@
+"""The Redis store (``redis://``, ``rediss://``, ``redis+unix://``), shared by all instances.
+
+Each batch is ONE ``EVALSHA`` of ``lua/write_batch.lua``, which decides the limits, appends to the
+trace lists, updates counters and the recent-traces index and refreshes TTLs atomically, so any
+number of tracesink processes on one Redis enforce the limits as one process would. The key
+layout is documented in docs/keys.md.
+
+A hosted Redis bills every command, a script's inner calls included, so ``commands_sent`` keeps
+a running count of what this store has spent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from typing import cast
+
+from redis import asyncio as aioredis
+from redis.asyncio.connection import parse_url
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, RedisError
+
+from tracesink.config import mask_url
+from tracesink.errors import ConfigurationError, StorageError
+from tracesink.ingest.model import PreparedEntry
+from tracesink.limits import Decision, Policy, window_of
+from tracesink.store.base import TraceRecord, TraceSummary, summarize
+
+LOGS_PREFIX = "logs:"
+COUNTERS_PREFIX = "tracesink:rl:"
+TRACES_KEY = "tracesink:traces"
+CONNECT_TIMEOUT_S = 2.0
+# A script over a full batch takes well under a millisecond; anything near this is a dead link.
+COMMAND_TIMEOUT_S = 5.0
+
+SCRIPT = resources.files("tracesink.store").joinpath("lua/write_batch.lua").read_text("utf-8")
+SCRIPT_SHA = hashlib.sha1(SCRIPT.encode(), usedforsecurity=False).hexdigest()
+_LIMITED_BY = (None, "global", "system", "trace")  # indexed by the script's per-entry code
+_REPLY_WIDTH = 5  # code, remaining global, remaining system, remaining trace, retry_after_ms
+
+
+class RedisStore:
+    def __init__(self, url: str, policy: Policy) -> None:
+        self._policy = policy
+        self._display = mask_url(url)
+        self._driver_url = _driver_url(url)
+        try:
+            parse_url(self._driver_url)
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"TRACESINK_STORE={self._display!r} is not a valid Redis URL: {exc}"
+            ) from None
+        self._client: aioredis.Redis | None = None
+        self._policy_args = _policy_args(policy)
+        self.commands_sent = 0  # EVALSHA and its inner calls, plus every other command
+
+    def __repr__(self) -> str:
+        return f"RedisStore({self._display!r})"
+
+    def _redis(self) -> aioredis.Redis:
+        """The client, created on first use: constructing a store never connects."""
+        if self._client is None:
+            self._client = aioredis.Redis.from_url(
+                self._driver_url,
+                socket_connect_timeout=CONNECT_TIMEOUT_S,
+                socket_timeout=COMMAND_TIMEOUT_S,
+                # One immediate retry replaces a pooled connection the server has closed. Not on
+                # timeouts: a script that timed out may have run, and running it twice would
+                # store a batch twice.
+                retry=Retry(NoBackoff(), retries=1, supported_errors=(RedisConnectionError,)),
+            )
+        return self._client
+
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except RedisError as exc:
+            raise StorageError(f"could not {doing} on {self._display}: {exc}") from exc
+
+    async def write_batch(self, entries: Sequence[PreparedEntry], now_ms: int) -> list[Decision]:
+        if not entries:
+            return []
+        keys, args = self._script_input(entries, now_ms)
+        with self._errors("write a batch"):
+            reply = await self._evalsha(keys, args)
+        return _decisions(reply, len(entries))
+
+    def _script_input(
+        self, entries: Sequence[PreparedEntry], now_ms: int
+    ) -> tuple[list[str], list[int | str | bytes]]:
+        """KEYS and ARGV as the header of write_batch.lua lists them."""
+        index, elapsed = window_of(now_ms, self._policy.window_ms)
+        traces = list(dict.fromkeys(entry.trace_id for entry in entries))
+        keys = [f"{COUNTERS_PREFIX}{index}", f"{COUNTERS_PREFIX}{index - 1}", TRACES_KEY]
+        keys += (LOGS_PREFIX + trace_id for trace_id in traces)
+        key_index = {trace_id: 4 + i for i, trace_id in enumerate(traces)}  # Lua counts from 1
+        args: list[int | str | bytes] = [now_ms, elapsed, *self._policy_args]
+        for entry in entries:
+            args += (key_index[entry.trace_id], entry.system, entry.payload)
+        return keys, args
+
+    async def _evalsha(self, keys: list[str], args: list[int | str | bytes]) -> list[int]:
+        client = self._redis()
+        try:
+            reply: list[int] = await client.evalsha(SCRIPT_SHA, len(keys), *keys, *args)
+        except NoScriptError:
+            # A restarted, flushed or failed-over server has forgotten the script.
+            self.commands_sent += 2  # the refused EVALSHA and the SCRIPT LOAD
+            await client.script_load(SCRIPT)
+            reply = await client.evalsha(SCRIPT_SHA, len(keys), *keys, *args)
+        self.commands_sent += 1 + reply[0]
+        return reply
+
+    async def read_trace(self, trace_id: str, now_ms: int) -> TraceRecord | None:
+        key = LOGS_PREFIX + trace_id
+        with self._errors("read a trace"):
+            async with self._redis().pipeline(transaction=False) as pipe:
+                pipe.lrange(key, 0, -1)
+                pipe.pttl(key)
+                items, pttl = await pipe.execute()
+        self.commands_sent += 2
+        if not items or pttl == -2:  # -2: expired between the two commands
+            return None
+        items.reverse()  # stored newest first
+        return TraceRecord(items, now_ms + pttl if pttl >= 0 else None)
+
+    async def recent_traces(self, limit: int, now_ms: int) -> list[TraceSummary]:
+        if limit <= 0:
+            return []
+        client = self._redis()
+        with self._errors("list recent traces"):
+            reply = await client.zrevrangebyscore(
+                TRACES_KEY, "+inf", f"({now_ms - self._policy.ttl_ms}", 0, limit, withscores=True
+            )
+            # withscores, and no decode_responses: (member bytes, score) pairs.
+            ranked = cast(list[tuple[bytes, float]], reply)
+            self.commands_sent += 1
+            if not ranked:
+                return []
+            async with client.pipeline(transaction=False) as pipe:
+                for member, _ in ranked:
+                    pipe.lrange(LOGS_PREFIX + member.decode(), 0, -1)
+                lists: list[list[bytes]] = await pipe.execute()
+            self.commands_sent += len(ranked)
+        return [
+            summarize(member.decode(), items, int(score))
+            for (member, score), items in zip(ranked, lists, strict=True)
+            if items  # the list is gone: expired or evicted
+        ]
+
+    async def ping(self) -> None:
+        with self._errors("ping"):
+            await self._redis().ping()
+        self.commands_sent += 1
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with self._errors("close the connections"):
+                await client.aclose()
+
+
+def _policy_args(policy: Policy) -> list[int | str]:
+    """ARGV[3..] of write_batch.lua: the same for every batch."""
+    args: list[int | str] = [policy.window_ms, policy.ttl_ms, policy.global_limit]
+    args += (policy.trace_limit, len(policy.system_limits))
+    for system, limit in policy.system_limits.items():
+        args += (system, limit)
+    return args
+
+
+def _decisions(reply: list[int], count: int) -> list[Decision]:
+    decisions = []
+    for start in range(1, 1 + _REPLY_WIDTH * count, _REPLY_WIDTH):
+        code, left_global, left_system, left_trace, wait = reply[start : start + _REPLY_WIDTH]
+        remaining = {"global": left_global}
+        if left_system >= 0:
+            remaining["system"] = left_system
+        remaining["trace"] = left_trace
+        decisions.append(Decision(_LIMITED_BY[code], remaining, wait))
+    return decisions
+
+
+def _driver_url(url: str) -> str:
+    """The URL as redis-py spells it: ``redis+unix://`` is its ``unix://``."""
+    scheme, _, rest = url.partition("://")
+    return f"unix://{rest}" if scheme.lower() == "redis+unix" else url

@@ -1,0 +1,1 @@
+"""One specification of store behaviour, run against every backend."""
