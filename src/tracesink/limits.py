@@ -139,3 +139,11 @@ class LocalCounters:
             del self._windows[old]
         curr = self._windows.setdefault(index, {})
         return decide(entries, self._windows.get(index - 1, {}), curr, elapsed, self._policy)
+
+    def count(self, entries: Sequence[tuple[str, str]], now_ms: int) -> None:
+        """Count entries admitted elsewhere (replayed after an outage) without deciding them."""
+        index, _ = window_of(now_ms, self._policy.window_ms)
+        curr = self._windows.setdefault(index, {})
+        for trace_id, system in entries:
+            for _, field, _ in self._policy.levels(trace_id, system):
+                curr[field] = curr.get(field, 0) + 1

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from tracesink.errors import Overloaded
 from tracesink.ingest.model import PreparedEntry
 from tracesink.limits import Decision
-from tracesink.store.base import Store
+from tracesink.store.base import Store, new_batch_id
 
 _Pending = tuple[Sequence[PreparedEntry], "asyncio.Future[list[Decision]]"]
 
@@ -78,7 +78,9 @@ class Writer:
     async def _flush(self, taken: list[_Pending]) -> None:
         batch = [entry for entries, _ in taken for entry in entries]
         try:
-            decisions = await self._store.write_batch(batch, int(self._clock() * 1000))
+            decisions = await self._store.write_batch(
+                batch, int(self._clock() * 1000), new_batch_id()
+            )
         except Exception as exc:  # every waiter learns what the store raised
             for _, future in taken:
                 if not future.done():

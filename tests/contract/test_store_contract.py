@@ -370,15 +370,18 @@ async def test_a_plain_client_sees_json_strings_newest_first(
 async def test_counters_are_one_hash_per_window_with_the_policy_field_names(
     make_redis_store: RedisStoreFactory, raw_redis: aioredis.Redis
 ) -> None:
-    """tracesink:rl:{window} holds g, s:{system} and t:{trace_id} counts of admissions only."""
+    """tracesink:rl:{window} holds g, s:{system} and t:{trace_id} counts of admissions only,
+    and b:{batch_id} for each batch that admitted anything (what makes a replay idempotent)."""
     store = make_redis_store(replace(PLAN, trace_limit=2))
-    await store.write_batch([entry("a", "browser"), *entries(2, "b")], T0)
+    await store.write_batch([entry("a", "browser"), *entries(2, "b")], T0, "batch-1")
+    await store.write_batch([entry("b")], T0, "batch-2")  # refused: no b: field
     index, _ = window_of(T0, PLAN.window_ms)
     assert await raw_redis.hgetall(f"tracesink:rl:{index}") == {
         b"g": b"3",
         b"s:browser": b"1",
         b"t:a": b"1",
         b"t:b": b"2",
+        b"b:batch-1": b"1",
     }
 
 
@@ -541,3 +544,26 @@ def test_a_malformed_url_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="TRACESINK_STORE") as raised:
         RedisStore("redis://:s3cret@cache:port/0", PLAN)
     assert "s3cret" not in str(raised.value)
+
+
+async def test_a_replayed_batch_is_stored_once_and_counted(store: Store) -> None:
+    """Spooled entries replay in order without a new decision, count against the limits from
+    then on, and a second replay of the same batch stores nothing."""
+    spooled = entries(3, "r")
+    assert await store.replay_batch("spooled-1", spooled, T0, T0 + 1000) is True
+    assert await store.replay_batch("spooled-1", spooled, T0, T0 + 2000) is False
+    record = await store.read_trace("r", T0 + 3000)
+    assert record is not None
+    assert record.items == [e.payload for e in spooled]
+    [after] = await store.write_batch([entry("r")], T0 + 3000)
+    assert after.remaining["trace"] == PLAN.trace_limit - 4
+    assert after.remaining["global"] == PLAN.global_limit - 4
+
+
+async def test_a_batch_stored_before_its_reply_was_lost_is_not_replayed(store: Store) -> None:
+    """When a write ran but its answer never came back, the spooled copy is recognised."""
+    await store.write_batch(entries(2, "lost"), T0, "batch-lost")
+    assert await store.replay_batch("batch-lost", entries(2, "lost"), T0, T0 + 5000) is False
+    record = await store.read_trace("lost", T0 + 5000)
+    assert record is not None
+    assert len(record.items) == 2

@@ -149,7 +149,9 @@ async def test_client_disconnect_mid_body_stores_nothing(sink: AppClient) -> Non
 class BrokenStore(MemoryStore):
     """The memory store with its writes failing as an unreachable store's would."""
 
-    async def write_batch(self, entries: Sequence[PreparedEntry], now_ms: int) -> list[Decision]:
+    async def write_batch(
+        self, entries: Sequence[PreparedEntry], now_ms: int, batch_id: str | None = None
+    ) -> list[Decision]:
         raise StorageError("connection refused")
 
     async def ping(self) -> None:

@@ -28,13 +28,15 @@ class GatedStore(MemoryStore):
         self.batch_sizes: list[int] = []
         self.fail_next = False
 
-    async def write_batch(self, entries: Sequence[PreparedEntry], now_ms: int) -> list[Decision]:
+    async def write_batch(
+        self, entries: Sequence[PreparedEntry], now_ms: int, batch_id: str | None = None
+    ) -> list[Decision]:
         self.batch_sizes.append(len(entries))
         await self.gate.wait()
         if self.fail_next:
             self.fail_next = False
             raise StorageError("store unreachable")
-        return await super().write_batch(entries, now_ms)
+        return await super().write_batch(entries, now_ms, batch_id)
 
 
 def entries(n: int, trace: str = "t") -> list[PreparedEntry]:

@@ -12,6 +12,7 @@ happened.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -40,8 +41,18 @@ class TraceSummary:
 
 class Store(Protocol):
     async def write_batch(
-        self, entries: Sequence[PreparedEntry], now_ms: int
-    ) -> list[Decision]: ...
+        self, entries: Sequence[PreparedEntry], now_ms: int, batch_id: str | None = None
+    ) -> list[Decision]:
+        """Decide, append and expire one batch atomically; ``batch_id`` (fresh when None)
+        lets ``replay_batch`` recognise a batch that was stored after all."""
+        ...
+
+    async def replay_batch(
+        self, batch_id: str, entries: Sequence[PreparedEntry], written_ms: int, now_ms: int
+    ) -> bool:
+        """Append entries admitted (and spooled) during an outage, without deciding limits
+        again but counting them; False when the batch was already stored (idempotent)."""
+        ...
 
     async def read_trace(self, trace_id: str, now_ms: int) -> TraceRecord | None: ...
 
@@ -50,6 +61,10 @@ class Store(Protocol):
     async def ping(self) -> None: ...
 
     async def close(self) -> None: ...
+
+
+def new_batch_id() -> str:
+    return uuid.uuid4().hex
 
 
 def new_marker(level: str, now_ms: int) -> dict[str, Any]:

@@ -27,14 +27,22 @@ class MemoryStore:
         self._expires_ms: dict[str, int] = {}
         self._last_seen_ms: dict[str, int] = {}
         self._swept_ms = 0
+        # Ids of batches stored, so a replay is recognised (as write_batch.lua's b: fields do).
+        # Nothing makes the memory store unreachable, so nothing is spooled for it: replays exist
+        # for the protocol's sake and for the contract tests; the ids live as long as the process.
+        self._replayed: set[str] = set()
 
     def __repr__(self) -> str:
         return "MemoryStore('memory://')"
 
-    async def write_batch(self, entries: Sequence[PreparedEntry], now_ms: int) -> list[Decision]:
+    async def write_batch(
+        self, entries: Sequence[PreparedEntry], now_ms: int, batch_id: str | None = None
+    ) -> list[Decision]:
         policy = self._policy
         self._sweep(now_ms)
         decisions = self._counters.decide([(e.trace_id, e.system) for e in entries], now_ms)
+        if batch_id is not None and any(d.admitted for d in decisions):
+            self._replayed.add(batch_id)
         expires = now_ms + policy.ttl_ms
         for entry, decision in zip(entries, decisions, strict=True):
             items = self._live_list(entry.trace_id, now_ms)
@@ -45,6 +53,19 @@ class MemoryStore:
                 self._record_drop(items, decision.limited_by, now_ms)
             self._expires_ms[entry.trace_id] = expires
         return decisions
+
+    async def replay_batch(
+        self, batch_id: str, entries: Sequence[PreparedEntry], written_ms: int, now_ms: int
+    ) -> bool:
+        if batch_id in self._replayed:
+            return False
+        self._replayed.add(batch_id)
+        self._counters.count([(e.trace_id, e.system) for e in entries], now_ms)
+        for entry in entries:
+            self._live_list(entry.trace_id, now_ms).append(entry.payload)
+            self._last_seen_ms[entry.trace_id] = now_ms
+            self._expires_ms[entry.trace_id] = now_ms + self._policy.ttl_ms
+        return True
 
     def _live_list(self, trace_id: str, now_ms: int) -> list[bytes]:
         if self._expires_ms.get(trace_id, now_ms + 1) <= now_ms:

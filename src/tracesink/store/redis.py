@@ -11,10 +11,8 @@ a running count of what this store has spent.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from importlib import resources
 from typing import cast
 
 from redis import asyncio as aioredis
@@ -27,20 +25,20 @@ from redis.exceptions import NoScriptError, RedisError
 from tracesink.config import mask_url
 from tracesink.errors import ConfigurationError, StorageError
 from tracesink.ingest.model import PreparedEntry
-from tracesink.limits import Decision, Policy, window_of
-from tracesink.store.base import TraceRecord, TraceSummary, summarize
+from tracesink.limits import Decision, Policy
+from tracesink.store.base import TraceRecord, TraceSummary, new_batch_id, summarize
+from tracesink.store.scripts import (
+    LOGS_PREFIX,
+    TRACES_KEY,
+    ScriptCall,
+    decisions_from,
+    replay_batch_call,
+    write_batch_call,
+)
 
-LOGS_PREFIX = "logs:"
-COUNTERS_PREFIX = "tracesink:rl:"
-TRACES_KEY = "tracesink:traces"
 CONNECT_TIMEOUT_S = 2.0
 # A script over a full batch takes well under a millisecond; anything near this is a dead link.
 COMMAND_TIMEOUT_S = 5.0
-
-SCRIPT = resources.files("tracesink.store").joinpath("lua/write_batch.lua").read_text("utf-8")
-SCRIPT_SHA = hashlib.sha1(SCRIPT.encode(), usedforsecurity=False).hexdigest()
-_LIMITED_BY = (None, "global", "system", "trace")  # indexed by the script's per-entry code
-_REPLY_WIDTH = 5  # code, remaining global, remaining system, remaining trace, retry_after_ms
 
 
 class RedisStore:
@@ -55,7 +53,6 @@ class RedisStore:
                 f"TRACESINK_STORE={self._display!r} is not a valid Redis URL: {exc}"
             ) from None
         self._client: aioredis.Redis | None = None
-        self._policy_args = _policy_args(policy)
         self.commands_sent = 0  # EVALSHA and its inner calls, plus every other command
 
     def __repr__(self) -> str:
@@ -82,37 +79,34 @@ class RedisStore:
         except RedisError as exc:
             raise StorageError(f"could not {doing} on {self._display}: {exc}") from exc
 
-    async def write_batch(self, entries: Sequence[PreparedEntry], now_ms: int) -> list[Decision]:
+    async def write_batch(
+        self, entries: Sequence[PreparedEntry], now_ms: int, batch_id: str | None = None
+    ) -> list[Decision]:
         if not entries:
             return []
-        keys, args = self._script_input(entries, now_ms)
+        call = write_batch_call(self._policy, entries, now_ms, batch_id or new_batch_id())
         with self._errors("write a batch"):
-            reply = await self._evalsha(keys, args)
-        return _decisions(reply, len(entries))
+            reply = await self._run(call)
+        return decisions_from(reply, len(entries))
 
-    def _script_input(
-        self, entries: Sequence[PreparedEntry], now_ms: int
-    ) -> tuple[list[str], list[int | str | bytes]]:
-        """KEYS and ARGV as the header of write_batch.lua lists them."""
-        index, elapsed = window_of(now_ms, self._policy.window_ms)
-        traces = list(dict.fromkeys(entry.trace_id for entry in entries))
-        keys = [f"{COUNTERS_PREFIX}{index}", f"{COUNTERS_PREFIX}{index - 1}", TRACES_KEY]
-        keys += (LOGS_PREFIX + trace_id for trace_id in traces)
-        key_index = {trace_id: 4 + i for i, trace_id in enumerate(traces)}  # Lua counts from 1
-        args: list[int | str | bytes] = [now_ms, elapsed, *self._policy_args]
-        for entry in entries:
-            args += (key_index[entry.trace_id], entry.system, entry.payload)
-        return keys, args
+    async def replay_batch(
+        self, batch_id: str, entries: Sequence[PreparedEntry], written_ms: int, now_ms: int
+    ) -> bool:
+        call = replay_batch_call(self._policy, batch_id, entries, written_ms, now_ms)
+        with self._errors("replay a spooled batch"):
+            reply = await self._run(call)
+        return reply[1] == 1
 
-    async def _evalsha(self, keys: list[str], args: list[int | str | bytes]) -> list[int]:
+    async def _run(self, call: ScriptCall) -> list[int]:
         client = self._redis()
+        script, keys, args = call.script, call.keys, call.args
         try:
-            reply: list[int] = await client.evalsha(SCRIPT_SHA, len(keys), *keys, *args)
+            reply: list[int] = await client.evalsha(script.sha, len(keys), *keys, *args)
         except NoScriptError:
             # A restarted, flushed or failed-over server has forgotten the script.
             self.commands_sent += 2  # the refused EVALSHA and the SCRIPT LOAD
-            await client.script_load(SCRIPT)
-            reply = await client.evalsha(SCRIPT_SHA, len(keys), *keys, *args)
+            await client.script_load(script.text)
+            reply = await client.evalsha(script.sha, len(keys), *keys, *args)
         self.commands_sent += 1 + reply[0]
         return reply
 
@@ -163,27 +157,6 @@ class RedisStore:
         if client is not None:
             with self._errors("close the connections"):
                 await client.aclose()
-
-
-def _policy_args(policy: Policy) -> list[int | str]:
-    """ARGV[3..] of write_batch.lua: the same for every batch."""
-    args: list[int | str] = [policy.window_ms, policy.ttl_ms, policy.global_limit]
-    args += (policy.trace_limit, len(policy.system_limits))
-    for system, limit in policy.system_limits.items():
-        args += (system, limit)
-    return args
-
-
-def _decisions(reply: list[int], count: int) -> list[Decision]:
-    decisions = []
-    for start in range(1, 1 + _REPLY_WIDTH * count, _REPLY_WIDTH):
-        code, left_global, left_system, left_trace, wait = reply[start : start + _REPLY_WIDTH]
-        remaining = {"global": left_global}
-        if left_system >= 0:
-            remaining["system"] = left_system
-        remaining["trace"] = left_trace
-        decisions.append(Decision(_LIMITED_BY[code], remaining, wait))
-    return decisions
 
 
 def _driver_url(url: str) -> str:

@@ -12,6 +12,8 @@ KEYS[4..]  logs:{trace_id}            LIST  one key per distinct trace in the ba
 ARGV[1] now_ms      ARGV[2] elapsed_ms (now_ms % window_ms)   ARGV[3] window_ms
 ARGV[4] ttl_ms      ARGV[5] global_limit                      ARGV[6] trace_limit
 ARGV[7] n, the number of systems that have a limit; ARGV[8 .. 7 + 2n]: system, limit pairs
+ARGV[8 + 2n] the batch id: recorded as field b:{id} of the current window's hash when the batch
+admits anything, so that a replay of the same batch from the spool (replay_batch.lua) is skipped
 then three values per entry, in arrival order: the KEYS index of its trace's list, its system,
 its payload (stored verbatim)
 
@@ -78,7 +80,8 @@ local n_systems = tonumber(ARGV[7])
 for i = 0, n_systems - 1 do
   system_limits[ARGV[8 + 2 * i]] = tonumber(ARGV[9 + 2 * i])
 end
-local FIRST_ENTRY_ARG = 8 + 2 * n_systems
+local batch_id = ARGV[8 + 2 * n_systems]
+local FIRST_ENTRY_ARG = 9 + 2 * n_systems
 
 -- The batch's counter fields, each once, named as Policy.levels names them.
 local fields, wanted = {"g"}, {g = true}
@@ -219,6 +222,8 @@ if next(admitted) then
       counters[#counters + 1] = curr[field]
     end
   end
+  counters[#counters + 1] = "b:" .. batch_id
+  counters[#counters + 1] = 1
   call_chunked("HSET", KEYS[1], counters)
   local members = {}
   for k = 4, #KEYS do
