@@ -55,7 +55,8 @@ def banner(settings: Settings) -> str:
         f"  store:  {mask_url(settings.store)}\n"
         f"  limits: {settings.describe_limits()}\n"
         f"  cors:   {', '.join(settings.cors_origins) or default_cors}\n"
-        f"  reads:  {_read_access(settings)}"
+        f"  reads:  {_read_access(settings)}\n"
+        f"  spool:  {settings.spool_path() or 'off'}"
     )
 
 

@@ -8,8 +8,10 @@ A bad value raises ``ConfigurationError`` naming the variable (or flag) and what
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -45,6 +47,18 @@ class Settings:
     ingest_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     read_timeout_s: float = 10.0
     max_concurrency: int = 1000
+    spool_dir: str = ""  # "" = the default place for this port; "off" = no spool
+    spool_max_bytes: int = 256 * 1024 * 1024
+    outage_share: int = 100
+
+    def spool_path(self) -> Path | None:
+        """Where this instance spools during a store outage; None when it does not."""
+        if self.spool_dir == "off" or self.store.startswith("memory:"):
+            return None
+        if self.spool_dir:
+            return Path(self.spool_dir)
+        state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        return Path(state) / "tracesink" / f"spool-{self.port}"
 
     def system_limit(self, system: str) -> int | None:
         """The system's share of the global limit, or None when it has no level of its own."""
@@ -162,6 +176,13 @@ def _positive_number(raw: str) -> float:
     return value
 
 
+def _percent(raw: str) -> int:
+    value = _positive_int(raw)
+    if value > 100:
+        raise ValueError("a percentage from 1 to 100")
+    return value
+
+
 def _flag(raw: str) -> bool:
     value = raw.strip().lower()
     if value not in ("1", "true", "yes", "0", "false", "no", ""):
@@ -239,6 +260,9 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("read_timeout_s", _positive_number, "seconds a client may take to send its body"),
     Option("max_concurrency", _positive_int, "most requests served at once; 503 beyond"),
+    Option("spool_dir", str, "where batches wait while the store is unreachable (off: nowhere)"),
+    Option("spool_max_bytes", _positive_int, "largest spool; 503 beyond"),
+    Option("outage_share", _percent, "percent of each limit one instance admits in an outage"),
 )
 
 

@@ -44,6 +44,7 @@ class Decision:
     limited_by: str | None
     remaining: Mapping[str, int]  # per level name, after this decision
     retry_after_ms: int = 0
+    queued: bool = False  # admitted while the store was unreachable: spooled, not yet stored
 
     @property
     def admitted(self) -> bool:
@@ -139,6 +140,15 @@ class LocalCounters:
             del self._windows[old]
         curr = self._windows.setdefault(index, {})
         return decide(entries, self._windows.get(index - 1, {}), curr, elapsed, self._policy)
+
+    def snapshot(self, now_ms: int) -> tuple[int, dict[str, int]]:
+        """The current window's counters, to ``restore`` if what they counted was not kept."""
+        index, _ = window_of(now_ms, self._policy.window_ms)
+        return index, dict(self._windows.get(index, {}))
+
+    def restore(self, snapshot: tuple[int, dict[str, int]]) -> None:
+        index, counters = snapshot
+        self._windows[index] = counters
 
     def count(self, entries: Sequence[tuple[str, str]], now_ms: int) -> None:
         """Count entries admitted elsewhere (replayed after an outage) without deciding them."""

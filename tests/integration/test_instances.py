@@ -43,7 +43,8 @@ def two_instances(redis_server: RedisServer) -> Iterator[tuple[Service, Service]
 async def hammer(services: tuple[Service, Service], traces: list[str]) -> list[int]:
     """POST one entry per trace id, all at once, alternating between the two instances."""
     limits = httpx.Limits(max_connections=32)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+    # No pool timeout: on a busy machine requests may queue for a connection a while.
+    async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(30, pool=None)) as client:
 
         async def send(index: int, trace_id: str) -> int:
             base = services[index % 2].url

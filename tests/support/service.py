@@ -6,6 +6,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,15 +50,20 @@ def wait_healthy(service: Service, timeout: float = START_TIMEOUT_S) -> None:
 
 @contextlib.contextmanager
 def serving(env: dict[str, str] | None = None, *args: str) -> Iterator[Service]:
-    """A healthy ``tracesink serve`` on a free port; killed on exit if still running."""
-    port = free_port()
-    service = Service(
-        tracesink("serve", "--port", str(port), *args, env=env), f"http://127.0.0.1:{port}"
-    )
-    try:
-        wait_healthy(service)
-        yield service
-    finally:
-        if service.process.poll() is None:
-            service.process.kill()
-        service.process.communicate()
+    """A healthy ``tracesink serve`` on a free port; killed on exit if still running.
+
+    Unless ``env`` names one, the spool lives in a temporary directory of its own, never in
+    the user's home."""
+    with tempfile.TemporaryDirectory(prefix="tracesink-spool-") as spool:
+        port = free_port()
+        env = {"TRACESINK_SPOOL_DIR": spool, **(env or {})}
+        service = Service(
+            tracesink("serve", "--port", str(port), *args, env=env), f"http://127.0.0.1:{port}"
+        )
+        try:
+            wait_healthy(service)
+            yield service
+        finally:
+            if service.process.poll() is None:
+                service.process.kill()
+            service.process.communicate()

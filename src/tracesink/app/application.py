@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -26,13 +27,16 @@ from tracesink.app.ratelimit_headers import RateLimitHeaders
 from tracesink.app.read_routes import TRACE_PATH_PREFIX, get_health, get_trace, get_traces
 from tracesink.app.services import Services, policy_from, rules_from
 from tracesink.config import Settings
+from tracesink.durable import SpoolingStore
 from tracesink.errors import (
     AccessDenied,
+    ConfigurationError,
     Overloaded,
     StorageError,
     TraceSinkError,
     ValidationError,
 )
+from tracesink.spool import Spool
 from tracesink.store import open_store
 from tracesink.store.base import Store
 from tracesink.writer import Writer
@@ -88,8 +92,21 @@ class TraceSinkApp:
         self.services: Services | None = None
 
     async def startup(self) -> None:
-        policy = policy_from(self.settings)
-        store = self._given_store or open_store(self.settings.store, policy)
+        settings = self.settings
+        policy = policy_from(settings)
+        store: Store = self._given_store or open_store(settings.store, policy)
+        spool_path = settings.spool_path()
+        if spool_path is not None:
+            spooling = SpoolingStore(
+                store, Spool(spool_path, settings.spool_max_bytes), policy, settings.outage_share
+            )
+            try:
+                await spooling.open(int(self._clock() * 1000))
+            except (OSError, sqlite3.Error) as exc:
+                raise ConfigurationError(
+                    f"TRACESINK_SPOOL_DIR: cannot open the spool at {spool_path}: {exc}"
+                ) from None
+            store = spooling
         writer = Writer(
             store,
             max_batch=self.settings.max_batch,

@@ -13,6 +13,11 @@ from tracesink.ingest.model import PreparedEntry
 from tracesink.ingest.validate import decode_entry, prepare_entry, split_batch
 from tracesink.limits import Decision, window_of
 
+QUEUED_NOTE = (
+    "the store is unreachable: accepted entries are safely queued on disk and will be stored, "
+    "in order, when it returns"
+)
+
 
 def limit_error(decision: Decision, trace_id: str, policy_window_s: int) -> str:
     return (
@@ -34,6 +39,9 @@ async def post_log(services: Services, request: Request) -> Response:
             "id": entry.id,
             "remaining_quota": decision.remaining_quota,
         }
+        if decision.queued:
+            content.update(queued=True, note=QUEUED_NOTE)
+            return json_response(202, content, headers)
         return json_response(200, content, headers)
     content = {
         "success": False,
@@ -70,12 +78,13 @@ async def post_logs(services: Services, request: Request) -> Response:
                 {"index": index, "reason": exc.message, "field": exc.field, "retryable": False}
             )
     decisions = await services.writer.submit([e for _, e in prepared]) if prepared else []
-    accepted, ids, headers, longest_wait = 0, [], [], 0
+    accepted, ids, headers, longest_wait, queued = 0, [], [], 0, False
     for (index, entry), decision in zip(prepared, decisions, strict=True):
         headers = _headers(services, entry, decision, now_ms)
         if decision.admitted:
             accepted += 1
             ids.append(entry.id)
+            queued = queued or decision.queued
             continue
         longest_wait = max(longest_wait, retry_after_s(decision))
         rejected.append(
@@ -89,7 +98,10 @@ async def post_logs(services: Services, request: Request) -> Response:
         )
     rejected.sort(key=lambda item: int(item["index"]))
     content = {"success": not rejected, "accepted": accepted, "ids": ids, "rejected": rejected}
-    if accepted or not rejected:
+    if queued:
+        content.update(queued=True, note=QUEUED_NOTE)
+        status = 202
+    elif accepted or not rejected:
         status = 200
     elif longest_wait:
         status = (

@@ -8,6 +8,7 @@ from typing import Any
 from tracesink import __version__
 from tracesink.app.http import Request, Response, error_response, json_response
 from tracesink.app.services import Services
+from tracesink.durable import SpoolingStore
 from tracesink.errors import ValidationError
 from tracesink.ingest.validate import TRACE_ID, iso_ms
 from tracesink.limits import LEVELS
@@ -72,16 +73,23 @@ async def get_traces(services: Services, request: Request) -> Response:
 
 
 async def get_health(services: Services, request: Request) -> Response:
+    """ok: the store answers and nothing waits in the spool. degraded (still 200): entries are
+    being accepted into the spool, or replayed from it. unavailable (503): no store, no spool."""
+    store = services.store
+    spooling = isinstance(store, SpoolingStore)
     content: dict[str, Any] = {
         "version": __version__,
-        "store": repr(services.store),
+        "store": repr(store),
         "queued": services.writer.queued,
         "time": datetime.now(UTC).isoformat(timespec="seconds"),
+        "status": "ok",
     }
+    if isinstance(store, SpoolingStore):
+        content["spool"] = store.spool_status()
+        if content["spool"]["entries"]:
+            content["status"] = "degraded"
     try:
-        await services.store.ping()
-    except Exception as exc:  # any failure to reach the store is "unavailable", never a 500
-        content.update(status="unavailable", error=type(exc).__name__)
-        return json_response(503, content)
-    content["status"] = "ok"
-    return json_response(200, content)
+        await store.ping()
+    except Exception as exc:  # any failure to reach the store is a status, never a 500
+        content.update(status="degraded" if spooling else "unavailable", error=type(exc).__name__)
+    return json_response(503 if content["status"] == "unavailable" else 200, content)

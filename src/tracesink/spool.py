@@ -1,0 +1,141 @@
+"""The on-disk spool: where acknowledged batches wait while the store is unreachable.
+
+SQLite in WAL mode with ``synchronous=FULL``: every append is one transaction, fsynced before the
+client is answered, and a torn last write is rolled back by SQLite's own recovery rather than
+read as garbage. A well-kept library beats a hand-rolled checksummed log here: the spool is off
+the hot path (it is only written during an outage), so its cost does not matter, its correctness
+does.
+
+Batches are replayed oldest first and removed one by one once the store has them; each carries
+the id the store uses to make a replay idempotent, so a crash between "stored" and "removed"
+replays a batch the store then recognises and skips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from tracesink.errors import StorageError
+from tracesink.ingest.model import PreparedEntry
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS batches (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    batch_id   TEXT    NOT NULL,
+    created_ms INTEGER NOT NULL,
+    entries    BLOB    NOT NULL,
+    n          INTEGER NOT NULL
+)
+"""
+
+
+class SpoolFull(StorageError):
+    """The spool has reached its size cap; the caller should answer 503 with Retry-After."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpooledBatch:
+    seq: int
+    batch_id: str
+    created_ms: int
+    entries: list[PreparedEntry]
+
+
+class Spool:
+    """An append-only queue of batches on disk; all SQLite work runs on one worker thread."""
+
+    def __init__(self, directory: Path, max_bytes: int) -> None:
+        self.path = directory / "spool.sqlite3"
+        self._max_bytes = max_bytes
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tracesink-spool")
+        self._db: sqlite3.Connection | None = None
+        self.entries = 0  # entries waiting, kept in memory so /health needs no disk read
+        self.bytes = 0
+
+    async def _run(self, function: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, function, *args)
+
+    async def open(self) -> None:
+        await self._run(self._open)
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute(_SCHEMA)
+        self.entries, self.bytes = db.execute(
+            "SELECT COALESCE(SUM(n), 0), COALESCE(SUM(LENGTH(entries)), 0) FROM batches"
+        ).fetchone()
+        self._db = db
+
+    async def append(
+        self, batch_id: str, created_ms: int, entries: Sequence[PreparedEntry]
+    ) -> None:
+        """Store a batch durably (fsynced) or raise SpoolFull / StorageError; nothing half-done."""
+        blob = msgspec.msgpack.encode([(e.id, e.trace_id, e.system, e.payload) for e in entries])
+        if self.bytes + len(blob) > self._max_bytes:
+            raise SpoolFull(
+                f"the spool is full ({self.bytes} of {self._max_bytes} bytes, "
+                "TRACESINK_SPOOL_MAX_BYTES) while the store is unreachable"
+            )
+        await self._run(self._append, batch_id, created_ms, blob, len(entries))
+        self.entries += len(entries)
+        self.bytes += len(blob)
+
+    def _append(self, batch_id: str, created_ms: int, blob: bytes, n: int) -> None:
+        try:
+            self._connection().execute(
+                "INSERT INTO batches (batch_id, created_ms, entries, n) VALUES (?, ?, ?, ?)",
+                (batch_id, created_ms, blob, n),
+            )
+        except sqlite3.Error as exc:  # disk full, read-only disk, …: the batch is not spooled
+            raise StorageError(f"the spool cannot be written: {exc}") from exc
+
+    async def oldest(self) -> SpooledBatch | None:
+        row = await self._run(self._oldest)
+        if row is None:
+            return None
+        seq, batch_id, created_ms, blob = row
+        entries = [PreparedEntry(*fields) for fields in msgspec.msgpack.decode(blob)]
+        return SpooledBatch(seq, batch_id, created_ms, entries)
+
+    def _oldest(self) -> tuple[int, str, int, bytes] | None:
+        row: tuple[int, str, int, bytes] | None = (
+            self._connection()
+            .execute("SELECT seq, batch_id, created_ms, entries FROM batches ORDER BY seq LIMIT 1")
+            .fetchone()
+        )
+        return row
+
+    async def remove(self, batch: SpooledBatch) -> None:
+        size = await self._run(self._remove, batch.seq)
+        self.entries -= len(batch.entries)
+        self.bytes -= size
+
+    def _remove(self, seq: int) -> int:
+        db = self._connection()
+        (size,) = db.execute("SELECT LENGTH(entries) FROM batches WHERE seq = ?", (seq,)).fetchone()
+        db.execute("DELETE FROM batches WHERE seq = ?", (seq,))
+        if db.execute("SELECT 1 FROM batches LIMIT 1").fetchone() is None:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # an empty spool leaves no big WAL behind
+        return int(size)
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise StorageError("the spool is not open")
+        return self._db
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._run(self._db.close)
+            self._db = None
+        self._thread.shutdown(wait=True)

@@ -1,0 +1,82 @@
+"""A store outage seen over HTTP: 202 queued, /health degraded, 503 when the spool is full."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.unit.test_durable import FlakyStore
+from tracesink.app import TraceSinkApp, create_app
+from tracesink.config import Settings
+
+ENTRY = {"trace_id": "t", "message": "m"}
+
+
+@pytest.fixture
+async def outage(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[httpx.AsyncClient, FlakyStore, TraceSinkApp]]:
+    store = FlakyStore()
+    # The URL only selects a spooling setup; the given store is what is used.
+    settings = Settings(store="redis://unused", spool_dir=str(tmp_path), spool_max_bytes=2000)
+    app = create_app(settings, store=store)
+    async with (
+        app.running(),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1"
+        ) as http,
+    ):
+        yield http, store, app
+
+
+async def test_an_outage_answers_202_queued_and_health_degraded(
+    outage: tuple[httpx.AsyncClient, FlakyStore, TraceSinkApp],
+) -> None:
+    """Entries sent while the store is down are acknowledged as queued, then stored."""
+    http, store, _ = outage
+    store.down = True
+    one = await http.post("/log", json=ENTRY)
+    assert one.status_code == 202
+    assert one.json()["queued"] is True
+    batch = await http.post("/logs", json=[ENTRY, ENTRY])
+    assert (batch.status_code, batch.json()["queued"], batch.json()["accepted"]) == (202, True, 2)
+    health = await http.get("/health")
+    assert (health.status_code, health.json()["status"]) == (200, "degraded")
+    assert health.json()["spool"]["entries"] == 3
+    store.down = False
+    for _ in range(200):
+        health = await http.get("/health")
+        if health.json()["status"] == "ok":
+            break
+        await asyncio.sleep(0.02)
+    assert health.json()["status"] == "ok"
+    assert (await http.get("/logs/t")).json()["count"] == 3
+
+
+async def test_a_full_spool_answers_503_with_retry_after(
+    outage: tuple[httpx.AsyncClient, FlakyStore, TraceSinkApp],
+) -> None:
+    """When the spool cannot take more, ingest refuses with 503 and Retry-After; nothing is
+    acknowledged that is not kept."""
+    http, store, _ = outage
+    store.down = True
+    statuses = [
+        (await http.post("/log", json={**ENTRY, "trace_id": f"t{i}"})).status_code
+        for i in range(40)
+    ]
+    assert 202 in statuses
+    assert statuses[-1] == 503
+    refused = await http.post("/log", json=ENTRY)
+    assert refused.headers["retry-after"] == "1"
+    store.down = False
+    acknowledged = statuses.count(202)
+    for _ in range(200):
+        if (await http.get("/health")).json()["status"] == "ok":
+            break
+        await asyncio.sleep(0.02)
+    traces = (await http.get("/traces", params={"limit": "100"})).json()["traces"]
+    assert sum(t["count"] for t in traces) == acknowledged

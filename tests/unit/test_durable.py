@@ -1,0 +1,199 @@
+"""The spool and the spooling store: an outage queues acknowledged batches, recovery stores them
+once, in order; a full or broken spool refuses instead of losing anything."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+from tracesink.durable import SpoolingStore, outage_policy
+from tracesink.errors import StorageError
+from tracesink.ingest.model import PreparedEntry
+from tracesink.limits import Decision, Policy
+from tracesink.spool import Spool, SpoolFull
+from tracesink.store.memory import MemoryStore
+
+POLICY = Policy(
+    global_limit=1000,
+    trace_limit=5,
+    system_limits={"browser": 400},
+    window_ms=60_000,
+    ttl_ms=60_000,
+)
+T0 = 1_795_946_400_000
+
+
+class FlakyStore(MemoryStore):
+    """The memory store, unreachable while ``down`` is set (as a Redis that went away)."""
+
+    def __init__(self) -> None:
+        super().__init__("memory://", POLICY)
+        self.down = False
+        self.replays: list[str] = []
+
+    async def write_batch(
+        self, entries: Sequence[PreparedEntry], now_ms: int, batch_id: str | None = None
+    ) -> list[Decision]:
+        if self.down:
+            raise StorageError("connection refused")
+        return await super().write_batch(entries, now_ms, batch_id)
+
+    async def ping(self) -> None:
+        if self.down:
+            raise StorageError("connection refused")
+
+    async def replay_batch(
+        self, batch_id: str, entries: Sequence[PreparedEntry], written_ms: int, now_ms: int
+    ) -> bool:
+        if self.down:
+            raise StorageError("connection refused")
+        self.replays.append(batch_id)
+        return await super().replay_batch(batch_id, entries, written_ms, now_ms)
+
+
+def entry(n: int, trace: str = "t") -> PreparedEntry:
+    return PreparedEntry(f"id{n:04d}", trace, "manual", f'{{"n":{n}}}'.encode())
+
+
+async def stored(store: MemoryStore, trace: str = "t") -> list[bytes]:
+    record = await store.read_trace(trace, T0 + 1)
+    return record.items if record else []
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait (at most 5 s) until ``condition()`` holds."""
+    async with asyncio.timeout(5):
+        while not condition():  # noqa: ASYNC110 - polls state another task changes
+            await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def spooling(tmp_path: Path) -> tuple[SpoolingStore, FlakyStore]:
+    inner = FlakyStore()
+    store = SpoolingStore(inner, Spool(tmp_path, 1 << 20), POLICY, 100)
+    await store.open(T0)
+    return store, inner
+
+
+async def test_an_outage_queues_admitted_entries_and_recovery_stores_them_in_order(
+    spooling: tuple[SpoolingStore, FlakyStore],
+) -> None:
+    """Down: decisions say queued and the spool holds them. Up: replayed once, oldest first."""
+    store, inner = spooling
+    await store.write_batch([entry(0)], T0)
+    inner.down = True
+    decisions = await store.write_batch([entry(1), entry(2)], T0 + 1)
+    assert [(d.admitted, d.queued) for d in decisions] == [(True, True), (True, True)]
+    assert store.spool_status()["entries"] == 2
+    await store.write_batch([entry(3)], T0 + 2)
+    inner.down = False
+    await store.write_batch([entry(4)], T0 + 3)  # joins the spool behind the others
+    await until(lambda: store.spool_status()["entries"] == 0)
+    assert await stored(inner) == [entry(n).payload for n in range(5)]
+    assert len(inner.replays) == len(set(inner.replays)) == 3
+    await store.close()
+
+
+async def test_limits_in_an_outage_use_local_counters(
+    spooling: tuple[SpoolingStore, FlakyStore],
+) -> None:
+    """Without the shared store, this instance still refuses past the trace limit."""
+    store, inner = spooling
+    inner.down = True
+    decisions = await store.write_batch([entry(n) for n in range(7)], T0)
+    assert [d.limited_by for d in decisions] == [None] * 5 + ["trace"] * 2
+    assert store.spool_status()["entries"] == 5
+    await store.close()
+
+
+def test_outage_share_scales_every_level() -> None:
+    """With outage_share 50, each instance may admit half of each limit on its own."""
+    half = outage_policy(POLICY, 50)
+    assert (half.global_limit, half.trace_limit, half.system_limits) == (500, 2, {"browser": 200})
+
+
+async def test_a_full_spool_refuses_and_spends_no_quota(tmp_path: Path) -> None:
+    """Past the size cap the batch is refused (SpoolFull) and its quota is given back."""
+    inner = FlakyStore()
+    store = SpoolingStore(inner, Spool(tmp_path, 100), POLICY, 100)
+    await store.open(T0)
+    inner.down = True
+    await store.write_batch([entry(0)], T0)
+    with pytest.raises(SpoolFull):
+        await store.write_batch([entry(n, "other") for n in range(1, 6)], T0)
+    decisions = await store.write_batch([entry(9, "other")], T0)
+    assert decisions[0].remaining["trace"] == 4  # the refused five were not counted
+    await store.close()
+
+
+async def test_a_spool_left_by_a_crash_is_replayed_at_the_next_start(tmp_path: Path) -> None:
+    """Batches spooled before a crash are stored when the next process starts."""
+    inner = FlakyStore()
+    first = SpoolingStore(inner, Spool(tmp_path, 1 << 20), POLICY, 100)
+    await first.open(T0)
+    inner.down = True
+    await first.write_batch([entry(1), entry(2)], T0)
+    await first.close()  # as good as a crash: the spool is all that is left
+
+    inner.down = False
+    second = SpoolingStore(inner, Spool(tmp_path, 1 << 20), POLICY, 100)
+    await second.open(T0 + 10)
+    await until(lambda: second.spool_status()["entries"] == 0)
+    assert await stored(inner) == [entry(1).payload, entry(2).payload]
+    await second.close()
+
+
+async def test_a_torn_last_write_is_rolled_back_not_replayed(tmp_path: Path) -> None:
+    """A spool whose log ends in a torn write (a crash mid-append) opens with every complete
+    batch and without the torn one."""
+    live, crashed = tmp_path / "live", tmp_path / "crashed"
+    spool = Spool(live, 1 << 20)
+    await spool.open()
+    await spool.append("b1", T0, [entry(1)])
+    await spool.append("b2", T0, [entry(2)])
+    # What the disk holds if the process died now: the database and its write-ahead log.
+    crashed.mkdir()
+    for name in ("spool.sqlite3", "spool.sqlite3-wal"):
+        shutil.copy(live / name, crashed / name)
+    with (crashed / "spool.sqlite3-wal").open("ab") as wal:
+        wal.write(os.urandom(3000))  # a third append, cut off halfway through its frame
+    await spool.close()
+    reopened = Spool(crashed, 1 << 20)
+    await reopened.open()
+    assert reopened.entries == 2
+    oldest = await reopened.oldest()
+    assert oldest is not None
+    assert (oldest.batch_id, oldest.entries) == ("b1", [entry(1)])
+    await reopened.close()
+
+
+async def test_an_unwritable_spool_is_a_storage_error(tmp_path: Path) -> None:
+    """A spool that cannot be written (disk full, read-only) refuses the batch: nothing is
+    acknowledged that is not kept."""
+    spool = Spool(tmp_path, 1 << 20)
+    await spool.open()
+    await spool.close()
+    broken = Spool(tmp_path, 1 << 20)
+    with pytest.raises(StorageError):
+        await broken.append("b", T0, [entry(1)])  # never opened: nothing to write to
+    await broken.close()
+
+
+async def test_replay_waits_while_the_store_stays_down(
+    spooling: tuple[SpoolingStore, FlakyStore],
+) -> None:
+    """The replayer retries with backoff until the store is back, losing nothing."""
+    store, inner = spooling
+    inner.down = True
+    await store.write_batch([entry(1)], T0)
+    await asyncio.sleep(0.5)
+    assert store.spool_status()["entries"] == 1
+    inner.down = False
+    await until(lambda: store.spool_status()["entries"] == 0)
+    assert await stored(inner) == [entry(1).payload]
+    await store.close()
