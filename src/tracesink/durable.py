@@ -62,11 +62,7 @@ class SpoolingStore:
         return self._store
 
     def spool_status(self) -> dict[str, Any]:
-        return {
-            "entries": self._spool.entries,
-            "bytes": self._spool.bytes,
-            "path": str(self._spool.path),
-        }
+        return {"entries": self._spool.entries, "bytes": self._spool.bytes}
 
     async def open(self, now_ms: int) -> None:
         """Open the spool; a spool left by a crash is replayed at once."""

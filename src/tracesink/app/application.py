@@ -9,6 +9,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
+import msgspec
+
 from tracesink import __version__
 from tracesink.app.auth import IngestGuard, ReadGuard
 from tracesink.app.cors import CorsPolicy
@@ -23,6 +25,7 @@ from tracesink.app.http import (
     json_response,
 )
 from tracesink.app.ingest_routes import post_log, post_logs
+from tracesink.app.openapi import openapi_document
 from tracesink.app.ratelimit_headers import RateLimitHeaders
 from tracesink.app.read_routes import TRACE_PATH_PREFIX, get_health, get_trace, get_traces
 from tracesink.app.services import Services, policy_from, rules_from
@@ -55,8 +58,22 @@ class Route:
     )
 
 
+_OPENAPI = msgspec.json.encode(openapi_document())
+
+
+async def get_openapi(services: Services, request: Request) -> Response:
+    return Response(200, _OPENAPI, [(b"content-type", b"application/json")])
+
+
 async def index(services: Services, request: Request) -> Response:
-    routes = ["POST /log", "POST /logs", "GET /logs/{trace_id}", "GET /traces", "GET /health"]
+    routes = [
+        "POST /log",
+        "POST /logs",
+        "GET /logs/{trace_id}",
+        "GET /traces",
+        "GET /health",
+        "GET /openapi.json",
+    ]
     return json_response(200, {"name": "tracesink", "version": __version__, "routes": routes})
 
 
@@ -66,6 +83,7 @@ ROUTES: dict[str, dict[str, Route]] = {
     "/logs": {"POST": Route(post_logs, INGEST)},
     "/traces": {"GET": Route(get_traces, READ)},
     "/health": {"GET": Route(get_health, PUBLIC)},
+    "/openapi.json": {"GET": Route(get_openapi, PUBLIC)},
 }
 TRACE_ROUTE = {"GET": Route(get_trace, READ)}  # /logs/{trace_id}
 

@@ -1,0 +1,237 @@
+"""The OpenAPI 3.1 description served at ``/openapi.json``, built from the same constants the
+validators use, so that the document cannot drift from what the service accepts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracesink import __version__
+from tracesink.config import SYSTEMS
+from tracesink.ingest.model import LEVEL_ALIASES, LEVELS
+from tracesink.ingest.validate import MAX_USER_ID_CHARS, TRACE_ID
+
+TRACE_ID_SCHEMA = {"type": "string", "pattern": f"^{TRACE_ID.pattern}$"}
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    reasons = {
+        400: "invalid input; `field` names what was wrong",
+        401: "a credential is missing or wrong (read token, ingest key)",
+        403: "the origin is not allowed",
+        404: "not found",
+        408: "the body did not arrive within the read timeout",
+        413: "the body (or batch) is larger than allowed",
+        503: "overloaded, store unreachable without a spool, or spool full; see Retry-After",
+    }
+    return {str(code): _json(ERROR, reasons[code]) for code in codes}
+
+
+ENTRY: dict[str, Any] = {
+    "type": "object",
+    "required": ["trace_id", "message"],
+    "properties": {
+        "trace_id": TRACE_ID_SCHEMA,
+        "message": {"type": "string", "description": "longer than the cap: truncated, marked"},
+        "level": {"type": "string", "enum": [*LEVELS, *LEVEL_ALIASES], "default": "log"},
+        "system": {"type": "string", "enum": list(SYSTEMS)},
+        "context": {"type": "object", "description": "any JSON object, depth and size capped"},
+        "user_id": {"type": ["string", "integer"], "maxLength": MAX_USER_ID_CHARS},
+        "stack": {"type": "string"},
+        "timestamp": {
+            "oneOf": [
+                {"type": "number", "minimum": 0, "maximum": 1e14},
+                {"type": "string", "format": "date-time"},
+            ],
+            "description": "ms since the epoch, seconds (below 1e11) or ISO 8601",
+        },
+    },
+}
+
+LIMITED: dict[str, Any] = {
+    "description": "refused by a rate limit; see Retry-After",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["success", "error"],
+                "properties": {
+                    "success": {"const": False},
+                    "trace_id": {"type": "string"},
+                    "error": {"type": "string"},
+                    "remaining_quota": {"type": "integer"},
+                    "limited_by": {"type": "string"},
+                    "accepted": {"type": "integer"},
+                    "rejected": {"type": "array"},
+                },
+            }
+        }
+    },
+}
+
+STORED: dict[str, Any] = {
+    "type": "object",
+    "required": ["success", "trace_id", "id", "remaining_quota"],
+    "properties": {
+        "success": {"const": True},
+        "trace_id": {"type": "string"},
+        "id": {"type": "string"},
+        "remaining_quota": {"type": "integer"},
+        "queued": {"type": "boolean"},
+        "note": {"type": "string"},
+    },
+}
+
+BATCH_RESULT: dict[str, Any] = {
+    "type": "object",
+    "required": ["success", "accepted", "ids", "rejected"],
+    "properties": {
+        "success": {"type": "boolean"},
+        "accepted": {"type": "integer"},
+        "ids": {"type": "array", "items": {"type": "string"}},
+        "rejected": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["index", "reason", "retryable"],
+                "properties": {
+                    "index": {"type": "integer"},
+                    "reason": {"type": "string"},
+                    "retryable": {"type": "boolean"},
+                },
+            },
+        },
+        "queued": {"type": "boolean"},
+    },
+}
+
+TRACE: dict[str, Any] = {
+    "type": "object",
+    "required": ["trace_id", "count", "entries", "expires_at", "dropped"],
+    "properties": {
+        "trace_id": {"type": "string"},
+        "count": {"type": "integer"},
+        "entries": {"type": "array", "items": {"type": "object"}},
+        "expires_at": {"type": ["string", "null"]},
+        "dropped": {"type": "object"},
+    },
+}
+
+# Reads are open, or need a bearer token when TRACESINK_READ_TOKEN is set.
+READ_SECURITY: list[dict[str, list[str]]] = [{}, {"bearer": []}]
+
+
+def openapi_document() -> dict[str, Any]:
+    batch_body = {
+        "application/json": {"schema": {"type": "array", "items": ENTRY, "minItems": 1}},
+        "text/plain": {"schema": {"type": "string", "description": "a JSON array or NDJSON"}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "tracesink",
+            "version": __version__,
+            "description": "One HTTP endpoint for browser, backend and edge-worker logs.",
+        },
+        "paths": {
+            "/log": {
+                "post": {
+                    "summary": "Store one entry",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": ENTRY},
+                            "text/plain": {"schema": {"type": "string"}},
+                        },
+                    },
+                    "responses": {
+                        "200": _json(STORED, "stored"),
+                        "202": _json(STORED, "queued on disk: the store is unreachable"),
+                        "429": LIMITED,
+                        **_errors(400, 401, 403, 408, 413, 503),
+                    },
+                }
+            },
+            "/logs": {
+                "post": {
+                    "summary": "Store a batch (JSON array or NDJSON)",
+                    "requestBody": {"required": True, "content": batch_body},
+                    "responses": {
+                        "200": _json(BATCH_RESULT, "per-item outcome"),
+                        "202": _json(BATCH_RESULT, "per-item outcome; accepted items are queued"),
+                        "429": LIMITED,
+                        **_errors(400, 401, 403, 408, 413, 503),
+                    },
+                }
+            },
+            "/logs/{trace_id}": {
+                "get": {
+                    "summary": "A trace, oldest first, with drop markers in place",
+                    "security": READ_SECURITY,
+                    "parameters": [
+                        {
+                            "name": "trace_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": TRACE_ID_SCHEMA,
+                        }
+                    ],
+                    "responses": {"200": _json(TRACE, "the trace"), **_errors(400, 401, 404, 503)},
+                }
+            },
+            "/traces": {
+                "get": {
+                    "summary": "Recent traces, newest first",
+                    "security": READ_SECURITY,
+                    "parameters": [
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+                        }
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["traces"],
+                                "properties": {"traces": {"type": "array"}},
+                            },
+                            "traces",
+                        ),
+                        **_errors(400, 401, 503),
+                    },
+                }
+            },
+            "/health": {
+                "get": {
+                    "summary": "ok, degraded (spooling) or unavailable",
+                    "responses": {
+                        "200": _json({"type": "object", "required": ["status"]}, "up"),
+                        "503": _json(
+                            {"type": "object", "required": ["status"]}, "store unreachable"
+                        ),
+                    },
+                }
+            },
+        },
+        "components": {
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["success", "error"],
+                    "properties": {
+                        "success": {"const": False},
+                        "error": {"type": "string"},
+                        "field": {"type": "string"},
+                    },
+                }
+            },
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
