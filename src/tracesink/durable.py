@@ -26,7 +26,7 @@ from tracesink.errors import StorageError
 from tracesink.ingest.model import PreparedEntry
 from tracesink.limits import Decision, LocalCounters, Policy
 from tracesink.spool import Spool
-from tracesink.store.base import Store, TraceRecord, TraceSummary, new_batch_id
+from tracesink.store.base import Store, TraceRecord, TraceSummary, Usage, new_batch_id
 
 log = logging.getLogger("tracesink")
 
@@ -60,6 +60,10 @@ class SpoolingStore:
     @property
     def inner(self) -> Store:
         return self._store
+
+    @property
+    def usage(self) -> Usage:
+        return self._store.usage
 
     def spool_status(self) -> dict[str, Any]:
         return {"entries": self._spool.entries, "bytes": self._spool.bytes}

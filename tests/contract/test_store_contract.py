@@ -436,11 +436,11 @@ async def test_the_script_is_loaded_again_after_script_flush(
 async def test_commands_sent_matches_the_servers_own_count(
     make_redis_store: RedisStoreFactory, raw_redis: aioredis.Redis
 ) -> None:
-    """commands_sent counts what Redis counts: EVALSHA and its inner calls, reads, pings."""
+    """usage.commands counts what Redis counts: EVALSHA and its inner calls, reads, pings."""
     store = make_redis_store(replace(PLAN, trace_limit=2))
     await store.write_batch([entry("warm-up")], T0)  # loads the script
     await raw_redis.config_resetstat()
-    before = store.commands_sent
+    before = store.usage.commands
     await store.write_batch([*entries(4, "a"), entry("b", "browser")], T0 + 1)
     await store.write_batch([entry("a"), entry("c")], T0 + 2)
     await store.read_trace("a", T0 + 2)
@@ -449,7 +449,7 @@ async def test_commands_sent_matches_the_servers_own_count(
     stats = await raw_redis.info("commandstats")
     ours = {"cmdstat_info", "cmdstat_config|resetstat"}  # the test's own commands
     counted = sum(v["calls"] for k, v in stats.items() if k not in ours)
-    assert store.commands_sent - before == counted
+    assert store.usage.commands - before == counted
 
 
 @pytest.mark.redis
@@ -460,9 +460,9 @@ async def test_a_batch_costs_five_commands_plus_two_per_trace(
     store = make_redis_store(PLAN)
     await store.write_batch([entry("warm-up")], T0)  # the window's one-off housekeeping
     for batch in ([entry(f"t{i}") for i in range(10)], entries(20, "one")):
-        before = store.commands_sent
+        before = store.usage.commands
         await store.write_batch(batch, T0 + 1)
-        assert store.commands_sent - before == 5 + 2 * len({e.trace_id for e in batch})
+        assert store.usage.commands - before == 5 + 2 * len({e.trace_id for e in batch})
 
 
 @pytest.mark.redis
@@ -474,7 +474,7 @@ async def test_single_entry_requests_over_1000_traces_cost_under_3_25_commands_e
     for start in range(0, 1000, 10):
         batch = [entry(f"t{i}") for i in range(start, start + 10)]
         assert all(d.admitted for d in await store.write_batch(batch, T0 + start))
-    assert store.commands_sent / 1000 <= 3.25
+    assert store.usage.commands / 1000 <= 3.25
 
 
 @pytest.mark.redis

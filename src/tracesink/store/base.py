@@ -23,6 +23,20 @@ from tracesink.ingest.model import PreparedEntry
 from tracesink.limits import LEVELS, Decision
 
 
+@dataclass(slots=True)
+class Usage:
+    """What a store has spent since it was opened, as a hosted Redis bills it."""
+
+    commands: int = 0  # every command sent, each redis.call() inside a script included
+    bytes_sent: int = 0  # keys and arguments sent with those commands
+    bytes_stored: int = 0  # list items written: admitted entries and replayed ones
+
+    def add_stored(self, entries: Sequence[PreparedEntry], decisions: Sequence[Decision]) -> None:
+        self.bytes_stored += sum(
+            len(e.payload) for e, d in zip(entries, decisions, strict=True) if d.admitted
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class TraceRecord:
     """A trace as read from a store: its list items oldest first, and when it expires."""
@@ -40,6 +54,11 @@ class TraceSummary:
 
 
 class Store(Protocol):
+    @property
+    def usage(self) -> Usage:
+        """Commands and bytes spent so far; the cost accounting reads it."""
+        ...
+
     async def write_batch(
         self, entries: Sequence[PreparedEntry], now_ms: int, batch_id: str | None = None
     ) -> list[Decision]:

@@ -14,7 +14,7 @@ import msgspec
 
 from tracesink.ingest.model import PreparedEntry
 from tracesink.limits import Decision, LocalCounters, Policy
-from tracesink.store.base import TraceRecord, TraceSummary, new_marker, summarize
+from tracesink.store.base import TraceRecord, TraceSummary, Usage, new_marker, summarize
 
 SWEEP_EVERY_MS = 60_000
 
@@ -23,6 +23,7 @@ class MemoryStore:
     def __init__(self, url: str, policy: Policy) -> None:
         self._policy = policy
         self._counters = LocalCounters(policy)
+        self.usage = Usage()  # no commands: nothing leaves the process
         self._lists: dict[str, list[bytes]] = {}  # oldest first
         self._expires_ms: dict[str, int] = {}
         self._last_seen_ms: dict[str, int] = {}
@@ -41,6 +42,7 @@ class MemoryStore:
         policy = self._policy
         self._sweep(now_ms)
         decisions = self._counters.decide([(e.trace_id, e.system) for e in entries], now_ms)
+        self.usage.add_stored(entries, decisions)
         if batch_id is not None and any(d.admitted for d in decisions):
             self._replayed.add(batch_id)
         expires = now_ms + policy.ttl_ms
@@ -60,6 +62,7 @@ class MemoryStore:
         if batch_id in self._replayed:
             return False
         self._replayed.add(batch_id)
+        self.usage.bytes_stored += sum(len(e.payload) for e in entries)
         self._counters.count([(e.trace_id, e.system) for e in entries], now_ms)
         for entry in entries:
             self._live_list(entry.trace_id, now_ms).append(entry.payload)

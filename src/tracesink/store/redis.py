@@ -5,8 +5,8 @@ trace lists, updates counters and the recent-traces index and refreshes TTLs ato
 number of tracesink processes on one Redis enforce the limits as one process would. The key
 layout is documented in docs/keys.md.
 
-A hosted Redis bills every command, a script's inner calls included, so ``commands_sent`` keeps
-a running count of what this store has spent.
+A hosted Redis bills every command, a script's inner calls included, so ``usage`` keeps a
+running count of what this store has spent (each script reports its own inner calls).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from tracesink.config import mask_url
 from tracesink.errors import ConfigurationError, StorageError
 from tracesink.ingest.model import PreparedEntry
 from tracesink.limits import Decision, Policy
-from tracesink.store.base import TraceRecord, TraceSummary, new_batch_id, summarize
+from tracesink.store.base import TraceRecord, TraceSummary, Usage, new_batch_id, summarize
 from tracesink.store.scripts import (
     LOGS_PREFIX,
     TRACES_KEY,
@@ -53,7 +53,7 @@ class RedisStore:
                 f"TRACESINK_STORE={self._display!r} is not a valid Redis URL: {exc}"
             ) from None
         self._client: aioredis.Redis | None = None
-        self.commands_sent = 0  # EVALSHA and its inner calls, plus every other command
+        self.usage = Usage()
 
     def __repr__(self) -> str:
         return f"RedisStore({self._display!r})"
@@ -87,7 +87,9 @@ class RedisStore:
         call = write_batch_call(self._policy, entries, now_ms, batch_id or new_batch_id())
         with self._errors("write a batch"):
             reply = await self._run(call)
-        return decisions_from(reply, len(entries))
+        decisions = decisions_from(reply, len(entries))
+        self.usage.add_stored(entries, decisions)
+        return decisions
 
     async def replay_batch(
         self, batch_id: str, entries: Sequence[PreparedEntry], written_ms: int, now_ms: int
@@ -95,6 +97,8 @@ class RedisStore:
         call = replay_batch_call(self._policy, batch_id, entries, written_ms, now_ms)
         with self._errors("replay a spooled batch"):
             reply = await self._run(call)
+        if reply[1] == 1:
+            self.usage.bytes_stored += sum(len(e.payload) for e in entries)
         return reply[1] == 1
 
     async def _run(self, call: ScriptCall) -> list[int]:
@@ -104,10 +108,12 @@ class RedisStore:
             reply: list[int] = await client.evalsha(script.sha, len(keys), *keys, *args)
         except NoScriptError:
             # A restarted, flushed or failed-over server has forgotten the script.
-            self.commands_sent += 2  # the refused EVALSHA and the SCRIPT LOAD
+            self.usage.commands += 2  # the refused EVALSHA and the SCRIPT LOAD
+            self.usage.bytes_sent += len(script.text)
             await client.script_load(script.text)
             reply = await client.evalsha(script.sha, len(keys), *keys, *args)
-        self.commands_sent += 1 + reply[0]
+        self.usage.commands += 1 + reply[0]
+        self.usage.bytes_sent += call.size
         return reply
 
     async def read_trace(self, trace_id: str, now_ms: int) -> TraceRecord | None:
@@ -117,7 +123,7 @@ class RedisStore:
                 pipe.lrange(key, 0, -1)
                 pipe.pttl(key)
                 items, pttl = await pipe.execute()
-        self.commands_sent += 2
+        self.usage.commands += 2
         if not items or pttl == -2:  # -2: expired between the two commands
             return None
         items.reverse()  # stored newest first
@@ -133,14 +139,14 @@ class RedisStore:
             )
             # withscores, and no decode_responses: (member bytes, score) pairs.
             ranked = cast(list[tuple[bytes, float]], reply)
-            self.commands_sent += 1
+            self.usage.commands += 1
             if not ranked:
                 return []
             async with client.pipeline(transaction=False) as pipe:
                 for member, _ in ranked:
                     pipe.lrange(LOGS_PREFIX + member.decode(), 0, -1)
                 lists: list[list[bytes]] = await pipe.execute()
-            self.commands_sent += len(ranked)
+            self.usage.commands += len(ranked)
         return [
             summarize(member.decode(), items, int(score))
             for (member, score), items in zip(ranked, lists, strict=True)
@@ -150,7 +156,7 @@ class RedisStore:
     async def ping(self) -> None:
         with self._errors("ping"):
             await self._redis().ping()
-        self.commands_sent += 1
+        self.usage.commands += 1
 
     async def close(self) -> None:
         client, self._client = self._client, None
