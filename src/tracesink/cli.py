@@ -1,4 +1,5 @@
-"""``tracesink serve`` runs the service; ``tracesink check`` validates settings, reaches the store.
+"""``tracesink serve`` runs the service; ``tracesink check`` validates settings, reaches the store;
+``tracesink stats`` prints what a running instance has stored, refused and spent.
 
 Every flag is generated from ``config.OPTIONS``, so each one also works as a ``TRACESINK_*``
 environment variable (the flag wins).
@@ -19,7 +20,10 @@ from tracesink.app import create_app
 from tracesink.app.services import policy_from
 from tracesink.config import OPTIONS, Settings, load_settings, mask_url
 from tracesink.errors import ConfigurationError, TraceSinkError
+from tracesink.stats_report import fetch_stats, render
 from tracesink.store import open_store
+
+DEFAULT_URL = "http://127.0.0.1:8787"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
                 command.add_argument(
                     option.flag, dest=option.name, metavar=option.name.upper(), help=option_help
                 )
+    stats = commands.add_parser("stats", help="print a running instance's /stats")
+    stats.add_argument(
+        "--url",
+        default=os.environ.get("TRACESINK_URL", DEFAULT_URL),
+        help=f"where it runs (env TRACESINK_URL, default {DEFAULT_URL})",
+    )
     return parser
 
 
@@ -120,6 +130,13 @@ async def _check(settings: Settings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "stats":
+        try:
+            print(render(fetch_stats(args.url, os.environ.get("TRACESINK_READ_TOKEN"))))
+        except TraceSinkError as exc:
+            print(f"tracesink: {exc}", file=sys.stderr)
+            return 1
+        return 0
     overrides = {option.name: getattr(args, option.name) for option in OPTIONS}
     try:
         settings = load_settings(os.environ, overrides)

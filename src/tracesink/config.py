@@ -50,6 +50,9 @@ class Settings:
     spool_dir: str = ""  # "" = the default place for this port; "off" = no spool
     spool_max_bytes: int = 256 * 1024 * 1024
     outage_share: int = 100
+    max_commands_per_day: int = 0  # 0: no budget
+    price_per_100k_commands: float = 0.20
+    price_per_gb_month: float = 0.25
 
     def spool_path(self) -> Path | None:
         """Where this instance spools during a store outage; None when it does not."""
@@ -176,6 +179,26 @@ def _positive_number(raw: str) -> float:
     return value
 
 
+def _count(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError("a whole number (0 for none)") from None
+    if value < 0:
+        raise ValueError("a whole number, 0 or more")
+    return value
+
+
+def _price(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("a price in USD, like 0.20") from None
+    if not 0 <= value < 1e6:
+        raise ValueError("a price in USD, 0 or more")
+    return value
+
+
 def _percent(raw: str) -> int:
     value = _positive_int(raw)
     if value > 100:
@@ -263,6 +286,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("spool_dir", str, "where batches wait while the store is unreachable (off: nowhere)"),
     Option("spool_max_bytes", _positive_int, "largest spool; 503 beyond"),
     Option("outage_share", _percent, "percent of each limit one instance admits in an outage"),
+    Option("max_commands_per_day", _count, "store commands per UTC day before ingest is refused"),
+    Option("price_per_100k_commands", _price, "USD per 100,000 commands, for /stats"),
+    Option("price_per_gb_month", _price, "USD per GB-month stored, for /stats"),
 )
 
 

@@ -21,6 +21,11 @@ from tracesink.limits import Decision
 from tracesink.store.base import Store, new_batch_id
 
 _Pending = tuple[Sequence[PreparedEntry], "asyncio.Future[list[Decision]]"]
+FlushObserver = Callable[[int, float, bool], None]  # (entries, seconds, failed) per store step
+
+
+def _ignore_flush(size: int, seconds: float, failed: bool) -> None:
+    return None
 
 
 class Writer:
@@ -31,6 +36,7 @@ class Writer:
         max_batch: int,
         max_queue: int,
         clock: Callable[[], float] = time.time,
+        on_flush: FlushObserver | None = None,
     ) -> None:
         self._store = store
         self._max_batch = max_batch
@@ -40,6 +46,7 @@ class Writer:
         self._queued = 0
         self._flusher: asyncio.Task[None] | None = None
         self.batches = 0  # store steps taken, for tests and metrics
+        self._observe = on_flush or _ignore_flush
 
     @property
     def queued(self) -> int:
@@ -77,17 +84,20 @@ class Writer:
 
     async def _flush(self, taken: list[_Pending]) -> None:
         batch = [entry for entries, _ in taken for entry in entries]
+        started = time.perf_counter()
         try:
             decisions = await self._store.write_batch(
                 batch, int(self._clock() * 1000), new_batch_id()
             )
         except Exception as exc:  # every waiter learns what the store raised
+            self._observe(len(batch), time.perf_counter() - started, True)
             for _, future in taken:
                 if not future.done():
                     future.set_exception(exc)
             return
         finally:
             self.batches += 1
+        self._observe(len(batch), time.perf_counter() - started, False)
         start = 0
         for entries, future in taken:
             if not future.done():

@@ -88,3 +88,22 @@ def test_concurrency_bound_answers_503_beyond_it() -> None:
                 sock.close()
         time.sleep(0.2)
         assert httpx.get(f"{service.url}/health").status_code == 200
+
+
+def test_stats_prints_a_running_instances_figures() -> None:
+    """`tracesink stats` reads /stats (with the read token) and prints counts and cost."""
+    token = "cli-stats-token-0123456789"  # noqa: S105 - a test credential
+    with serving({"TRACESINK_READ_TOKEN": token}) as service:
+        for system in ("browser", "worker", "worker"):
+            body = {"trace_id": "s", "message": "m", "system": system}
+            assert httpx.post(f"{service.url}/log", json=body).status_code == 200
+        printed = tracesink("stats", "--url", service.url, env={"TRACESINK_READ_TOKEN": token})
+        out, err = printed.communicate(timeout=15)
+        assert printed.returncode == 0, err
+        assert "browser           1" in out
+        assert "worker            2" in out
+        assert "per month" in out
+        refused = tracesink("stats", "--url", service.url)
+        _, err = refused.communicate(timeout=15)
+        assert refused.returncode == 1
+        assert "TRACESINK_READ_TOKEN" in err

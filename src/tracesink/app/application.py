@@ -25,10 +25,13 @@ from tracesink.app.http import (
     json_response,
 )
 from tracesink.app.ingest_routes import post_log, post_logs
+from tracesink.app.metrics import get_metrics
 from tracesink.app.openapi import openapi_document
 from tracesink.app.ratelimit_headers import RateLimitHeaders
 from tracesink.app.read_routes import TRACE_PATH_PREFIX, get_health, get_trace, get_traces
 from tracesink.app.services import Services, policy_from, rules_from
+from tracesink.app.stats import get_stats
+from tracesink.budget import CommandBudget
 from tracesink.config import Settings
 from tracesink.durable import SpoolingStore
 from tracesink.errors import (
@@ -42,6 +45,7 @@ from tracesink.errors import (
 from tracesink.spool import Spool
 from tracesink.store import open_store
 from tracesink.store.base import Store
+from tracesink.telemetry import Telemetry
 from tracesink.writer import Writer
 
 log = logging.getLogger("tracesink")
@@ -66,14 +70,8 @@ async def get_openapi(services: Services, request: Request) -> Response:
 
 
 async def index(services: Services, request: Request) -> Response:
-    routes = [
-        "POST /log",
-        "POST /logs",
-        "GET /logs/{trace_id}",
-        "GET /traces",
-        "GET /health",
-        "GET /openapi.json",
-    ]
+    routes = [f"{method} {path}" for path, methods in ROUTES.items() for method in methods]
+    routes.append(f"GET {TRACE_PATH_PREFIX}{{trace_id}}")
     return json_response(200, {"name": "tracesink", "version": __version__, "routes": routes})
 
 
@@ -84,6 +82,8 @@ ROUTES: dict[str, dict[str, Route]] = {
     "/traces": {"GET": Route(get_traces, READ)},
     "/health": {"GET": Route(get_health, PUBLIC)},
     "/openapi.json": {"GET": Route(get_openapi, PUBLIC)},
+    "/stats": {"GET": Route(get_stats, READ)},
+    "/metrics": {"GET": Route(get_metrics, READ)},
 }
 TRACE_ROUTE = {"GET": Route(get_trace, READ)}  # /logs/{trace_id}
 
@@ -125,20 +125,31 @@ class TraceSinkApp:
                     f"TRACESINK_SPOOL_DIR: cannot open the spool at {spool_path}: {exc}"
                 ) from None
             store = spooling
+        telemetry = Telemetry(lambda: store.usage)
+        clock = self._clock
+
+        def on_flush(size: int, seconds: float, failed: bool) -> None:
+            telemetry.record_flush(size, seconds, failed)
+            telemetry.sample(int(clock() * 1000))
+
         writer = Writer(
             store,
-            max_batch=self.settings.max_batch,
-            max_queue=self.settings.max_queue,
-            clock=self._clock,
+            max_batch=settings.max_batch,
+            max_queue=settings.max_queue,
+            clock=clock,
+            on_flush=on_flush,
         )
+        budget = CommandBudget(settings.max_commands_per_day or None, lambda: store.usage.commands)
         self.services = Services(
-            self.settings,
+            settings,
             policy,
-            rules_from(self.settings),
+            rules_from(settings),
             store,
             writer,
             RateLimitHeaders(policy),
-            self._clock,
+            telemetry,
+            budget,
+            clock,
         )
 
     async def shutdown(self) -> None:

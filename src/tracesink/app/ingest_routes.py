@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from tracesink.app.http import Request, Response, json_response
 from tracesink.app.ratelimit_headers import retry_after_s
 from tracesink.app.services import Services
-from tracesink.errors import ValidationError
+from tracesink.errors import Overloaded, StorageError, ValidationError
 from tracesink.ingest.detect import detect_from_headers
 from tracesink.ingest.model import PreparedEntry
 from tracesink.ingest.validate import decode_entry, prepare_entry, split_batch
@@ -19,18 +20,50 @@ QUEUED_NOTE = (
 )
 
 
-def limit_error(decision: Decision, trace_id: str, policy_window_s: int) -> str:
-    return (
-        f"{decision.limited_by} quota exceeded for trace {trace_id} (per {policy_window_s}s window)"
-    )
+def limit_error(decision: Decision, trace_id: str, services: Services) -> str:
+    if decision.limited_by == "budget":
+        return (
+            "the daily store budget is spent (TRACESINK_MAX_COMMANDS_PER_DAY="
+            f"{services.settings.max_commands_per_day}); ingest resumes at 00:00 UTC"
+        )
+    window_s = services.settings.window_s
+    return f"{decision.limited_by} quota exceeded for trace {trace_id} (per {window_s}s window)"
+
+
+async def store_entries(
+    services: Services, entries: Sequence[PreparedEntry], now_ms: int
+) -> list[Decision]:
+    """Decide and store entries (or refuse them all when the daily budget is spent), counting
+    every outcome by system and reason."""
+    telemetry = services.telemetry
+    if services.budget.exhausted(now_ms):
+        wait_ms = services.budget.seconds_to_reset(now_ms) * 1000
+        decisions = [Decision("budget", {}, wait_ms) for _ in entries]
+    else:
+        try:
+            decisions = await services.writer.submit(entries)
+        except Overloaded:
+            for entry in entries:
+                telemetry.record_refused(entry.system, "overloaded")
+            raise
+        except StorageError:
+            for entry in entries:
+                telemetry.record_refused(entry.system, "store_unavailable")
+            raise
+    telemetry.record_decisions(entries, decisions)
+    return decisions
 
 
 async def post_log(services: Services, request: Request) -> Response:
     body = await request.body(services.settings.max_body_bytes, services.settings.read_timeout_s)
     detected = detect_from_headers(request.headers)
     now_ms = services.now_ms()
-    entry = prepare_entry(decode_entry(body), services.rules, detected, now_ms)
-    [decision] = await services.writer.submit([entry])
+    try:
+        entry = prepare_entry(decode_entry(body), services.rules, detected, now_ms)
+    except ValidationError:
+        services.telemetry.record_refused(detected[0], "invalid")
+        raise
+    [decision] = await store_entries(services, [entry], now_ms)
     headers = _headers(services, entry, decision, now_ms)
     if decision.admitted:
         content = {
@@ -46,7 +79,7 @@ async def post_log(services: Services, request: Request) -> Response:
     content = {
         "success": False,
         "trace_id": entry.trace_id,
-        "error": limit_error(decision, entry.trace_id, services.settings.window_s),
+        "error": limit_error(decision, entry.trace_id, services),
         "remaining_quota": 0,
         "limited_by": decision.limited_by,
     }
@@ -74,10 +107,12 @@ async def post_logs(services: Services, request: Request) -> Response:
                 (index, prepare_entry(decode_entry(raw), services.rules, detected, now_ms))
             )
         except ValidationError as exc:
+            services.telemetry.record_refused(detected[0], "invalid")
             rejected.append(
                 {"index": index, "reason": exc.message, "field": exc.field, "retryable": False}
             )
-    decisions = await services.writer.submit([e for _, e in prepared]) if prepared else []
+    entries = [entry for _, entry in prepared]
+    decisions = await store_entries(services, entries, now_ms) if entries else []
     accepted, ids, headers, longest_wait, queued = 0, [], [], 0, False
     for (index, entry), decision in zip(prepared, decisions, strict=True):
         headers = _headers(services, entry, decision, now_ms)
@@ -90,7 +125,7 @@ async def post_logs(services: Services, request: Request) -> Response:
         rejected.append(
             {
                 "index": index,
-                "reason": limit_error(decision, entry.trace_id, settings.window_s),
+                "reason": limit_error(decision, entry.trace_id, services),
                 "retryable": True,
                 "limited_by": decision.limited_by,
                 "retry_after": retry_after_s(decision),

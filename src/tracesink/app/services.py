@@ -7,10 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tracesink.app.ratelimit_headers import RateLimitHeaders
+from tracesink.budget import CommandBudget
 from tracesink.config import Settings
 from tracesink.ingest.validate import EntryRules
 from tracesink.limits import Policy
 from tracesink.store.base import Store
+from tracesink.telemetry import Telemetry
 from tracesink.writer import Writer
 
 
@@ -22,6 +24,8 @@ class Services:
     store: Store
     writer: Writer
     ratelimit_headers: RateLimitHeaders
+    telemetry: Telemetry
+    budget: CommandBudget
     clock: Callable[[], float] = time.time
 
     def now_ms(self) -> int:

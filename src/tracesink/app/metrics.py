@@ -1,0 +1,96 @@
+"""``GET /metrics``: Prometheus text format through ``prometheus-client``.
+
+A custom collector reads ``Telemetry``, the writer and the store at scrape time, so the numbers
+are the same ones ``/stats`` shows, kept once. Each app has its own registry (no process-wide
+global state), which also keeps tests independent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+
+from tracesink.app.http import Request, Response
+from tracesink.app.services import Services
+from tracesink.durable import SpoolingStore
+from tracesink.telemetry import Histogram
+
+
+def _histogram(name: str, doc: str, histogram: Histogram) -> HistogramMetricFamily:
+    counts = histogram.counts or [0] * len(histogram.bounds)
+    buckets = [(str(bound), float(n)) for bound, n in zip(histogram.bounds, counts, strict=True)]
+    buckets.append(("+Inf", float(histogram.n)))
+    return HistogramMetricFamily(name, doc, buckets=buckets, sum_value=histogram.total)
+
+
+class TraceSinkCollector(Collector):
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def collect(self) -> Iterable[Metric]:
+        services = self._services
+        telemetry = services.telemetry
+        accepted = CounterMetricFamily(
+            "tracesink_entries_accepted",
+            "Entries stored (or queued in the spool)",
+            labels=["system"],
+        )
+        for system, n in sorted(telemetry.accepted.items()):
+            accepted.add_metric([system], n)
+        queued = CounterMetricFamily(
+            "tracesink_entries_queued",
+            "Entries accepted into the spool during an outage",
+            labels=["system"],
+        )
+        for system, n in sorted(telemetry.queued.items()):
+            queued.add_metric([system], n)
+        refused = CounterMetricFamily(
+            "tracesink_entries_refused",
+            "Entries refused, by the reason",
+            labels=["system", "reason"],
+        )
+        for (system, reason), n in sorted(telemetry.refused.items()):
+            refused.add_metric([system, reason], n)
+        yield from (accepted, queued, refused)
+        yield _histogram("tracesink_batch_size", "Entries per store step", telemetry.batch_sizes)
+        yield _histogram(
+            "tracesink_flush_seconds", "Time of one store step", telemetry.flush_seconds
+        )
+        yield GaugeMetricFamily(
+            "tracesink_queue_depth", "Entries waiting for the store", value=services.writer.queued
+        )
+        yield CounterMetricFamily(
+            "tracesink_store_errors", "Store steps that failed", value=telemetry.store_errors
+        )
+        usage = services.store.usage
+        yield CounterMetricFamily(
+            "tracesink_store_commands",
+            "Store commands sent, as a hosted Redis bills them (script inner calls included)",
+            value=usage.commands,
+        )
+        yield CounterMetricFamily(
+            "tracesink_store_bytes_sent", "Bytes of keys and arguments sent", value=usage.bytes_sent
+        )
+        yield CounterMetricFamily(
+            "tracesink_store_bytes_stored", "Bytes of entries written", value=usage.bytes_stored
+        )
+        if isinstance(services.store, SpoolingStore):
+            spool = services.store.spool_status()
+            yield GaugeMetricFamily(
+                "tracesink_spool_entries", "Entries waiting in the spool", value=spool["entries"]
+            )
+            yield GaugeMetricFamily(
+                "tracesink_spool_bytes", "Size of the spool", value=spool["bytes"]
+            )
+
+
+async def get_metrics(services: Services, request: Request) -> Response:
+    # A registry per scrape: scrapes are rare, and nothing process-wide is left behind.
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(TraceSinkCollector(services))
+    headers = [(b"content-type", CONTENT_TYPE_LATEST.encode())]
+    return Response(200, generate_latest(registry), headers)
