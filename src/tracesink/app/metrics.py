@@ -27,6 +27,15 @@ def _histogram(name: str, doc: str, histogram: Histogram) -> HistogramMetricFami
     return HistogramMetricFamily(name, doc, buckets=buckets, sum_value=histogram.total)
 
 
+def _labelled(
+    name: str, doc: str, labels: list[str], values: dict[tuple[str, ...], int]
+) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, doc, labels=labels)
+    for label_values, n in sorted(values.items()):
+        family.add_metric(list(label_values), n)
+    return family
+
+
 class TraceSinkCollector(Collector):
     def __init__(self, services: Services) -> None:
         self._services = services
@@ -34,28 +43,24 @@ class TraceSinkCollector(Collector):
     def collect(self) -> Iterable[Metric]:
         services = self._services
         telemetry = services.telemetry
-        accepted = CounterMetricFamily(
+        yield _labelled(
             "tracesink_entries_accepted",
             "Entries stored (or queued in the spool)",
-            labels=["system"],
+            ["system"],
+            {(system,): n for system, n in telemetry.accepted.items()},
         )
-        for system, n in sorted(telemetry.accepted.items()):
-            accepted.add_metric([system], n)
-        queued = CounterMetricFamily(
+        yield _labelled(
             "tracesink_entries_queued",
             "Entries accepted into the spool during an outage",
-            labels=["system"],
+            ["system"],
+            {(system,): n for system, n in telemetry.queued.items()},
         )
-        for system, n in sorted(telemetry.queued.items()):
-            queued.add_metric([system], n)
-        refused = CounterMetricFamily(
+        yield _labelled(
             "tracesink_entries_refused",
             "Entries refused, by the reason",
-            labels=["system", "reason"],
+            ["system", "reason"],
+            {(system, reason): n for (system, reason), n in telemetry.refused.items()},
         )
-        for (system, reason), n in sorted(telemetry.refused.items()):
-            refused.add_metric([system, reason], n)
-        yield from (accepted, queued, refused)
         yield _histogram("tracesink_batch_size", "Entries per store step", telemetry.batch_sizes)
         yield _histogram(
             "tracesink_flush_seconds", "Time of one store step", telemetry.flush_seconds
