@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from tracesink import config_values as values
+from tracesink.config_values import SHARED_SYSTEMS
 from tracesink.errors import ConfigurationError
 
 SYSTEMS = ("browser", "worker", "convex", "manual")
-SHARED_SYSTEMS = ("browser", "worker", "convex")  # `manual` counts against the global limit only
 ENV_PREFIX = "TRACESINK_"
 
 
@@ -117,127 +118,6 @@ def mask_url(url: str) -> str:
     return masked + (f"#{parts.fragment}" if parts.fragment else "")
 
 
-# --- parsers: each turns the raw string into a value or raises ValueError with what it accepts.
-
-
-def _positive_int(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError("a whole number") from None
-    if value < 1:
-        raise ValueError("a whole number of at least 1")
-    return value
-
-
-def _port(raw: str) -> int:
-    value = _positive_int(raw)
-    if value > 65535:
-        raise ValueError("a port number from 1 to 65535")
-    return value
-
-
-def _host(raw: str) -> str:
-    if not raw.strip():
-        raise ValueError("a host name or IP address")
-    return raw.strip()
-
-
-def _store_url(raw: str) -> str:
-    if "://" not in raw:
-        raise ValueError("a store URL such as memory:// or redis://localhost:6379/0")
-    return raw
-
-
-def _shares(raw: str) -> dict[str, int]:
-    accepted = "a list like browser=40,worker=30,convex=30 (percentages of the global limit)"
-    shares: dict[str, int] = {}
-    for part in filter(None, (p.strip() for p in raw.split(","))):
-        name, sep, pct = part.partition("=")
-        name = name.strip()
-        if not sep or name not in SHARED_SYSTEMS:
-            raise ValueError(f"{accepted}; systems are {', '.join(SHARED_SYSTEMS)}")
-        try:
-            value = int(pct)
-        except ValueError:
-            raise ValueError(accepted) from None
-        if not 0 <= value <= 100:
-            raise ValueError(f"{accepted}; each share from 0 to 100")
-        shares[name] = value
-    if sum(shares.values()) > 100:
-        raise ValueError(f"{accepted}; the shares add up to more than 100")
-    return shares
-
-
-def _positive_number(raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError("a number of seconds") from None
-    if not 0 < value < 86400:
-        raise ValueError("a number of seconds above 0 and below 86400")
-    return value
-
-
-def _count(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError("a whole number (0 for none)") from None
-    if value < 0:
-        raise ValueError("a whole number, 0 or more")
-    return value
-
-
-def _price(raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError("a price in USD, like 0.20") from None
-    if not 0 <= value < 1e6:
-        raise ValueError("a price in USD, 0 or more")
-    return value
-
-
-def _percent(raw: str) -> int:
-    value = _positive_int(raw)
-    if value > 100:
-        raise ValueError("a percentage from 1 to 100")
-    return value
-
-
-def _flag(raw: str) -> bool:
-    value = raw.strip().lower()
-    if value not in ("1", "true", "yes", "0", "false", "no", ""):
-        raise ValueError("true or false (1/0, yes/no)")
-    return value in ("1", "true", "yes")
-
-
-def _token(raw: str) -> str:
-    if len(raw) < 16 or raw != raw.strip():
-        raise ValueError("a secret of at least 16 characters without surrounding spaces")
-    return raw
-
-
-def _ingest_keys(raw: str) -> dict[str, tuple[str, ...]]:
-    accepted = "a list like pk_web=https://app.example.com|https://b.example,pk_cli=*"
-    keys: dict[str, tuple[str, ...]] = {}
-    for part in filter(None, (p.strip() for p in raw.split(","))):
-        key, sep, origins = part.partition("=")
-        if not sep or len(key.strip()) < 8 or not origins.strip():
-            raise ValueError(f"{accepted}; each key at least 8 characters")
-        keys[key.strip()] = _origins(origins.replace("|", ","))
-    return keys
-
-
-def _origins(raw: str) -> tuple[str, ...]:
-    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
-    for origin in origins:
-        if origin != "*" and not origin.startswith(("http://", "https://")):
-            raise ValueError("a comma-separated list of origins like https://app.example.com")
-    return origins
-
-
 @dataclass(frozen=True, slots=True)
 class Option:
     name: str
@@ -256,39 +136,57 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("host", _host, "address to listen on"),
-    Option("port", _port, "port to listen on"),
+    Option("host", values.host, "address to listen on"),
+    Option("port", values.port, "port to listen on"),
     Option(
-        "store", _store_url, "store URL: memory:// (default), redis://, rediss://, redis+unix://"
-    ),
-    Option("global_limit", _positive_int, "entries admitted per window, all systems together"),
-    Option("trace_limit", _positive_int, "entries admitted per window for one trace_id"),
-    Option("system_shares", _shares, "per-system shares of the global limit, in percent"),
-    Option("window_s", _positive_int, "length of the rate-limit window in seconds"),
-    Option("ttl_s", _positive_int, "how long a trace is kept after its last write, in seconds"),
-    Option("max_body_bytes", _positive_int, "largest request body accepted"),
-    Option("max_message_bytes", _positive_int, "longer messages are truncated with a marker"),
-    Option("max_context_bytes", _positive_int, "largest context object, as JSON"),
-    Option("max_context_depth", _positive_int, "deepest nesting allowed in context"),
-    Option("max_batch_items", _positive_int, "most entries in one POST /logs request"),
-    Option("max_batch", _positive_int, "most entries the writer sends to the store in one step"),
-    Option("max_queue", _positive_int, "most entries waiting for the store before 503"),
-    Option("cors_origins", _origins, "origins allowed to send logs from a browser"),
-    Option("read_token", _token, "bearer token required to read logs", secret=True),
-    Option(
-        "insecure", _flag, "serve beyond loopback without a read token (dangerous)", switch=True
+        "store",
+        values.store_url,
+        "store URL: memory:// (default), redis://, rediss://, redis+unix://",
     ),
     Option(
-        "ingest_keys", _ingest_keys, "public ingest keys and their allowed origins", secret=True
+        "global_limit", values.positive_int, "entries admitted per window, all systems together"
     ),
-    Option("read_timeout_s", _positive_number, "seconds a client may take to send its body"),
-    Option("max_concurrency", _positive_int, "most requests served at once; 503 beyond"),
+    Option("trace_limit", values.positive_int, "entries admitted per window for one trace_id"),
+    Option("system_shares", values.shares, "per-system shares of the global limit, in percent"),
+    Option("window_s", values.positive_int, "length of the rate-limit window in seconds"),
+    Option(
+        "ttl_s", values.positive_int, "how long a trace is kept after its last write, in seconds"
+    ),
+    Option("max_body_bytes", values.positive_int, "largest request body accepted"),
+    Option("max_message_bytes", values.positive_int, "longer messages are truncated with a marker"),
+    Option("max_context_bytes", values.positive_int, "largest context object, as JSON"),
+    Option("max_context_depth", values.positive_int, "deepest nesting allowed in context"),
+    Option("max_batch_items", values.positive_int, "most entries in one POST /logs request"),
+    Option(
+        "max_batch", values.positive_int, "most entries the writer sends to the store in one step"
+    ),
+    Option("max_queue", values.positive_int, "most entries waiting for the store before 503"),
+    Option("cors_origins", values.origins, "origins allowed to send logs from a browser"),
+    Option("read_token", values.token, "bearer token required to read logs", secret=True),
+    Option(
+        "insecure",
+        values.flag,
+        "serve beyond loopback without a read token (dangerous)",
+        switch=True,
+    ),
+    Option(
+        "ingest_keys",
+        values.ingest_keys,
+        "public ingest keys and their allowed origins",
+        secret=True,
+    ),
+    Option("read_timeout_s", values.positive_number, "seconds a client may take to send its body"),
+    Option("max_concurrency", values.positive_int, "most requests served at once; 503 beyond"),
     Option("spool_dir", str, "where batches wait while the store is unreachable (off: nowhere)"),
-    Option("spool_max_bytes", _positive_int, "largest spool; 503 beyond"),
-    Option("outage_share", _percent, "percent of each limit one instance admits in an outage"),
-    Option("max_commands_per_day", _count, "store commands per UTC day before ingest is refused"),
-    Option("price_per_100k_commands", _price, "USD per 100,000 commands, for /stats"),
-    Option("price_per_gb_month", _price, "USD per GB-month stored, for /stats"),
+    Option("spool_max_bytes", values.positive_int, "largest spool; 503 beyond"),
+    Option(
+        "outage_share", values.percent, "percent of each limit one instance admits in an outage"
+    ),
+    Option(
+        "max_commands_per_day", values.count, "store commands per UTC day before ingest is refused"
+    ),
+    Option("price_per_100k_commands", values.price, "USD per 100,000 commands, for /stats"),
+    Option("price_per_gb_month", values.price, "USD per GB-month stored, for /stats"),
 )
 
 

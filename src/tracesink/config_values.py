@@ -1,0 +1,124 @@
+"""Parsers for setting values: each turns the raw string into a value, or raises ValueError
+saying what it accepts (``config.load_settings`` adds the variable's name)."""
+
+from __future__ import annotations
+
+SHARED_SYSTEMS = ("browser", "worker", "convex")  # `manual` counts against the global limit only
+
+
+def positive_int(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError("a whole number") from None
+    if value < 1:
+        raise ValueError("a whole number of at least 1")
+    return value
+
+
+def port(raw: str) -> int:
+    value = positive_int(raw)
+    if value > 65535:
+        raise ValueError("a port number from 1 to 65535")
+    return value
+
+
+def host(raw: str) -> str:
+    if not raw.strip():
+        raise ValueError("a host name or IP address")
+    return raw.strip()
+
+
+def store_url(raw: str) -> str:
+    if "://" not in raw:
+        raise ValueError("a store URL such as memory:// or redis://localhost:6379/0")
+    return raw
+
+
+def shares(raw: str) -> dict[str, int]:
+    accepted = "a list like browser=40,worker=30,convex=30 (percentages of the global limit)"
+    parsed: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        name, sep, pct = part.partition("=")
+        name = name.strip()
+        if not sep or name not in SHARED_SYSTEMS:
+            raise ValueError(f"{accepted}; systems are {', '.join(SHARED_SYSTEMS)}")
+        try:
+            value = int(pct)
+        except ValueError:
+            raise ValueError(accepted) from None
+        if not 0 <= value <= 100:
+            raise ValueError(f"{accepted}; each share from 0 to 100")
+        parsed[name] = value
+    if sum(parsed.values()) > 100:
+        raise ValueError(f"{accepted}; the shares add up to more than 100")
+    return parsed
+
+
+def positive_number(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("a number of seconds") from None
+    if not 0 < value < 86400:
+        raise ValueError("a number of seconds above 0 and below 86400")
+    return value
+
+
+def count(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError("a whole number (0 for none)") from None
+    if value < 0:
+        raise ValueError("a whole number, 0 or more")
+    return value
+
+
+def price(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("a price in USD, like 0.20") from None
+    if not 0 <= value < 1e6:
+        raise ValueError("a price in USD, 0 or more")
+    return value
+
+
+def percent(raw: str) -> int:
+    value = positive_int(raw)
+    if value > 100:
+        raise ValueError("a percentage from 1 to 100")
+    return value
+
+
+def flag(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in ("1", "true", "yes", "0", "false", "no", ""):
+        raise ValueError("true or false (1/0, yes/no)")
+    return value in ("1", "true", "yes")
+
+
+def token(raw: str) -> str:
+    if len(raw) < 16 or raw != raw.strip():
+        raise ValueError("a secret of at least 16 characters without surrounding spaces")
+    return raw
+
+
+def ingest_keys(raw: str) -> dict[str, tuple[str, ...]]:
+    accepted = "a list like pk_web=https://app.example.com|https://b.example,pk_cli=*"
+    keys: dict[str, tuple[str, ...]] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        key, sep, allowed = part.partition("=")
+        if not sep or len(key.strip()) < 8 or not allowed.strip():
+            raise ValueError(f"{accepted}; each key at least 8 characters")
+        keys[key.strip()] = origins(allowed.replace("|", ","))
+    return keys
+
+
+def origins(raw: str) -> tuple[str, ...]:
+    listed = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in listed:
+        if origin != "*" and not origin.startswith(("http://", "https://")):
+            raise ValueError("a comma-separated list of origins like https://app.example.com")
+    return listed
