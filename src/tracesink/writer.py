@@ -62,8 +62,9 @@ class Writer:
         self._queued += len(entries)
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_while_pending())
-        # Shielded: a client that goes away must not cancel the step its entries are part of.
-        return await asyncio.shield(future)
+        # A client that goes away cancels only this future, never the step its entries are in:
+        # they are stored all the same (the flush skips futures already done).
+        return await future
 
     async def _flush_while_pending(self) -> None:
         try:

@@ -14,6 +14,7 @@ import msgspec
 from tracesink import __version__
 from tracesink.app.auth import IngestGuard, ReadGuard
 from tracesink.app.cors import CorsPolicy
+from tracesink.app.deadlines import BodyDeadlines
 from tracesink.app.http import (
     ClientDisconnected,
     Receive,
@@ -149,6 +150,7 @@ class TraceSinkApp:
             RateLimitHeaders(policy),
             telemetry,
             budget,
+            BodyDeadlines(settings.read_timeout_s),
             clock,
         )
 

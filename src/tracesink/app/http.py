@@ -8,13 +8,13 @@ cost buys nothing here.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
 
 import msgspec
 
+from tracesink.app.deadlines import BodyDeadlines
 from tracesink.errors import TraceSinkError, ValidationError
 
 Scope = MutableMapping[str, Any]
@@ -60,18 +60,18 @@ class Request:
         values = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get(name)
         return values[0] if values else None
 
-    async def body(self, limit: int, timeout_s: float) -> bytes:
+    async def body(self, limit: int, deadlines: BodyDeadlines) -> bytes:
         """The whole body, refused with 413 as soon as it is known to exceed ``limit`` bytes,
-        and with 408 when it has not fully arrived within ``timeout_s`` (a slow-loris client)."""
+        and with 408 when it has not fully arrived in time (a slow-loris client)."""
         declared = self.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise body_too_large(limit)
         try:
-            async with asyncio.timeout(timeout_s):
+            with deadlines.guard():
                 return await self._read_body(limit)
         except TimeoutError:
             raise ValidationError(
-                f"the request body did not arrive within {timeout_s:g} s "
+                f"the request body did not arrive within {deadlines.timeout_s:g} s "
                 "(TRACESINK_READ_TIMEOUT_S)",
                 field="body",
                 status=408,

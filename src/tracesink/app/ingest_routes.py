@@ -55,7 +55,7 @@ async def store_entries(
 
 
 async def post_log(services: Services, request: Request) -> Response:
-    body = await request.body(services.settings.max_body_bytes, services.settings.read_timeout_s)
+    body = await request.body(services.settings.max_body_bytes, services.deadlines)
     detected = detect_from_headers(request.headers)
     now_ms = services.now_ms()
     try:
@@ -88,7 +88,7 @@ async def post_log(services: Services, request: Request) -> Response:
 
 async def post_logs(services: Services, request: Request) -> Response:
     settings = services.settings
-    body = await request.body(settings.max_body_bytes, settings.read_timeout_s)
+    body = await request.body(settings.max_body_bytes, services.deadlines)
     detected = detect_from_headers(request.headers)
     items = split_batch(body)
     if len(items) > settings.max_batch_items:

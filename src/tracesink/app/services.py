@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tracesink.app.deadlines import BodyDeadlines
 from tracesink.app.ratelimit_headers import RateLimitHeaders
 from tracesink.budget import CommandBudget
 from tracesink.config import Settings
@@ -26,6 +27,7 @@ class Services:
     ratelimit_headers: RateLimitHeaders
     telemetry: Telemetry
     budget: CommandBudget
+    deadlines: BodyDeadlines
     clock: Callable[[], float] = time.time
 
     def now_ms(self) -> int:
