@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -14,7 +13,6 @@ import msgspec
 from tracesink import __version__
 from tracesink.app.auth import IngestGuard, ReadGuard
 from tracesink.app.cors import CorsPolicy
-from tracesink.app.deadlines import BodyDeadlines
 from tracesink.app.http import (
     ClientDisconnected,
     Receive,
@@ -28,26 +26,18 @@ from tracesink.app.http import (
 from tracesink.app.ingest_routes import post_log, post_logs
 from tracesink.app.metrics import get_metrics
 from tracesink.app.openapi import openapi_document
-from tracesink.app.ratelimit_headers import RateLimitHeaders
 from tracesink.app.read_routes import TRACE_PATH_PREFIX, get_health, get_trace, get_traces
-from tracesink.app.services import Services, policy_from, rules_from
+from tracesink.app.services import Services, start_services
 from tracesink.app.stats import get_stats
-from tracesink.budget import CommandBudget
 from tracesink.config import Settings
-from tracesink.durable import SpoolingStore
 from tracesink.errors import (
     AccessDenied,
-    ConfigurationError,
     Overloaded,
     StorageError,
     TraceSinkError,
     ValidationError,
 )
-from tracesink.spool import Spool
-from tracesink.store import open_store
 from tracesink.store.base import Store
-from tracesink.telemetry import Telemetry
-from tracesink.writer import Writer
 
 log = logging.getLogger("tracesink")
 
@@ -111,48 +101,7 @@ class TraceSinkApp:
         self.services: Services | None = None
 
     async def startup(self) -> None:
-        settings = self.settings
-        policy = policy_from(settings)
-        store: Store = self._given_store or open_store(settings.store, policy)
-        spool_path = settings.spool_path()
-        if spool_path is not None:
-            spooling = SpoolingStore(
-                store, Spool(spool_path, settings.spool_max_bytes), policy, settings.outage_share
-            )
-            try:
-                await spooling.open(int(self._clock() * 1000))
-            except (OSError, sqlite3.Error) as exc:
-                raise ConfigurationError(
-                    f"TRACESINK_SPOOL_DIR: cannot open the spool at {spool_path}: {exc}"
-                ) from None
-            store = spooling
-        telemetry = Telemetry(lambda: store.usage)
-        clock = self._clock
-
-        def on_flush(size: int, seconds: float, failed: bool) -> None:
-            telemetry.record_flush(size, seconds, failed)
-            telemetry.sample(int(clock() * 1000))
-
-        writer = Writer(
-            store,
-            max_batch=settings.max_batch,
-            max_queue=settings.max_queue,
-            clock=clock,
-            on_flush=on_flush,
-        )
-        budget = CommandBudget(settings.max_commands_per_day or None, lambda: store.usage.commands)
-        self.services = Services(
-            settings,
-            policy,
-            rules_from(settings),
-            store,
-            writer,
-            RateLimitHeaders(policy),
-            telemetry,
-            budget,
-            BodyDeadlines(settings.read_timeout_s),
-            clock,
-        )
+        self.services = await start_services(self.settings, self._given_store, self._clock)
 
     async def shutdown(self) -> None:
         if self.services is not None:
