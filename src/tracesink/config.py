@@ -141,7 +141,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "store",
         values.store_url,
-        "store URL: memory:// (default), redis://, rediss://, redis+unix://",
+        "store URL: memory:// (default), redis://, rediss://, redis+unix://, upstash+https://, "
+        "or upstash (reads UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN)",
     ),
     Option(
         "global_limit", values.positive_int, "entries admitted per window, all systems together"

@@ -30,8 +30,13 @@ def host(raw: str) -> str:
 
 
 def store_url(raw: str) -> str:
+    if raw.strip().lower() == "upstash":  # URL and token from UPSTASH_REDIS_REST_URL/_TOKEN
+        return "upstash"
     if "://" not in raw:
-        raise ValueError("a store URL such as memory:// or redis://localhost:6379/0")
+        raise ValueError(
+            "a store URL such as memory://, redis://localhost:6379/0, "
+            "upstash+https://:TOKEN@HOST, or upstash (with UPSTASH_REDIS_REST_URL and _TOKEN)"
+        )
     return raw
 
 

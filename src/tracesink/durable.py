@@ -117,7 +117,12 @@ class SpoolingStore:
                 await self._store.replay_batch(
                     batch.batch_id, batch.entries, batch.created_ms, self._clock_ms
                 )
-            except StorageError:
+            except StorageError as exc:
+                # Kept, never dropped, whatever the error: an acknowledged batch waits until
+                # the store takes it. A store that refuses it for good shows as a spool that
+                # does not drain (/health degraded) and as this line in the log.
+                if delay == RETRY_MAX_S:
+                    log.warning("spool replay still failing, retrying: %s", exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_S)
                 continue

@@ -1,26 +1,33 @@
 """Fixtures for the store contract: the same tests run against every backend.
 
-``make_store`` builds a store of the test's ``backend`` (``memory`` or ``redis``) for a policy;
-a Redis store talks to a real redis-server, started once per session on a free port and emptied
-before each test. ``make_redis_store`` and ``raw_redis`` serve the Redis-only tests.
+``make_store`` builds a store of the test's ``backend`` (``memory``, ``redis`` or ``upstash``) for
+a policy. A Redis store talks to a real redis-server, started once per session on a free port and
+emptied before each test; an Upstash store talks to the same redis-server through a local server
+speaking Upstash's REST API (tests/support/upstash_rest.py). ``make_script_store`` serves the
+tests of what both Redis-protocol stores share (keys, TTLs, scripts, costs); ``make_redis_store``,
+``make_upstash_store`` and ``raw_redis`` serve the tests of one of them.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
 from tests.support.redis_server import RedisServer, redis_server_binary, start_redis_server
+from tests.support.upstash_rest import UpstashRestServer, start_upstash_rest_server
 from tracesink.limits import Policy
 from tracesink.store.base import Store
 from tracesink.store.memory import MemoryStore
 from tracesink.store.redis import RedisStore
+from tracesink.store.upstash import UpstashStore
 
 StoreFactory = Callable[[Policy], Store]
 RedisStoreFactory = Callable[[Policy], RedisStore]
+UpstashStoreFactory = Callable[..., UpstashStore]  # (policy, **UpstashStore options)
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +35,13 @@ def redis_server() -> Iterator[RedisServer]:
     if redis_server_binary() is None:
         pytest.skip("redis-server is not installed (e.g. apt install redis-server)")
     server = start_redis_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def upstash_server(redis_server: RedisServer) -> Iterator[UpstashRestServer]:
+    server = start_upstash_rest_server(redis_server.url)
     yield server
     server.stop()
 
@@ -42,7 +56,13 @@ async def raw_redis(redis_server: RedisServer) -> AsyncIterator[aioredis.Redis]:
     await client.aclose()
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(
+    params=[
+        "memory",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("upstash", marks=pytest.mark.redis),
+    ]
+)
 def backend(request: pytest.FixtureRequest) -> str:
     name: str = request.param
     return name
@@ -63,8 +83,39 @@ async def make_redis_store(
 
 
 @pytest.fixture
+async def make_upstash_store(
+    upstash_server: UpstashRestServer, raw_redis: aioredis.Redis
+) -> AsyncIterator[UpstashStoreFactory]:
+    """UpstashStores on the REST fixture, whose counts and faults start afresh for each test."""
+    upstash_server.reset()
+    stores: list[UpstashStore] = []
+
+    def make(policy: Policy, **options: Any) -> UpstashStore:
+        stores.append(UpstashStore(upstash_server.store_url, policy, **options))
+        return stores[-1]
+
+    yield make
+    await asyncio.gather(*(store.close() for store in stores))
+
+
+@pytest.fixture
 def make_store(backend: str, request: pytest.FixtureRequest) -> StoreFactory:
     if backend == "redis":
         make_redis: RedisStoreFactory = request.getfixturevalue("make_redis_store")
         return make_redis
+    if backend == "upstash":
+        make_upstash: UpstashStoreFactory = request.getfixturevalue("make_upstash_store")
+        return make_upstash
     return lambda policy: MemoryStore("memory://", policy)
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("upstash", marks=pytest.mark.redis),
+    ]
+)
+def make_script_store(request: pytest.FixtureRequest) -> StoreFactory:
+    """A store that runs the Lua scripts on the test's redis-server: natively or over REST."""
+    factory: StoreFactory = request.getfixturevalue(f"make_{request.param}_store")
+    return factory

@@ -1,8 +1,10 @@
 """The store contract: what every backend does, checked on each through the public Store API.
 
 Time is injected (``now_ms``), so window arithmetic is exact. Redis keeps TTLs on its own clock,
-so expiry tests wait for real on Redis and only move the injected clock on memory. Tests marked
-``redis`` look at what only Redis has (keys, TTLs, scripts, command counts).
+so expiry tests wait for real on Redis (and Upstash) and only move the injected clock on memory.
+Tests on ``make_script_store`` look at what the stores that run the Lua scripts have (keys, TTLs,
+scripts, command counts), on Redis natively and over Upstash's REST API; the last ones look at
+the Redis store alone. Upstash-only behaviour (REST errors, splitting) is in test_upstash.py.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 
-from tests.contract.conftest import RedisStoreFactory, StoreFactory
+from tests.contract.conftest import StoreFactory
 from tests.support.redis_server import RedisServer, free_port
 from tracesink.errors import ConfigurationError, StorageError
 from tracesink.ingest.model import PreparedEntry
@@ -67,8 +69,9 @@ async def read_items(store: Store, trace_id: str, now_ms: int = T0) -> list[byte
 
 
 async def later(backend: str, now_ms: int, ms: int) -> int:
-    """``now_ms + ms``; on Redis, whose TTLs run on its own clock, after really waiting."""
-    if backend == "redis":
+    """``now_ms + ms``; on Redis (Upstash too), whose TTLs run on its own clock, after really
+    waiting."""
+    if backend != "memory":
         await asyncio.sleep(ms / 1000)
     return now_ms + ms
 
@@ -306,7 +309,7 @@ async def test_recent_traces_break_ties_by_trace_id_descending(store: Store) -> 
     assert [s.trace_id for s in await store.recent_traces(10, T0)] == ["z", "m", "a"]
 
 
-# --- Redis only: equivalence with the reference -----------------------------------------------
+# --- Redis and Upstash (the Lua scripts): equivalence with the reference ----------------------
 
 
 def random_traffic(seed: int) -> list[tuple[int, list[PreparedEntry]]]:
@@ -331,35 +334,35 @@ def random_traffic(seed: int) -> list[tuple[int, list[PreparedEntry]]]:
     "systems", [{"browser": 16, "worker": 12, "convex": 12}, {"browser": 5, "convex": 0}]
 )
 async def test_redis_decides_and_stores_exactly_as_memory(
-    make_redis_store: RedisStoreFactory, seed: int, systems: dict[str, int]
+    make_script_store: StoreFactory, seed: int, systems: dict[str, int]
 ) -> None:
     """For random traffic, the Lua script's decisions, lists and summaries equal MemoryStore's."""
     # A short window crosses many window edges; a long TTL keeps every trace readable.
     policy = replace(PLAN, global_limit=40, trace_limit=8, system_limits=systems, window_ms=1_000)
-    memory, redis_store = MemoryStore("memory://", policy), make_redis_store(policy)
+    memory, script_store = MemoryStore("memory://", policy), make_script_store(policy)
     batches = random_traffic(seed)
     for now, batch in batches:
         expected = await memory.write_batch(batch, now)
-        assert await redis_store.write_batch(batch, now) == expected
+        assert await script_store.write_batch(batch, now) == expected
     end = batches[-1][0]
     for trace_id in {e.trace_id for _, batch in batches for e in batch}:
         expected_record = await memory.read_trace(trace_id, end)
-        record = await redis_store.read_trace(trace_id, end)
+        record = await script_store.read_trace(trace_id, end)
         assert record is not None
         assert expected_record is not None
         assert record.items == expected_record.items
-    assert await redis_store.recent_traces(10, end) == await memory.recent_traces(10, end)
+    assert await script_store.recent_traces(10, end) == await memory.recent_traces(10, end)
 
 
-# --- Redis only: keys, TTLs, scripts, costs, failures ---------------------------------------
+# --- Redis and Upstash (the Lua scripts): keys, TTLs, scripts, costs -----------------------
 
 
 @pytest.mark.redis
 async def test_a_plain_client_sees_json_strings_newest_first(
-    make_redis_store: RedisStoreFactory, raw_redis: aioredis.Redis
+    make_script_store: StoreFactory, raw_redis: aioredis.Redis
 ) -> None:
     """logs:{trace_id} is a list of JSON strings, newest at the head, as the original plan had."""
-    store = make_redis_store(replace(PLAN, trace_limit=2))
+    store = make_script_store(replace(PLAN, trace_limit=2))
     sent = entries(3)
     await store.write_batch(sent, T0)
     newest_first = [msgspec.json.encode(marker(1, T0, T0, by=(0, 0, 1))), sent[1].payload]
@@ -368,11 +371,11 @@ async def test_a_plain_client_sees_json_strings_newest_first(
 
 @pytest.mark.redis
 async def test_counters_are_one_hash_per_window_with_the_policy_field_names(
-    make_redis_store: RedisStoreFactory, raw_redis: aioredis.Redis
+    make_script_store: StoreFactory, raw_redis: aioredis.Redis
 ) -> None:
     """tracesink:rl:{window} holds g, s:{system} and t:{trace_id} counts of admissions only,
     and b:{batch_id} for each batch that admitted anything (what makes a replay idempotent)."""
-    store = make_redis_store(replace(PLAN, trace_limit=2))
+    store = make_script_store(replace(PLAN, trace_limit=2))
     await store.write_batch([entry("a", "browser"), *entries(2, "b")], T0, "batch-1")
     await store.write_batch([entry("b")], T0, "batch-2")  # refused: no b: field
     index, _ = window_of(T0, PLAN.window_ms)
@@ -387,11 +390,11 @@ async def test_counters_are_one_hash_per_window_with_the_policy_field_names(
 
 @pytest.mark.redis
 async def test_every_key_carries_a_ttl(
-    make_redis_store: RedisStoreFactory, raw_redis: aioredis.Redis
+    make_script_store: StoreFactory, raw_redis: aioredis.Redis
 ) -> None:
     """Lists, window counters and the recent-traces index all expire; nothing lives forever."""
     policy = replace(PLAN, trace_limit=2, window_ms=60_000)
-    store = make_redis_store(policy)
+    store = make_script_store(policy)
     await store.write_batch([*entries(3, "a"), entry("b", "browser")], T0)
     await store.write_batch([*entries(2, "c"), entry("a")], T0 + 60_000)
     await store.write_batch([entry("d")], T0 + 60_001)
@@ -408,11 +411,11 @@ async def test_every_key_carries_a_ttl(
 
 @pytest.mark.redis
 async def test_the_index_forgets_traces_older_than_the_ttl_once_per_window(
-    make_redis_store: RedisStoreFactory, raw_redis: aioredis.Redis
+    make_script_store: StoreFactory, raw_redis: aioredis.Redis
 ) -> None:
     """A new window's first admission trims index members last admitted over ttl ago."""
     policy = replace(PLAN, window_ms=1_000, ttl_ms=5_000)
-    store = make_redis_store(policy)
+    store = make_script_store(policy)
     await store.write_batch([entry("old")], T0)
     await store.write_batch([entry("kept")], T0 + 3_000)
     await store.write_batch([entry("new")], T0 + 6_000)
@@ -421,10 +424,10 @@ async def test_the_index_forgets_traces_older_than_the_ttl_once_per_window(
 
 @pytest.mark.redis
 async def test_the_script_is_loaded_again_after_script_flush(
-    make_redis_store: RedisStoreFactory, raw_redis: aioredis.Redis
+    make_script_store: StoreFactory, raw_redis: aioredis.Redis
 ) -> None:
     """After SCRIPT FLUSH (or a restart) the next batch reloads the script and is stored."""
-    store = make_redis_store(PLAN)
+    store = make_script_store(PLAN)
     await store.write_batch([entry()], T0)
     await raw_redis.script_flush()
     [decision] = await store.write_batch([entry()], T0)
@@ -434,10 +437,10 @@ async def test_the_script_is_loaded_again_after_script_flush(
 
 @pytest.mark.redis
 async def test_commands_sent_matches_the_servers_own_count(
-    make_redis_store: RedisStoreFactory, raw_redis: aioredis.Redis
+    make_script_store: StoreFactory, raw_redis: aioredis.Redis
 ) -> None:
     """usage.commands counts what Redis counts: EVALSHA and its inner calls, reads, pings."""
-    store = make_redis_store(replace(PLAN, trace_limit=2))
+    store = make_script_store(replace(PLAN, trace_limit=2))
     await store.write_batch([entry("warm-up")], T0)  # loads the script
     await raw_redis.config_resetstat()
     before = store.usage.commands
@@ -454,10 +457,10 @@ async def test_commands_sent_matches_the_servers_own_count(
 
 @pytest.mark.redis
 async def test_a_batch_costs_five_commands_plus_two_per_trace(
-    make_redis_store: RedisStoreFactory,
+    make_script_store: StoreFactory,
 ) -> None:
     """Admitting a batch costs EVALSHA, 2 HMGET, HSET, ZADD, and LPUSH + PEXPIRE per trace."""
-    store = make_redis_store(PLAN)
+    store = make_script_store(PLAN)
     await store.write_batch([entry("warm-up")], T0)  # the window's one-off housekeeping
     for batch in ([entry(f"t{i}") for i in range(10)], entries(20, "one")):
         before = store.usage.commands
@@ -467,10 +470,10 @@ async def test_a_batch_costs_five_commands_plus_two_per_trace(
 
 @pytest.mark.redis
 async def test_single_entry_requests_over_1000_traces_cost_under_3_25_commands_each(
-    make_redis_store: RedisStoreFactory,
+    make_script_store: StoreFactory,
 ) -> None:
     """1000 one-entry requests, merged ten to a batch, cost at most 3.25 commands per entry."""
-    store = make_redis_store(replace(PLAN, global_limit=10_000))
+    store = make_script_store(replace(PLAN, global_limit=10_000))
     for start in range(0, 1000, 10):
         batch = [entry(f"t{i}") for i in range(start, start + 10)]
         assert all(d.admitted for d in await store.write_batch(batch, T0 + start))
@@ -479,14 +482,17 @@ async def test_single_entry_requests_over_1000_traces_cost_under_3_25_commands_e
 
 @pytest.mark.redis
 async def test_two_stores_on_one_redis_share_the_limits(
-    make_redis_store: RedisStoreFactory,
+    make_script_store: StoreFactory,
 ) -> None:
     """Two processes' stores racing on one Redis together admit no more than the limit."""
     policy = replace(PLAN, trace_limit=10)
-    first, second = make_redis_store(policy), make_redis_store(policy)
+    first, second = make_script_store(policy), make_script_store(policy)
     writes = [s.write_batch([entry()], T0) for s in (first, second) for _ in range(25)]
     results = await asyncio.gather(*writes)
     assert sum(d.admitted for [d] in results) == 10
+
+
+# --- Redis only: unix sockets, failures, URLs ----------------------------------------------
 
 
 @pytest.mark.redis

@@ -123,3 +123,10 @@ def test_limits_too_large_for_exact_arithmetic_are_refused() -> None:
     """limit x window must stay below 2**53 so Python and Lua decide alike."""
     with pytest.raises(ConfigurationError, match="TRACESINK_GLOBAL_LIMIT"):
         load_settings({"TRACESINK_GLOBAL_LIMIT": "4000000000", "TRACESINK_WINDOW_S": "2592000"})
+
+
+def test_bare_upstash_store_is_accepted() -> None:
+    """TRACESINK_STORE=upstash takes the URL and token from Upstash's own variables."""
+    assert load_settings({"TRACESINK_STORE": "upstash"}).store == "upstash"
+    with pytest.raises(ConfigurationError, match="UPSTASH_REDIS_REST_URL"):
+        load_settings({"TRACESINK_STORE": "upstash-please"})

@@ -16,7 +16,12 @@ BACKENDS: dict[str, tuple[str, str, str]] = {
     "redis": ("tracesink.store.redis", "RedisStore", "redis[hiredis]"),
     "rediss": ("tracesink.store.redis", "RedisStore", "redis[hiredis]"),
     "redis+unix": ("tracesink.store.redis", "RedisStore", "redis[hiredis]"),
+    "upstash+https": ("tracesink.store.upstash", "UpstashStore", "httpx"),
+    "upstash+http": ("tracesink.store.upstash", "UpstashStore", "httpx"),
+    # Bare: the URL and token come from UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN.
+    "upstash": ("tracesink.store.upstash", "UpstashStore", "httpx"),
 }
+BARE_SCHEMES = {"upstash"}  # written without "://"
 
 
 def open_store(url: str, policy: Policy) -> Store:
@@ -25,7 +30,7 @@ def open_store(url: str, policy: Policy) -> Store:
     if scheme not in BACKENDS:
         raise ConfigurationError(
             f"TRACESINK_STORE={mask_url(url)!r} has an unknown scheme {scheme!r}; "
-            f"known: {', '.join(s + '://' for s in BACKENDS)}"
+            f"known: {', '.join(s if s in BARE_SCHEMES else s + '://' for s in BACKENDS)}"
         )
     module_name, class_name, requirement = BACKENDS[scheme]
     try:
