@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import AppClient, FakeClock
 from tests.support.redis_server import RedisServer, redis_server_binary, running_redis_server
+from tests.support.upstash_rest import start_upstash_rest_server
 from tracesink.app import create_app
 from tracesink.config import Settings
 
@@ -171,3 +172,47 @@ async def test_the_budget_guard_refuses_until_the_day_rolls_over(
     assert (
         await http.post("/log", json={"trace_id": "next-day", "message": "m"})
     ).status_code == 200
+
+
+@pytest.mark.redis
+async def test_stats_on_upstash_equal_what_the_rest_server_billed(
+    redis_server: RedisServer, clock: FakeClock
+) -> None:
+    """Over the Upstash REST fixture: /stats and /metrics report exactly the commands the REST
+    server received plus the calls the scripts made inside Redis (what Upstash bills)."""
+    plain = redis.Redis.from_url(redis_server.url)
+    plain.flushall()
+    rest = start_upstash_rest_server(redis_server.url)
+    try:
+        settings = replace(Settings(), store=rest.store_url, spool_dir="off")
+        app = create_app(settings, clock=clock)
+        async with (
+            app.running(),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        ):
+            assert (await http.post("/log", json={"trace_id": "warm", "message": "m"})).is_success
+            plain.config_resetstat()
+            rest.reset()
+            assert app.services is not None
+            before = app.services.store.usage.commands
+            for i in range(12):
+                body = {"trace_id": f"t{i % 5}", "message": "m"}
+                assert (await http.post("/log", json=body)).is_success
+            await http.get("/logs/t1")
+            calls = {
+                name.removeprefix("cmdstat_"): v["calls"]
+                for name, v in plain.info("commandstats").items()
+            }
+            sent = ("evalsha", "lrange", "pttl")
+            inner = sum(n for name, n in calls.items() if name not in (*sent, "config|resetstat"))
+            billed = rest.commands_received + inner
+            stats = (await http.get("/stats")).json()
+            metrics = metric_values((await http.get("/metrics")).text)
+        print(
+            f"upstash: REST received {rest.commands_received}, scripts' inner calls {inner}, "
+            f"/stats {stats['usage']['commands'] - before}"
+        )
+        assert stats["usage"]["commands"] - before == billed
+        assert metrics["tracesink_store_commands_total", ()] - before == billed
+    finally:
+        rest.stop()
