@@ -11,6 +11,7 @@ may wait: past it, ``submit`` raises ``Overloaded`` at once instead of queueing 
 from __future__ import annotations
 
 import asyncio
+import copy
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -64,7 +65,12 @@ class Writer:
             self._flusher = asyncio.create_task(self._flush_while_pending())
         # A client that goes away cancels only this future, never the step its entries are in:
         # they are stored all the same (the flush skips futures already done).
-        return await future
+        try:
+            return await future
+        finally:
+            # A failure's traceback holds this frame: it must not hold the future (and so the
+            # failure) in turn, or every failed request leaves a cycle for the collector.
+            del future
 
     async def _flush_while_pending(self) -> None:
         try:
@@ -94,7 +100,7 @@ class Writer:
             self._observe(len(batch), time.perf_counter() - started, True)
             for _, future in taken:
                 if not future.done():
-                    future.set_exception(exc)
+                    future.set_exception(_detached(exc))
             return
         finally:
             self.batches += 1
@@ -109,3 +115,17 @@ class Writer:
         """Wait until everything submitted so far has been stored (or has failed)."""
         while self._flusher is not None:
             await asyncio.shield(self._flusher)
+
+
+def _detached(exc: Exception) -> Exception:
+    """A copy of ``exc`` without its traceback, one per waiter.
+
+    Shared, the one exception would be re-raised by every waiter, its traceback growing with each,
+    and it would hold this flush's frame, whose ``taken`` holds the futures that hold it: a
+    reference cycle per failed step that keeps whole batches in memory until the (deliberately
+    rare) garbage collection. During an outage with a full spool that is every request.
+    """
+    try:
+        return copy.copy(exc)
+    except Exception:  # an exception type that cannot be copied: share it after all
+        return exc

@@ -11,7 +11,9 @@ import pytest
 
 from tests.unit.test_durable import FlakyStore
 from tracesink.app import TraceSinkApp, create_app
+from tracesink.app.application import ThrottledLog
 from tracesink.config import Settings
+from tracesink.errors import StorageError
 
 ENTRY = {"trace_id": "t", "message": "m"}
 
@@ -72,6 +74,7 @@ async def test_a_full_spool_answers_503_with_retry_after(
     assert statuses[-1] == 503
     refused = await http.post("/log", json=ENTRY)
     assert refused.headers["retry-after"] == "1"
+    assert "TRACESINK_SPOOL_MAX_BYTES" in refused.json()["error"]
     store.down = False
     acknowledged = statuses.count(202)
     for _ in range(200):
@@ -80,3 +83,18 @@ async def test_a_full_spool_answers_503_with_retry_after(
         await asyncio.sleep(0.02)
     traces = (await http.get("/traces", params={"limit": "100"})).json()["traces"]
     assert sum(t["count"] for t in traces) == acknowledged
+
+
+def test_store_errors_are_logged_at_most_once_per_interval(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An outage fails every request; the log gets one line per interval with a count."""
+    throttled = ThrottledLog("store error", 60)
+    for _ in range(5):
+        throttled.warn(StorageError("connection refused"))
+    assert [r.getMessage() for r in caplog.records] == ["store error: connection refused"]
+    throttled._last -= 61  # the interval has passed
+    throttled.warn(StorageError("connection refused"))
+    assert caplog.records[-1].getMessage() == (
+        "store error: connection refused (4 more since the last report)"
+    )

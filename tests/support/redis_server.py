@@ -131,3 +131,33 @@ def _answers_ping(port: int) -> bool:
             return sock.recv(16).startswith(b"+PONG")
     except OSError:
         return False
+
+
+def kill_redis_server(server: RedisServer) -> None:
+    """SIGKILL the server, as a crash would (no shutdown, no final save), and reap it.
+
+    Its directory stays, so that ``restart_redis_server`` can reload what it had persisted."""
+    if server.process.poll() is None:
+        server.process.kill()
+    server.process.wait()
+
+
+def restart_redis_server(server: RedisServer, extra_args: Sequence[str] = ()) -> RedisServer:
+    """A new redis-server on a stopped (or killed) server's port and directory.
+
+    Started with the same ``extra_args`` as the first one (``--appendonly yes``, say), it reloads
+    the data that server had persisted; returns once it answers PING, that is once it has loaded
+    them. RedisServerError if it does not start (say, someone else took the port meanwhile)."""
+    binary = redis_server_binary()
+    if binary is None:
+        raise RedisServerError("redis-server is not on PATH")
+    if server.process.poll() is None:
+        raise RedisServerError(f"the redis-server on port {server.port} is still running")
+    restarted = _spawn(binary, server.port, server.directory, extra_args)
+    if _wait_until_ready(restarted):
+        return restarted
+    kill_redis_server(restarted)
+    log = (server.directory / "redis.log").read_text(errors="replace")[-2000:]
+    raise RedisServerError(
+        f"redis-server did not restart on port {server.port}; its last log lines:\n{log}"
+    )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -67,3 +69,53 @@ def serving(env: dict[str, str] | None = None, *args: str) -> Iterator[Service]:
             if service.process.poll() is None:
                 service.process.kill()
             service.process.communicate()
+
+
+def start_service(
+    port: int, env: dict[str, str], output: Path, timeout: float = START_TIMEOUT_S
+) -> Service:
+    """A healthy ``tracesink serve --port PORT`` with exactly the given TRACESINK_* variables.
+
+    Not a context manager: the caller ends it with ``stop_service``, or SIGKILLs it and starts
+    another on the same port and spool. Its stdout and stderr are appended to ``output``, a file
+    rather than a pipe, so that a long run's log lines can never fill a pipe and block it."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TRACESINK_")}
+    with output.open("a") as sink:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tracesink", "serve", "--port", str(port)],
+            env={**clean, **env},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    service = Service(process, f"http://127.0.0.1:{port}")
+    try:
+        wait_healthy(service, timeout)
+    except AssertionError as exc:
+        stop_service(service)
+        raise AssertionError(f"{exc}; its output:\n{output.read_text()[-4000:]}") from None
+    return service
+
+
+def stop_service(service: Service, signum: int = signal.SIGKILL, timeout: float = 15.0) -> int:
+    """Send ``signum`` to the process (if it still runs) and reap it; its exit status.
+
+    AssertionError if it has not exited ``timeout`` seconds later (it is then SIGKILLed)."""
+    if service.process.poll() is None:
+        service.process.send_signal(signum)
+    try:
+        return service.process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        service.process.kill()
+        service.process.wait()
+        raise AssertionError(
+            f"tracesink did not exit within {timeout}s of signal {signal.Signals(signum).name}"
+        ) from None
+
+
+def rss_bytes(pid: int) -> int:
+    """The resident set size of a running process, from /proc/PID/status (Linux only)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024  # reported in kB
+    raise RuntimeError(f"no VmRSS line in /proc/{pid}/status")

@@ -115,6 +115,22 @@ async def test_a_store_failure_reaches_every_waiter_and_the_writer_goes_on() -> 
     assert (await writer.submit(entries(1)))[0].admitted
 
 
+async def test_each_waiter_gets_its_own_copy_of_a_store_failure() -> None:
+    """Waiters of a failed step each get a fresh exception (no shared, growing traceback that
+    would keep the batch alive in a reference cycle)."""
+    store = GatedStore()
+    store.gate.clear()
+    store.fail_next = True
+    writer = Writer(store, max_batch=10, max_queue=10)
+    waiters = [asyncio.create_task(writer.submit(entries(1, f"w{i}"))) for i in range(2)]
+    await settle()
+    store.gate.set()
+    failures = await asyncio.gather(*waiters, return_exceptions=True)
+    assert all(isinstance(f, StorageError) for f in failures)
+    assert failures[0] is not failures[1]
+    assert str(failures[0]) == str(failures[1]) == "store unreachable"
+
+
 async def test_a_caller_that_goes_away_does_not_cancel_the_step() -> None:
     """Cancelling one waiting request leaves its batch (and its neighbours) stored."""
     store = GatedStore()

@@ -37,12 +37,14 @@ from tracesink.errors import (
     TraceSinkError,
     ValidationError,
 )
+from tracesink.spool import SpoolFull
 from tracesink.store.base import Store
 
 log = logging.getLogger("tracesink")
 
 Handler = Callable[[Services, Request], Awaitable[Response]]
 PUBLIC, READ, INGEST = "public", "read", "ingest"
+STORE_ERROR_LOG_EVERY_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,7 @@ class TraceSinkApp:
             INGEST: IngestGuard(settings.ingest_keys).check,
         }
         self.services: Services | None = None
+        self._store_errors = ThrottledLog("store error", STORE_ERROR_LOG_EVERY_S)
 
     async def startup(self) -> None:
         self.services = await start_services(self.settings, self._given_store, self._clock)
@@ -190,14 +193,37 @@ class TraceSinkApp:
             return error_response(
                 503, str(exc), headers=[(b"retry-after", str(exc.retry_after).encode())]
             )
+        except SpoolFull as exc:
+            self._store_errors.warn(exc)
+            return error_response(503, str(exc), headers=[(b"retry-after", b"1")])
         except StorageError as exc:
-            log.warning("store error: %s", exc)
+            self._store_errors.warn(exc)
             return error_response(
                 503, "the store is unavailable; retry later", headers=[(b"retry-after", b"1")]
             )
         except Exception:  # the last line of defence: log it here, never leak a trace to the client
             log.exception("unexpected error on %s %s", method, path)
             return error_response(500, "internal error")
+
+
+class ThrottledLog:
+    """One warning per ``every_s`` at most, saying how many were held back: an outage fails
+    every request, and a log line for each would drown the log (and the disk)."""
+
+    def __init__(self, what: str, every_s: float) -> None:
+        self._what = what
+        self._every_s = every_s
+        self._last = -every_s
+        self._held = 0
+
+    def warn(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self._last < self._every_s:
+            self._held += 1
+            return
+        held, self._held, self._last = self._held, 0, now
+        suffix = f" ({held} more since the last report)" if held else ""
+        log.warning("%s: %s%s", self._what, exc, suffix)
 
 
 def _method_not_allowed(method: str, path: str, allowed: tuple[str, ...]) -> Response:
