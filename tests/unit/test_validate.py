@@ -96,6 +96,8 @@ def test_ids_are_unique_and_sort_by_time() -> None:
         ({"trace_id": "t", "message": "m", "timestamp": True}, "timestamp"),
         ({"trace_id": "t", "message": "m", "user_id": "u" * 257}, "user_id"),
         (b'{"trace_id": "t", "message": "\xff"}', "body"),
+        (b'{"trace_id": "t", "message": "m", "context": {"a": "\xff"}}', "context"),
+        (b'{"trace_id": "t", "message": "m", "context": "[[[[[[[["}', "context"),
         (b'{"trace_id": "t", "message": "m"', "body"),
         (b"[]", None),
         (b'{"trace_id": "t", "message": "\\ud800"}', "body"),  # lone surrogate: not Unicode
@@ -205,3 +207,9 @@ def test_any_json_context_is_stored_or_refused_by_name(value: Any) -> None:
         refused_field = None
         assert stored.get("context") == value
     assert refused_field in (None, "context")
+
+
+def test_brackets_inside_context_strings_are_not_nesting() -> None:
+    """A shallow context whose strings hold many brackets is stored as sent."""
+    context = {"pattern": "[[[[{{{{]]]]}}}}", "list": [[1]]}
+    assert prepare({"trace_id": "t", "message": "m", "context": context})["context"] == context

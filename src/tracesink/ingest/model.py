@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import msgspec
 
@@ -20,7 +19,9 @@ class IncomingEntry(msgspec.Struct, frozen=True):
     message: str
     level: str = "log"
     system: str | None = None
-    context: dict[str, Any] | None = None
+    # Kept as the JSON it was sent as: checked, then stored without a decode and re-encode.
+    # (msgspec takes no ``Raw | None``: an absent context is the empty Raw, ``null`` is b"null".)
+    context: msgspec.Raw = msgspec.Raw(b"")
     user_id: str | int | None = None
     stack: str | None = None
     timestamp: float | str | None = None

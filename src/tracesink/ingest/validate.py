@@ -104,6 +104,28 @@ def _depth(value: Any, limit: int, depth: int = 1) -> int:
     return max((_depth(child, limit, depth + 1) for child in nested), default=depth)
 
 
+def _check_context(raw: bytes, rules: EntryRules) -> None:
+    """``raw`` is syntactically valid JSON (msgspec parsed it): check what it holds."""
+    if not raw.startswith(b"{"):
+        raise ValidationError("context must be a JSON object", field="context")
+    if len(raw) > rules.max_context_bytes:
+        raise ValidationError(
+            f"context is larger than {rules.max_context_bytes} bytes as JSON", field="context"
+        )
+    limit = rules.max_context_depth
+    # Every level of nesting opens a bracket, so few brackets bound the depth without decoding;
+    # only a context with more (some may sit inside strings) is decoded and measured.
+    if (
+        raw.count(b"{") + raw.count(b"[") > limit
+        and _depth(msgspec.json.decode(raw), limit) > limit
+    ):
+        raise ValidationError(f"context is nested deeper than {limit} levels", field="context")
+    try:
+        raw.decode("utf-8")  # a skipped Raw value is not checked for UTF-8 by msgspec
+    except UnicodeDecodeError:
+        raise ValidationError("context is not valid UTF-8", field="context") from None
+
+
 def _timestamp_ms(value: float | str) -> int:
     if isinstance(value, str):
         try:
@@ -166,16 +188,9 @@ def prepare_entry(
     sent_ms = now_ms if incoming.timestamp is None else _timestamp_ms(incoming.timestamp)
     entry["timestamp"] = iso_ms(sent_ms)
     entry["received_at"] = iso_ms(now_ms)
-    if incoming.context is not None:
-        if _depth(incoming.context, rules.max_context_depth) > rules.max_context_depth:
-            raise ValidationError(
-                f"context is nested deeper than {rules.max_context_depth} levels", field="context"
-            )
-        entry["context"] = msgspec.Raw(_encode(incoming.context))
-        if len(entry["context"]) > rules.max_context_bytes:
-            raise ValidationError(
-                f"context is larger than {rules.max_context_bytes} bytes as JSON", field="context"
-            )
+    if incoming.context and bytes(incoming.context) != b"null":
+        _check_context(bytes(incoming.context), rules)
+        entry["context"] = incoming.context
     if truncated:
         entry["truncated"] = True
     entry["detected_by"] = rule
