@@ -12,8 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tracesink.errors import ValidationError
+from tracesink.ingest.model import IncomingEntry
 from tracesink.ingest.validate import (
     EntryRules,
+    decode_batch,
     decode_entry,
     iso_ms,
     prepare_entry,
@@ -213,3 +215,29 @@ def test_brackets_inside_context_strings_are_not_nesting() -> None:
     """A shallow context whose strings hold many brackets is stored as sent."""
     context = {"pattern": "[[[[{{{{]]]]}}}}", "list": [[1]]}
     assert prepare({"trace_id": "t", "message": "m", "context": context})["context"] == context
+
+
+def test_decode_batch_gives_each_item_or_its_error_in_order() -> None:
+    """Valid items decode, bad ones become the ValidationError naming their field, in order,
+    for arrays and NDJSON alike."""
+    good = {"trace_id": "t", "message": "m"}
+    array = json.dumps([good, {"trace_id": "t"}, good]).encode()
+    ndjson = b"\n".join(json.dumps(item).encode() for item in (good, {"trace_id": "t"}, good))
+    for body in (array, ndjson):
+        items = decode_batch(body)
+        assert [type(item).__name__ for item in items] == [
+            "IncomingEntry",
+            "ValidationError",
+            "IncomingEntry",
+        ]
+        error = items[1]
+        assert isinstance(error, ValidationError)
+        assert error.field == "message"
+
+
+@given(st.binary(max_size=300))
+def test_decode_batch_never_raises_anything_but_a_validation_error(body: bytes) -> None:
+    """Whatever the bytes, a batch either decodes into items or fails as a whole with a 400."""
+    with contextlib.suppress(ValidationError):
+        for item in decode_batch(body):
+            assert isinstance(item, IncomingEntry | ValidationError)

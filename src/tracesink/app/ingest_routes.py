@@ -11,7 +11,7 @@ from tracesink.app.services import Services
 from tracesink.errors import Overloaded, StorageError, ValidationError
 from tracesink.ingest.detect import detect_from_headers
 from tracesink.ingest.model import PreparedEntry
-from tracesink.ingest.validate import decode_entry, prepare_entry, split_batch
+from tracesink.ingest.validate import decode_batch, decode_entry, prepare_entry
 from tracesink.limits import Decision, window_of
 
 QUEUED_NOTE = (
@@ -90,7 +90,7 @@ async def post_logs(services: Services, request: Request) -> Response:
     settings = services.settings
     body = await request.body(settings.max_body_bytes, services.deadlines)
     detected = detect_from_headers(request.headers)
-    items = split_batch(body)
+    items = decode_batch(body)
     if len(items) > settings.max_batch_items:
         raise ValidationError(
             f"the batch holds {len(items)} entries; at most {settings.max_batch_items} "
@@ -101,11 +101,11 @@ async def post_logs(services: Services, request: Request) -> Response:
     now_ms = services.now_ms()
     rejected: list[dict[str, Any]] = []
     prepared: list[tuple[int, PreparedEntry]] = []
-    for index, raw in enumerate(items):
+    for index, item in enumerate(items):
         try:
-            prepared.append(
-                (index, prepare_entry(decode_entry(raw), services.rules, detected, now_ms))
-            )
+            if isinstance(item, ValidationError):
+                raise item
+            prepared.append((index, prepare_entry(item, services.rules, detected, now_ms)))
         except ValidationError as exc:
             services.telemetry.record_refused(detected[0], "invalid")
             rejected.append(
@@ -113,9 +113,10 @@ async def post_logs(services: Services, request: Request) -> Response:
             )
     entries = [entry for _, entry in prepared]
     decisions = await store_entries(services, entries, now_ms) if entries else []
-    accepted, ids, headers, longest_wait, queued = 0, [], [], 0, False
+    accepted, ids, longest_wait, queued = 0, [], 0, False
+    # The RateLimit headers say where the quotas stand after the batch: the last decision's.
+    headers = _headers(services, prepared[-1][1], decisions[-1], now_ms) if prepared else []
     for (index, entry), decision in zip(prepared, decisions, strict=True):
-        headers = _headers(services, entry, decision, now_ms)
         if decision.admitted:
             accepted += 1
             ids.append(entry.id)

@@ -26,6 +26,7 @@ MAX_USER_ID_CHARS = 256
 _FIELD_IN_MESSAGE = re.compile(r"`\$\.([A-Za-z_]+)|field `([A-Za-z_]+)`")
 _decode_entry = msgspec.json.Decoder(IncomingEntry).decode
 _decode_array = msgspec.json.Decoder(list[msgspec.Raw]).decode
+_decode_entries = msgspec.json.Decoder(list[IncomingEntry]).decode
 _encode = msgspec.json.Encoder().encode
 
 
@@ -83,6 +84,32 @@ def split_batch(body: bytes) -> list[bytes | msgspec.Raw]:
     if not items:
         raise ValidationError("the batch holds no entries", field="body")
     return items
+
+
+def decode_batch(body: bytes) -> list[IncomingEntry | ValidationError]:
+    """A batch body's entries, each decoded or the error that names what is wrong with it.
+
+    The usual batch is all valid: it is decoded in one call (NDJSON joined into an array first),
+    and only a batch with a bad item pays for decoding its items one by one.
+    """
+    stripped = body.strip()
+    if stripped.startswith(b"["):
+        whole = stripped
+    else:
+        lines = [line for line in stripped.split(b"\n") if line.strip()]
+        whole = b"[" + b",".join(lines) + b"]"
+    try:
+        entries: list[IncomingEntry | ValidationError] = list(_decode_entries(whole))
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+        entries = []
+    if entries:
+        return entries
+    for item in split_batch(body):  # raises for an empty or unreadable batch
+        try:
+            entries.append(decode_entry(item))
+        except ValidationError as exc:
+            entries.append(exc)
+    return entries
 
 
 def _truncate(text: str, limit: int) -> tuple[str, bool]:
