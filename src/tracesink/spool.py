@@ -135,7 +135,11 @@ class Spool:
         return self._db
 
     async def close(self) -> None:
+        """Close the database; an empty spool is removed, so nothing is left behind."""
         if self._db is not None:
             await self._run(self._db.close)
             self._db = None
+            if self.entries == 0:
+                for suffix in ("", "-wal", "-shm"):
+                    self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
         self._thread.shutdown(wait=True)
