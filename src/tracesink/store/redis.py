@@ -11,8 +11,6 @@ running count of what this store has spent (each script reports its own inner ca
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from typing import cast
 
 import hiredis
@@ -24,28 +22,22 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 
 from tracesink.config import mask_url
-from tracesink.errors import ConfigurationError, StorageError
-from tracesink.ingest.model import PreparedEntry
-from tracesink.limits import Decision, Policy
-from tracesink.store.base import TraceRecord, TraceSummary, Usage, new_batch_id, summarize
-from tracesink.store.scripts import (
-    LOGS_PREFIX,
-    TRACES_KEY,
-    ScriptCall,
-    decisions_from,
-    replay_batch_call,
-    write_batch_call,
-)
+from tracesink.errors import ConfigurationError
+from tracesink.limits import Policy
+from tracesink.store.base import TraceRecord, TraceSummary, summarize
+from tracesink.store.script_store import ScriptStore
+from tracesink.store.scripts import LOGS_PREFIX, TRACES_KEY, ScriptCall
 
 CONNECT_TIMEOUT_S = 2.0
 # A script over a full batch takes well under a millisecond; anything near this is a dead link.
 COMMAND_TIMEOUT_S = 5.0
 
 
-class RedisStore:
+class RedisStore(ScriptStore):
+    driver_errors = (RedisError,)
+
     def __init__(self, url: str, policy: Policy) -> None:
-        self._policy = policy
-        self._display = mask_url(url)
+        super().__init__(policy, mask_url(url))
         self._driver_url = _driver_url(url)
         try:
             parse_url(self._driver_url)
@@ -54,7 +46,6 @@ class RedisStore:
                 f"TRACESINK_STORE={self._display!r} is not a valid Redis URL: {exc}"
             ) from None
         self._client: aioredis.Redis | None = None
-        self.usage = Usage()
 
     def __repr__(self) -> str:
         return f"RedisStore({self._display!r})"
@@ -74,35 +65,6 @@ class RedisStore:
                 driver_info=None,
             )
         return self._client
-
-    @contextmanager
-    def _errors(self, doing: str) -> Iterator[None]:
-        try:
-            yield
-        except RedisError as exc:
-            raise StorageError(f"could not {doing} on {self._display}: {exc}") from exc
-
-    async def write_batch(
-        self, entries: Sequence[PreparedEntry], now_ms: int, batch_id: str | None = None
-    ) -> list[Decision]:
-        if not entries:
-            return []
-        call = write_batch_call(self._policy, entries, now_ms, batch_id or new_batch_id())
-        with self._errors("write a batch"):
-            reply = await self._run(call)
-        decisions = decisions_from(reply, len(entries))
-        self.usage.add_stored(entries, decisions)
-        return decisions
-
-    async def replay_batch(
-        self, batch_id: str, entries: Sequence[PreparedEntry], written_ms: int, now_ms: int
-    ) -> bool:
-        call = replay_batch_call(self._policy, batch_id, entries, written_ms, now_ms)
-        with self._errors("replay a spooled batch"):
-            reply = await self._run(call)
-        if reply[1] == 1:
-            self.usage.bytes_stored += sum(len(e.payload) for e in entries)
-        return reply[1] == 1
 
     async def _run(self, call: ScriptCall) -> list[int]:
         command = hiredis.pack_command(

@@ -33,8 +33,7 @@ Upstash bills every command, a script's inner calls included: ``usage`` counts 1
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -43,17 +42,11 @@ import msgspec
 from tracesink.config import mask_url
 from tracesink.errors import ConfigurationError, StorageError
 from tracesink.ingest.model import PreparedEntry
-from tracesink.limits import Decision, Policy
-from tracesink.store.base import TraceRecord, TraceSummary, Usage, new_batch_id, summarize
+from tracesink.limits import Policy
+from tracesink.store.base import TraceRecord, TraceSummary, summarize
 from tracesink.store.rest_client import Arg, CommandError, Reply, RestClient, encode_command
-from tracesink.store.scripts import (
-    LOGS_PREFIX,
-    TRACES_KEY,
-    ScriptCall,
-    decisions_from,
-    replay_batch_call,
-    write_batch_call,
-)
+from tracesink.store.script_store import ScriptStore
+from tracesink.store.scripts import LOGS_PREFIX, TRACES_KEY, ScriptCall
 
 URL_VARIABLE = "UPSTASH_REDIS_REST_URL"
 TOKEN_VARIABLE = "UPSTASH_REDIS_REST_TOKEN"  # noqa: S105  (the variable's name, not a token)
@@ -77,7 +70,10 @@ class Endpoint:
     display: str  # the store URL with the token masked
 
 
-class UpstashStore:
+class UpstashStore(ScriptStore):
+    # The REST client already speaks StorageError; this adds which store and what it was doing.
+    driver_errors = (StorageError,)
+
     def __init__(
         self,
         url: str,
@@ -88,8 +84,7 @@ class UpstashStore:
         timeout_s: float = COMMAND_TIMEOUT_S,
     ) -> None:
         endpoint = parse_endpoint(url, os.environ if environ is None else environ)
-        self._policy = policy
-        self._display = endpoint.display
+        super().__init__(policy, endpoint.display)
         self._max_request_bytes = max_request_bytes
         self._rest = RestClient(
             endpoint.base_url,
@@ -97,46 +92,9 @@ class UpstashStore:
             timeout_s=timeout_s,
             connect_timeout_s=min(CONNECT_TIMEOUT_S, timeout_s),
         )
-        self.usage = Usage()
 
     def __repr__(self) -> str:
         return f"UpstashStore({self._display!r})"
-
-    @contextmanager
-    def _errors(self, doing: str) -> Iterator[None]:
-        try:
-            yield
-        except StorageError as exc:
-            raise StorageError(f"could not {doing} on {self._display}: {exc}") from exc
-
-    async def write_batch(
-        self, entries: Sequence[PreparedEntry], now_ms: int, batch_id: str | None = None
-    ) -> list[Decision]:
-        if not entries:
-            return []
-        decisions: list[Decision] = []
-        for part_id, part in self._parts(batch_id or new_batch_id(), entries):
-            call = write_batch_call(self._policy, part, now_ms, part_id)
-            with self._errors("write a batch"):
-                reply = await self._run(call)
-            part_decisions = decisions_from(reply, len(part))
-            self.usage.add_stored(part, part_decisions)
-            decisions += part_decisions
-        return decisions
-
-    async def replay_batch(
-        self, batch_id: str, entries: Sequence[PreparedEntry], written_ms: int, now_ms: int
-    ) -> bool:
-        """As the protocol says; for a split batch, True when any sub-batch was stored now."""
-        stored = False
-        for part_id, part in self._parts(batch_id, entries):
-            call = replay_batch_call(self._policy, part_id, part, written_ms, now_ms)
-            with self._errors("replay a spooled batch"):
-                reply = await self._run(call)
-            if reply[1] == 1:
-                self.usage.bytes_stored += sum(len(e.payload) for e in part)
-                stored = True
-        return stored
 
     def _parts(
         self, batch_id: str, entries: Sequence[PreparedEntry]
