@@ -3,7 +3,7 @@ saying what it accepts (``config.load_settings`` adds the variable's name)."""
 
 from __future__ import annotations
 
-SHARED_SYSTEMS = ("browser", "worker", "convex")  # `manual` counts against the global limit only
+from tracesink.model import MANUAL, SYSTEM_NAME, SYSTEM_NAME_RULE
 
 
 def positive_int(raw: str) -> int:
@@ -41,13 +41,22 @@ def store_url(raw: str) -> str:
 
 
 def shares(raw: str) -> dict[str, int]:
+    """The configured systems and their shares: ``browser=40,worker=30,convex=30,python=0``.
+
+    Any name is a system (``python=20`` adds one); ``manual`` is always there and has no share:
+    it counts against the global limit only.
+    """
     accepted = "a list like browser=40,worker=30,convex=30 (percentages of the global limit)"
     parsed: dict[str, int] = {}
     for part in filter(None, (p.strip() for p in raw.split(","))):
         name, sep, pct = part.partition("=")
         name = name.strip()
-        if not sep or name not in SHARED_SYSTEMS:
-            raise ValueError(f"{accepted}; systems are {', '.join(SHARED_SYSTEMS)}")
+        if not sep:
+            raise ValueError(accepted)
+        if not SYSTEM_NAME.fullmatch(name):
+            raise ValueError(f"{accepted}; a system name is {SYSTEM_NAME_RULE}, got {name!r}")
+        if name == MANUAL:
+            raise ValueError(f"{accepted}; manual has no share: it counts against the global limit")
         try:
             value = int(pct)
         except ValueError:

@@ -34,10 +34,6 @@ class IngestGuard:
     def __init__(self, keys: Mapping[str, tuple[str, ...]]) -> None:
         self._keys = [(key.encode(), frozenset(origins)) for key, origins in keys.items()]
 
-    @property
-    def enabled(self) -> bool:
-        return bool(self._keys)
-
     def check(self, request: Request) -> None:
         if not self._keys:
             return

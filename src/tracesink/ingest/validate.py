@@ -7,7 +7,6 @@ one, so that one bad item does not sink the others.
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from dataclasses import dataclass
@@ -16,12 +15,22 @@ from typing import Any
 
 import msgspec
 
-from tracesink.config import SYSTEMS
 from tracesink.errors import ValidationError
 from tracesink.ids import new_id
-from tracesink.ingest.model import LEVEL_ALIASES, LEVELS, IncomingEntry, PreparedEntry
+from tracesink.ingest.detect import system_label
+from tracesink.ingest.model import IncomingEntry
+from tracesink.ingest.sender import Sender
+from tracesink.ingest.trace_context import TRACE_ID, TRACE_ID_RULE
+from tracesink.model import (
+    DEFAULT_SYSTEM_SHARES,
+    LEVEL_ALIASES,
+    LOG_LEVELS,
+    MANUAL,
+    NUMERIC_LEVELS,
+    PreparedEntry,
+)
+from tracesink.times import iso_ms
 
-TRACE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 MAX_USER_ID_CHARS = 256
 _FIELD_IN_MESSAGE = re.compile(r"`\$\.([A-Za-z_]+)|field `([A-Za-z_]+)`")
 _decode_entry = msgspec.json.Decoder(IncomingEntry).decode
@@ -35,23 +44,8 @@ class EntryRules:
     max_message_bytes: int
     max_context_bytes: int
     max_context_depth: int
-
-
-@functools.lru_cache(maxsize=4096)
-def iso_ms(ms: int) -> str:
-    """Milliseconds since the epoch as ISO 8601 UTC with millisecond precision.
-
-    Cached: every entry of a request shares its receive time, and profiling put this at ~8 % of
-    a 20-entry batch's cost."""
-    seconds, millis = divmod(ms, 1000)
-    return f"{_iso_seconds(seconds)}.{millis:03d}Z"
-
-
-@functools.lru_cache(maxsize=1024)
-def _iso_seconds(seconds: int) -> str:
-    # Formatting a datetime costs more than the rest of an entry's validation; entries arriving
-    # in the same second share the work.
-    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    # The configured systems, manual included (the default settings' unless given).
+    systems: frozenset[str] = frozenset((*DEFAULT_SYSTEM_SHARES, MANUAL))
 
 
 def decode_entry(raw: bytes | msgspec.Raw) -> IncomingEntry:
@@ -179,31 +173,44 @@ def _timestamp_ms(value: float | str) -> int:
     return ms
 
 
-def prepare_entry(
-    incoming: IncomingEntry, rules: EntryRules, detected: tuple[str, str], now_ms: int
-) -> PreparedEntry:
-    """Validate one decoded entry and build the JSON that is stored for it."""
-    if not TRACE_ID.fullmatch(incoming.trace_id):
-        raise ValidationError(
-            "trace_id must be 1 to 128 characters from A-Z a-z 0-9 . _ : -", field="trace_id"
-        )
-    level = incoming.level.lower()
+def log_level(given: str | int) -> str:
+    """The stored level of a level as sent: a name, an alias, or a number of Python's logging."""
+    if isinstance(given, int):
+        if given < 0:
+            raise ValidationError("level must not be a negative number", field="level")
+        return next(name for threshold, name in NUMERIC_LEVELS if given >= threshold)
+    level = given.lower()
     level = LEVEL_ALIASES.get(level, level)
-    if level not in LEVELS:
+    if level not in LOG_LEVELS:
         raise ValidationError(
-            f"level must be one of {', '.join(LEVELS)} (debug is stored as log), "
-            f"got {incoming.level!r}",
+            f"level must be one of {', '.join(LOG_LEVELS)}, an alias "
+            f"({', '.join(LEVEL_ALIASES)}) or a logging number, got {given!r}",
             field="level",
         )
-    if incoming.system is None:
-        system, rule = detected
-    elif incoming.system in SYSTEMS:
-        system, rule = incoming.system, "body"
+    return level
+
+
+def prepare_entry(
+    incoming: IncomingEntry, rules: EntryRules, sender: Sender, now_ms: int
+) -> PreparedEntry:
+    """Validate one decoded entry and build the JSON that is stored for it."""
+    trace_from = None
+    if incoming.trace_id is None:
+        header = sender.trace_id()
+        trace_id, trace_from = header.trace_id, header.source
+    elif TRACE_ID.fullmatch(incoming.trace_id):
+        trace_id = incoming.trace_id
     else:
-        raise ValidationError(f"system must be one of {', '.join(SYSTEMS)}", field="system")
+        raise ValidationError(TRACE_ID_RULE, field="trace_id")
+    level = log_level(incoming.level)
+    if incoming.system is None:
+        label, rule = sender.system, sender.system_rule
+    else:
+        label, rule = system_label(incoming.system, "system"), "body"
+    system = label if label in rules.systems else MANUAL
 
     message, truncated = _truncate(incoming.message, rules.max_message_bytes)
-    entry: dict[str, Any] = {"id": new_id(now_ms), "trace_id": incoming.trace_id}
+    entry: dict[str, Any] = {"id": new_id(now_ms), "trace_id": trace_id}
     if incoming.user_id is not None:
         user_id = str(incoming.user_id)
         if len(user_id) > MAX_USER_ID_CHARS:
@@ -211,7 +218,7 @@ def prepare_entry(
                 f"user_id must be at most {MAX_USER_ID_CHARS} characters", field="user_id"
             )
         entry["user_id"] = user_id
-    entry.update(system=system, level=level, message=message)
+    entry.update(system=label, level=level, message=message)
     if incoming.stack is not None:
         stack, stack_truncated = _truncate(incoming.stack, rules.max_message_bytes)
         entry["stack"] = stack
@@ -225,4 +232,10 @@ def prepare_entry(
     if truncated:
         entry["truncated"] = True
     entry["detected_by"] = rule
-    return PreparedEntry(entry["id"], incoming.trace_id, system, _encode(entry))
+    if system != label:
+        entry["counted_as"] = system
+    if trace_from is not None:
+        entry["trace_id_from"] = trace_from
+    return PreparedEntry(
+        entry["id"], trace_id, system, _encode(entry), None if system == label else label
+    )

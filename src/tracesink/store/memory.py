@@ -12,8 +12,8 @@ from typing import Any
 
 import msgspec
 
-from tracesink.ingest.model import PreparedEntry
 from tracesink.limits import Decision, LocalCounters, Policy
+from tracesink.model import PreparedEntry
 from tracesink.store.base import TraceRecord, TraceSummary, Usage, new_marker, summarize
 
 SWEEP_EVERY_MS = 60_000
@@ -32,6 +32,8 @@ class MemoryStore:
         # Nothing makes the memory store unreachable, so nothing is spooled for it: replays exist
         # for the protocol's sake and for the contract tests; the ids live as long as the process.
         self._replayed: set[str] = set()
+
+    display = "memory://"
 
     def __repr__(self) -> str:
         return "MemoryStore('memory://')"

@@ -23,8 +23,8 @@ from typing import Any
 
 import msgspec
 
-from tracesink.errors import StorageError
-from tracesink.ingest.model import PreparedEntry
+from tracesink.errors import SpoolFull, StorageError
+from tracesink.model import PreparedEntry
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS batches (
@@ -35,10 +35,6 @@ CREATE TABLE IF NOT EXISTS batches (
     n          INTEGER NOT NULL
 )
 """
-
-
-class SpoolFull(StorageError):
-    """The spool has reached its size cap; the caller should answer 503 with Retry-After."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,14 @@
+"""The app as ``tracesink serve`` has uvicorn load it: by import string, settings from the
+environment (the CLI has validated them and put any flags there). An import string keeps the
+command line free of the HTTP layer, and is what uvicorn needs to run workers of its own."""
+
+from __future__ import annotations
+
+import os
+
+from tracesink.app.application import TraceSinkApp
+from tracesink.config import load_settings
+
+
+def app_from_environment() -> TraceSinkApp:
+    return TraceSinkApp(load_settings(os.environ), tune_gc=True)
