@@ -52,6 +52,8 @@ class Settings:
     max_commands_per_day: int = 0  # 0: no budget
     price_per_100k_commands: float = 0.20
     price_per_gb_month: float = 0.25
+    otlp_fallback_trace: str = "otlp-{service}"
+    otlp_service_systems: Mapping[str, str] = field(default_factory=dict)
     # How the user named each setting they gave (a flag or a variable), for messages; not a setting.
     given_as: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -193,6 +195,16 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("price_per_100k_commands", values.price, "USD per 100,000 commands, for /stats"),
     Option("price_per_gb_month", values.price, "USD per GB-month stored, for /stats"),
+    Option(
+        "otlp_fallback_trace",
+        values.trace_template,
+        "trace of OTLP records without a trace id; {service} is the service name",
+    ),
+    Option(
+        "otlp_service_systems",
+        values.service_systems,
+        "OTLP service.name=system pairs, for records sent without X-Log-System",
+    ),
 )
 
 

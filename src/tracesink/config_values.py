@@ -136,3 +136,25 @@ def origins(raw: str) -> tuple[str, ...]:
         if origin != "*" and not origin.startswith(("http://", "https://")):
             raise ValueError("a comma-separated list of origins like https://app.example.com")
     return listed
+
+
+def service_systems(raw: str) -> dict[str, str]:
+    """OTLP ``service.name`` → system: ``checkout-web=browser,api=python``."""
+    accepted = "a list like checkout-web=browser,api=python (service.name=system)"
+    mapped: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        service, sep, system = part.partition("=")
+        system = system.strip()
+        if not sep or not service.strip():
+            raise ValueError(accepted)
+        if not SYSTEM_NAME.fullmatch(system):
+            raise ValueError(f"{accepted}; a system name is {SYSTEM_NAME_RULE}, got {system!r}")
+        mapped[service.strip()] = system
+    return mapped
+
+
+def trace_template(raw: str) -> str:
+    """A fallback trace id; ``{service}`` is replaced by the OTLP service name."""
+    if not raw.strip() or len(raw) > 100:
+        raise ValueError("a trace id of 1 to 100 characters, {service} standing for the service")
+    return raw.strip()

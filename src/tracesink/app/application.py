@@ -27,6 +27,7 @@ from tracesink.app.http import (
 from tracesink.app.ingest_routes import post_log, post_logs
 from tracesink.app.metrics import get_metrics
 from tracesink.app.openapi import openapi_document
+from tracesink.app.otlp_routes import post_otlp_logs
 from tracesink.app.read_routes import (
     TRACE_PATH_PREFIX,
     get_health,
@@ -79,6 +80,7 @@ ROUTES: dict[str, dict[str, Route]] = {
     "/": {"GET": Route(index, PUBLIC)},
     "/log": {"POST": Route(post_log, INGEST)},
     "/logs": {"POST": Route(post_logs, INGEST)},
+    "/v1/logs": {"POST": Route(post_otlp_logs, INGEST)},
     "/traces": {"GET": Route(get_traces, READ)},
     "/health": {"GET": Route(get_health, PUBLIC)},
     "/openapi.json": {"GET": Route(get_openapi, PUBLIC)},

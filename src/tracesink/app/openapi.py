@@ -231,6 +231,49 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/v1/logs": {
+                "post": {
+                    "summary": "OTLP/HTTP logs (protobuf or JSON, gzip or not)",
+                    "parameters": [
+                        p
+                        for p in INGEST_PARAMETERS
+                        if p["name"] in ("X-Log-System", "X-Tracesink-Key", "key")
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/x-protobuf": {
+                                "schema": {"type": "string", "format": "binary"}
+                            },
+                            "application/json": {
+                                "schema": {"type": "object", "description": "OTLP/JSON"}
+                            },
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "ExportLogsServiceResponse, with partial_success "
+                            "when some records were refused",
+                            "content": {
+                                "application/x-protobuf": {
+                                    "schema": {"type": "string", "format": "binary"}
+                                },
+                                "application/json": {"schema": {"type": "object"}},
+                            },
+                        },
+                        **{
+                            str(code): {"description": reason + " (a google.rpc.Status)"}
+                            for code, reason in (
+                                (400, "malformed payload"),
+                                (413, "body or decompressed body too large"),
+                                (415, "unsupported Content-Type or Content-Encoding"),
+                                (429, "every record refused by a limit; see Retry-After"),
+                            )
+                        },
+                        **_errors(401, 403, 408, 503),
+                    },
+                }
+            },
             "/logs/{trace_id}": {
                 "get": {
                     "summary": "A trace, oldest first, with drop markers in place",

@@ -17,9 +17,10 @@ MISSING_TRACE_ID = (
 class Sender:
     __slots__ = ("_headers", "_trace", "_trace_read", "system", "system_rule")
 
-    def __init__(self, headers: Mapping[str, str]) -> None:
+    def __init__(self, headers: Mapping[str, str], detected: tuple[str, str] | None = None) -> None:
+        """``detected``: (system, rule) when the route knows better than the headers alone."""
         self._headers = headers
-        self.system, self.system_rule = detect_from_headers(headers)
+        self.system, self.system_rule = detected or detect_from_headers(headers)
         self._trace: HeaderTraceId | None = None
         self._trace_read = False
 
