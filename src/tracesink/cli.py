@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 from tracesink import __version__
 from tracesink.app import create_app
+from tracesink.app.inflight import InFlightLimit
+from tracesink.app.protocol import guarded_protocol
 from tracesink.app.services import policy_from
 from tracesink.config import OPTIONS, Settings, load_settings, mask_url
 from tracesink.errors import ConfigurationError, TraceSinkError
@@ -24,6 +26,7 @@ from tracesink.stats_report import fetch_stats, render
 from tracesink.store import open_store
 
 DEFAULT_URL = "http://127.0.0.1:8787"
+KEEP_ALIVE_S = 5  # an idle keep-alive connection is closed after this (uvicorn's default, stated)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -96,14 +99,16 @@ def _serve(settings: Settings) -> int:
     # start; with this one in place, a drained shutdown exits 0 instead of dying by the signal.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
-        app,
+        InFlightLimit(app, settings.max_concurrency),  # not limit_concurrency: see inflight.py
         host=settings.host,
         port=settings.port,
+        http=guarded_protocol(settings.max_header_bytes, settings.header_timeout_s),
+        ws="none",  # no WebSocket route: an upgrade request is answered as plain HTTP
+        timeout_keep_alive=KEEP_ALIVE_S,
         access_log=False,
         log_level="warning",
         server_header=False,
         timeout_graceful_shutdown=10,
-        limit_concurrency=settings.max_concurrency,
     )
     return 0
 

@@ -47,6 +47,8 @@ class Settings:
     insecure: bool = False
     ingest_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     read_timeout_s: float = 10.0
+    header_timeout_s: float = 10.0
+    max_header_bytes: int = 32 * 1024
     max_concurrency: int = 1000
     spool_dir: str = ""  # "" = the default place for this port; "off" = no spool
     spool_max_bytes: int = 256 * 1024 * 1024
@@ -177,7 +179,21 @@ OPTIONS: tuple[Option, ...] = (
         secret=True,
     ),
     Option("read_timeout_s", values.positive_number, "seconds a client may take to send its body"),
-    Option("max_concurrency", values.positive_int, "most requests served at once; 503 beyond"),
+    Option(
+        "header_timeout_s",
+        values.positive_number,
+        "seconds a client may take to send a request line and headers (408 beyond)",
+    ),
+    Option(
+        "max_header_bytes",
+        values.positive_int,
+        "largest request line and headers together (431 beyond)",
+    ),
+    Option(
+        "max_concurrency",
+        values.positive_int,
+        "most requests served at once, idle connections not counted; 503 beyond",
+    ),
     Option("spool_dir", str, "where batches wait while the store is unreachable (off: nowhere)"),
     Option("spool_max_bytes", values.positive_int, "largest spool; 503 beyond"),
     Option(

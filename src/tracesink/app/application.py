@@ -125,6 +125,10 @@ class TraceSinkApp:
             await self._http(scope, receive, send)
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
+        elif scope["type"] == "websocket":
+            # No route speaks WebSocket: refuse the handshake (the server answers 403), rather
+            # than return without a word, which a server reports as a 500.
+            await send({"type": "websocket.close", "code": 1008})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -177,8 +181,10 @@ class TraceSinkApp:
             if methods is None:
                 return error_response(404, f"no route {path}", "path")
             route = methods.get(method)
+            if route is None and method == "HEAD":
+                route = methods.get("GET")  # the server sends the GET's headers without its body
             if route is None:
-                return _method_not_allowed(method, path, tuple(methods))
+                return _method_not_allowed(method, path, _allowed(methods))
             if route.access != PUBLIC:
                 self._guards[route.access](request)
             return await route.handler(services, request)
@@ -188,7 +194,10 @@ class TraceSinkApp:
             challenge = [(b"www-authenticate", b"Bearer")] if exc.field == "Authorization" else []
             return error_response(exc.status, exc.message, exc.field, challenge)
         except ValidationError as exc:
-            return error_response(exc.status, exc.message, exc.field)
+            # A body too slow or too large was not read to its end: the connection cannot carry
+            # another request, and closing it frees what a slow client holds.
+            close = [(b"connection", b"close")] if exc.status in (408, 413) else []
+            return error_response(exc.status, exc.message, exc.field, close)
         except Overloaded as exc:
             return error_response(
                 503, str(exc), headers=[(b"retry-after", str(exc.retry_after).encode())]
@@ -224,6 +233,10 @@ class ThrottledLog:
         held, self._held, self._last = self._held, 0, now
         suffix = f" ({held} more since the last report)" if held else ""
         log.warning("%s: %s%s", self._what, exc, suffix)
+
+
+def _allowed(methods: dict[str, Route]) -> tuple[str, ...]:
+    return (*methods, "HEAD") if "GET" in methods else tuple(methods)
 
 
 def _method_not_allowed(method: str, path: str, allowed: tuple[str, ...]) -> Response:

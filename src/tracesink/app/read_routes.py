@@ -7,6 +7,7 @@ from typing import Any
 
 from tracesink import __version__
 from tracesink.app.http import Request, Response, error_response, json_response
+from tracesink.app.query import bounded_int
 from tracesink.app.services import Services
 from tracesink.durable import SpoolingStore
 from tracesink.errors import ValidationError
@@ -54,12 +55,8 @@ async def get_trace(services: Services, request: Request) -> Response:
 
 
 async def get_traces(services: Services, request: Request) -> Response:
-    raw = request.query("limit") or "50"
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_TRACES_LISTED:
-        raise ValidationError(
-            f"limit must be a whole number from 1 to {MAX_TRACES_LISTED}", "limit"
-        )
-    summaries = await services.store.recent_traces(int(raw), services.now_ms())
+    limit = bounded_int(request.query("limit"), "limit", 1, MAX_TRACES_LISTED, 50)
+    summaries = await services.store.recent_traces(limit, services.now_ms())
     traces = [
         {
             "trace_id": s.trace_id,
