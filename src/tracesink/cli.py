@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from tracesink import __version__
 from tracesink.app import create_app
+from tracesink.app.cors import cors_policy
 from tracesink.app.inflight import InFlightLimit
 from tracesink.app.protocol import guarded_protocol
 from tracesink.app.services import policy_from
@@ -62,12 +63,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def banner(settings: Settings) -> str:
-    default_cors = "any origin (loopback)" if settings.is_loopback else "none"
     return (
         f"tracesink {__version__} listening on http://{settings.host}:{settings.port}\n"
         f"  store:  {mask_url(settings.store)}\n"
         f"  limits: {settings.describe_limits()}\n"
-        f"  cors:   {', '.join(settings.cors_origins) or default_cors}\n"
+        f"  cors:   {cors_policy(settings).describe()}\n"
         f"  reads:  {_read_access(settings)}\n"
         f"  spool:  {settings.spool_path() or 'off'}"
     )
@@ -77,7 +77,7 @@ def _read_access(settings: Settings) -> str:
     if settings.read_token is not None:
         return "bearer token required"
     if settings.is_loopback:
-        return "open (loopback only)"
+        return "open to this machine only (not through a proxy or tunnel)"
     return (
         "OPEN TO ANYONE WHO CAN REACH THIS ADDRESS (--insecure): "
         "every log can be read without a token"

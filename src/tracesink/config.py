@@ -46,6 +46,7 @@ class Settings:
     read_token: str | None = field(default=None, repr=False)
     insecure: bool = False
     ingest_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    trusted_proxies: tuple[str, ...] = ()
     read_timeout_s: float = 10.0
     header_timeout_s: float = 10.0
     max_header_bytes: int = 32 * 1024
@@ -65,6 +66,9 @@ class Settings:
             return Path(self.spool_dir)
         state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
         return Path(state) / "tracesink" / f"spool-{self.port}"
+
+    def trusted_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(network) for network in self.trusted_proxies]
 
     def system_limit(self, system: str) -> int | None:
         """The system's share of the global limit, or None when it has no level of its own."""
@@ -177,6 +181,11 @@ OPTIONS: tuple[Option, ...] = (
         values.ingest_keys,
         "public ingest keys and their allowed origins",
         secret=True,
+    ),
+    Option(
+        "trusted_proxies",
+        values.networks,
+        "addresses of proxies in front (IPs or CIDRs) whose X-Forwarded-For is believed",
     ),
     Option("read_timeout_s", values.positive_number, "seconds a client may take to send its body"),
     Option(

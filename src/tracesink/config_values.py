@@ -3,6 +3,8 @@ saying what it accepts (``config.load_settings`` adds the variable's name)."""
 
 from __future__ import annotations
 
+import ipaddress
+
 SHARED_SYSTEMS = ("browser", "worker", "convex")  # `manual` counts against the global limit only
 
 
@@ -127,3 +129,13 @@ def origins(raw: str) -> tuple[str, ...]:
         if origin != "*" and not origin.startswith(("http://", "https://")):
             raise ValueError("a comma-separated list of origins like https://app.example.com")
     return listed
+
+
+def networks(raw: str) -> tuple[str, ...]:
+    listed = [part.strip() for part in raw.split(",") if part.strip()]
+    try:
+        return tuple(str(ipaddress.ip_network(part, strict=False)) for part in listed)
+    except ValueError:
+        raise ValueError(
+            "a comma-separated list of IP addresses or CIDRs like 127.0.0.1,10.0.0.0/8"
+        ) from None

@@ -12,7 +12,7 @@ import msgspec
 
 from tracesink import __version__
 from tracesink.app.auth import IngestGuard, ReadGuard
-from tracesink.app.cors import CorsPolicy
+from tracesink.app.cors import cors_policy, valid_origin
 from tracesink.app.http import (
     ClientDisconnected,
     Receive,
@@ -24,6 +24,7 @@ from tracesink.app.http import (
     json_response,
 )
 from tracesink.app.ingest_routes import post_log, post_logs
+from tracesink.app.locality import Locality
 from tracesink.app.metrics import get_metrics
 from tracesink.app.openapi import openapi_document
 from tracesink.app.read_routes import TRACE_PATH_PREFIX, get_health, get_trace, get_traces
@@ -79,6 +80,10 @@ ROUTES: dict[str, dict[str, Route]] = {
     "/metrics": {"GET": Route(get_metrics, READ)},
 }
 TRACE_ROUTE = {"GET": Route(get_trace, READ)}  # /logs/{trace_id}
+# Paths that take logs: CORS treats them apart from everything else, which reads (cors.py).
+INGEST_PATHS = frozenset(
+    path for path, methods in ROUTES.items() if any(r.access == INGEST for r in methods.values())
+)
 
 
 class TraceSinkApp:
@@ -94,10 +99,10 @@ class TraceSinkApp:
         self.settings = settings
         self._given_store = store
         self._clock = clock
-        key_origins = [o for origins in settings.ingest_keys.values() for o in origins]
-        self._cors = CorsPolicy((*settings.cors_origins, *key_origins), settings.is_loopback)
+        self._cors = cors_policy(settings)
+        self._locality = Locality(settings.is_loopback, settings.trusted_networks())
         self._guards = {
-            READ: ReadGuard(settings.read_token).check,
+            READ: ReadGuard(settings.read_token, settings.insecure, self._locality).check,
             INGEST: IngestGuard(settings.ingest_keys).check,
         }
         self.services: Services | None = None
@@ -150,11 +155,9 @@ class TraceSinkApp:
         origin = request.headers.get("origin")
         cors_headers: list[tuple[bytes, bytes]] = []
         if origin is not None:
-            if not self._cors.allows(origin):
-                response = error_response(
-                    403, f"origin {origin} is not allowed (TRACESINK_CORS_ORIGINS)", "Origin"
-                )
-                await response.send(send)
+            refusal = self._cors_refusal(request, origin)
+            if refusal is not None:
+                await refusal.send(send)
                 return
             if request.method == "OPTIONS":
                 await Response(204, b"", self._cors.preflight_headers(origin)).send(send)
@@ -166,6 +169,24 @@ class TraceSinkApp:
             return  # nobody to answer, and nothing was stored
         response.headers.extend(cors_headers)
         await response.send(send)
+
+    def _cors_refusal(self, request: Request, origin: str) -> Response | None:
+        """The 4xx for an origin that may not use this route, or None when it may."""
+        if not valid_origin(origin):
+            return error_response(400, "Origin must be scheme://host[:port] or null", "Origin")
+        ingest = request.path in INGEST_PATHS
+        local = self._locality.is_local(request)
+        own = f"http://{request.headers.get('host', '')}"
+        if self._cors.allows(origin, ingest=ingest, local=local, own=own):
+            return None
+        if ingest:
+            message = f"origin {origin} may not send logs here (TRACESINK_CORS_ORIGINS)"
+        else:
+            message = (
+                f"origin {origin} may not read from tracesink: only origins listed by name in "
+                "TRACESINK_CORS_ORIGINS may (never * or null)"
+            )
+        return error_response(403, message, "Origin")
 
     async def _dispatch(self, request: Request) -> Response:
         services = self.services

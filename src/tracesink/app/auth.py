@@ -11,18 +11,32 @@ import hmac
 from collections.abc import Mapping
 
 from tracesink.app.http import Request
+from tracesink.app.locality import Locality
 from tracesink.errors import AccessDenied
 
 INGEST_KEY_HEADER = "x-tracesink-key"
 
 
 class ReadGuard:
-    def __init__(self, token: str | None) -> None:
+    """With a token: the token, from anywhere. Without one: reads are open to requests from this
+    machine only (``locality.py``), or to anyone when ``--insecure`` says so."""
+
+    def __init__(self, token: str | None, insecure: bool, locality: Locality) -> None:
         self._expected = f"Bearer {token}".encode() if token is not None else None
+        self._insecure = insecure
+        self._locality = locality
 
     def check(self, request: Request) -> None:
         if self._expected is None:
-            return
+            if self._insecure or self._locality.is_local(request):
+                return
+            raise AccessDenied(
+                "reads without TRACESINK_READ_TOKEN are open to this machine only, and this "
+                "request came through a proxy or tunnel, or names another host: set a read token "
+                "(see TRACESINK_TRUSTED_PROXIES in the README)",
+                "Authorization",
+                403,
+            )
         given = request.headers.get("authorization", "").encode("latin-1")
         if not hmac.compare_digest(given, self._expected):
             raise AccessDenied(
