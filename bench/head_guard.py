@@ -8,7 +8,11 @@ workload (a), `POST /log`, taking turns, same machine, same run:
 - ``h11``: uvicorn's h11 protocol, which has a cap (``h11_max_incomplete_event_size``) but
   parses in Python and has no head deadline either.
 
-    flock /tmp/tracesink-bench.lock .venv/bin/python bench/head_guard.py --runs 3 --duration 8
+    flock /tmp/tracesink-bench.lock .venv/bin/python bench/head_guard.py --runs 5 --duration 8
+    flock /tmp/tracesink-bench.lock .venv/bin/python bench/head_guard.py --micro
+
+``--micro`` times the protocol alone in-process (one connection, a trivial app, plain and guarded
+in turn): the difference without wrk, the app or other load in the way.
 
 Servers run on core 0, wrk on core 1 (taskset). Prints req/s, p99 and the server's CPU time per
 request (utime + stime from /proc, the figure least disturbed by other load on a shared machine)
@@ -104,12 +108,104 @@ def start(mode: str, port: int) -> subprocess.Popen[bytes]:
     raise SystemExit(f"{mode} server did not start")
 
 
+class NullTransport:
+    """Enough of an asyncio transport for uvicorn's protocol: writes go nowhere."""
+
+    def __init__(self) -> None:
+        self.closing = False
+
+    def write(self, data: bytes) -> None:
+        return None
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.closing = True
+
+    def pause_reading(self) -> None:
+        return None
+
+    def resume_reading(self) -> None:
+        return None
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return ("127.0.0.1", 8787) if name in ("sockname", "peername") else default
+
+
+async def _answer(scope: Any, receive: Any, send: Any) -> None:
+    await receive()
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def micro(rounds: int, requests: int) -> None:
+    """The protocol alone, in-process: one keep-alive connection, ``requests`` requests of
+    workload (a)'s shape per round through a trivial app, plain and guarded in turn."""
+    import asyncio
+
+    import uvicorn
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    from uvicorn.server import ServerState
+
+    from tracesink.app.protocol import guarded_protocol
+
+    body = (
+        b'{"trace_id":"7f3a9c2e-1b4d-4e8f-9a6b-3c5d7e9f1a2b","message":"fetch /api/cart/items'
+        b' -> 200 in 143 ms (seq 1-1)","level":"info","system":"browser","context":{"url":'
+        b'"/checkout","component":"CartSummary","sid":"a81f"}}'
+    )
+    request = (
+        b"POST /log HTTP/1.1\r\nHost: 127.0.0.1:8787\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+    classes = {"plain": HttpToolsProtocol, "guarded": guarded_protocol(32 * 1024, 10.0)}
+
+    async def one_round(cls: Any) -> float:
+        loop = asyncio.get_running_loop()
+        config = uvicorn.Config(_answer, ws="none", proxy_headers=False, log_level="warning")
+        protocol = cls(config=config, server_state=ServerState(), app_state={}, _loop=loop)
+        protocol.connection_made(NullTransport())
+        started = time.perf_counter()
+        for _ in range(requests):
+            protocol.data_received(request)
+            await asyncio.sleep(0)  # the request's task runs and answers
+        elapsed = time.perf_counter() - started
+        protocol.connection_lost(None)
+        return elapsed * 1e6 / requests
+
+    async def run() -> dict[str, list[float]]:
+        timings: dict[str, list[float]] = {name: [] for name in classes}
+        for _ in range(rounds):
+            for name, cls in classes.items():
+                timings[name].append(await one_round(cls))
+        return timings
+
+    import uvloop
+
+    timings = uvloop.run(run())
+    # The minimum too: on a shared machine other load only ever adds time to a round.
+    plain_min, plain_median = min(timings["plain"]), statistics.median(timings["plain"])
+    for name, runs in timings.items():
+        low, median = min(runs), statistics.median(runs)
+        print(
+            f"micro {name:8} min {low:6.2f} us/request (x{low / plain_min:.3f}), "
+            f"median {median:6.2f} (x{median / plain_median:.3f}), {len(runs)} rounds"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--duration", type=int, default=8)
     parser.add_argument("--serve", nargs=2, metavar=("MODE", "PORT"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--micro", action="store_true", help="time the protocol alone, in-process, instead"
+    )
     args = parser.parse_args()
+    if args.micro:
+        micro(rounds=max(args.runs, 15), requests=5_000)
+        return
     if args.serve:
         serve(args.serve[0], int(args.serve[1]))
         return

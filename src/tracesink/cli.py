@@ -104,6 +104,9 @@ def _serve(settings: Settings) -> int:
         port=settings.port,
         http=guarded_protocol(settings.max_header_bytes, settings.header_timeout_s),
         ws="none",  # no WebSocket route: an upgrade request is answered as plain HTTP
+        # uvicorn would rewrite the client address from X-Forwarded-For sent by 127.0.0.1 (or
+        # by FORWARDED_ALLOW_IPS): forwarding headers are read in one place, app/locality.py.
+        proxy_headers=False,
         timeout_keep_alive=KEEP_ALIVE_S,
         access_log=False,
         log_level="warning",

@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from tracesink import config_values as values
 from tracesink.config_values import SHARED_SYSTEMS
@@ -57,6 +56,17 @@ class Settings:
     max_commands_per_day: int = 0  # 0: no budget
     price_per_100k_commands: float = 0.20
     price_per_gb_month: float = 0.25
+
+    def __repr__(self) -> str:
+        # The dataclass repr would show the store URL as given, password and all.
+        shown = (
+            f"{f.name}={mask_url(self.store)!r}"
+            if f.name == "store"
+            else f"{f.name}={getattr(self, f.name)!r}"
+            for f in fields(self)
+            if f.repr
+        )
+        return f"Settings({', '.join(shown)})"
 
     def spool_path(self) -> Path | None:
         """Where this instance spools during a store outage; None when it does not."""
@@ -102,26 +112,41 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+SECRET_PARAMS = frozenset({"password", "pass", "token", "secret", "key", "auth"})
+
+
 def mask_url(url: str) -> str:
     """The URL with any password or token replaced by ``****``: safe for logs and reprs.
 
-    Covers ``user:password@``, a bare ``token@`` and a ``?password=`` query (which redis-py
-    accepts for unix sockets); works on malformed URLs too, since those end up in error messages.
+    Written without ``urlsplit``, which cuts a password holding an unencoded ``/``, ``?`` or
+    ``#`` in two (showing the rest as a host or path) and raises on a bad IPv6 host: everything
+    before the last ``@`` is credentials (only a plain user name before a ``:`` is shown), the
+    query is shown up to a ``?password=`` (or token, secret, key), whose value and all after it
+    are masked, and when a password sits in a query before an ``@``, nothing after the scheme
+    is shown at all.
     """
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, host = netloc.rpartition("@")
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    prefix = f"{scheme}://" if sep else ""
+    userinfo, at, rest = rest.rpartition("@")
+    if at:
+        if "=" in userinfo:  # an "@" inside a ?password=… value: its end is not known
+            return f"{prefix}****"
         user, colon, _ = userinfo.partition(":")
-        netloc = f"{user}:****@{host}" if colon else f"****@{host}"
-    query = "&".join(
-        "password=****" if param.lower().startswith("password=") else param
-        for param in parts.query.split("&")
-    )
-    # Built by hand: urlunsplit drops the "//" of an empty host (redis+unix:///path).
-    masked = f"{parts.scheme}://{netloc}{parts.path}"
-    masked += f"?{query}" if query else ""
-    return masked + (f"#{parts.fragment}" if parts.fragment else "")
+        plain_user = colon and not any(c in user for c in "/?#[]")
+        rest = f"{user}:****@{rest}" if plain_user else f"****@{rest}"
+    path, question, query = rest.partition("?")
+    if question:
+        params = []
+        for param in query.split("&"):
+            name, equals, _ = param.partition("=")
+            if equals and name.strip().lower() in SECRET_PARAMS:
+                params.append(f"{name}=****")
+                break  # what follows may be the rest of a password that holds a "&"
+            params.append(param)
+        path = f"{path}?{'&'.join(params)}"
+    return prefix + path
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +155,7 @@ class Option:
     parse: Callable[[str], Any]
     help: str
     secret: bool = False  # never echo the value back, not even in an error
+    shown_as: Callable[[str], str] = repr  # how a refused value is shown in the error
     switch: bool = False  # a CLI flag without a value (`--insecure`); the variable takes true/false
 
     @property
@@ -147,8 +173,9 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "store",
         values.store_url,
-        "store URL: memory:// (default), redis://, rediss://, redis+unix://, upstash+https://, "
-        "or upstash (reads UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN)",
+        shown_as=lambda raw: repr(mask_url(raw)),
+        help="store URL: memory:// (default), redis://, rediss://, redis+unix://, "
+        "upstash+https://, or upstash (reads UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN)",
     ),
     Option(
         "global_limit", values.positive_int, "entries admitted per window, all systems together"
@@ -233,7 +260,7 @@ def load_settings(
         try:
             values[option.name] = option.parse(raw)
         except ValueError as exc:
-            shown = "****" if option.secret else repr(raw)
+            shown = "****" if option.secret else option.shown_as(raw)
             raise ConfigurationError(f"{source}={shown} is not valid: expected {exc}") from None
     unknown = [
         k

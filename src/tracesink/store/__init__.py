@@ -41,4 +41,9 @@ def open_store(url: str, policy: Policy) -> Store:
             f"pip install '{requirement}'"
         ) from None
     backend: Callable[..., Store] = getattr(module, class_name)
-    return backend(url, policy)
+    try:
+        return backend(url, policy)
+    except ValueError:  # a URL no parser could read (a bad IPv6 host, a port that is no number)
+        raise ConfigurationError(
+            f"TRACESINK_STORE={mask_url(url)!r} is not a valid {scheme} URL"
+        ) from None
