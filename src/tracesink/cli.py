@@ -25,6 +25,7 @@ from tracesink.config import OPTIONS, Settings, load_settings, mask_url
 from tracesink.errors import ConfigurationError, TraceSinkError
 from tracesink.stats_report import fetch_stats, render
 from tracesink.store import open_store
+from tracesink.store.diagnose import StoreProblem, probe
 
 DEFAULT_URL = "http://127.0.0.1:8787"
 KEEP_ALIVE_S = 5  # an idle keep-alive connection is closed after this (uvicorn's default, stated)
@@ -62,10 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def banner(settings: Settings) -> str:
+def banner(settings: Settings, problem: StoreProblem | None = None) -> str:
     return (
         f"tracesink {__version__} listening on http://{settings.host}:{settings.port}\n"
-        f"  store:  {mask_url(settings.store)}\n"
+        f"  store:  {mask_url(settings.store)}"
+        f"{f'  UNREACHABLE ({problem.cause})' if problem else ''}\n"
         f"  limits: {settings.describe_limits()}\n"
         f"  cors:   {cors_policy(settings).describe()}\n"
         f"  reads:  {_read_access(settings)}\n"
@@ -88,8 +90,27 @@ def _serve(settings: Settings) -> int:
     import uvicorn
 
     store = open_store(settings.store, policy_from(settings))
+    problem = None
+    if not settings.store.startswith("memory:"):
+        problem = asyncio.run(probe(settings.store, policy_from(settings)))
+        if problem is not None and problem.fatal:
+            print(
+                f"tracesink: store {mask_url(settings.store)} refused this instance: "
+                f"{problem.cause}",
+                file=sys.stderr,
+            )
+            return 1
     app = create_app(settings, store=store)
-    print(banner(settings), flush=True)
+    print(banner(settings, problem), flush=True)
+    if problem is not None:
+        spool = settings.spool_path()
+        then = f"entries are spooled to {spool}" if spool else "ingest answers 503"
+        print(
+            f"tracesink: store {mask_url(settings.store)} is unreachable at start: "
+            f"{problem.cause}; serving anyway, {then} until it answers",
+            file=sys.stderr,
+            flush=True,
+        )
     # The long p99 tail under load is the garbage collector walking start-up objects (DESIGN.md,
     # "Measuring"): freeze them out of its view and collect the young generation less often.
     gc.collect()
@@ -121,17 +142,13 @@ def _exit_cleanly(signum: int, frame: object) -> None:
 
 
 async def _check(settings: Settings) -> int:
-    store = open_store(settings.store, policy_from(settings))
-    try:
-        await store.ping()
-    except Exception as exc:  # report any failure to reach the store as a failed check
+    problem = await probe(settings.store, policy_from(settings))
+    if problem is not None:
         print(
-            f"tracesink: store {mask_url(settings.store)} is unreachable: {type(exc).__name__}",
+            f"tracesink: store {mask_url(settings.store)} is unreachable: {problem.cause}",
             file=sys.stderr,
         )
         return 1
-    finally:
-        await store.close()
     print(f"ok: store {mask_url(settings.store)} reachable; limits: {settings.describe_limits()}")
     return 0
 
