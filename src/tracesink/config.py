@@ -7,6 +7,7 @@ A bad value raises ``ConfigurationError`` naming the variable (or flag) and what
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 from collections.abc import Callable, Mapping
@@ -75,7 +76,10 @@ class Settings:
         if self.spool_dir:
             return Path(self.spool_dir)
         state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-        return Path(state) / "tracesink" / f"spool-{self.port}"
+        # One spool per port and store: restarted on another store, an instance must not find
+        # (and replay) batches that were written for the first one.
+        store = hashlib.sha256(mask_url(self.store).encode()).hexdigest()[:12]
+        return Path(state) / "tracesink" / f"spool-{self.port}-{store}"
 
     def trusted_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [ipaddress.ip_network(network) for network in self.trusted_proxies]

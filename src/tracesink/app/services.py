@@ -72,7 +72,10 @@ async def start_services(
     spool_path = settings.spool_path()
     if spool_path is not None:
         spooling = SpoolingStore(
-            store, Spool(spool_path, settings.spool_max_bytes), policy, settings.outage_share
+            store,
+            Spool(spool_path, settings.spool_max_bytes, owner=repr(store)),
+            policy,
+            settings.outage_share,
         )
         try:
             await spooling.open(int(clock() * 1000))
