@@ -112,14 +112,24 @@ def token(raw: str) -> str:
     return raw
 
 
+PINNABLE_SYSTEMS = ("browser", "worker", "convex", "manual")
+
+
 def ingest_keys(raw: str) -> dict[str, tuple[str, ...]]:
-    accepted = "a list like pk_web=https://app.example.com|https://b.example,pk_cli=*"
+    """Key (optionally ``@system``, the only system its clients may log as) → its origins."""
+    accepted = (
+        "a list like pk_web@browser=https://app.example.com|https://b.example,pk_cli=* "
+        f"(@system optional: one of {', '.join(PINNABLE_SYSTEMS)})"
+    )
     keys: dict[str, tuple[str, ...]] = {}
     for part in filter(None, (p.strip() for p in raw.split(","))):
-        key, sep, allowed = part.partition("=")
-        if not sep or len(key.strip()) < 8 or not allowed.strip():
+        spec, sep, allowed = part.partition("=")
+        key, at, system = spec.strip().partition("@")
+        if not sep or len(key) < 8 or not allowed.strip():
             raise ValueError(f"{accepted}; each key at least 8 characters")
-        keys[key.strip()] = origins(allowed.replace("|", ","))
+        if at and system not in PINNABLE_SYSTEMS:
+            raise ValueError(accepted)
+        keys[spec.strip()] = origins(allowed.replace("|", ","))
     return keys
 
 

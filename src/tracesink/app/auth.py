@@ -44,9 +44,19 @@ class ReadGuard:
             )
 
 
+PINNED_SYSTEM = "tracesink.pinned_system"  # scope key: the system an ingest key logs as
+
+
 class IngestGuard:
+    """A key written ``pk_web@browser`` pins its clients to one system, so that a keyed client
+    cannot spend another system's share by naming it; the key alone is ``pk_web``."""
+
     def __init__(self, keys: Mapping[str, tuple[str, ...]]) -> None:
-        self._keys = [(key.encode(), frozenset(origins)) for key, origins in keys.items()]
+        self._keys = [
+            (key.encode(), frozenset(origins), system or None)
+            for spec, origins in keys.items()
+            for key, _, system in [spec.partition("@")]
+        ]
 
     @property
     def enabled(self) -> bool:
@@ -57,11 +67,14 @@ class IngestGuard:
             return
         # sendBeacon cannot set headers, so the key may also come as ?key=.
         given = (request.headers.get(INGEST_KEY_HEADER) or request.query("key") or "").encode()
-        origins = next((o for key, o in self._keys if hmac.compare_digest(given, key)), None)
-        if origins is None:
+        found = next((k for k in self._keys if hmac.compare_digest(given, k[0])), None)
+        if found is None:
             raise AccessDenied(
                 "sending logs needs a valid ingest key in X-Tracesink-Key or ?key=", "key"
             )
+        _, origins, system = found
+        if system is not None:
+            request.scope[PINNED_SYSTEM] = system
         origin = request.headers.get("origin")
         if origin is not None and "*" not in origins and origin.rstrip("/") not in origins:
             raise AccessDenied(f"this ingest key is not valid for origin {origin}", "Origin", 403)

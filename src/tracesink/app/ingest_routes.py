@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from tracesink.app.auth import PINNED_SYSTEM
 from tracesink.app.http import Request, Response, json_response
 from tracesink.app.ratelimit_headers import retry_after_s
 from tracesink.app.services import Services
@@ -59,7 +60,9 @@ async def post_log(services: Services, request: Request) -> Response:
     detected = detect_from_headers(request.headers)
     now_ms = services.now_ms()
     try:
-        entry = prepare_entry(decode_entry(body), services.rules, detected, now_ms)
+        entry = prepare_entry(
+            decode_entry(body), services.rules, detected, now_ms, request.scope.get(PINNED_SYSTEM)
+        )
     except ValidationError:
         services.telemetry.record_refused(detected[0], "invalid")
         raise
@@ -92,6 +95,7 @@ async def post_logs(services: Services, request: Request) -> Response:
     detected = detect_from_headers(request.headers)
     items = decode_batch(body, settings.max_batch_items)  # 413 beyond the count, before decoding
     now_ms = services.now_ms()
+    pinned = request.scope.get(PINNED_SYSTEM)
     rejected: list[dict[str, Any]] = []
     prepared: list[tuple[int, PreparedEntry]] = []
     for index, item in enumerate(items):
@@ -101,7 +105,8 @@ async def post_logs(services: Services, request: Request) -> Response:
             reason, field = item.message, item.field
         else:
             try:
-                prepared.append((index, prepare_entry(item, services.rules, detected, now_ms)))
+                entry = prepare_entry(item, services.rules, detected, now_ms, pinned)
+                prepared.append((index, entry))
                 continue
             except ValidationError as exc:
                 reason, field = exc.message, exc.field

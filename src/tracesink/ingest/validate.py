@@ -207,9 +207,14 @@ def _timestamp_ms(value: float | str) -> int:
 
 
 def prepare_entry(
-    incoming: IncomingEntry, rules: EntryRules, detected: tuple[str, str], now_ms: int
+    incoming: IncomingEntry,
+    rules: EntryRules,
+    detected: tuple[str, str],
+    now_ms: int,
+    pinned: str | None = None,
 ) -> PreparedEntry:
-    """Validate one decoded entry and build the JSON that is stored for it."""
+    """Validate one decoded entry and build the JSON that is stored for it; ``pinned``: the
+    system the request's ingest key allows, the only one it may log as."""
     if not TRACE_ID.fullmatch(incoming.trace_id):
         raise ValidationError(
             "trace_id must be 1 to 128 characters from A-Z a-z 0-9 . _ : -", field="trace_id"
@@ -222,7 +227,14 @@ def prepare_entry(
             f"got {incoming.level!r}",
             field="level",
         )
-    if incoming.system is None:
+    if pinned is not None:
+        if incoming.system not in (None, pinned):
+            raise ValidationError(
+                f"this ingest key logs as system {pinned} only, not {incoming.system}",
+                field="system",
+            )
+        system, rule = pinned, "ingest_key"
+    elif incoming.system is None:
         system, rule = detected
     elif incoming.system in SYSTEMS:
         system, rule = incoming.system, "body"
