@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import errno
 import os
-import signal
-import socket
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,10 +22,10 @@ from tracesink.accounting.report import render
 from tracesink.config import OPTIONS, Option, Settings, load_settings, mask_url
 from tracesink.errors import ConfigurationError, TraceSinkError
 from tracesink.pipeline import policy_from
-from tracesink.store import backend_of, open_store
+from tracesink.server.run import serve
+from tracesink.store.diagnose import probe
 
 DEFAULT_URL = "http://127.0.0.1:8787"
-APP = "tracesink.app.main:app_from_environment"
 DESCRIPTION = (
     "A log sink for developers: browsers, backends and edge workers send logs to one HTTP "
     "endpoint, each entry with a trace_id; one read returns a trace's whole story."
@@ -83,76 +80,6 @@ def default_text(option: Option) -> str:
     return str(value)
 
 
-def banner(settings: Settings) -> str:
-    default_cors = "any origin (loopback)" if settings.is_loopback else "none"
-    return (
-        f"tracesink {__version__} listening on http://{settings.host}:{settings.port}\n"
-        f"  store:  {mask_url(settings.store)}\n"
-        f"  limits: {settings.describe_limits()}\n"
-        f"  cors:   {', '.join(settings.cors_origins) or default_cors}\n"
-        f"  reads:  {_read_access(settings)}\n"
-        f"  spool:  {settings.spool_path() or 'off'}"
-    )
-
-
-def _read_access(settings: Settings) -> str:
-    if settings.read_token is not None:
-        return "bearer token required"
-    if settings.is_loopback:
-        return "open (loopback only)"
-    return (
-        "OPEN TO ANYONE WHO CAN REACH THIS ADDRESS (--insecure): "
-        "every log can be read without a token"
-    )
-
-
-def _serve(settings: Settings, flags: Mapping[str, str]) -> int:
-    import uvicorn
-
-    backend_of(settings.store, settings.name_of("store"))  # a bad URL stops start-up here
-    listener = _listen(settings)  # before the banner: a taken port is the only thing said
-    # The app reads its settings from the environment (app/main.py): hand it the flags there.
-    os.environ.update(
-        {option.env: flags[option.name] for option in OPTIONS if option.name in flags}
-    )
-    print(banner(settings), flush=True)
-    # uvicorn drains on SIGTERM/SIGINT and then re-raises the signal under the handler it found at
-    # start; with this one in place, a drained shutdown exits 0 instead of dying by the signal.
-    signal.signal(signal.SIGTERM, _exit_cleanly)
-    config = uvicorn.Config(
-        APP,
-        factory=True,
-        access_log=False,
-        log_level="warning",
-        server_header=False,
-        timeout_graceful_shutdown=10,
-        limit_concurrency=settings.max_concurrency,
-    )
-    uvicorn.Server(config).run(sockets=[listener])
-    return 0
-
-
-def _listen(settings: Settings) -> socket.socket:
-    """The listening socket; TraceSinkError saying why when the address cannot be had."""
-    where = f"{settings.host}:{settings.port}"
-    try:
-        family, _, _, _, address = socket.getaddrinfo(
-            settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        return socket.create_server(address, family=family)
-    except socket.gaierror as exc:
-        raise TraceSinkError(f"cannot listen on {where}: {exc.strerror}") from None
-    except OSError as exc:
-        reason = "the port is already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
-        raise TraceSinkError(
-            f"cannot listen on {where}: {reason} (choose another with {settings.name_of('port')})"
-        ) from None
-
-
-def _exit_cleanly(signum: int, frame: object) -> None:
-    raise SystemExit(0)
-
-
 def fetch_stats(url: str, token: str | None, timeout_s: float = 5.0) -> dict[str, Any]:
     headers = {"authorization": f"Bearer {token}"} if token else {}
     try:
@@ -168,17 +95,13 @@ def fetch_stats(url: str, token: str | None, timeout_s: float = 5.0) -> dict[str
 
 
 async def _check(settings: Settings) -> int:
-    store = open_store(settings.store, policy_from(settings), settings.name_of("store"))
-    try:
-        await store.ping()
-    except Exception as exc:  # report any failure to reach the store as a failed check
+    problem = await probe(settings.store, policy_from(settings))
+    if problem is not None:
         print(
-            f"tracesink: store {mask_url(settings.store)} is unreachable: {type(exc).__name__}",
+            f"tracesink: store {mask_url(settings.store)} is unreachable: {problem.cause}",
             file=sys.stderr,
         )
         return 1
-    finally:
-        await store.close()
     print(f"ok: store {mask_url(settings.store)} reachable; limits: {settings.describe_limits()}")
     return 0
 
@@ -197,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(os.environ, flags)
         if args.command == "check":
             return asyncio.run(_check(settings))
-        return _serve(settings, flags)
+        return serve(settings, flags)
     except ConfigurationError as exc:
         print(f"tracesink: configuration error: {exc}", file=sys.stderr)
         return 2

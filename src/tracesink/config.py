@@ -8,13 +8,13 @@ A bad value raises ``ConfigurationError`` naming the variable (or flag) and what
 from __future__ import annotations
 
 import difflib
+import hashlib
 import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from tracesink import config_values as values
 from tracesink.errors import ConfigurationError
@@ -44,7 +44,10 @@ class Settings:
     read_token: str | None = field(default=None, repr=False)
     insecure: bool = False
     ingest_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    trusted_proxies: tuple[str, ...] = ()
     read_timeout_s: float = 10.0
+    header_timeout_s: float = 10.0
+    max_header_bytes: int = 32 * 1024
     max_concurrency: int = 1000
     spool_dir: str = ""  # "" = the default place for this port; "off" = no spool
     spool_max_bytes: int = 256 * 1024 * 1024
@@ -66,6 +69,17 @@ class Settings:
         """The systems entries are counted as: every key of the shares, then ``manual``."""
         return (*self.system_shares, MANUAL)
 
+    def __repr__(self) -> str:
+        # The dataclass repr would show the store URL as given, password and all.
+        shown = (
+            f"{f.name}={mask_url(self.store)!r}"
+            if f.name == "store"
+            else f"{f.name}={getattr(self, f.name)!r}"
+            for f in fields(self)
+            if f.repr
+        )
+        return f"Settings({', '.join(shown)})"
+
     def spool_path(self) -> Path | None:
         """Where this instance spools during a store outage; None when it does not."""
         if self.spool_dir == "off" or self.store.startswith("memory:"):
@@ -73,7 +87,13 @@ class Settings:
         if self.spool_dir:
             return Path(self.spool_dir)
         state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-        return Path(state) / "tracesink" / f"spool-{self.port}"
+        # One spool per port and store: restarted on another store, an instance must not find
+        # (and replay) batches that were written for the first one.
+        store = hashlib.sha256(mask_url(self.store).encode()).hexdigest()[:12]
+        return Path(state) / "tracesink" / f"spool-{self.port}-{store}"
+
+    def trusted_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(network) for network in self.trusted_proxies]
 
     def system_limit(self, system: str) -> int | None:
         """The system's share of the global limit, or None when it has no level of its own."""
@@ -85,6 +105,21 @@ class Settings:
     @property
     def is_loopback(self) -> bool:
         return is_loopback_host(self.host)
+
+    def describe_cors(self) -> str:
+        """Which browser origins may send and read, in words (app/cors.py enforces it)."""
+        listed = set(self.cors_origins)
+        ingest = listed | {o for origins in self.ingest_keys.values() for o in origins}
+        if "*" in ingest:
+            send = "any origin"
+        elif ingest:
+            send = ", ".join(sorted(ingest))
+        elif self.is_loopback:
+            send = "any origin, from this machine only (loopback)"
+        else:
+            send = "no browser origin"
+        read = ", ".join(sorted(listed - {"*", "null"})) or "no other origin"
+        return f"send from {send}; read from {read}"
 
     def describe_limits(self) -> str:
         systems = ", ".join(f"{name} {self.system_limit(name)}" for name in self.system_shares)
@@ -103,26 +138,41 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+SECRET_PARAMS = frozenset({"password", "pass", "token", "secret", "key", "auth"})
+
+
 def mask_url(url: str) -> str:
     """The URL with any password or token replaced by ``****``: safe for logs and reprs.
 
-    Covers ``user:password@``, a bare ``token@`` and a ``?password=`` query (which redis-py
-    accepts for unix sockets); works on malformed URLs too, since those end up in error messages.
+    Written without ``urlsplit``, which cuts a password holding an unencoded ``/``, ``?`` or
+    ``#`` in two (showing the rest as a host or path) and raises on a bad IPv6 host: everything
+    before the last ``@`` is credentials (only a plain user name before a ``:`` is shown), the
+    query is shown up to a ``?password=`` (or token, secret, key), whose value and all after it
+    are masked, and when a password sits in a query before an ``@``, nothing after the scheme
+    is shown at all.
     """
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, host = netloc.rpartition("@")
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    prefix = f"{scheme}://" if sep else ""
+    userinfo, at, rest = rest.rpartition("@")
+    if at:
+        if "=" in userinfo:  # an "@" inside a ?password=… value: its end is not known
+            return f"{prefix}****"
         user, colon, _ = userinfo.partition(":")
-        netloc = f"{user}:****@{host}" if colon else f"****@{host}"
-    query = "&".join(
-        "password=****" if param.lower().startswith("password=") else param
-        for param in parts.query.split("&")
-    )
-    # Built by hand: urlunsplit drops the "//" of an empty host (redis+unix:///path).
-    masked = f"{parts.scheme}://{netloc}{parts.path}"
-    masked += f"?{query}" if query else ""
-    return masked + (f"#{parts.fragment}" if parts.fragment else "")
+        plain_user = colon and not any(c in user for c in "/?#[]")
+        rest = f"{user}:****@{rest}" if plain_user else f"****@{rest}"
+    path, question, query = rest.partition("?")
+    if question:
+        params = []
+        for param in query.split("&"):
+            name, equals, _ = param.partition("=")
+            if equals and name.strip().lower() in SECRET_PARAMS:
+                params.append(f"{name}=****")
+                break  # what follows may be the rest of a password that holds a "&"
+            params.append(param)
+        path = f"{path}?{'&'.join(params)}"
+    return prefix + path
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +181,7 @@ class Option:
     parse: Callable[[str], Any]
     help: str
     secret: bool = False  # never echo the value back, not even in an error
+    shown_as: Callable[[str], str] = repr  # how a refused value is shown in the error
     switch: bool = False  # a CLI flag without a value (`--insecure`); the variable takes true/false
 
     @property
@@ -148,8 +199,9 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "store",
         values.store_url,
-        "store URL: memory:// (default), redis://, rediss://, redis+unix://, upstash+https://, "
-        "or upstash (reads UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN)",
+        shown_as=lambda raw: repr(mask_url(raw)),
+        help="store URL: memory:// (default), redis://, rediss://, redis+unix://, "
+        "upstash+https://, or upstash (reads UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN)",
     ),
     Option(
         "global_limit", values.positive_int, "entries admitted per window, all systems together"
@@ -183,8 +235,27 @@ OPTIONS: tuple[Option, ...] = (
         "public ingest keys and their allowed origins",
         secret=True,
     ),
+    Option(
+        "trusted_proxies",
+        values.networks,
+        "addresses of proxies in front (IPs or CIDRs) whose X-Forwarded-For is believed",
+    ),
     Option("read_timeout_s", values.positive_number, "seconds a client may take to send its body"),
-    Option("max_concurrency", values.positive_int, "most requests served at once; 503 beyond"),
+    Option(
+        "header_timeout_s",
+        values.positive_number,
+        "seconds a client may take to send a request line and headers (408 beyond)",
+    ),
+    Option(
+        "max_header_bytes",
+        values.positive_int,
+        "largest request line and headers together (431 beyond)",
+    ),
+    Option(
+        "max_concurrency",
+        values.positive_int,
+        "most requests served at once, idle connections not counted; 503 beyond",
+    ),
     Option("spool_dir", str, "where batches wait while the store is unreachable (off: nowhere)"),
     Option("spool_max_bytes", values.positive_int, "largest spool; 503 beyond"),
     Option(
@@ -227,7 +298,7 @@ def load_settings(
         try:
             values[option.name] = option.parse(raw)
         except ValueError as exc:
-            shown = "****" if option.secret else repr(raw)
+            shown = "****" if option.secret else option.shown_as(raw)
             raise ConfigurationError(f"{source}={shown} is not valid: expected {exc}") from None
     unknown = [
         k
@@ -253,6 +324,13 @@ def _checked(settings: Settings) -> Settings:
     # The window math is exact integer arithmetic in Python and in Lua, whose numbers are
     # doubles: keep limit x window (in ms) below 2**53.
     name = settings.name_of
+    for key in settings.ingest_keys:
+        pinned = key.partition("@")[2]
+        if pinned and pinned not in settings.systems:
+            raise ConfigurationError(
+                f"{name('ingest_keys')}: a key pins system {pinned!r}, which is not configured; "
+                f"systems are {', '.join(settings.systems)} (TRACESINK_SYSTEM_SHARES adds one)"
+            )
     if settings.global_limit * settings.window_s * 1000 >= 2**53:
         raise ConfigurationError(
             f"{name('global_limit')} x {name('window_s')} is too large "

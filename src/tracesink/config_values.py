@@ -3,6 +3,8 @@ saying what it accepts (``config.load_settings`` adds the variable's name)."""
 
 from __future__ import annotations
 
+import ipaddress
+
 from tracesink.model import MANUAL, SYSTEM_NAME, SYSTEM_NAME_RULE
 
 
@@ -120,13 +122,20 @@ def token(raw: str) -> str:
 
 
 def ingest_keys(raw: str) -> dict[str, tuple[str, ...]]:
-    accepted = "a list like pk_web=https://app.example.com|https://b.example,pk_cli=*"
+    """Key (optionally ``@system``, the only system its clients may log as) → its origins."""
+    accepted = (
+        "a list like pk_web@browser=https://app.example.com|https://b.example,pk_cli=* "
+        f"(@system optional: a system name, {SYSTEM_NAME_RULE})"
+    )
     keys: dict[str, tuple[str, ...]] = {}
     for part in filter(None, (p.strip() for p in raw.split(","))):
-        key, sep, allowed = part.partition("=")
-        if not sep or len(key.strip()) < 8 or not allowed.strip():
+        spec, sep, allowed = part.partition("=")
+        key, at, system = spec.strip().partition("@")
+        if not sep or len(key) < 8 or not allowed.strip():
             raise ValueError(f"{accepted}; each key at least 8 characters")
-        keys[key.strip()] = origins(allowed.replace("|", ","))
+        if at and not SYSTEM_NAME.fullmatch(system):
+            raise ValueError(accepted)
+        keys[spec.strip()] = origins(allowed.replace("|", ","))
     return keys
 
 
@@ -158,3 +167,13 @@ def trace_template(raw: str) -> str:
     if not raw.strip() or len(raw) > 100:
         raise ValueError("a trace id of 1 to 100 characters, {service} standing for the service")
     return raw.strip()
+
+
+def networks(raw: str) -> tuple[str, ...]:
+    listed = [part.strip() for part in raw.split(",") if part.strip()]
+    try:
+        return tuple(str(ipaddress.ip_network(part, strict=False)) for part in listed)
+    except ValueError:
+        raise ValueError(
+            "a comma-separated list of IP addresses or CIDRs like 127.0.0.1,10.0.0.0/8"
+        ) from None

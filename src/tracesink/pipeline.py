@@ -112,7 +112,7 @@ class IngestPipeline:
         spooling = None
         spool_path = settings.spool_path()
         if spool_path is not None:
-            spool = Spool(spool_path, settings.spool_max_bytes)
+            spool = Spool(spool_path, settings.spool_max_bytes, owner=store.display)
             spooling = SpoolingStore(store, spool, policy_from(settings), settings.outage_share)
             try:
                 await spooling.open(int(clock() * 1000))

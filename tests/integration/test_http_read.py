@@ -139,9 +139,9 @@ async def test_index_lists_the_routes(sink: AppClient) -> None:
     [
         ("GET", "/log", "POST"),
         ("PUT", "/logs", "POST"),
-        ("DELETE", "/logs/t", "GET"),
-        ("POST", "/traces", "GET"),
-        ("POST", "/health", "GET"),
+        ("DELETE", "/logs/t", "GET, HEAD"),
+        ("POST", "/traces", "GET, HEAD"),
+        ("POST", "/health", "GET, HEAD"),
     ],
 )
 async def test_wrong_method_is_405_with_allow(

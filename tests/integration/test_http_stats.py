@@ -101,7 +101,9 @@ async def on_redis(
         app = create_app(settings, clock=clock)
         await app.startup()
         apps.append(app)
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1"
+        )
         return client, plain
 
     yield make
@@ -188,7 +190,9 @@ async def test_stats_on_upstash_equal_what_the_rest_server_billed(
         app = create_app(settings, clock=clock)
         async with (
             app.running(),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1"
+            ) as http,
         ):
             assert (await http.post("/log", json={"trace_id": "warm", "message": "m"})).is_success
             plain.config_resetstat()

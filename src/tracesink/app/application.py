@@ -13,7 +13,7 @@ import msgspec
 
 from tracesink import __version__
 from tracesink.app.auth import IngestGuard, ReadGuard
-from tracesink.app.cors import CorsPolicy
+from tracesink.app.cors import cors_policy, valid_origin
 from tracesink.app.http import (
     ClientDisconnected,
     Receive,
@@ -25,6 +25,7 @@ from tracesink.app.http import (
     json_response,
 )
 from tracesink.app.ingest_routes import post_log, post_logs
+from tracesink.app.locality import Locality
 from tracesink.app.metrics import get_metrics
 from tracesink.app.openapi import openapi_document
 from tracesink.app.otlp_routes import post_otlp_logs
@@ -88,6 +89,10 @@ ROUTES: dict[str, dict[str, Route]] = {
     "/metrics": {"GET": Route(get_metrics, READ)},
 }
 TRACE_ROUTE = {"GET": Route(get_trace, READ)}  # /logs/{trace_id}
+# Paths that take logs: CORS treats them apart from everything else, which reads (cors.py).
+INGEST_PATHS = frozenset(
+    path for path, methods in ROUTES.items() if any(r.access == INGEST for r in methods.values())
+)
 
 
 class TraceSinkApp:
@@ -105,10 +110,10 @@ class TraceSinkApp:
         self._given_store = store
         self._clock = clock
         self._tune_gc = tune_gc
-        key_origins = [o for origins in settings.ingest_keys.values() for o in origins]
-        self._cors = CorsPolicy((*settings.cors_origins, *key_origins), settings.is_loopback)
+        self._cors = cors_policy(settings)
+        self._locality = Locality(settings.is_loopback, settings.trusted_networks())
         self._guards = {
-            READ: ReadGuard(settings.read_token).check,
+            READ: ReadGuard(settings.read_token, settings.insecure, self._locality).check,
             INGEST: IngestGuard(settings.ingest_keys).check,
         }
         self.state: AppState | None = None
@@ -145,6 +150,10 @@ class TraceSinkApp:
             await self._http(scope, receive, send)
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
+        elif scope["type"] == "websocket":
+            # No route speaks WebSocket: refuse the handshake (the server answers 403), rather
+            # than return without a word, which a server reports as a 500.
+            await send({"type": "websocket.close", "code": 1008})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -166,11 +175,9 @@ class TraceSinkApp:
         origin = request.headers.get("origin")
         cors_headers: list[tuple[bytes, bytes]] = []
         if origin is not None:
-            if not self._cors.allows(origin):
-                response = error_response(
-                    403, f"origin {origin} is not allowed (TRACESINK_CORS_ORIGINS)", "Origin"
-                )
-                await response.send(send)
+            refusal = self._cors_refusal(request, origin)
+            if refusal is not None:
+                await refusal.send(send)
                 return
             if request.method == "OPTIONS":
                 await Response(204, b"", self._cors.preflight_headers(origin)).send(send)
@@ -182,6 +189,24 @@ class TraceSinkApp:
             return  # nobody to answer, and nothing was stored
         response.headers.extend(cors_headers)
         await response.send(send)
+
+    def _cors_refusal(self, request: Request, origin: str) -> Response | None:
+        """The 4xx for an origin that may not use this route, or None when it may."""
+        if not valid_origin(origin):
+            return error_response(400, "Origin must be scheme://host[:port] or null", "Origin")
+        ingest = request.path in INGEST_PATHS
+        local = self._locality.is_local(request)
+        own = f"http://{request.headers.get('host', '')}"
+        if self._cors.allows(origin, ingest=ingest, local=local, own=own):
+            return None
+        if ingest:
+            message = f"origin {origin} may not send logs here (TRACESINK_CORS_ORIGINS)"
+        else:
+            message = (
+                f"origin {origin} may not read from tracesink: only origins listed by name in "
+                "TRACESINK_CORS_ORIGINS may (never * or null)"
+            )
+        return error_response(403, message, "Origin")
 
     async def _dispatch(self, request: Request) -> Response:
         state = self.state
@@ -197,8 +222,10 @@ class TraceSinkApp:
             if methods is None:
                 return error_response(404, f"no route {path}", "path")
             route = methods.get(method)
+            if route is None and method == "HEAD":
+                route = methods.get("GET")  # the server sends the GET's headers without its body
             if route is None:
-                return _method_not_allowed(method, path, tuple(methods))
+                return _method_not_allowed(method, path, _allowed(methods))
             if route.access != PUBLIC:
                 self._guards[route.access](request)
             return await route.handler(state, request)
@@ -208,7 +235,10 @@ class TraceSinkApp:
             challenge = [(b"www-authenticate", b"Bearer")] if exc.field == "Authorization" else []
             return error_response(exc.status, exc.message, exc.field, challenge)
         except ValidationError as exc:
-            return error_response(exc.status, exc.message, exc.field)
+            # A body too slow or too large was not read to its end: the connection cannot carry
+            # another request, and closing it frees what a slow client holds.
+            close = [(b"connection", b"close")] if exc.status in (408, 413) else []
+            return error_response(exc.status, exc.message, exc.field, close)
         except Overloaded as exc:
             return error_response(503, str(exc), headers=[(b"retry-after", b"1")])
         except SpoolFull as exc:
@@ -251,6 +281,10 @@ def _tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
+
+
+def _allowed(methods: dict[str, Route]) -> tuple[str, ...]:
+    return (*methods, "HEAD") if "GET" in methods else tuple(methods)
 
 
 def _method_not_allowed(method: str, path: str, allowed: tuple[str, ...]) -> Response:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 import msgspec
 
 from tracesink.app.deadlines import BodyDeadlines
+from tracesink.app.query import content_length
 from tracesink.errors import TraceSinkError, ValidationError
 
 Scope = MutableMapping[str, Any]
@@ -63,8 +64,8 @@ class Request:
     async def body(self, limit: int, deadlines: BodyDeadlines) -> bytes:
         """The whole body, refused with 413 as soon as it is known to exceed ``limit`` bytes,
         and with 408 when it has not fully arrived in time (a slow-loris client)."""
-        declared = self.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        declared = content_length(self.headers.get("content-length"))
+        if declared is not None and declared > limit:
             raise body_too_large(limit)
         try:
             with deadlines.guard():

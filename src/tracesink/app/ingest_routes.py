@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tracesink.app.auth import PINNED_SYSTEM
 from tracesink.app.http import Request, Response, json_response
 from tracesink.app.ratelimit_headers import retry_after_s
 from tracesink.app.state import AppState
@@ -46,7 +47,7 @@ def unknown_system_warning(entry: PreparedEntry) -> str:
 async def post_log(state: AppState, request: Request) -> Response:
     pipeline = state.pipeline
     body = await request.body(state.settings.max_body_bytes, state.deadlines)
-    sender = Sender(request.headers)
+    sender = Sender(request.headers, pinned=request.scope.get(PINNED_SYSTEM))
     try:
         entry = prepare_entry(decode_entry(body), pipeline.rules, sender, pipeline.now_ms())
     except ValidationError:
@@ -81,27 +82,23 @@ async def post_log(state: AppState, request: Request) -> Response:
 async def post_logs(state: AppState, request: Request) -> Response:
     pipeline, settings = state.pipeline, state.settings
     body = await request.body(settings.max_body_bytes, state.deadlines)
-    sender = Sender(request.headers)
-    items = decode_batch(body)
-    if len(items) > settings.max_batch_items:
-        raise ValidationError(
-            f"the batch holds {len(items)} entries; at most {settings.max_batch_items} "
-            f"({settings.name_of('max_batch_items')})",
-            field="body",
-            status=413,
-        )
+    sender = Sender(request.headers, pinned=request.scope.get(PINNED_SYSTEM))
+    items = decode_batch(body, settings.max_batch_items)  # 413 beyond the count, before decoding
     now_ms = pipeline.now_ms()
     rejected: list[dict[str, Any]] = []
     prepared: list[tuple[int, PreparedEntry]] = []
     for index, item in enumerate(items):
-        try:
-            if isinstance(item, ValidationError):
-                raise item
-            prepared.append((index, prepare_entry(item, pipeline.rules, sender, now_ms)))
-        except ValidationError as exc:
-            rejected.append(
-                {"index": index, "reason": exc.message, "field": exc.field, "retryable": False}
-            )
+        # Only an error's text outlives its `except`: a caught error holds a traceback to this
+        # frame, which holds the body and every item, a cycle the tuned collector keeps for ever.
+        if isinstance(item, ValidationError):
+            reason, field = item.message, item.field
+        else:
+            try:
+                prepared.append((index, prepare_entry(item, pipeline.rules, sender, now_ms)))
+                continue
+            except ValidationError as exc:
+                reason, field = exc.message, exc.field
+        rejected.append({"index": index, "reason": reason, "field": field, "retryable": False})
     if rejected:
         pipeline.refuse_invalid(sender.system, len(rejected))
     entries = [entry for _, entry in prepared]

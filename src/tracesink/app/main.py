@@ -7,8 +7,12 @@ from __future__ import annotations
 import os
 
 from tracesink.app.application import TraceSinkApp
+from tracesink.app.inflight import InFlightLimit
 from tracesink.config import load_settings
 
 
-def app_from_environment() -> TraceSinkApp:
-    return TraceSinkApp(load_settings(os.environ), tune_gc=True)
+def app_from_environment() -> InFlightLimit:
+    """The app behind the bound on requests served at once (not uvicorn's limit_concurrency,
+    which counts idle connections too: see inflight.py)."""
+    settings = load_settings(os.environ)
+    return InFlightLimit(TraceSinkApp(settings, tune_gc=True), settings.max_concurrency)

@@ -7,6 +7,7 @@ from typing import Any
 
 from tracesink import __version__
 from tracesink.app.http import Request, Response, error_response, json_response
+from tracesink.app.query import bounded_int
 from tracesink.app.state import AppState
 from tracesink.errors import ValidationError
 from tracesink.ingest.trace_context import TRACE_ID, TRACE_ID_RULE
@@ -53,13 +54,9 @@ async def get_trace(state: AppState, request: Request) -> Response:
 
 
 async def get_traces(state: AppState, request: Request) -> Response:
-    raw = request.query("limit") or "50"
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_TRACES_LISTED:
-        raise ValidationError(
-            f"limit must be a whole number from 1 to {MAX_TRACES_LISTED}", "limit"
-        )
+    limit = bounded_int(request.query("limit"), "limit", 1, MAX_TRACES_LISTED, 50)
     pipeline = state.pipeline
-    summaries = await pipeline.store.recent_traces(int(raw), pipeline.now_ms())
+    summaries = await pipeline.store.recent_traces(limit, pipeline.now_ms())
     traces = [
         {
             "trace_id": s.trace_id,

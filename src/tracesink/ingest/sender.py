@@ -15,12 +15,19 @@ MISSING_TRACE_ID = (
 
 
 class Sender:
-    __slots__ = ("_headers", "_trace", "_trace_read", "system", "system_rule")
+    __slots__ = ("_headers", "_trace", "_trace_read", "pinned", "system", "system_rule")
 
-    def __init__(self, headers: Mapping[str, str], detected: tuple[str, str] | None = None) -> None:
-        """``detected``: (system, rule) when the route knows better than the headers alone."""
+    def __init__(
+        self,
+        headers: Mapping[str, str],
+        detected: tuple[str, str] | None = None,
+        pinned: str | None = None,
+    ) -> None:
+        """``detected``: (system, rule) when the route knows better than the headers alone;
+        ``pinned``: the one system the request's ingest key may log as."""
         self._headers = headers
         self.system, self.system_rule = detected or detect_from_headers(headers)
+        self.pinned = pinned
         self._trace: HeaderTraceId | None = None
         self._trace_read = False
 

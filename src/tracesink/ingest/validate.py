@@ -19,6 +19,7 @@ from tracesink.errors import ValidationError
 from tracesink.ids import new_id
 from tracesink.ingest.detect import system_label
 from tracesink.ingest.model import IncomingEntry
+from tracesink.ingest.nesting import too_deep
 from tracesink.ingest.sender import Sender
 from tracesink.ingest.trace_context import TRACE_ID, TRACE_ID_RULE
 from tracesink.model import (
@@ -63,10 +64,13 @@ def decode_entry(raw: bytes | msgspec.Raw) -> IncomingEntry:
         raise ValidationError(f"body is not valid JSON: {exc}", field="body") from None
     except UnicodeDecodeError:
         raise ValidationError("body is not valid UTF-8", field="body") from None
+    except RecursionError:
+        raise too_deep(bytes(raw), "the entry") from None
 
 
-def split_batch(body: bytes) -> list[bytes | msgspec.Raw]:
-    """A batch body's items: a JSON array's elements, or NDJSON's non-blank lines."""
+def split_batch(body: bytes, max_items: int | None = None) -> list[bytes | msgspec.Raw]:
+    """A batch body's items: a JSON array's elements, or NDJSON's non-blank lines; 413 when
+    there are more than ``max_items``, before any item is decoded."""
     stripped = body.strip()
     if not stripped:
         raise ValidationError("the batch holds no entries", field="body")
@@ -77,37 +81,60 @@ def split_batch(body: bytes) -> list[bytes | msgspec.Raw]:
             raise ValidationError("body is not a valid JSON array", field="body") from None
         except UnicodeDecodeError:
             raise ValidationError("body is not valid UTF-8", field="body") from None
+        except RecursionError:
+            raise too_deep(stripped, "the batch") from None
     else:
         items = [line for line in stripped.split(b"\n") if line.strip()]
     if not items:
         raise ValidationError("the batch holds no entries", field="body")
+    _check_count(len(items), max_items)
     return items
 
 
-def decode_batch(body: bytes) -> list[IncomingEntry | ValidationError]:
+def _check_count(count: int, max_items: int | None) -> None:
+    if max_items is not None and count > max_items:
+        raise ValidationError(
+            f"the batch holds {count} entries; at most {max_items} (TRACESINK_MAX_BATCH_ITEMS)",
+            field="body",
+            status=413,
+        )
+
+
+def decode_batch(
+    body: bytes, max_items: int | None = None
+) -> list[IncomingEntry | ValidationError]:
     """A batch body's entries, each decoded or the error that names what is wrong with it.
 
     The usual batch is all valid: it is decoded in one call (NDJSON joined into an array first),
-    and only a batch with a bad item pays for decoding its items one by one.
+    and only a batch with a bad item pays for decoding its items one by one, after its items
+    have been counted (a body of ``[0,0,0,…]`` is refused for its count, not decoded item by item).
+    The errors returned are built, never raised: a raised one would carry a traceback, and through
+    it this frame and the whole list, a cycle the tuned collector may never free.
     """
     stripped = body.strip()
     if stripped.startswith(b"["):
         whole = stripped
     else:
         lines = [line for line in stripped.split(b"\n") if line.strip()]
+        _check_count(len(lines), max_items)
         whole = b"[" + b",".join(lines) + b"]"
     try:
         entries: list[IncomingEntry | ValidationError] = list(_decode_entries(whole))
-    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         entries = []
     if entries:
+        _check_count(len(entries), max_items)
         return entries
-    for item in split_batch(body):  # raises for an empty or unreadable batch
-        try:
-            entries.append(decode_entry(item))
-        except ValidationError as exc:
-            entries.append(exc)
+    for item in split_batch(body, max_items):  # raises for an empty, unreadable or long batch
+        entries.append(_decoded_or_error(item))
     return entries
+
+
+def _decoded_or_error(item: bytes | msgspec.Raw) -> IncomingEntry | ValidationError:
+    try:
+        return decode_entry(item)
+    except ValidationError as exc:
+        return ValidationError(exc.message, exc.field, exc.status)
 
 
 def _truncate(text: str, limit: int) -> tuple[str, bool]:
@@ -203,7 +230,14 @@ def prepare_entry(
     else:
         raise ValidationError(TRACE_ID_RULE, field="trace_id")
     level = log_level(incoming.level)
-    if incoming.system is None:
+    if sender.pinned is not None:
+        if incoming.system is not None and system_label(incoming.system, "system") != sender.pinned:
+            raise ValidationError(
+                f"this ingest key logs as system {sender.pinned} only, not {incoming.system}",
+                field="system",
+            )
+        label, rule = sender.pinned, "ingest_key"
+    elif incoming.system is None:
         label, rule = sender.system, sender.system_rule
     else:
         label, rule = system_label(incoming.system, "system"), "body"

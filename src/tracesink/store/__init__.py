@@ -45,4 +45,10 @@ def open_store(url: str, policy: Policy, setting: str = "TRACESINK_STORE") -> St
     URL is not one it can use."""
     module_name, class_name = backend_of(url, setting)
     backend: Callable[..., Store] = getattr(importlib.import_module(module_name), class_name)
-    return backend(url, policy)
+    try:
+        return backend(url, policy)
+    except ValueError:  # a URL no parser could read (a bad IPv6 host, a port that is no number)
+        scheme = url.partition("://")[0].lower()
+        raise ConfigurationError(
+            f"{setting}={mask_url(url)!r} is not a valid {scheme} URL"
+        ) from None

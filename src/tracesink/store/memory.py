@@ -28,10 +28,11 @@ class MemoryStore:
         self._expires_ms: dict[str, int] = {}
         self._last_seen_ms: dict[str, int] = {}
         self._swept_ms = 0
-        # Ids of batches stored, so a replay is recognised (as write_batch.lua's b: fields do).
-        # Nothing makes the memory store unreachable, so nothing is spooled for it: replays exist
-        # for the protocol's sake and for the contract tests; the ids live as long as the process.
-        self._replayed: set[str] = set()
+        # Ids of batches stored, by the window they were written in, so a replay is recognised:
+        # write_batch.lua's b: fields, which live in their window's hash and expire with it two
+        # windows later. Kept as long here, not for ever: the writer names every batch, so a set
+        # of all of them grew by one id per batch for the life of the process.
+        self._stored: dict[int, set[str]] = {}
 
     display = "memory://"
 
@@ -46,7 +47,7 @@ class MemoryStore:
         decisions = self._counters.decide([(e.trace_id, e.system) for e in entries], now_ms)
         self.usage.add_stored(entries, decisions)
         if batch_id is not None and any(d.admitted for d in decisions):
-            self._replayed.add(batch_id)
+            self._remember(batch_id, now_ms, now_ms)
         expires = now_ms + policy.ttl_ms
         for entry, decision in zip(entries, decisions, strict=True):
             items = self._live_list(entry.trace_id, now_ms)
@@ -61,9 +62,9 @@ class MemoryStore:
     async def replay_batch(
         self, batch_id: str, entries: Sequence[PreparedEntry], written_ms: int, now_ms: int
     ) -> bool:
-        if batch_id in self._replayed:
+        if batch_id in self._stored.get(written_ms // self._policy.window_ms, ()):
             return False
-        self._replayed.add(batch_id)
+        self._remember(batch_id, written_ms, now_ms)
         self.usage.bytes_stored += sum(len(e.payload) for e in entries)
         self._counters.count([(e.trace_id, e.system) for e in entries], now_ms)
         for entry in entries:
@@ -71,6 +72,13 @@ class MemoryStore:
             self._last_seen_ms[entry.trace_id] = now_ms
             self._expires_ms[entry.trace_id] = now_ms + self._policy.ttl_ms
         return True
+
+    def _remember(self, batch_id: str, written_ms: int, now_ms: int) -> None:
+        window_ms = self._policy.window_ms
+        self._stored.setdefault(written_ms // window_ms, set()).add(batch_id)
+        oldest_kept = now_ms // window_ms - 1
+        for window in [w for w in self._stored if w < oldest_kept]:
+            del self._stored[window]
 
     def _live_list(self, trace_id: str, now_ms: int) -> list[bytes]:
         if self._expires_ms.get(trace_id, now_ms + 1) <= now_ms:

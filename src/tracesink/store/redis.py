@@ -41,9 +41,12 @@ class RedisStore(ScriptStore):
         self._driver_url = _driver_url(url)
         try:
             parse_url(self._driver_url)
-        except ValueError as exc:
+        except ValueError:
+            # Not the driver's message: it quotes parts of the URL, the password among them.
             raise ConfigurationError(
-                f"TRACESINK_STORE={self._display!r} is not a valid Redis URL: {exc}"
+                f"TRACESINK_STORE={self._display!r} is not a valid Redis URL: expected "
+                "redis://[user:password@]host[:port][/db], with ?, #, / and @ in a password "
+                "percent-encoded (%3F, %23, %2F, %40)"
             ) from None
         self._client: aioredis.Redis | None = None
 

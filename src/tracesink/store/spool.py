@@ -14,6 +14,7 @@ replays a batch the store then recognises and skips.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +24,7 @@ from typing import Any
 
 import msgspec
 
-from tracesink.errors import SpoolFull, StorageError
+from tracesink.errors import ConfigurationError, SpoolFull, StorageError
 from tracesink.model import PreparedEntry
 
 _SCHEMA = """
@@ -37,6 +38,13 @@ CREATE TABLE IF NOT EXISTS batches (
 """
 
 
+_OWNER_SCHEMA = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+
+
+class SpoolOfAnotherStore(ConfigurationError):
+    """The spool holds batches written for another store: they must never be replayed here."""
+
+
 @dataclass(frozen=True, slots=True)
 class SpooledBatch:
     seq: int
@@ -46,10 +54,15 @@ class SpooledBatch:
 
 
 class Spool:
-    """An append-only queue of batches on disk; all SQLite work runs on one worker thread."""
+    """An append-only queue of batches on disk; all SQLite work runs on one worker thread.
 
-    def __init__(self, directory: Path, max_bytes: int) -> None:
+    ``owner`` names the store the batches are for (its masked repr): a spool holding batches for
+    another store is refused at open, never replayed into this one."""
+
+    def __init__(self, directory: Path, max_bytes: int, owner: str = "") -> None:
         self.path = directory / "spool.sqlite3"
+        self.owner = owner
+        self._created_directory = False
         self._max_bytes = max_bytes
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tracesink-spool")
         self._db: sqlite3.Connection | None = None
@@ -63,14 +76,25 @@ class Spool:
         await self._run(self._open)
 
     def _open(self) -> None:
+        self._created_directory = not self.path.parent.exists()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute(_SCHEMA)
+        db.execute(_OWNER_SCHEMA)
         self.entries, self.bytes = db.execute(
             "SELECT COALESCE(SUM(n), 0), COALESCE(SUM(LENGTH(entries)), 0) FROM batches"
         ).fetchone()
+        row = db.execute("SELECT value FROM meta WHERE key = 'store'").fetchone()
+        if self.entries and row is not None and row[0] != self.owner:
+            db.close()
+            raise SpoolOfAnotherStore(
+                f"the spool at {self.path.parent} holds {self.entries} entries for {row[0]}, "
+                f"not for {self.owner}: start with that store to replay them, or move the spool "
+                "away (TRACESINK_SPOOL_DIR)"
+            )
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('store', ?)", (self.owner,))
         self._db = db
 
     async def append(
@@ -138,4 +162,7 @@ class Spool:
             if self.entries == 0:
                 for suffix in ("", "-wal", "-shm"):
                     self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
+                if self._created_directory:  # and no empty folder either, unless it was given
+                    with contextlib.suppress(OSError):
+                        self.path.parent.rmdir()
         self._thread.shutdown(wait=True)

@@ -6,9 +6,11 @@ import pytest
 
 from tracesink.app.auth import IngestGuard, ReadGuard
 from tracesink.app.http import Request
+from tracesink.app.locality import Locality
 from tracesink.errors import AccessDenied
 
 TOKEN = "read-token-0123456789"  # noqa: S105 - a test credential
+LOCAL = Locality(True, [])
 
 
 def request(headers: dict[str, str], query: str = "") -> Request:
@@ -17,7 +19,8 @@ def request(headers: dict[str, str], query: str = "") -> Request:
         "method": "GET",
         "path": "/",
         "query_string": query.encode(),
-        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "headers": [(k.encode(), v.encode()) for k, v in {"host": "127.0.0.1", **headers}.items()],
     }
 
     async def receive() -> dict[str, object]:
@@ -27,11 +30,11 @@ def request(headers: dict[str, str], query: str = "") -> Request:
 
 
 def test_reads_need_the_exact_bearer_token_when_one_is_set() -> None:
-    ReadGuard(None).check(request({}))  # no token configured: open
-    ReadGuard(TOKEN).check(request({"authorization": f"Bearer {TOKEN}"}))
+    ReadGuard(None, False, LOCAL).check(request({}))  # no token, from this machine: open
+    ReadGuard(TOKEN, False, LOCAL).check(request({"authorization": f"Bearer {TOKEN}"}))
     for given in ({}, {"authorization": TOKEN}, {"authorization": f"Bearer {TOKEN}x"}):
         with pytest.raises(AccessDenied) as caught:
-            ReadGuard(TOKEN).check(request(given))
+            ReadGuard(TOKEN, False, LOCAL).check(request(given))
         assert (caught.value.status, caught.value.field) == (401, "Authorization")
 
 

@@ -1,0 +1,1 @@
+"""The HTTP server under the app: how `tracesink serve` listens and runs uvicorn."""

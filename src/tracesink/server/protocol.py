@@ -1,0 +1,180 @@
+"""uvicorn's httptools protocol with what it lacks: a cap on a request's head and a deadline for it.
+
+httptools (llhttp) buffers a request line and headers for as long and as large as a client likes,
+and uvicorn's only timer, keep-alive, is cancelled by the first byte of a new request: one byte a
+second keeps a connection (and its buffer) for ever, and a 200 KB header is read whole. Here every
+request head must arrive within ``head_timeout_s`` (else 408, or a silent close when not a byte of
+it came) and hold at most ``max_head_bytes`` (else 431); either way the connection closes.
+
+Why a subclass rather than another server: uvicorn's h11 protocol has a size cap
+(``h11_max_incomplete_event_size``) but no head deadline either, and parses in Python; on this
+machine it served about half the requests per second of httptools (BENCHMARKS.md). The subclass
+keeps the C parser and adds, per request, one ``bytes.find`` over the bytes of the head while it
+is awaited and two dict operations; ``bench/head_guard.sh`` measures that against plain uvicorn.
+
+Deadlines use one sweeper, as body deadlines do (``deadlines.py``): every head has the same
+timeout, so an insertion-ordered dict is sorted by deadline and a timer that runs only while
+heads are awaited closes the overdue ones from its front.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, ClassVar
+
+import httptools
+import msgspec
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+SWEEP_EVERY_S = 0.25
+HEAD_END = b"\r\n\r\n"
+
+
+class HeadDeadlines:
+    """When each awaited request head is due; one timer for all of them."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self._due: dict[GuardedHttpToolsProtocol, float] = {}
+        self._sweeper: asyncio.TimerHandle | None = None
+
+    def arm(self, protocol: GuardedHttpToolsProtocol, loop: asyncio.AbstractEventLoop) -> None:
+        self._due.pop(protocol, None)  # re-inserted at the back: the dict stays in deadline order
+        self._due[protocol] = loop.time() + self.timeout_s
+        if self._sweeper is None:
+            self._sweeper = loop.call_later(SWEEP_EVERY_S, self._sweep, loop)
+
+    def disarm(self, protocol: GuardedHttpToolsProtocol) -> None:
+        self._due.pop(protocol, None)
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = loop.time()
+        overdue = []
+        for protocol, due in self._due.items():
+            if due > now:
+                break
+            overdue.append(protocol)
+        try:
+            for protocol in overdue:
+                del self._due[protocol]
+                protocol.head_overdue(loop)
+        finally:  # one failing connection must not stop the sweeps for all the others
+            self._sweeper = None
+            if self._due:
+                self._sweeper = loop.call_later(SWEEP_EVERY_S, self._sweep, loop)
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """Set ``max_head_bytes`` and ``deadlines`` with ``guarded_protocol``, not by hand."""
+
+    max_head_bytes: ClassVar[int] = 32 * 1024
+    deadlines: ClassVar[HeadDeadlines] = HeadDeadlines(10.0)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._awaiting_head = True
+        self._head_bytes = 0  # bytes of the awaited head received so far
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.deadlines.arm(self, self.loop)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.deadlines.disarm(self)
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._awaiting_head:
+            # Bytes up to the blank line that ends the head are head; after it, body. A head
+            # split across reads is counted whole; the part of a pipelined request that shares a
+            # read with the one before it is not (at most one read's worth past the cap).
+            end = data.find(HEAD_END)
+            self._head_bytes += len(data) if end < 0 else end + len(HEAD_END)
+            if self._head_bytes > self.max_head_bytes:
+                self._refuse(
+                    431,
+                    f"the request head is larger than {self.max_head_bytes} bytes "
+                    "(TRACESINK_MAX_HEADER_BYTES)",
+                    "headers",
+                )
+                return
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            pass  # no WebSocket here (ws="none"): the app answered it as plain HTTP
+        except httptools.HttpParserError:
+            # uvicorn writes its 400 at once, over any earlier pipelined answer still being
+            # written, which that answer then loses: here the answers keep their order.
+            self._refuse(400, "the request is not valid HTTP/1.1", "request")
+
+    def on_headers_complete(self) -> None:
+        self._awaiting_head = False
+        self._head_bytes = 0
+        self.deadlines.disarm(self)
+        super().on_headers_complete()
+        if self.parser.should_upgrade():
+            # Answered as plain HTTP, as RFC 9110 allows (ws="none"); the parser reads nothing
+            # after an upgrade request, so the connection ends with the answer.
+            self.cycle.keep_alive = False
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        # Whatever comes next on this connection is the next request's head: it has its own
+        # deadline, counted from now and renewed when the response is complete.
+        self._awaiting_head = True
+        self.deadlines.arm(self, self.loop)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._awaiting_head and not self.transport.is_closing():
+            self.deadlines.arm(self, self.loop)
+
+    def head_overdue(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The awaited head did not arrive in time: 408 if some of it came, else just close."""
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.deadlines.arm(self, loop)  # a request is still being answered: wait for it
+            return
+        if self._head_bytes == 0:
+            self.transport.close()  # an idle connection: nothing to answer
+            return
+        timeout_s = self.deadlines.timeout_s
+        self._refuse(
+            408,
+            f"the request head did not arrive within {timeout_s:g} s (TRACESINK_HEADER_TIMEOUT_S)",
+            "headers",
+        )
+
+    def _refuse(self, status: int, message: str, field: str) -> None:
+        """Answer ``status`` and close, unless an earlier request is still being answered
+        (pipelining; ``self.cycle`` is the latest): then close after its answer, without this
+        one, so that answers never interleave."""
+        self.deadlines.disarm(self)
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.keep_alive = False
+            self.transport.pause_reading()
+            return
+        body = msgspec.json.encode({"success": False, "error": message, "field": field})
+        self.transport.write(
+            b"".join(
+                [
+                    STATUS_LINE[status],
+                    b"content-type: application/json\r\n",
+                    b"content-length: " + str(len(body)).encode() + b"\r\n",
+                    b"connection: close\r\n\r\n",
+                    body,
+                ]
+            )
+        )
+        self.transport.close()
+
+
+def guarded_protocol(max_head_bytes: int, head_timeout_s: float) -> type[GuardedHttpToolsProtocol]:
+    """The protocol class for one server: its cap and its deadlines."""
+    return type(
+        "GuardedHttpToolsProtocol",
+        (GuardedHttpToolsProtocol,),
+        {"max_head_bytes": max_head_bytes, "deadlines": HeadDeadlines(head_timeout_s)},
+    )

@@ -1,0 +1,117 @@
+"""``tracesink serve``: reach the store, take the port, say what listens, run uvicorn.
+
+The app is loaded by uvicorn from an import string (``tracesink.app.main``), with its settings
+in the environment, so nothing here depends on the HTTP layer's modules: this is the server under
+it (the listener, the protocol with its head caps, the process's signals).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import signal
+import socket
+import sys
+from collections.abc import Mapping
+
+from tracesink import __version__
+from tracesink.config import OPTIONS, Settings, mask_url
+from tracesink.errors import TraceSinkError
+from tracesink.pipeline import policy_from
+from tracesink.server.protocol import guarded_protocol
+from tracesink.store import backend_of
+from tracesink.store.diagnose import StoreProblem, probe
+
+APP = "tracesink.app.main:app_from_environment"
+KEEP_ALIVE_S = 5  # an idle keep-alive connection is closed after this (uvicorn's default, stated)
+
+
+def serve(settings: Settings, flags: Mapping[str, str]) -> int:
+    """Run until SIGTERM or Ctrl-C; ``flags`` are the options given on the command line."""
+    import uvicorn
+
+    backend_of(settings.store, settings.name_of("store"))  # a bad URL stops start-up here
+    problem = None
+    if not settings.store.startswith("memory:"):
+        problem = asyncio.run(probe(settings.store, policy_from(settings)))
+        if problem is not None and problem.fatal:
+            raise TraceSinkError(
+                f"store {mask_url(settings.store)} refused this instance: {problem.cause}"
+            )
+    listener = listen(settings)  # before the banner: a taken port is the only thing said
+    # The app reads its settings from the environment (app/main.py): hand it the flags there.
+    os.environ.update({o.env: flags[o.name] for o in OPTIONS if o.name in flags})
+    print(banner(settings, problem), flush=True)
+    if problem is not None:
+        spool = settings.spool_path()
+        then = f"entries are spooled to {spool}" if spool else "ingest answers 503"
+        print(
+            f"tracesink: store {mask_url(settings.store)} is unreachable at start: "
+            f"{problem.cause}; serving anyway, {then} until it answers",
+            file=sys.stderr,
+            flush=True,
+        )
+    # uvicorn drains on SIGTERM/SIGINT and then re-raises the signal under the handler it found at
+    # start; with this one in place, a drained shutdown exits 0 instead of dying by the signal.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    config = uvicorn.Config(
+        APP,
+        factory=True,
+        http=guarded_protocol(settings.max_header_bytes, settings.header_timeout_s),
+        ws="none",  # no WebSocket route: an upgrade request is answered as plain HTTP
+        # uvicorn would rewrite the client address from X-Forwarded-For sent by 127.0.0.1 (or
+        # by FORWARDED_ALLOW_IPS): forwarding headers are read in one place, app/locality.py.
+        proxy_headers=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
+        access_log=False,
+        log_level="warning",
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+    uvicorn.Server(config).run(sockets=[listener])
+    return 0
+
+
+def banner(settings: Settings, problem: StoreProblem | None = None) -> str:
+    unreachable = f"  UNREACHABLE ({problem.cause})" if problem else ""
+    return (
+        f"tracesink {__version__} listening on http://{settings.host}:{settings.port}\n"
+        f"  store:  {mask_url(settings.store)}{unreachable}\n"
+        f"  limits: {settings.describe_limits()}\n"
+        f"  cors:   {settings.describe_cors()}\n"
+        f"  reads:  {_read_access(settings)}\n"
+        f"  spool:  {settings.spool_path() or 'off'}"
+    )
+
+
+def _read_access(settings: Settings) -> str:
+    if settings.read_token is not None:
+        return "bearer token required"
+    if settings.is_loopback:
+        return "open to this machine only (not through a proxy or tunnel)"
+    return (
+        "OPEN TO ANYONE WHO CAN REACH THIS ADDRESS (--insecure): "
+        "every log can be read without a token"
+    )
+
+
+def listen(settings: Settings) -> socket.socket:
+    """The listening socket; TraceSinkError saying why when the address cannot be had."""
+    where = f"{settings.host}:{settings.port}"
+    try:
+        family, _, _, _, address = socket.getaddrinfo(
+            settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        return socket.create_server(address, family=family)
+    except socket.gaierror as exc:
+        raise TraceSinkError(f"cannot listen on {where}: {exc.strerror}") from None
+    except OSError as exc:
+        reason = "the port is already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise TraceSinkError(
+            f"cannot listen on {where}: {reason} (choose another with {settings.name_of('port')})"
+        ) from None
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
