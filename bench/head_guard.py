@@ -47,8 +47,8 @@ def serve(mode: str, port: int) -> None:
     from tracesink.app import create_app
     from tracesink.app.inflight import InFlightLimit
     from tracesink.app.protocol import guarded_protocol
-    from tracesink.app.services import policy_from
     from tracesink.config import load_settings
+    from tracesink.pipeline import policy_from
     from tracesink.store import open_store
 
     settings = load_settings(

@@ -11,12 +11,14 @@ import json
 import time
 
 from tracesink.ingest.model import IncomingEntry
+from tracesink.ingest.sender import Sender
 from tracesink.ingest.validate import EntryRules, decode_batch, prepare_entry
 
 BUDGET_US = 10.0  # 100,000 entries/s on one core
 ROUNDS = 5000
 RULES = EntryRules(max_message_bytes=16384, max_context_bytes=16384, max_context_depth=8)
 NOW_MS = 1_795_946_400_000
+SENDER = Sender({})
 
 
 def batch_body() -> bytes:
@@ -39,7 +41,7 @@ def main() -> None:
     entries = [item for item in items if isinstance(item, IncomingEntry)]
     for i in range(ROUNDS):
         for item in entries:
-            prepare_entry(item, RULES, ("manual", "default"), NOW_MS + i)
+            prepare_entry(item, RULES, SENDER, NOW_MS + i)
     prepared = time.perf_counter()
     n = ROUNDS * len(entries)
     decode_us = (decoded - started) / n * 1e6

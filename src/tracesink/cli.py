@@ -2,37 +2,43 @@
 ``tracesink stats`` prints what a running instance has stored, refused and spent.
 
 Every flag is generated from ``config.OPTIONS``, so each one also works as a ``TRACESINK_*``
-environment variable (the flag wins).
+environment variable (the flag wins). The HTTP layer is not imported here: ``serve`` has uvicorn
+load it by import string (``app/main.py``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
+import errno
 import os
 import signal
+import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
 
 from tracesink import __version__
-from tracesink.app import create_app
-from tracesink.app.cors import cors_policy
-from tracesink.app.inflight import InFlightLimit
-from tracesink.app.protocol import guarded_protocol
-from tracesink.app.services import policy_from
-from tracesink.config import OPTIONS, Settings, load_settings, mask_url
+from tracesink.accounting.report import render
+from tracesink.config import OPTIONS, Option, Settings, load_settings, mask_url
 from tracesink.errors import ConfigurationError, TraceSinkError
-from tracesink.stats_report import fetch_stats, render
-from tracesink.store import open_store
+from tracesink.pipeline import policy_from
+from tracesink.store import backend_of, open_store
 from tracesink.store.diagnose import StoreProblem, probe
 
 DEFAULT_URL = "http://127.0.0.1:8787"
+APP = "tracesink.app.main:app_from_environment"
 KEEP_ALIVE_S = 5  # an idle keep-alive connection is closed after this (uvicorn's default, stated)
+DESCRIPTION = (
+    "A log sink for developers: browsers, backends and edge workers send logs to one HTTP "
+    "endpoint, each entry with a trace_id; one read returns a trace's whole story."
+)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tracesink", description=__doc__)
+    parser = argparse.ArgumentParser(prog="tracesink", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"tracesink {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (
@@ -41,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     ):
         command = commands.add_parser(name, help=help_text)
         for option in OPTIONS:
-            option_help = f"{option.help} (env {option.env})"
+            option_help = f"{option.help} (default: {default_text(option)}; env {option.env})"
             if option.switch:
                 command.add_argument(
                     option.flag,
@@ -63,11 +69,29 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def default_text(option: Option) -> str:
+    """An option's default as a user would type it."""
+    if option.name == "spool_dir":
+        return "~/.local/state/tracesink/spool-PORT"
+    value: Any = getattr(Settings(), option.name)
+    if isinstance(value, Mapping):
+        return ",".join(f"{k}={v}" for k, v in value.items()) or "none"
+    if isinstance(value, tuple):
+        return ",".join(value) or "none"
+    if value is None or value is False:
+        return "off" if option.switch else "none"
+    if option.name == "max_commands_per_day" and value == 0:
+        return "0 (no budget)"
+    return str(value)
+
+
 def banner(settings: Settings, problem: StoreProblem | None = None) -> str:
+    from tracesink.app.cors import cors_policy  # the words for CORS live with its rules
+
+    unreachable = f"  UNREACHABLE ({problem.cause})" if problem else ""
     return (
         f"tracesink {__version__} listening on http://{settings.host}:{settings.port}\n"
-        f"  store:  {mask_url(settings.store)}"
-        f"{f'  UNREACHABLE ({problem.cause})' if problem else ''}\n"
+        f"  store:  {mask_url(settings.store)}{unreachable}\n"
         f"  limits: {settings.describe_limits()}\n"
         f"  cors:   {cors_policy(settings).describe()}\n"
         f"  reads:  {_read_access(settings)}\n"
@@ -86,21 +110,27 @@ def _read_access(settings: Settings) -> str:
     )
 
 
-def _serve(settings: Settings) -> int:
+def _serve(settings: Settings, flags: Mapping[str, str]) -> int:
     import uvicorn
 
-    store = open_store(settings.store, policy_from(settings))
+    from tracesink.app.protocol import guarded_protocol
+
+    backend_of(settings.store, settings.name_of("store"))  # a bad URL stops start-up here
     problem = None
     if not settings.store.startswith("memory:"):
         problem = asyncio.run(probe(settings.store, policy_from(settings)))
-        if problem is not None and problem.fatal:
+        if problem is not None and problem.fatal:  # waiting cannot cure it: say so and stop
             print(
                 f"tracesink: store {mask_url(settings.store)} refused this instance: "
                 f"{problem.cause}",
                 file=sys.stderr,
             )
             return 1
-    app = create_app(settings, store=store)
+    listener = _listen(settings)  # before the banner: a taken port is the only thing said
+    # The app reads its settings from the environment (app/main.py): hand it the flags there.
+    os.environ.update(
+        {option.env: flags[option.name] for option in OPTIONS if option.name in flags}
+    )
     print(banner(settings, problem), flush=True)
     if problem is not None:
         spool = settings.spool_path()
@@ -111,18 +141,14 @@ def _serve(settings: Settings) -> int:
             file=sys.stderr,
             flush=True,
         )
-    # The long p99 tail under load is the garbage collector walking start-up objects (DESIGN.md,
-    # "Measuring"): freeze them out of its view and collect the young generation less often.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 50, 100)
     # uvicorn drains on SIGTERM/SIGINT and then re-raises the signal under the handler it found at
     # start; with this one in place, a drained shutdown exits 0 instead of dying by the signal.
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    uvicorn.run(
-        InFlightLimit(app, settings.max_concurrency),  # not limit_concurrency: see inflight.py
-        host=settings.host,
-        port=settings.port,
+    config = uvicorn.Config(
+        APP,
+        factory=True,
+        # Not limit_concurrency, which counts idle connections too: the app bounds requests
+        # in flight itself (app/inflight.py, wrapped round the app in app/main.py).
         http=guarded_protocol(settings.max_header_bytes, settings.header_timeout_s),
         ws="none",  # no WebSocket route: an upgrade request is answered as plain HTTP
         # uvicorn would rewrite the client address from X-Forwarded-For sent by 127.0.0.1 (or
@@ -134,14 +160,47 @@ def _serve(settings: Settings) -> int:
         server_header=False,
         timeout_graceful_shutdown=10,
     )
+    uvicorn.Server(config).run(sockets=[listener])
     return 0
+
+
+def _listen(settings: Settings) -> socket.socket:
+    """The listening socket; TraceSinkError saying why when the address cannot be had."""
+    where = f"{settings.host}:{settings.port}"
+    try:
+        family, _, _, _, address = socket.getaddrinfo(
+            settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        return socket.create_server(address, family=family)
+    except socket.gaierror as exc:
+        raise TraceSinkError(f"cannot listen on {where}: {exc.strerror}") from None
+    except OSError as exc:
+        reason = "the port is already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise TraceSinkError(
+            f"cannot listen on {where}: {reason} (choose another with {settings.name_of('port')})"
+        ) from None
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
+def fetch_stats(url: str, token: str | None, timeout_s: float = 5.0) -> dict[str, Any]:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    try:
+        response = httpx.get(f"{url.rstrip('/')}/stats", headers=headers, timeout=timeout_s)
+    except httpx.HTTPError as exc:
+        raise TraceSinkError(f"cannot reach tracesink at {url}: {type(exc).__name__}") from None
+    if response.status_code == 401:
+        raise TraceSinkError(f"{url} wants a read token: set TRACESINK_READ_TOKEN")
+    if response.status_code != 200:
+        raise TraceSinkError(f"{url}/stats answered {response.status_code}")
+    document: dict[str, Any] = response.json()
+    return document
+
+
 async def _check(settings: Settings) -> int:
+    open_store(settings.store, policy_from(settings), settings.name_of("store"))  # a bad URL
     problem = await probe(settings.store, policy_from(settings))
     if problem is not None:
         print(
@@ -162,12 +221,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"tracesink: {exc}", file=sys.stderr)
             return 1
         return 0
-    overrides = {option.name: getattr(args, option.name) for option in OPTIONS}
+    flags = {o.name: getattr(args, o.name) for o in OPTIONS if getattr(args, o.name) is not None}
     try:
-        settings = load_settings(os.environ, overrides)
+        settings = load_settings(os.environ, flags)
         if args.command == "check":
             return asyncio.run(_check(settings))
-        return _serve(settings)
+        return _serve(settings, flags)
     except ConfigurationError as exc:
         print(f"tracesink: configuration error: {exc}", file=sys.stderr)
         return 2

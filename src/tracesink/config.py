@@ -7,6 +7,7 @@ A bad value raises ``ConfigurationError`` naming the variable (or flag) and what
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import ipaddress
 import os
@@ -16,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from tracesink import config_values as values
-from tracesink.config_values import SHARED_SYSTEMS
 from tracesink.errors import ConfigurationError
+from tracesink.model import DEFAULT_SYSTEM_SHARES, MANUAL
 
-SYSTEMS = ("browser", "worker", "convex", "manual")
 ENV_PREFIX = "TRACESINK_"
 
 
@@ -30,9 +30,7 @@ class Settings:
     store: str = "memory://"
     global_limit: int = 1000
     trace_limit: int = 100
-    system_shares: Mapping[str, int] = field(
-        default_factory=lambda: {"browser": 40, "worker": 30, "convex": 30}
-    )
+    system_shares: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_SYSTEM_SHARES))
     window_s: int = 3600
     ttl_s: int = 3600
     max_body_bytes: int = 1024 * 1024
@@ -57,6 +55,19 @@ class Settings:
     max_commands_per_day: int = 0  # 0: no budget
     price_per_100k_commands: float = 0.20
     price_per_gb_month: float = 0.25
+    otlp_fallback_trace: str = "otlp-{service}"
+    otlp_service_systems: Mapping[str, str] = field(default_factory=dict)
+    # How the user named each setting they gave (a flag or a variable), for messages; not a setting.
+    given_as: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def name_of(self, option: str) -> str:
+        """The flag or variable the user set ``option`` with (its variable when left default)."""
+        return self.given_as.get(option) or ENV_PREFIX + option.upper()
+
+    @property
+    def systems(self) -> tuple[str, ...]:
+        """The systems entries are counted as: every key of the shares, then ``manual``."""
+        return (*self.system_shares, MANUAL)
 
     def __repr__(self) -> str:
         # The dataclass repr would show the store URL as given, password and all.
@@ -96,11 +107,7 @@ class Settings:
         return is_loopback_host(self.host)
 
     def describe_limits(self) -> str:
-        systems = ", ".join(
-            f"{name} {self.system_limit(name)}"
-            for name in SHARED_SYSTEMS
-            if name in self.system_shares
-        )
+        systems = ", ".join(f"{name} {self.system_limit(name)}" for name in self.system_shares)
         return (
             f"global {self.global_limit}, {systems or 'no system shares'}, "
             f"trace {self.trace_limit} per {self.window_s}s window; entries kept {self.ttl_s}s"
@@ -244,6 +251,16 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("price_per_100k_commands", values.price, "USD per 100,000 commands, for /stats"),
     Option("price_per_gb_month", values.price, "USD per GB-month stored, for /stats"),
+    Option(
+        "otlp_fallback_trace",
+        values.trace_template,
+        "trace of OTLP records without a trace id; {service} is the service name",
+    ),
+    Option(
+        "otlp_service_systems",
+        values.service_systems,
+        "OTLP service.name=system pairs, for records sent without X-Log-System",
+    ),
 )
 
 
@@ -252,6 +269,7 @@ def load_settings(
 ) -> Settings:
     """Settings from the environment, then CLI ``overrides`` (option name → raw string)."""
     values: dict[str, Any] = {}
+    given_as: dict[str, str] = {}
     known = {option.name for option in OPTIONS}
     for option in OPTIONS:
         raw = environ.get(option.env)
@@ -261,6 +279,7 @@ def load_settings(
             raw, source = override, option.flag
         if raw is None:
             continue
+        given_as[option.name] = source
         try:
             values[option.name] = option.parse(raw)
         except ValueError as exc:
@@ -274,25 +293,32 @@ def load_settings(
         and k not in IGNORED_ENV
     ]
     if unknown:
-        names = ", ".join(sorted(unknown))
-        raise ConfigurationError(
-            f"unknown setting {names}; known: {', '.join(o.env for o in OPTIONS)}"
-        )
-    return _checked(replace(Settings(), **values))
+        raise ConfigurationError("; ".join(_unknown_variable(name) for name in sorted(unknown)))
+    return _checked(replace(Settings(), **values, given_as=given_as))
+
+
+def _unknown_variable(name: str) -> str:
+    """A typo's most likely meaning, or the list of every setting when nothing is close."""
+    close = difflib.get_close_matches(name, [o.env for o in OPTIONS], n=1, cutoff=0.6)
+    if close:
+        return f"unknown setting {name}: did you mean {close[0]}?"
+    return f"unknown setting {name}; known: {', '.join(o.env for o in OPTIONS)}"
 
 
 def _checked(settings: Settings) -> Settings:
     # The window math is exact integer arithmetic in Python and in Lua, whose numbers are
     # doubles: keep limit x window (in ms) below 2**53.
+    name = settings.name_of
     if settings.global_limit * settings.window_s * 1000 >= 2**53:
         raise ConfigurationError(
-            "TRACESINK_GLOBAL_LIMIT x TRACESINK_WINDOW_S is too large "
+            f"{name('global_limit')} x {name('window_s')} is too large "
             f"({settings.global_limit} x {settings.window_s}); keep it below 9e12"
         )
     if not settings.is_loopback and settings.read_token is None and not settings.insecure:
         raise ConfigurationError(
-            f"TRACESINK_HOST={settings.host} serves beyond loopback, where anyone who can reach it "
-            "could read every log: set TRACESINK_READ_TOKEN, or pass --insecure to accept that"
+            f"{name('host')}={settings.host} serves beyond loopback, where anyone who can reach "
+            "it could read every log: set TRACESINK_READ_TOKEN (or --read-token), or pass "
+            "--insecure to accept that"
         )
     return settings
 
@@ -300,6 +326,6 @@ def _checked(settings: Settings) -> Settings:
 # Variables with the prefix that are not settings of the service itself.
 IGNORED_ENV = frozenset({"TRACESINK_URL"})
 
-assert {f.name for f in fields(Settings)} == {o.name for o in OPTIONS}, (
+assert {f.name for f in fields(Settings)} - {"given_as"} == {o.name for o in OPTIONS}, (
     "OPTIONS must cover Settings"
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 
-SHARED_SYSTEMS = ("browser", "worker", "convex")  # `manual` counts against the global limit only
+from tracesink.model import MANUAL, SYSTEM_NAME, SYSTEM_NAME_RULE
 
 
 def positive_int(raw: str) -> int:
@@ -43,13 +43,22 @@ def store_url(raw: str) -> str:
 
 
 def shares(raw: str) -> dict[str, int]:
+    """The configured systems and their shares: ``browser=40,worker=30,convex=30,python=0``.
+
+    Any name is a system (``python=20`` adds one); ``manual`` is always there and has no share:
+    it counts against the global limit only.
+    """
     accepted = "a list like browser=40,worker=30,convex=30 (percentages of the global limit)"
     parsed: dict[str, int] = {}
     for part in filter(None, (p.strip() for p in raw.split(","))):
         name, sep, pct = part.partition("=")
         name = name.strip()
-        if not sep or name not in SHARED_SYSTEMS:
-            raise ValueError(f"{accepted}; systems are {', '.join(SHARED_SYSTEMS)}")
+        if not sep:
+            raise ValueError(accepted)
+        if not SYSTEM_NAME.fullmatch(name):
+            raise ValueError(f"{accepted}; a system name is {SYSTEM_NAME_RULE}, got {name!r}")
+        if name == MANUAL:
+            raise ValueError(f"{accepted}; manual has no share: it counts against the global limit")
         try:
             value = int(pct)
         except ValueError:
@@ -112,14 +121,11 @@ def token(raw: str) -> str:
     return raw
 
 
-PINNABLE_SYSTEMS = ("browser", "worker", "convex", "manual")
-
-
 def ingest_keys(raw: str) -> dict[str, tuple[str, ...]]:
     """Key (optionally ``@system``, the only system its clients may log as) → its origins."""
     accepted = (
         "a list like pk_web@browser=https://app.example.com|https://b.example,pk_cli=* "
-        f"(@system optional: one of {', '.join(PINNABLE_SYSTEMS)})"
+        f"(@system optional: a system name, {SYSTEM_NAME_RULE})"
     )
     keys: dict[str, tuple[str, ...]] = {}
     for part in filter(None, (p.strip() for p in raw.split(","))):
@@ -127,7 +133,7 @@ def ingest_keys(raw: str) -> dict[str, tuple[str, ...]]:
         key, at, system = spec.strip().partition("@")
         if not sep or len(key) < 8 or not allowed.strip():
             raise ValueError(f"{accepted}; each key at least 8 characters")
-        if at and system not in PINNABLE_SYSTEMS:
+        if at and not SYSTEM_NAME.fullmatch(system):
             raise ValueError(accepted)
         keys[spec.strip()] = origins(allowed.replace("|", ","))
     return keys
@@ -149,3 +155,25 @@ def networks(raw: str) -> tuple[str, ...]:
         raise ValueError(
             "a comma-separated list of IP addresses or CIDRs like 127.0.0.1,10.0.0.0/8"
         ) from None
+
+
+def service_systems(raw: str) -> dict[str, str]:
+    """OTLP ``service.name`` → system: ``checkout-web=browser,api=python``."""
+    accepted = "a list like checkout-web=browser,api=python (service.name=system)"
+    mapped: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        service, sep, system = part.partition("=")
+        system = system.strip()
+        if not sep or not service.strip():
+            raise ValueError(accepted)
+        if not SYSTEM_NAME.fullmatch(system):
+            raise ValueError(f"{accepted}; a system name is {SYSTEM_NAME_RULE}, got {system!r}")
+        mapped[service.strip()] = system
+    return mapped
+
+
+def trace_template(raw: str) -> str:
+    """A fallback trace id; ``{service}`` is replaced by the OTLP service name."""
+    if not raw.strip() or len(raw) > 100:
+        raise ValueError("a trace id of 1 to 100 characters, {service} standing for the service")
+    return raw.strip()

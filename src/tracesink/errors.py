@@ -15,6 +15,11 @@ class StorageError(TraceSinkError):
     """The store could not be reached or refused a command."""
 
 
+class SpoolFull(StorageError):
+    """The store is unreachable and the spool has reached its size cap: answer 503 with
+    Retry-After (nothing was kept)."""
+
+
 class ValidationError(TraceSinkError):
     """Input broke the wire contract; ``field`` names what was wrong."""
 
@@ -26,11 +31,7 @@ class ValidationError(TraceSinkError):
 
 
 class Overloaded(TraceSinkError):
-    """The writer's queue is full: the caller should retry after ``retry_after`` seconds."""
-
-    def __init__(self, message: str, retry_after: int = 1) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+    """The writer's queue is full: the caller should retry in a second (it drains that fast)."""
 
 
 class AccessDenied(TraceSinkError):

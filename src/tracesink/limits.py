@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 
-LEVELS = ("global", "system", "trace")
+LIMIT_LEVELS = ("global", "system", "trace")
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,11 +17,13 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from tracesink.errors import Overloaded
-from tracesink.ingest.model import PreparedEntry
 from tracesink.limits import Decision
+from tracesink.model import PreparedEntry
 from tracesink.store.base import Store, new_batch_id
 
-_Pending = tuple[Sequence[PreparedEntry], "asyncio.Future[list[Decision]]"]
+# Decisions for a submission's entries, and the time (ms) they were made at.
+Decided = tuple[list[Decision], int]
+_Pending = tuple[Sequence[PreparedEntry], "asyncio.Future[Decided]"]
 FlushObserver = Callable[[int, float, bool], None]  # (entries, seconds, failed) per store step
 
 
@@ -54,11 +56,11 @@ class Writer:
         """Entries accepted by ``submit`` and not yet handed to the store."""
         return self._queued
 
-    async def submit(self, entries: Sequence[PreparedEntry]) -> list[Decision]:
-        """Store ``entries`` in the next step; their decisions, in order."""
+    async def submit(self, entries: Sequence[PreparedEntry]) -> Decided:
+        """Store ``entries`` in the next step; their decisions, in order, and the step's time."""
         if self._queued + len(entries) > self._max_queue:
             raise Overloaded(f"the write queue is full ({self._max_queue} entries waiting)")
-        future: asyncio.Future[list[Decision]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Decided] = asyncio.get_running_loop().create_future()
         self._pending.append((entries, future))
         self._queued += len(entries)
         if self._flusher is None:
@@ -92,10 +94,9 @@ class Writer:
     async def _flush(self, taken: list[_Pending]) -> None:
         batch = [entry for entries, _ in taken for entry in entries]
         started = time.perf_counter()
+        now_ms = int(self._clock() * 1000)
         try:
-            decisions = await self._store.write_batch(
-                batch, int(self._clock() * 1000), new_batch_id()
-            )
+            decisions = await self._store.write_batch(batch, now_ms, new_batch_id())
         except Exception as exc:  # every waiter learns what the store raised
             self._observe(len(batch), time.perf_counter() - started, True)
             for _, future in taken:
@@ -108,7 +109,7 @@ class Writer:
         start = 0
         for entries, future in taken:
             if not future.done():
-                future.set_result(decisions[start : start + len(entries)])
+                future.set_result((decisions[start : start + len(entries)], now_ms))
             start += len(entries)
 
     async def drain(self) -> None:

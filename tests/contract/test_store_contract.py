@@ -22,9 +22,10 @@ import redis.asyncio as aioredis
 from tests.contract.conftest import StoreFactory
 from tests.support.redis_server import RedisServer, free_port
 from tracesink.errors import ConfigurationError, StorageError
-from tracesink.ingest.model import PreparedEntry
+from tracesink.ingest.sender import Sender
 from tracesink.ingest.validate import EntryRules, decode_entry, prepare_entry
 from tracesink.limits import Decision, Policy, decide, retry_after_ms, window_of
+from tracesink.model import PreparedEntry
 from tracesink.store.base import Store, TraceSummary, decode_items
 from tracesink.store.memory import MemoryStore
 from tracesink.store.redis import RedisStore
@@ -45,7 +46,7 @@ def entry(
     trace_id: str = "a", system: str = "manual", now_ms: int = T0, **fields: Any
 ) -> PreparedEntry:
     body = {"trace_id": trace_id, "message": "hello", "system": system, **fields}
-    return prepare_entry(decode_entry(msgspec.json.encode(body)), RULES, ("manual", "rule"), now_ms)
+    return prepare_entry(decode_entry(msgspec.json.encode(body)), RULES, Sender({}), now_ms)
 
 
 def entries(count: int, trace_id: str = "a", system: str = "manual") -> list[PreparedEntry]:

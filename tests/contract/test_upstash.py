@@ -20,7 +20,7 @@ from tests.contract.test_store_contract import PLAN, T0, entries, entry, outcome
 from tests.support.redis_server import free_port
 from tests.support.upstash_rest import UpstashRestServer
 from tracesink.errors import ConfigurationError, StorageError
-from tracesink.ingest.model import PreparedEntry
+from tracesink.model import PreparedEntry
 from tracesink.store import open_store
 from tracesink.store.memory import MemoryStore
 from tracesink.store.rest_client import CommandError, RestClient

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.support.redis_server import free_port
 from tests.support.service import Service, serving, tracesink
 
 pytestmark = pytest.mark.slow
@@ -107,3 +108,53 @@ def test_stats_prints_a_running_instances_figures() -> None:
         _, err = refused.communicate(timeout=15)
         assert refused.returncode == 1
         assert "TRACESINK_READ_TOKEN" in err
+
+
+def test_errors_name_the_flag_the_user_typed() -> None:
+    """A bad value given as a flag is reported by the flag, not by the variable behind it."""
+    process = tracesink("serve", "--host", "0.0.0.0", "--port", str(free_port()))
+    _, err = process.communicate(timeout=15)
+    assert process.returncode == 2
+    assert "--host=0.0.0.0" in err
+    assert "TRACESINK_HOST" not in err
+    process = tracesink("serve", "--store", "mongo://x", "--port", str(free_port()))
+    _, err = process.communicate(timeout=15)
+    assert (process.returncode, "--store='mongo://x'" in err) == (2, True)
+
+
+def test_an_unknown_variable_suggests_the_closest_setting() -> None:
+    """A typo in a TRACESINK_* variable stops start-up and names what was probably meant."""
+    process = tracesink("serve", env={"TRACESINK_GLOBAL_LIMT": "5"})
+    _, err = process.communicate(timeout=15)
+    assert process.returncode == 2
+    assert "TRACESINK_GLOBAL_LIMT: did you mean TRACESINK_GLOBAL_LIMIT?" in err
+
+
+def test_help_shows_every_default_and_no_internal_notes() -> None:
+    """`tracesink serve --help` gives each option's default; the description is for users."""
+    process = tracesink("serve", "--help", env={"COLUMNS": "400"})  # one line per option
+    out, _ = process.communicate(timeout=15)
+    assert process.returncode == 0
+    assert "(default: 1000; env TRACESINK_GLOBAL_LIMIT)" in out
+    assert "(default: browser=40,worker=30,convex=30; env TRACESINK_SYSTEM_SHARES)" in out
+    assert "(default: none; env TRACESINK_READ_TOKEN)" in out
+    top = tracesink("--help")
+    out, _ = top.communicate(timeout=15)
+    assert "config.OPTIONS" not in out
+    assert "A log sink for developers" in out
+
+
+def test_a_taken_port_is_reported_without_a_listening_banner() -> None:
+    """When the port is in use, the only output is one line saying so (no banner first)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = tracesink("serve", "--port", str(port))
+        out, err = process.communicate(timeout=15)
+    assert process.returncode == 1
+    assert "listening on" not in out
+    assert err.strip() == (
+        f"tracesink: cannot listen on 127.0.0.1:{port}: the port is already in use "
+        "(choose another with --port)"
+    )

@@ -16,8 +16,8 @@ from tracesink.app import create_app
 from tracesink.app.http import Message
 from tracesink.config import Settings
 from tracesink.errors import StorageError
-from tracesink.ingest.model import PreparedEntry
 from tracesink.limits import Decision
+from tracesink.model import PreparedEntry
 from tracesink.store.memory import MemoryStore
 
 MakeApp = Callable[..., Any]
@@ -160,7 +160,7 @@ class BrokenStore(MemoryStore):
 
 async def test_store_failure_is_503_and_health_says_unavailable() -> None:
     """When the store cannot be reached, ingest answers 503 with Retry-After and no 2xx."""
-    from tracesink.app.services import policy_from
+    from tracesink.pipeline import policy_from
 
     settings = Settings()
     app = create_app(settings, store=BrokenStore("memory://", policy_from(settings)))
@@ -193,12 +193,11 @@ async def test_unexpected_errors_are_500_without_a_stack_trace(
 ) -> None:
     """A bug answers a plain 500; the traceback goes to the server log only."""
     sink: AppClient = await make_app()
-    assert sink.app.services is not None
 
     async def explode(trace_id: str, now_ms: int) -> None:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(sink.app.services.store, "read_trace", explode)
+    monkeypatch.setattr(sink.app.pipeline.store, "read_trace", explode)
     response = await sink.http.get("/logs/t")
     assert response.status_code == 500
     assert response.json() == {"success": False, "error": "internal error"}
@@ -228,7 +227,7 @@ async def test_lifespan_starts_and_stops_the_parts() -> None:
         "lifespan.startup.complete",
         "lifespan.shutdown.complete",
     ]
-    assert app.services is None
+    assert app.state is None
 
 
 async def test_lifespan_reports_a_bad_store_url() -> None:

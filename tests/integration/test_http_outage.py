@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.unit.test_durable import FlakyStore
+from tests.unit.store.test_spooling import FlakyStore
 from tracesink.app import TraceSinkApp, create_app
 from tracesink.app.application import ThrottledLog
 from tracesink.config import Settings

@@ -197,8 +197,7 @@ async def test_stats_on_upstash_equal_what_the_rest_server_billed(
             assert (await http.post("/log", json={"trace_id": "warm", "message": "m"})).is_success
             plain.config_resetstat()
             rest.reset()
-            assert app.services is not None
-            before = app.services.store.usage.commands
+            before = app.pipeline.store.usage.commands
             for i in range(12):
                 body = {"trace_id": f"t{i % 5}", "message": "m"}
                 assert (await http.post("/log", json=body)).is_success

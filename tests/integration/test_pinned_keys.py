@@ -64,7 +64,7 @@ async def test_the_key_without_its_pin_is_what_clients_send(make_app: MakeApp) -
     assert wrong.status_code == 401
 
 
-def test_an_unknown_pinned_system_is_refused_at_start() -> None:
-    """`key@robot`: a configuration error naming the variable and the systems."""
-    with pytest.raises(ConfigurationError, match=r"TRACESINK_INGEST_KEYS.*browser"):
-        load_settings({"TRACESINK_INGEST_KEYS": f"{KEY}@robot=*"})
+def test_a_pinned_system_that_is_no_system_name_is_refused_at_start() -> None:
+    """`key@Not A Name!`: a configuration error naming the variable and what a name is."""
+    with pytest.raises(ConfigurationError, match=r"TRACESINK_INGEST_KEYS.*system name"):
+        load_settings({"TRACESINK_INGEST_KEYS": f"{KEY}@Not A Name!=*"})

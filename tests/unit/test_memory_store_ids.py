@@ -3,8 +3,8 @@ not for the life of the process: the writer names every batch, so a set of all i
 
 from __future__ import annotations
 
-from tracesink.ingest.model import PreparedEntry
 from tracesink.limits import Policy
+from tracesink.model import PreparedEntry
 from tracesink.store.memory import MemoryStore
 
 WINDOW_MS = 1000

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.test_durable import T0, entry
+from tests.unit.store.test_spooling import T0, entry
 from tracesink.config import Settings
-from tracesink.spool import Spool, SpoolOfAnotherStore
+from tracesink.store.spool import Spool, SpoolOfAnotherStore
 
 FIRST, SECOND = "RedisStore('redis://a:6379/0')", "RedisStore('redis://b:6379/0')"
 

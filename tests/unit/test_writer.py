@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import pytest
 
 from tracesink.errors import Overloaded, StorageError
-from tracesink.ingest.model import PreparedEntry
 from tracesink.limits import Decision, Policy
+from tracesink.model import PreparedEntry
 from tracesink.store.memory import MemoryStore
 from tracesink.writer import Writer
 
@@ -52,7 +52,7 @@ async def test_idle_writer_flushes_a_lone_submission_at_once() -> None:
     """At low load a single entry goes to the store by itself, without waiting for company."""
     store = GatedStore()
     writer = Writer(store, max_batch=100, max_queue=100)
-    decisions = await writer.submit(entries(1))
+    decisions, _ = await writer.submit(entries(1))
     assert decisions[0].admitted
     assert store.batch_sizes == [1]
 
@@ -70,7 +70,7 @@ async def test_submissions_gather_while_a_flush_is_in_flight() -> None:
     store.gate.set()
     results = await asyncio.gather(first, *later)
     assert store.batch_sizes == [1, 6]
-    assert [len(r) for r in results] == [1, 2, 2, 2]
+    assert [len(decisions) for decisions, _ in results] == [1, 2, 2, 2]
     assert writer.queued == 0
 
 
@@ -112,7 +112,7 @@ async def test_a_store_failure_reaches_every_waiter_and_the_writer_goes_on() -> 
     writer = Writer(store, max_batch=10, max_queue=10)
     with pytest.raises(StorageError):
         await writer.submit(entries(2))
-    assert (await writer.submit(entries(1)))[0].admitted
+    assert (await writer.submit(entries(1)))[0][0].admitted
 
 
 async def test_each_waiter_gets_its_own_copy_of_a_store_failure() -> None:
@@ -141,7 +141,7 @@ async def test_a_caller_that_goes_away_does_not_cancel_the_step() -> None:
     await settle()
     leaving.cancel()
     store.gate.set()
-    assert (await staying)[0].admitted
+    assert (await staying)[0][0].admitted
     await writer.drain()
     assert await store.read_trace("gone", 0) is not None
 

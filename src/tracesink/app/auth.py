@@ -58,10 +58,6 @@ class IngestGuard:
             for key, _, system in [spec.partition("@")]
         ]
 
-    @property
-    def enabled(self) -> bool:
-        return bool(self._keys)
-
     def check(self, request: Request) -> None:
         if not self._keys:
             return

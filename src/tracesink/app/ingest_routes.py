@@ -1,19 +1,22 @@
-"""``POST /log`` (one entry, the original plan's contract) and ``POST /logs`` (a batch)."""
+"""``POST /log`` (one entry, the original plan's contract) and ``POST /logs`` (a batch).
+
+Each route reads the body, prepares entries, hands them to the pipeline and answers with what it
+decided; every business rule (limits, budget, accounting, outages) lives in the pipeline.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from tracesink.app.auth import PINNED_SYSTEM
 from tracesink.app.http import Request, Response, json_response
 from tracesink.app.ratelimit_headers import retry_after_s
-from tracesink.app.services import Services
-from tracesink.errors import Overloaded, StorageError, ValidationError
-from tracesink.ingest.detect import detect_from_headers
-from tracesink.ingest.model import PreparedEntry
+from tracesink.app.state import AppState
+from tracesink.errors import ValidationError
+from tracesink.ingest.sender import Sender
 from tracesink.ingest.validate import decode_batch, decode_entry, prepare_entry
-from tracesink.limits import Decision, window_of
+from tracesink.limits import Decision
+from tracesink.model import PreparedEntry
 
 QUEUED_NOTE = (
     "the store is unreachable: accepted entries are safely queued on disk and will be stored, "
@@ -21,81 +24,68 @@ QUEUED_NOTE = (
 )
 
 
-def limit_error(decision: Decision, trace_id: str, services: Services) -> str:
+def limit_error(decision: Decision, trace_id: str, state: AppState) -> str:
+    settings = state.settings
     if decision.limited_by == "budget":
         return (
-            "the daily store budget is spent (TRACESINK_MAX_COMMANDS_PER_DAY="
-            f"{services.settings.max_commands_per_day}); ingest resumes at 00:00 UTC"
+            f"the daily store budget is spent ({settings.name_of('max_commands_per_day')}="
+            f"{settings.max_commands_per_day}); ingest resumes at 00:00 UTC"
         )
-    window_s = services.settings.window_s
-    return f"{decision.limited_by} quota exceeded for trace {trace_id} (per {window_s}s window)"
+    return (
+        f"{decision.limited_by} quota exceeded for trace {trace_id} "
+        f"(per {settings.window_s}s window)"
+    )
 
 
-async def store_entries(
-    services: Services, entries: Sequence[PreparedEntry], now_ms: int
-) -> list[Decision]:
-    """Decide and store entries (or refuse them all when the daily budget is spent), counting
-    every outcome by system and reason."""
-    telemetry = services.telemetry
-    if services.budget.exhausted(now_ms):
-        wait_ms = services.budget.seconds_to_reset(now_ms) * 1000
-        decisions = [Decision("budget", {}, wait_ms) for _ in entries]
-    else:
-        try:
-            decisions = await services.writer.submit(entries)
-        except Overloaded:
-            for entry in entries:
-                telemetry.record_refused(entry.system, "overloaded")
-            raise
-        except StorageError:
-            for entry in entries:
-                telemetry.record_refused(entry.system, "store_unavailable")
-            raise
-    telemetry.record_decisions(entries, decisions)
-    return decisions
+def unknown_system_warning(entry: PreparedEntry) -> str:
+    return (
+        f"system {entry.unknown_system!r} is not configured (TRACESINK_SYSTEM_SHARES): "
+        "stored under its label and counted as manual"
+    )
 
 
-async def post_log(services: Services, request: Request) -> Response:
-    body = await request.body(services.settings.max_body_bytes, services.deadlines)
-    detected = detect_from_headers(request.headers)
-    now_ms = services.now_ms()
+async def post_log(state: AppState, request: Request) -> Response:
+    pipeline = state.pipeline
+    body = await request.body(state.settings.max_body_bytes, state.deadlines)
+    sender = Sender(request.headers, pinned=request.scope.get(PINNED_SYSTEM))
     try:
-        entry = prepare_entry(
-            decode_entry(body), services.rules, detected, now_ms, request.scope.get(PINNED_SYSTEM)
-        )
+        entry = prepare_entry(decode_entry(body), pipeline.rules, sender, pipeline.now_ms())
     except ValidationError:
-        services.telemetry.record_refused(detected[0], "invalid")
+        pipeline.refuse_invalid(sender.system)
         raise
-    [decision] = await store_entries(services, [entry], now_ms)
-    headers = _headers(services, entry, decision, now_ms)
-    if decision.admitted:
-        content = {
-            "success": True,
+    submitted = await pipeline.submit([entry])
+    [decision] = submitted.decisions
+    headers = state.ratelimit_headers.for_decision(entry.system, decision, submitted.decided_ms)
+    if not decision.admitted:
+        content: dict[str, Any] = {
+            "success": False,
             "trace_id": entry.trace_id,
-            "id": entry.id,
-            "remaining_quota": decision.remaining_quota,
+            "error": limit_error(decision, entry.trace_id, state),
+            "remaining_quota": 0,
+            "limited_by": decision.limited_by,
         }
-        if decision.queued:
-            content.update(queued=True, note=QUEUED_NOTE)
-            return json_response(202, content, headers)
-        return json_response(200, content, headers)
+        return json_response(429, content, headers)
     content = {
-        "success": False,
+        "success": True,
         "trace_id": entry.trace_id,
-        "error": limit_error(decision, entry.trace_id, services),
-        "remaining_quota": 0,
-        "limited_by": decision.limited_by,
+        "id": entry.id,
+        "remaining_quota": decision.remaining_quota,
     }
-    return json_response(429, content, headers)
+    if entry.unknown_system is not None:
+        content["warnings"] = [unknown_system_warning(entry)]
+    if decision.queued:
+        content.update(queued=True, note=QUEUED_NOTE)
+        return json_response(202, content, headers)
+    return json_response(200, content, headers)
 
 
-async def post_logs(services: Services, request: Request) -> Response:
-    settings = services.settings
-    body = await request.body(settings.max_body_bytes, services.deadlines)
-    detected = detect_from_headers(request.headers)
-    items = decode_batch(body, settings.max_batch_items)  # 413 beyond the count, before decoding
-    now_ms = services.now_ms()
-    pinned = request.scope.get(PINNED_SYSTEM)
+async def post_logs(state: AppState, request: Request) -> Response:
+    pipeline, settings = state.pipeline, state.settings
+    body = await request.body(settings.max_body_bytes, state.deadlines)
+    sender = Sender(request.headers, pinned=request.scope.get(PINNED_SYSTEM))
+    # 413 beyond the count, before any item is decoded one by one
+    items = decode_batch(body, settings.max_batch_items, settings.name_of("max_batch_items"))
+    now_ms = pipeline.now_ms()
     rejected: list[dict[str, Any]] = []
     prepared: list[tuple[int, PreparedEntry]] = []
     for index, item in enumerate(items):
@@ -105,55 +95,65 @@ async def post_logs(services: Services, request: Request) -> Response:
             reason, field = item.message, item.field
         else:
             try:
-                entry = prepare_entry(item, services.rules, detected, now_ms, pinned)
-                prepared.append((index, entry))
+                prepared.append((index, prepare_entry(item, pipeline.rules, sender, now_ms)))
                 continue
             except ValidationError as exc:
                 reason, field = exc.message, exc.field
-        services.telemetry.record_refused(detected[0], "invalid")
         rejected.append({"index": index, "reason": reason, "field": field, "retryable": False})
+    if rejected:
+        pipeline.refuse_invalid(sender.system, len(rejected))
     entries = [entry for _, entry in prepared]
-    decisions = await store_entries(services, entries, now_ms) if entries else []
+    submitted = await pipeline.submit(entries) if entries else None
+    decisions = submitted.decisions if submitted is not None else []
     accepted, ids, longest_wait, queued = 0, [], 0, False
-    # The RateLimit headers say where the quotas stand after the batch: the last decision's.
-    headers = _headers(services, prepared[-1][1], decisions[-1], now_ms) if prepared else []
+    warnings: list[dict[str, Any]] = []
     for (index, entry), decision in zip(prepared, decisions, strict=True):
         if decision.admitted:
             accepted += 1
             ids.append(entry.id)
             queued = queued or decision.queued
+            if entry.unknown_system is not None:
+                warnings.append({"index": index, "warning": unknown_system_warning(entry)})
             continue
         longest_wait = max(longest_wait, retry_after_s(decision))
         rejected.append(
             {
                 "index": index,
-                "reason": limit_error(decision, entry.trace_id, services),
+                "reason": limit_error(decision, entry.trace_id, state),
                 "retryable": True,
                 "limited_by": decision.limited_by,
                 "retry_after": retry_after_s(decision),
             }
         )
     rejected.sort(key=lambda item: int(item["index"]))
-    content = {"success": not rejected, "accepted": accepted, "ids": ids, "rejected": rejected}
     if queued:
-        content.update(queued=True, note=QUEUED_NOTE)
         status = 202
     elif accepted or not rejected:
         status = 200
     elif longest_wait:
-        status = (
-            429  # nothing stored and some of it may be retried later: the client should back off
-        )
+        status = 429  # nothing stored and some of it may be retried later: back off
     else:
         status = 400
-    headers = [h for h in headers if h[0] != b"retry-after"]
+    # success says what the status says: something (or everything) was kept; `rejected` lists
+    # what was not.
+    content: dict[str, Any] = {
+        "success": status < 300,
+        "accepted": accepted,
+        "ids": ids,
+        "rejected": rejected,
+    }
+    if warnings:
+        content["warnings"] = warnings
+    if queued:
+        content.update(queued=True, note=QUEUED_NOTE)
+    headers = []
+    if submitted is not None:
+        # The RateLimit headers say where the quotas stand after the batch: the last decision's.
+        last = prepared[-1][1]
+        headers = state.ratelimit_headers.for_decision(
+            last.system, decisions[-1], submitted.decided_ms
+        )
+        headers = [h for h in headers if h[0] != b"retry-after"]
     if status == 429:
         headers.append((b"retry-after", str(longest_wait).encode()))
     return json_response(status, content, headers)
-
-
-def _headers(
-    services: Services, entry: PreparedEntry, decision: Decision, now_ms: int
-) -> list[tuple[bytes, bytes]]:
-    _, elapsed = window_of(now_ms, services.policy.window_ms)
-    return services.ratelimit_headers.for_decision(entry.system, decision, elapsed)

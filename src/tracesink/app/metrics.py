@@ -14,10 +14,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from tracesink.accounting.telemetry import Histogram
 from tracesink.app.http import Request, Response
-from tracesink.app.services import Services
-from tracesink.durable import SpoolingStore
-from tracesink.telemetry import Histogram
+from tracesink.app.state import AppState
+from tracesink.pipeline import IngestPipeline
 
 
 def _histogram(name: str, doc: str, histogram: Histogram) -> HistogramMetricFamily:
@@ -37,12 +37,12 @@ def _labelled(
 
 
 class TraceSinkCollector(Collector):
-    def __init__(self, services: Services) -> None:
-        self._services = services
+    def __init__(self, pipeline: IngestPipeline) -> None:
+        self._pipeline = pipeline
 
     def collect(self) -> Iterable[Metric]:
-        services = self._services
-        telemetry = services.telemetry
+        pipeline = self._pipeline
+        telemetry, status = pipeline.telemetry, pipeline.status()
         yield _labelled(
             "tracesink_entries_accepted",
             "Entries stored (or queued in the spool)",
@@ -66,12 +66,12 @@ class TraceSinkCollector(Collector):
             "tracesink_flush_seconds", "Time of one store step", telemetry.flush_seconds
         )
         yield GaugeMetricFamily(
-            "tracesink_queue_depth", "Entries waiting for the store", value=services.writer.queued
+            "tracesink_queue_depth", "Entries waiting for the store", value=status.queued
         )
         yield CounterMetricFamily(
             "tracesink_store_errors", "Store steps that failed", value=telemetry.store_errors
         )
-        usage = services.store.usage
+        usage = telemetry.usage
         yield CounterMetricFamily(
             "tracesink_store_commands",
             "Store commands sent, as a hosted Redis bills them (script inner calls included)",
@@ -83,19 +83,20 @@ class TraceSinkCollector(Collector):
         yield CounterMetricFamily(
             "tracesink_store_bytes_stored", "Bytes of entries written", value=usage.bytes_stored
         )
-        if isinstance(services.store, SpoolingStore):
-            spool = services.store.spool_status()
+        if status.spool is not None:
             yield GaugeMetricFamily(
-                "tracesink_spool_entries", "Entries waiting in the spool", value=spool["entries"]
+                "tracesink_spool_entries",
+                "Entries waiting in the spool",
+                value=status.spool.entries,
             )
             yield GaugeMetricFamily(
-                "tracesink_spool_bytes", "Size of the spool", value=spool["bytes"]
+                "tracesink_spool_bytes", "Size of the spool", value=status.spool.bytes
             )
 
 
-async def get_metrics(services: Services, request: Request) -> Response:
+async def get_metrics(state: AppState, request: Request) -> Response:
     # A registry per scrape: scrapes are rare, and nothing process-wide is left behind.
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(TraceSinkCollector(services))
+    registry.register(TraceSinkCollector(state.pipeline))
     headers = [(b"content-type", CONTENT_TYPE_LATEST.encode())]
     return Response(200, generate_latest(registry), headers)

@@ -6,12 +6,56 @@ from __future__ import annotations
 from typing import Any
 
 from tracesink import __version__
-from tracesink.config import SYSTEMS
-from tracesink.ingest.model import LEVEL_ALIASES, LEVELS
-from tracesink.ingest.validate import MAX_USER_ID_CHARS, TRACE_ID
+from tracesink.ingest.trace_context import TRACE_ID
+from tracesink.ingest.validate import MAX_USER_ID_CHARS
+from tracesink.model import LEVEL_ALIASES, LOG_LEVELS, SYSTEM_NAME
 
 TRACE_ID_SCHEMA = {"type": "string", "pattern": f"^{TRACE_ID.pattern}$"}
 ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _header(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+# What every ingest route reads besides its body.
+INGEST_PARAMETERS: list[dict[str, Any]] = [
+    _header(
+        "X-Trace-Id",
+        TRACE_ID_SCHEMA,
+        "the trace of entries that carry no trace_id of their own",
+    ),
+    _header(
+        "traceparent",
+        {"type": "string", "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"},
+        "W3C trace context: its trace id is the trace of entries without a trace_id "
+        "(when X-Trace-Id is absent)",
+    ),
+    _header(
+        "X-Log-System",
+        {"type": "string", "pattern": f"^{SYSTEM_NAME.pattern}$"},
+        "the system of entries that name none; one that is not configured is stored under its "
+        "label and counted as manual",
+    ),
+    _header(
+        "X-Tracesink-Key",
+        {"type": "string"},
+        "a public ingest key, when TRACESINK_INGEST_KEYS is set",
+    ),
+    {
+        "name": "key",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "the ingest key, for clients that cannot set headers (sendBeacon)",
+    },
+]
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -33,12 +77,27 @@ def _errors(*codes: int) -> dict[str, Any]:
 
 ENTRY: dict[str, Any] = {
     "type": "object",
-    "required": ["trace_id", "message"],
+    "required": ["message"],
     "properties": {
-        "trace_id": TRACE_ID_SCHEMA,
+        "trace_id": {
+            **TRACE_ID_SCHEMA,
+            "description": "absent: taken from X-Trace-Id, else from traceparent",
+        },
         "message": {"type": "string", "description": "longer than the cap: truncated, marked"},
-        "level": {"type": "string", "enum": [*LEVELS, *LEVEL_ALIASES], "default": "log"},
-        "system": {"type": "string", "enum": list(SYSTEMS)},
+        "level": {
+            "oneOf": [
+                {"type": "string", "enum": [*LOG_LEVELS, *LEVEL_ALIASES]},
+                {"type": "integer", "minimum": 0, "description": "Python logging's numbers"},
+            ],
+            "default": "log",
+            "description": "case-insensitive",
+        },
+        "system": {
+            "type": "string",
+            "pattern": f"^{SYSTEM_NAME.pattern}$",
+            "description": "a configured system (TRACESINK_SYSTEM_SHARES) or manual; any "
+            "other is stored under its label and counted as manual",
+        },
         "context": {"type": "object", "description": "any JSON object, depth and size capped"},
         "user_id": {"type": ["string", "integer"], "maxLength": MAX_USER_ID_CHARS},
         "stack": {"type": "string"},
@@ -83,6 +142,7 @@ STORED: dict[str, Any] = {
         "remaining_quota": {"type": "integer"},
         "queued": {"type": "boolean"},
         "note": {"type": "string"},
+        "warnings": {"type": "array", "items": {"type": "string"}},
     },
 }
 
@@ -106,6 +166,7 @@ BATCH_RESULT: dict[str, Any] = {
             },
         },
         "queued": {"type": "boolean"},
+        "warnings": {"type": "array", "items": {"type": "object"}},
     },
 }
 
@@ -141,6 +202,7 @@ def openapi_document() -> dict[str, Any]:
             "/log": {
                 "post": {
                     "summary": "Store one entry",
+                    "parameters": INGEST_PARAMETERS,
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -159,12 +221,56 @@ def openapi_document() -> dict[str, Any]:
             "/logs": {
                 "post": {
                     "summary": "Store a batch (JSON array or NDJSON)",
+                    "parameters": INGEST_PARAMETERS,
                     "requestBody": {"required": True, "content": batch_body},
                     "responses": {
                         "200": _json(BATCH_RESULT, "per-item outcome"),
                         "202": _json(BATCH_RESULT, "per-item outcome; accepted items are queued"),
                         "429": LIMITED,
                         **_errors(400, 401, 403, 408, 413, 503),
+                    },
+                }
+            },
+            "/v1/logs": {
+                "post": {
+                    "summary": "OTLP/HTTP logs (protobuf or JSON, gzip or not)",
+                    "parameters": [
+                        p
+                        for p in INGEST_PARAMETERS
+                        if p["name"] in ("X-Log-System", "X-Tracesink-Key", "key")
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/x-protobuf": {
+                                "schema": {"type": "string", "format": "binary"}
+                            },
+                            "application/json": {
+                                "schema": {"type": "object", "description": "OTLP/JSON"}
+                            },
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "ExportLogsServiceResponse, with partial_success "
+                            "when some records were refused",
+                            "content": {
+                                "application/x-protobuf": {
+                                    "schema": {"type": "string", "format": "binary"}
+                                },
+                                "application/json": {"schema": {"type": "object"}},
+                            },
+                        },
+                        **{
+                            str(code): {"description": reason + " (a google.rpc.Status)"}
+                            for code, reason in (
+                                (400, "malformed payload"),
+                                (413, "body or decompressed body too large"),
+                                (415, "unsupported Content-Type or Content-Encoding"),
+                                (429, "every record refused by a limit; see Retry-After"),
+                            )
+                        },
+                        **_errors(401, 403, 408, 503),
                     },
                 }
             },
@@ -206,6 +312,41 @@ def openapi_document() -> dict[str, Any]:
                         ),
                         **_errors(400, 401, 503),
                     },
+                }
+            },
+            "/stats": {
+                "get": {
+                    "summary": "Entries accepted and refused, store spending, cost estimate",
+                    "security": READ_SECURITY,
+                    "responses": {
+                        "200": _json({"type": "object"}, "this instance's figures"),
+                        **_errors(401),
+                    },
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "The same figures in Prometheus text format",
+                    "security": READ_SECURITY,
+                    "responses": {
+                        "200": {
+                            "description": "Prometheus exposition format",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        },
+                        **_errors(401),
+                    },
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")},
+                }
+            },
+            "/": {
+                "get": {
+                    "summary": "The service's name, version and routes",
+                    "responses": {"200": _json({"type": "object"}, "an index")},
                 }
             },
             "/health": {

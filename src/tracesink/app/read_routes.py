@@ -1,4 +1,4 @@
-"""Reads: ``GET /logs/{trace_id}``, ``GET /traces`` and ``GET /health``."""
+"""Reads: ``GET /logs/{trace_id}``, ``GET /traces``, ``GET /health``, ``GET /stats``."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Any
 from tracesink import __version__
 from tracesink.app.http import Request, Response, error_response, json_response
 from tracesink.app.query import bounded_int
-from tracesink.app.services import Services
-from tracesink.durable import SpoolingStore
+from tracesink.app.state import AppState
 from tracesink.errors import ValidationError
-from tracesink.ingest.validate import TRACE_ID, iso_ms
-from tracesink.limits import LEVELS
+from tracesink.ingest.trace_context import TRACE_ID, TRACE_ID_RULE
+from tracesink.limits import LIMIT_LEVELS
 from tracesink.store.base import decode_items
+from tracesink.times import iso_ms
 
 MAX_TRACES_LISTED = 500
 TRACE_PATH_PREFIX = "/logs/"
@@ -27,17 +27,16 @@ def _render_marker(marker: dict[str, Any]) -> dict[str, Any]:
     return marker
 
 
-async def get_trace(services: Services, request: Request) -> Response:
+async def get_trace(state: AppState, request: Request) -> Response:
     trace_id = request.path[len(TRACE_PATH_PREFIX) :]
     if not TRACE_ID.fullmatch(trace_id):
-        raise ValidationError(
-            "trace_id must be 1 to 128 characters from A-Z a-z 0-9 . _ : -", field="trace_id"
-        )
-    record = await services.store.read_trace(trace_id, services.now_ms())
+        raise ValidationError(TRACE_ID_RULE, field="trace_id")
+    pipeline = state.pipeline
+    record = await pipeline.store.read_trace(trace_id, pipeline.now_ms())
     if record is None:
         return error_response(404, f"no trace {trace_id}: never written, or expired", "trace_id")
     entries: list[dict[str, Any]] = []
-    dropped = dict.fromkeys(LEVELS, 0)
+    dropped = dict.fromkeys(LIMIT_LEVELS, 0)
     for item in decode_items(record.items):
         if item.get("kind") == "dropped":
             for level, n in item["by"].items():
@@ -54,9 +53,10 @@ async def get_trace(services: Services, request: Request) -> Response:
     return json_response(200, content)
 
 
-async def get_traces(services: Services, request: Request) -> Response:
+async def get_traces(state: AppState, request: Request) -> Response:
     limit = bounded_int(request.query("limit"), "limit", 1, MAX_TRACES_LISTED, 50)
-    summaries = await services.store.recent_traces(limit, services.now_ms())
+    pipeline = state.pipeline
+    summaries = await pipeline.store.recent_traces(limit, pipeline.now_ms())
     traces = [
         {
             "trace_id": s.trace_id,
@@ -69,24 +69,28 @@ async def get_traces(services: Services, request: Request) -> Response:
     return json_response(200, {"traces": traces})
 
 
-async def get_health(services: Services, request: Request) -> Response:
+async def get_health(state: AppState, request: Request) -> Response:
     """ok: the store answers and nothing waits in the spool. degraded (still 200): entries are
     being accepted into the spool, or replayed from it. unavailable (503): no store, no spool."""
-    store = services.store
-    spooling = isinstance(store, SpoolingStore)
+    status = state.pipeline.status()
     content: dict[str, Any] = {
         "version": __version__,
-        "store": repr(store),
-        "queued": services.writer.queued,
+        "store": status.store,
+        "queued": status.queued,
         "time": datetime.now(UTC).isoformat(timespec="seconds"),
         "status": "ok",
     }
-    if isinstance(store, SpoolingStore):
-        content["spool"] = store.spool_status()
-        if content["spool"]["entries"]:
+    if status.spool is not None:
+        content["spool"] = {"entries": status.spool.entries, "bytes": status.spool.bytes}
+        if status.spool.entries:
             content["status"] = "degraded"
     try:
-        await store.ping()
+        await state.pipeline.ping()
     except Exception as exc:  # any failure to reach the store is a status, never a 500
+        spooling = status.spool is not None
         content.update(status="degraded" if spooling else "unavailable", error=type(exc).__name__)
     return json_response(503 if content["status"] == "unavailable" else 200, content)
+
+
+async def get_stats(state: AppState, request: Request) -> Response:
+    return json_response(200, state.pipeline.stats())

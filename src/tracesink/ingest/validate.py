@@ -7,7 +7,6 @@ one, so that one bad item does not sink the others.
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from dataclasses import dataclass
@@ -16,13 +15,23 @@ from typing import Any
 
 import msgspec
 
-from tracesink.config import SYSTEMS
 from tracesink.errors import ValidationError
 from tracesink.ids import new_id
-from tracesink.ingest.model import LEVEL_ALIASES, LEVELS, IncomingEntry, PreparedEntry
+from tracesink.ingest.detect import system_label
+from tracesink.ingest.model import IncomingEntry
 from tracesink.ingest.nesting import too_deep
+from tracesink.ingest.sender import Sender
+from tracesink.ingest.trace_context import TRACE_ID, TRACE_ID_RULE
+from tracesink.model import (
+    DEFAULT_SYSTEM_SHARES,
+    LEVEL_ALIASES,
+    LOG_LEVELS,
+    MANUAL,
+    NUMERIC_LEVELS,
+    PreparedEntry,
+)
+from tracesink.times import iso_ms
 
-TRACE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 MAX_USER_ID_CHARS = 256
 _FIELD_IN_MESSAGE = re.compile(r"`\$\.([A-Za-z_]+)|field `([A-Za-z_]+)`")
 _decode_entry = msgspec.json.Decoder(IncomingEntry).decode
@@ -36,23 +45,8 @@ class EntryRules:
     max_message_bytes: int
     max_context_bytes: int
     max_context_depth: int
-
-
-@functools.lru_cache(maxsize=4096)
-def iso_ms(ms: int) -> str:
-    """Milliseconds since the epoch as ISO 8601 UTC with millisecond precision.
-
-    Cached: every entry of a request shares its receive time, and profiling put this at ~8 % of
-    a 20-entry batch's cost."""
-    seconds, millis = divmod(ms, 1000)
-    return f"{_iso_seconds(seconds)}.{millis:03d}Z"
-
-
-@functools.lru_cache(maxsize=1024)
-def _iso_seconds(seconds: int) -> str:
-    # Formatting a datetime costs more than the rest of an entry's validation; entries arriving
-    # in the same second share the work.
-    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    # The configured systems, manual included (the default settings' unless given).
+    systems: frozenset[str] = frozenset((*DEFAULT_SYSTEM_SHARES, MANUAL))
 
 
 def decode_entry(raw: bytes | msgspec.Raw) -> IncomingEntry:
@@ -74,7 +68,9 @@ def decode_entry(raw: bytes | msgspec.Raw) -> IncomingEntry:
         raise too_deep(bytes(raw), "the entry") from None
 
 
-def split_batch(body: bytes, max_items: int | None = None) -> list[bytes | msgspec.Raw]:
+def split_batch(
+    body: bytes, max_items: int | None = None, limit_name: str = "TRACESINK_MAX_BATCH_ITEMS"
+) -> list[bytes | msgspec.Raw]:
     """A batch body's items: a JSON array's elements, or NDJSON's non-blank lines; 413 when
     there are more than ``max_items``, before any item is decoded."""
     stripped = body.strip()
@@ -93,21 +89,21 @@ def split_batch(body: bytes, max_items: int | None = None) -> list[bytes | msgsp
         items = [line for line in stripped.split(b"\n") if line.strip()]
     if not items:
         raise ValidationError("the batch holds no entries", field="body")
-    _check_count(len(items), max_items)
+    _check_count(len(items), max_items, limit_name)
     return items
 
 
-def _check_count(count: int, max_items: int | None) -> None:
+def _check_count(count: int, max_items: int | None, limit_name: str) -> None:
     if max_items is not None and count > max_items:
         raise ValidationError(
-            f"the batch holds {count} entries; at most {max_items} (TRACESINK_MAX_BATCH_ITEMS)",
+            f"the batch holds {count} entries; at most {max_items} ({limit_name})",
             field="body",
             status=413,
         )
 
 
 def decode_batch(
-    body: bytes, max_items: int | None = None
+    body: bytes, max_items: int | None = None, limit_name: str = "TRACESINK_MAX_BATCH_ITEMS"
 ) -> list[IncomingEntry | ValidationError]:
     """A batch body's entries, each decoded or the error that names what is wrong with it.
 
@@ -122,16 +118,18 @@ def decode_batch(
         whole = stripped
     else:
         lines = [line for line in stripped.split(b"\n") if line.strip()]
-        _check_count(len(lines), max_items)
+        _check_count(len(lines), max_items, limit_name)
         whole = b"[" + b",".join(lines) + b"]"
     try:
         entries: list[IncomingEntry | ValidationError] = list(_decode_entries(whole))
     except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         entries = []
     if entries:
-        _check_count(len(entries), max_items)
+        _check_count(len(entries), max_items, limit_name)
         return entries
-    for item in split_batch(body, max_items):  # raises for an empty, unreadable or long batch
+    for item in split_batch(
+        body, max_items, limit_name
+    ):  # raises for an empty, unreadable or long batch
         entries.append(_decoded_or_error(item))
     return entries
 
@@ -206,43 +204,51 @@ def _timestamp_ms(value: float | str) -> int:
     return ms
 
 
-def prepare_entry(
-    incoming: IncomingEntry,
-    rules: EntryRules,
-    detected: tuple[str, str],
-    now_ms: int,
-    pinned: str | None = None,
-) -> PreparedEntry:
-    """Validate one decoded entry and build the JSON that is stored for it; ``pinned``: the
-    system the request's ingest key allows, the only one it may log as."""
-    if not TRACE_ID.fullmatch(incoming.trace_id):
-        raise ValidationError(
-            "trace_id must be 1 to 128 characters from A-Z a-z 0-9 . _ : -", field="trace_id"
-        )
-    level = incoming.level.lower()
+def log_level(given: str | int) -> str:
+    """The stored level of a level as sent: a name, an alias, or a number of Python's logging."""
+    if isinstance(given, int):
+        if given < 0:
+            raise ValidationError("level must not be a negative number", field="level")
+        return next(name for threshold, name in NUMERIC_LEVELS if given >= threshold)
+    level = given.lower()
     level = LEVEL_ALIASES.get(level, level)
-    if level not in LEVELS:
+    if level not in LOG_LEVELS:
         raise ValidationError(
-            f"level must be one of {', '.join(LEVELS)} (debug is stored as log), "
-            f"got {incoming.level!r}",
+            f"level must be one of {', '.join(LOG_LEVELS)}, an alias "
+            f"({', '.join(LEVEL_ALIASES)}) or a logging number, got {given!r}",
             field="level",
         )
-    if pinned is not None:
-        if incoming.system not in (None, pinned):
+    return level
+
+
+def prepare_entry(
+    incoming: IncomingEntry, rules: EntryRules, sender: Sender, now_ms: int
+) -> PreparedEntry:
+    """Validate one decoded entry and build the JSON that is stored for it."""
+    trace_from = None
+    if incoming.trace_id is None:
+        header = sender.trace_id()
+        trace_id, trace_from = header.trace_id, header.source
+    elif TRACE_ID.fullmatch(incoming.trace_id):
+        trace_id = incoming.trace_id
+    else:
+        raise ValidationError(TRACE_ID_RULE, field="trace_id")
+    level = log_level(incoming.level)
+    if sender.pinned is not None:  # the ingest key allows one system (auth.py)
+        if incoming.system not in (None, sender.pinned):
             raise ValidationError(
-                f"this ingest key logs as system {pinned} only, not {incoming.system}",
+                f"this ingest key logs as system {sender.pinned} only, not {incoming.system}",
                 field="system",
             )
-        system, rule = pinned, "ingest_key"
+        label, rule = sender.pinned, "ingest_key"
     elif incoming.system is None:
-        system, rule = detected
-    elif incoming.system in SYSTEMS:
-        system, rule = incoming.system, "body"
+        label, rule = sender.system, sender.system_rule
     else:
-        raise ValidationError(f"system must be one of {', '.join(SYSTEMS)}", field="system")
+        label, rule = system_label(incoming.system, "system"), "body"
+    system = label if label in rules.systems else MANUAL
 
     message, truncated = _truncate(incoming.message, rules.max_message_bytes)
-    entry: dict[str, Any] = {"id": new_id(now_ms), "trace_id": incoming.trace_id}
+    entry: dict[str, Any] = {"id": new_id(now_ms), "trace_id": trace_id}
     if incoming.user_id is not None:
         user_id = str(incoming.user_id)
         if len(user_id) > MAX_USER_ID_CHARS:
@@ -250,7 +256,7 @@ def prepare_entry(
                 f"user_id must be at most {MAX_USER_ID_CHARS} characters", field="user_id"
             )
         entry["user_id"] = user_id
-    entry.update(system=system, level=level, message=message)
+    entry.update(system=label, level=level, message=message)
     if incoming.stack is not None:
         stack, stack_truncated = _truncate(incoming.stack, rules.max_message_bytes)
         entry["stack"] = stack
@@ -264,4 +270,10 @@ def prepare_entry(
     if truncated:
         entry["truncated"] = True
     entry["detected_by"] = rule
-    return PreparedEntry(entry["id"], incoming.trace_id, system, _encode(entry))
+    if system != label:
+        entry["counted_as"] = system
+    if trace_from is not None:
+        entry["trace_id_from"] = trace_from
+    return PreparedEntry(
+        entry["id"], trace_id, system, _encode(entry), None if system == label else label
+    )

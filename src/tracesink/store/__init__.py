@@ -1,4 +1,8 @@
-"""Stores chosen by URL scheme: an explicit table; a driver is imported only when it is used."""
+"""Stores chosen by URL scheme: an explicit table; a backend's module is imported only when used.
+
+Every backend's driver is a dependency of the package (pyproject.toml), so a known scheme always
+loads; the lazy import only keeps start-up from loading drivers it does not need.
+"""
 
 from __future__ import annotations
 
@@ -10,40 +14,38 @@ from tracesink.errors import ConfigurationError
 from tracesink.limits import Policy
 from tracesink.store.base import Store
 
-# scheme → (module, class, the pip extra or package that provides its driver)
-BACKENDS: dict[str, tuple[str, str, str]] = {
-    "memory": ("tracesink.store.memory", "MemoryStore", ""),
-    "redis": ("tracesink.store.redis", "RedisStore", "redis[hiredis]"),
-    "rediss": ("tracesink.store.redis", "RedisStore", "redis[hiredis]"),
-    "redis+unix": ("tracesink.store.redis", "RedisStore", "redis[hiredis]"),
-    "upstash+https": ("tracesink.store.upstash", "UpstashStore", "httpx"),
-    "upstash+http": ("tracesink.store.upstash", "UpstashStore", "httpx"),
+# scheme → (module, class)
+BACKENDS: dict[str, tuple[str, str]] = {
+    "memory": ("tracesink.store.memory", "MemoryStore"),
+    "redis": ("tracesink.store.redis", "RedisStore"),
+    "rediss": ("tracesink.store.redis", "RedisStore"),
+    "redis+unix": ("tracesink.store.redis", "RedisStore"),
+    "upstash+https": ("tracesink.store.upstash", "UpstashStore"),
+    "upstash+http": ("tracesink.store.upstash", "UpstashStore"),
     # Bare: the URL and token come from UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN.
-    "upstash": ("tracesink.store.upstash", "UpstashStore", "httpx"),
+    "upstash": ("tracesink.store.upstash", "UpstashStore"),
 }
 BARE_SCHEMES = {"upstash"}  # written without "://"
 
 
-def open_store(url: str, policy: Policy) -> Store:
-    """The store for ``url``; ConfigurationError for an unknown scheme or a missing driver."""
+def backend_of(url: str, setting: str = "TRACESINK_STORE") -> tuple[str, str]:
+    """(module, class) of the store for ``url``; ConfigurationError naming ``setting`` for an
+    unknown scheme. Imports nothing, so a bad URL is reported before anything starts."""
     scheme = url.partition("://")[0].lower()
     if scheme not in BACKENDS:
         raise ConfigurationError(
-            f"TRACESINK_STORE={mask_url(url)!r} has an unknown scheme {scheme!r}; "
+            f"{setting}={mask_url(url)!r} has an unknown scheme {scheme!r}; "
             f"known: {', '.join(s if s in BARE_SCHEMES else s + '://' for s in BACKENDS)}"
         )
-    module_name, class_name, requirement = BACKENDS[scheme]
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigurationError(
-            f"the {scheme}:// store needs {requirement!r} installed ({exc.name} is missing): "
-            f"pip install '{requirement}'"
-        ) from None
-    backend: Callable[..., Store] = getattr(module, class_name)
+    return BACKENDS[scheme]
+
+
+def open_store(url: str, policy: Policy, setting: str = "TRACESINK_STORE") -> Store:
+    """The store for ``url`` (not yet connected); ConfigurationError naming ``setting`` when the
+    URL is not one it can use."""
+    module_name, class_name = backend_of(url, setting)
+    backend: Callable[..., Store] = getattr(importlib.import_module(module_name), class_name)
     try:
         return backend(url, policy)
     except ValueError:  # a URL no parser could read (a bad IPv6 host, a port that is no number)
-        raise ConfigurationError(
-            f"TRACESINK_STORE={mask_url(url)!r} is not a valid {scheme} URL"
-        ) from None
+        raise ConfigurationError(f"{setting}={mask_url(url)!r} is not a valid store URL") from None

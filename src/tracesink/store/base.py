@@ -19,8 +19,8 @@ from typing import Any, Protocol
 
 import msgspec
 
-from tracesink.ingest.model import PreparedEntry
-from tracesink.limits import LEVELS, Decision
+from tracesink.limits import LIMIT_LEVELS, Decision
+from tracesink.model import PreparedEntry
 
 
 @dataclass(slots=True)
@@ -55,6 +55,11 @@ class TraceSummary:
 
 class Store(Protocol):
     @property
+    def display(self) -> str:
+        """The store's URL with its secrets masked: what /health and the banner show."""
+        ...
+
+    @property
     def usage(self) -> Usage:
         """Commands and bytes spent so far; the cost accounting reads it."""
         ...
@@ -87,7 +92,7 @@ def new_batch_id() -> str:
 
 
 def new_marker(level: str, now_ms: int) -> dict[str, Any]:
-    by = dict.fromkeys(LEVELS, 0)
+    by = dict.fromkeys(LIMIT_LEVELS, 0)
     by[level] = 1
     return {"kind": "dropped", "count": 1, "by": by, "first": now_ms, "last": now_ms}
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import msgspec
 
-from tracesink.ingest.model import PreparedEntry
 from tracesink.limits import Decision, LocalCounters, Policy
+from tracesink.model import PreparedEntry
 from tracesink.store.base import TraceRecord, TraceSummary, Usage, new_marker, summarize
 
 SWEEP_EVERY_MS = 60_000
@@ -33,6 +33,8 @@ class MemoryStore:
         # windows later. Kept as long here, not for ever: the writer names every batch, so a set
         # of all of them grew by one id per batch for the life of the process.
         self._stored: dict[int, set[str]] = {}
+
+    display = "memory://"
 
     def __repr__(self) -> str:
         return "MemoryStore('memory://')"

@@ -8,8 +8,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from tracesink.errors import StorageError
-from tracesink.ingest.model import PreparedEntry
 from tracesink.limits import Decision, Policy
+from tracesink.model import PreparedEntry
 from tracesink.store.base import Usage, new_batch_id
 from tracesink.store.scripts import ScriptCall, decisions_from, replay_batch_call, write_batch_call
 
@@ -24,6 +24,10 @@ class ScriptStore(ABC):
         self._policy = policy
         self._display = display  # the URL with its secrets masked
         self.usage = Usage()
+
+    @property
+    def display(self) -> str:
+        return self._display
 
     @contextmanager
     def _errors(self, doing: str) -> Iterator[None]:

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 
-from tracesink.ingest.model import PreparedEntry
 from tracesink.limits import Decision, Policy, window_of
+from tracesink.model import PreparedEntry
 
 LOGS_PREFIX = "logs:"
 COUNTERS_PREFIX = "tracesink:rl:"

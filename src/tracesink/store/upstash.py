@@ -41,8 +41,8 @@ import msgspec
 
 from tracesink.config import mask_url
 from tracesink.errors import ConfigurationError, StorageError
-from tracesink.ingest.model import PreparedEntry
 from tracesink.limits import Policy
+from tracesink.model import PreparedEntry
 from tracesink.store.base import TraceRecord, TraceSummary, summarize
 from tracesink.store.rest_client import Arg, CommandError, Reply, RestClient, encode_command
 from tracesink.store.script_store import ScriptStore

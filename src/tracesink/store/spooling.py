@@ -19,14 +19,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, replace
 
 from tracesink.errors import StorageError
-from tracesink.ingest.model import PreparedEntry
 from tracesink.limits import Decision, LocalCounters, Policy
-from tracesink.spool import Spool
+from tracesink.model import PreparedEntry
 from tracesink.store.base import Store, TraceRecord, TraceSummary, Usage, new_batch_id
+from tracesink.store.spool import Spool
 
 log = logging.getLogger("tracesink")
 
@@ -46,6 +45,12 @@ def outage_policy(policy: Policy, share_pct: int) -> Policy:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SpoolStatus:
+    entries: int  # waiting to be replayed into the store
+    bytes: int
+
+
 class SpoolingStore:
     def __init__(self, store: Store, spool: Spool, policy: Policy, outage_share_pct: int) -> None:
         self._store = store
@@ -55,18 +60,18 @@ class SpoolingStore:
         self._clock_ms = 0  # the latest now_ms seen: replays need one and have no request
 
     def __repr__(self) -> str:
-        return repr(self._store)
+        return f"SpoolingStore({self._store!r})"
 
     @property
-    def inner(self) -> Store:
-        return self._store
+    def display(self) -> str:
+        return self._store.display
 
     @property
     def usage(self) -> Usage:
         return self._store.usage
 
-    def spool_status(self) -> dict[str, Any]:
-        return {"entries": self._spool.entries, "bytes": self._spool.bytes}
+    def spool_status(self) -> SpoolStatus:
+        return SpoolStatus(self._spool.entries, self._spool.bytes)
 
     async def open(self, now_ms: int) -> None:
         """Open the spool; a spool left by a crash is replayed at once."""

@@ -24,8 +24,8 @@ from typing import Any
 
 import msgspec
 
-from tracesink.errors import ConfigurationError, StorageError
-from tracesink.ingest.model import PreparedEntry
+from tracesink.errors import ConfigurationError, SpoolFull, StorageError
+from tracesink.model import PreparedEntry
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS batches (
@@ -43,10 +43,6 @@ _OWNER_SCHEMA = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TE
 
 class SpoolOfAnotherStore(ConfigurationError):
     """The spool holds batches written for another store: they must never be replayed here."""
-
-
-class SpoolFull(StorageError):
-    """The spool has reached its size cap; the caller should answer 503 with Retry-After."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tracesink.durable import SpoolingStore, outage_policy
-from tracesink.errors import StorageError
-from tracesink.ingest.model import PreparedEntry
+from tracesink.errors import SpoolFull, StorageError
 from tracesink.limits import Decision, Policy
-from tracesink.spool import Spool, SpoolFull
+from tracesink.model import PreparedEntry
 from tracesink.store.memory import MemoryStore
+from tracesink.store.spool import Spool
+from tracesink.store.spooling import SpoolingStore, outage_policy
 
 POLICY = Policy(
     global_limit=1000,
@@ -89,11 +89,11 @@ async def test_an_outage_queues_admitted_entries_and_recovery_stores_them_in_ord
     inner.down = True
     decisions = await store.write_batch([entry(1), entry(2)], T0 + 1)
     assert [(d.admitted, d.queued) for d in decisions] == [(True, True), (True, True)]
-    assert store.spool_status()["entries"] == 2
+    assert store.spool_status().entries == 2
     await store.write_batch([entry(3)], T0 + 2)
     inner.down = False
     await store.write_batch([entry(4)], T0 + 3)  # joins the spool behind the others
-    await until(lambda: store.spool_status()["entries"] == 0)
+    await until(lambda: store.spool_status().entries == 0)
     assert await stored(inner) == [entry(n).payload for n in range(5)]
     assert len(inner.replays) == len(set(inner.replays)) == 3
     await store.close()
@@ -107,7 +107,7 @@ async def test_limits_in_an_outage_use_local_counters(
     inner.down = True
     decisions = await store.write_batch([entry(n) for n in range(7)], T0)
     assert [d.limited_by for d in decisions] == [None] * 5 + ["trace"] * 2
-    assert store.spool_status()["entries"] == 5
+    assert store.spool_status().entries == 5
     await store.close()
 
 
@@ -143,7 +143,7 @@ async def test_a_spool_left_by_a_crash_is_replayed_at_the_next_start(tmp_path: P
     inner.down = False
     second = SpoolingStore(inner, Spool(tmp_path, 1 << 20), POLICY, 100)
     await second.open(T0 + 10)
-    await until(lambda: second.spool_status()["entries"] == 0)
+    await until(lambda: second.spool_status().entries == 0)
     assert await stored(inner) == [entry(1).payload, entry(2).payload]
     await second.close()
 
@@ -192,9 +192,9 @@ async def test_replay_waits_while_the_store_stays_down(
     inner.down = True
     await store.write_batch([entry(1)], T0)
     await asyncio.sleep(0.5)
-    assert store.spool_status()["entries"] == 1
+    assert store.spool_status().entries == 1
     inner.down = False
-    await until(lambda: store.spool_status()["entries"] == 0)
+    await until(lambda: store.spool_status().entries == 0)
     assert await stored(inner) == [entry(1).payload]
     await store.close()
 

@@ -28,8 +28,15 @@ def test_precedence(headers: dict[str, str], expected: tuple[str, str]) -> None:
     assert detect_from_headers(headers) == expected
 
 
-def test_unknown_x_log_system_is_a_clear_error() -> None:
-    """A header naming no known system is refused, naming the header."""
+def test_any_well_formed_x_log_system_is_a_label() -> None:
+    """A header naming a system the settings do not know is still a label (counted as manual
+    later, never lost); it is normalised to lower case."""
+    assert detect_from_headers({"x-log-system": " Python "}) == ("python", "x-log-system")
+
+
+@pytest.mark.parametrize("raw", ["", "9lives", "a b", "x" * 33, "sys/tem", "é"])
+def test_a_malformed_x_log_system_is_a_clear_error(raw: str) -> None:
+    """A header that cannot be a system name is refused, naming the header."""
     with pytest.raises(ValidationError) as caught:
-        detect_from_headers({"x-log-system": "mainframe"})
+        detect_from_headers({"x-log-system": raw})
     assert caught.value.field == "X-Log-System"

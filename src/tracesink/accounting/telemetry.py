@@ -12,8 +12,8 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from tracesink.ingest.model import PreparedEntry
 from tracesink.limits import Decision
+from tracesink.model import PreparedEntry
 from tracesink.store.base import Usage
 
 SAMPLE_EVERY_MS = 60_000

@@ -13,18 +13,19 @@ from hypothesis import strategies as st
 
 from tracesink.errors import ValidationError
 from tracesink.ingest.model import IncomingEntry
+from tracesink.ingest.sender import Sender
 from tracesink.ingest.validate import (
     EntryRules,
     decode_batch,
     decode_entry,
-    iso_ms,
     prepare_entry,
     split_batch,
 )
+from tracesink.times import iso_ms
 
 RULES = EntryRules(max_message_bytes=64, max_context_bytes=200, max_context_depth=3)
 NOW = 1_795_946_400_000
-DETECTED = ("browser", "origin")
+DETECTED = Sender({"origin": "https://app.example"})
 
 
 def prepare(body: dict[str, Any] | bytes) -> dict[str, Any]:
@@ -89,7 +90,8 @@ def test_ids_are_unique_and_sort_by_time() -> None:
         ({"trace_id": "t"}, "message"),
         ({"trace_id": "t", "message": 3}, "message"),
         ({"trace_id": "t", "message": "m", "level": "verbose"}, "level"),
-        ({"trace_id": "t", "message": "m", "system": "mainframe"}, "system"),
+        ({"trace_id": "t", "message": "m", "system": "main frame"}, "system"),
+        ({"trace_id": "t", "message": "m", "system": "x" * 33}, "system"),
         ({"trace_id": "t", "message": "m", "context": [1]}, "context"),
         ({"trace_id": "t", "message": "m", "context": {"a": {"b": {"c": {}}}}}, "context"),
         ({"trace_id": "t", "message": "m", "context": {"a": "x" * 300}}, "context"),

@@ -1,0 +1,188 @@
+"""The ingest pipeline: the one way in for every route.
+
+A route parses HTTP into prepared entries and hands them to ``IngestPipeline.submit``; the
+pipeline refuses them all when the daily command budget is spent, else has the group-commit
+writer store them (behind the spool during a store outage), counts every outcome by system and
+reason, and returns the decisions with the time they were made at. Nothing about limits,
+budgets, accounting or outages lives in a route, so a new route (OTLP, a webhook) is parsing and
+answering only.
+
+    route ─▶ IngestPipeline.submit ─▶ budget ─▶ Writer (group commit) ─▶ [SpoolingStore] ─▶ Store
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tracesink.accounting.budget import CommandBudget
+from tracesink.accounting.report import stats_document
+from tracesink.accounting.telemetry import Telemetry
+from tracesink.config import Settings
+from tracesink.errors import ConfigurationError, Overloaded, StorageError
+from tracesink.ingest.validate import EntryRules
+from tracesink.limits import Decision, Policy
+from tracesink.model import MANUAL, PreparedEntry
+from tracesink.store import open_store
+from tracesink.store.base import Store
+from tracesink.store.spool import Spool
+from tracesink.store.spooling import SpoolingStore, SpoolStatus
+from tracesink.writer import Writer
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """What became of a submission: a decision per entry, in order, and when they were made."""
+
+    decisions: list[Decision]
+    decided_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineStatus:
+    store: str  # the store's URL, secrets masked
+    queued: int  # entries waiting for the store
+    spool: SpoolStatus | None  # None: no spool (memory store, or TRACESINK_SPOOL_DIR=off)
+
+
+def policy_from(settings: Settings) -> Policy:
+    system_limits = {
+        name: limit
+        for name in settings.system_shares
+        if (limit := settings.system_limit(name)) is not None
+    }
+    return Policy(
+        global_limit=settings.global_limit,
+        trace_limit=settings.trace_limit,
+        system_limits=system_limits,
+        window_ms=settings.window_s * 1000,
+        ttl_ms=settings.ttl_s * 1000,
+    )
+
+
+def rules_from(settings: Settings) -> EntryRules:
+    return EntryRules(
+        max_message_bytes=settings.max_message_bytes,
+        max_context_bytes=settings.max_context_bytes,
+        max_context_depth=settings.max_context_depth,
+        systems=frozenset(settings.systems),
+    )
+
+
+class IngestPipeline:
+    """Built by ``open`` from the settings (and, in tests, a given store); closed by ``close``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        spooling: SpoolingStore | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self.settings = settings
+        self.policy = policy_from(settings)
+        self.rules = rules_from(settings)
+        self.clock = clock
+        self._spooling = spooling
+        self._store = spooling or store
+        self.telemetry = Telemetry(lambda: self._store.usage)
+        self.budget = CommandBudget(
+            settings.max_commands_per_day or None, lambda: self._store.usage.commands
+        )
+        self._writer = Writer(
+            self._store,
+            max_batch=settings.max_batch,
+            max_queue=settings.max_queue,
+            clock=clock,
+            on_flush=self._on_flush,
+        )
+
+    @classmethod
+    async def open(
+        cls, settings: Settings, store: Store | None = None, clock: Callable[[], float] = time.time
+    ) -> IngestPipeline:
+        """Open the store (behind the spool when there is one); a spool left by a crash starts
+        replaying at once."""
+        store = store or open_store(
+            settings.store, policy_from(settings), settings.name_of("store")
+        )
+        spooling = None
+        spool_path = settings.spool_path()
+        if spool_path is not None:
+            # owner: a spool holding batches for another store is refused, never replayed here
+            spool = Spool(spool_path, settings.spool_max_bytes, owner=repr(store))
+            spooling = SpoolingStore(store, spool, policy_from(settings), settings.outage_share)
+            try:
+                await spooling.open(int(clock() * 1000))
+            except (OSError, sqlite3.Error) as exc:
+                raise ConfigurationError(
+                    f"{settings.name_of('spool_dir')}: cannot open the spool at {spool_path}: {exc}"
+                ) from None
+        return cls(settings, store, spooling, clock)
+
+    @property
+    def store(self) -> Store:
+        """The store, for reads (they go the short way, not through the writer)."""
+        return self._store
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    def refuse_invalid(self, system: str, count: int = 1) -> None:
+        """Count entries a route refused as invalid before they reached the pipeline."""
+        counted = system if system in self.rules.systems else MANUAL
+        self.telemetry.record_refused(counted, "invalid", count)
+
+    async def submit(self, entries: Sequence[PreparedEntry]) -> Submitted:
+        """Decide and store ``entries``, or refuse them all when the daily budget is spent.
+
+        Raises ``Overloaded`` (the write queue is full) or ``StorageError`` (the store failed and
+        nothing could be spooled); either way nothing was stored, and the refusal is counted.
+        """
+        now_ms = self.now_ms()
+        if self.budget.exhausted(now_ms):
+            wait_ms = self.budget.seconds_to_reset(now_ms) * 1000
+            submitted = Submitted([Decision("budget", {}, wait_ms) for _ in entries], now_ms)
+        else:
+            try:
+                decisions, decided_ms = await self._writer.submit(entries)
+            except Overloaded:
+                self._count_refused(entries, "overloaded")
+                raise
+            except StorageError:
+                self._count_refused(entries, "store_unavailable")
+                raise
+            submitted = Submitted(decisions, decided_ms)
+        self.telemetry.record_decisions(entries, submitted.decisions)
+        return submitted
+
+    def _count_refused(self, entries: Sequence[PreparedEntry], reason: str) -> None:
+        for entry in entries:
+            self.telemetry.record_refused(entry.system, reason)
+
+    def _on_flush(self, size: int, seconds: float, failed: bool) -> None:
+        self.telemetry.record_flush(size, seconds, failed)
+        self.telemetry.sample(self.now_ms())
+
+    def status(self) -> PipelineStatus:
+        spool = self._spooling.spool_status() if self._spooling is not None else None
+        return PipelineStatus(self._store.display, self._writer.queued, spool)
+
+    async def ping(self) -> None:
+        """Raise when the store cannot be reached."""
+        await self._store.ping()
+
+    def stats(self) -> dict[str, Any]:
+        """``/stats``: what was accepted, refused, spent, and what it costs a month."""
+        status = self.status()
+        return stats_document(
+            self.settings, self.telemetry, self.budget, status.store, status.spool, self.now_ms()
+        )
+
+    async def close(self) -> None:
+        """Drain: store everything submitted so far, then close the store (and the spool)."""
+        await self._writer.drain()
+        await self._store.close()
