@@ -67,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
 def default_text(option: Option) -> str:
     """An option's default as a user would type it."""
     if option.name == "spool_dir":
-        return "~/.local/state/tracesink/spool-PORT"
+        return "~/.local/state/tracesink/spool-PORT-STORE (a hash of the store URL)"
     value: Any = getattr(Settings(), option.name)
     if isinstance(value, Mapping):
         return ",".join(f"{k}={v}" for k, v in value.items()) or "none"
