@@ -158,3 +158,10 @@ def trace_template(raw: str) -> str:
     if not raw.strip() or len(raw) > 100:
         raise ValueError("a trace id of 1 to 100 characters, {service} standing for the service")
     return raw.strip()
+
+
+def seconds_or_off(raw: str) -> float:
+    """A number of seconds, or 0 for off."""
+    if raw.strip() in {"0", "off"}:
+        return 0.0
+    return positive_number(raw)

@@ -25,6 +25,7 @@ from tracesink.app.http import (
     json_response,
 )
 from tracesink.app.ingest_routes import post_log, post_logs
+from tracesink.app.live_routes import get_live, get_trace_or_live
 from tracesink.app.metrics import get_metrics
 from tracesink.app.openapi import openapi_document
 from tracesink.app.otlp_routes import post_otlp_logs
@@ -32,7 +33,6 @@ from tracesink.app.read_routes import (
     TRACE_PATH_PREFIX,
     get_health,
     get_stats,
-    get_trace,
     get_traces,
 )
 from tracesink.app.state import AppState
@@ -86,8 +86,9 @@ ROUTES: dict[str, dict[str, Route]] = {
     "/openapi.json": {"GET": Route(get_openapi, PUBLIC)},
     "/stats": {"GET": Route(get_stats, READ)},
     "/metrics": {"GET": Route(get_metrics, READ)},
+    "/live": {"GET": Route(get_live, READ)},
 }
-TRACE_ROUTE = {"GET": Route(get_trace, READ)}  # /logs/{trace_id}
+TRACE_ROUTE = {"GET": Route(get_trace_or_live, READ)}  # /logs/{trace_id} and /logs/{trace_id}/live
 
 
 class TraceSinkApp:
