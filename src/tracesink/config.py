@@ -274,7 +274,7 @@ def _checked(settings: Settings) -> Settings:
 
 
 # Variables with the prefix that are not settings of the service itself.
-IGNORED_ENV = frozenset({"TRACESINK_URL"})
+IGNORED_ENV = frozenset({"TRACESINK_URL", "TRACESINK_INGEST_KEY"})
 
 assert {f.name for f in fields(Settings)} - {"given_as"} == {o.name for o in OPTIONS}, (
     "OPTIONS must cover Settings"
