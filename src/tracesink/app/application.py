@@ -36,6 +36,12 @@ from tracesink.app.read_routes import (
     get_traces,
 )
 from tracesink.app.state import AppState
+from tracesink.app.viewer_routes import (
+    get_viewer_script,
+    get_viewer_style,
+    viewer_page,
+    wants_html,
+)
 from tracesink.config import Settings
 from tracesink.errors import (
     AccessDenied,
@@ -71,6 +77,9 @@ async def get_openapi(state: AppState, request: Request) -> Response:
 
 
 async def index(state: AppState, request: Request) -> Response:
+    """The viewer for a browser; for any other client (no text/html in Accept) a JSON index."""
+    if wants_html(request):
+        return viewer_page(state)
     routes = [f"{method} {path}" for path, methods in ROUTES.items() for method in methods]
     routes.append(f"GET {TRACE_PATH_PREFIX}{{trace_id}}")
     return json_response(200, {"name": "tracesink", "version": __version__, "routes": routes})
@@ -87,6 +96,8 @@ ROUTES: dict[str, dict[str, Route]] = {
     "/stats": {"GET": Route(get_stats, READ)},
     "/metrics": {"GET": Route(get_metrics, READ)},
     "/live": {"GET": Route(get_live, READ)},
+    "/viewer/viewer.js": {"GET": Route(get_viewer_script, PUBLIC)},
+    "/viewer/viewer.css": {"GET": Route(get_viewer_style, PUBLIC)},
 }
 TRACE_ROUTE = {"GET": Route(get_trace_or_live, READ)}  # /logs/{trace_id} and /logs/{trace_id}/live
 

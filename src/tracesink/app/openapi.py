@@ -210,6 +210,16 @@ EVENT_STREAM = {
 }
 
 
+def _asset(summary: str, media_type: str) -> dict[str, Any]:
+    content = {media_type: {"schema": {"type": "string"}}}
+    return {
+        "get": {
+            "summary": summary,
+            "responses": {"200": {"description": summary, "content": content}},
+        }
+    }
+
+
 def _live(summary: str, path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "get": {
@@ -389,10 +399,13 @@ def openapi_document() -> dict[str, Any]:
             },
             "/": {
                 "get": {
-                    "summary": "The service's name, version and routes",
+                    "summary": "The viewer page (Accept: text/html), else the name, version and "
+                    "routes as JSON",
                     "responses": {"200": _json({"type": "object"}, "an index")},
                 }
             },
+            "/viewer/viewer.js": _asset("The viewer's script", "text/javascript"),
+            "/viewer/viewer.css": _asset("The viewer's stylesheet", "text/css"),
             "/health": {
                 "get": {
                     "summary": "ok, degraded (spooling) or unavailable",
