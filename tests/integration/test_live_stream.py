@@ -71,6 +71,18 @@ def test_resuming_with_last_event_id_has_no_gap_and_no_repeat(memory_service: Se
         assert live.nothing_more()
 
 
+def test_the_every_trace_stream_resumes_across_traces(memory_service: Service) -> None:
+    """GET /live with Last-Event-ID replays, in id order, what every trace stored meanwhile."""
+    with reading(f"{memory_service.url}/live") as live:
+        live.until_ready()
+        seen = post(memory_service, "across-1", "seen")
+        assert live.next_entry()["id"] == seen
+    missed = [post(memory_service, f"across-{i % 2}", f"missed {i}") for i in range(4)]
+    with reading(f"{memory_service.url}/live", {"Last-Event-ID": seen}) as live:
+        assert [e["id"] for e in live.until_ready()] == missed
+        assert live.nothing_more()
+
+
 def test_a_bad_cursor_is_refused_before_streaming(memory_service: Service) -> None:
     """A malformed since or Last-Event-ID is a 400 naming it, not a stream."""
     response = httpx.get(f"{memory_service.url}/logs/x/live?since=nope", timeout=5)
