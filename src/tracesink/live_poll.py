@@ -55,6 +55,7 @@ class StoreWatcher:
         self._newest: dict[str, str] = {}  # every-trace stream: each trace's newest id seen
         self._floor = ""  # every-trace stream: publish ids above this one
         self.polls = 0
+        self._failing = False  # warn once per outage, not once per poll
 
     def wake(self) -> None:
         """Start polling if it is not running (a subscriber arrived)."""
@@ -68,7 +69,11 @@ class StoreWatcher:
                 try:
                     await self.poll_once(now_ms)
                 except StorageError as exc:
-                    log.warning("live stream: cannot poll the store: %s", exc)
+                    if not self._failing:
+                        log.warning("live streams: cannot poll the store: %s", exc)
+                    self._failing = True
+                else:
+                    self._failing = False
             await asyncio.sleep(self._interval_s)
         self._newest.clear()
         self._floor = ""

@@ -85,3 +85,10 @@ async def test_a_bad_filter_is_a_400_naming_it(sink: AppClient, query: str, fiel
             continue
         response = await sink.http.get(f"{path}?{query}")
         assert (response.status_code, response.json()["field"]) == (400, field)
+
+
+async def test_a_trace_named_live_is_a_trace(sink: AppClient) -> None:
+    """/logs/live reads the trace called "live"; only /logs/{id}/live is a stream."""
+    await sink.log(trace_id="live", message="just a name")
+    document = (await sink.http.get("/logs/live")).json()
+    assert [e["message"] for e in document["entries"]] == ["just a name"]

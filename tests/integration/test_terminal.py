@@ -107,7 +107,8 @@ def test_traces_lists_recent_traces(served: Service) -> None:
 
 
 def test_problems_are_one_line_with_the_fix(served: Service) -> None:
-    """No token, an unknown trace, no server: exit 1 and one line saying what to do."""
+    """No token, an unknown trace, no server (for tail too, at once rather than retrying):
+    exit 1 and one line saying what to do."""
     assert run(served, "logs", "cli-story", token=False)[1:] == (
         "",
         f"tracesink: {served.url} wants a read token: set TRACESINK_READ_TOKEN\n",
@@ -118,12 +119,13 @@ def test_problems_are_one_line_with_the_fix(served: Service) -> None:
         f"tracesink: {served.url}/logs/never-written answered 404: "
         "no trace never-written: never written, or expired\n"
     )
-    process = tracesink("traces", env={"TRACESINK_URL": "http://127.0.0.1:9"})
-    _, err = process.communicate(timeout=30)
-    assert process.returncode == 1
-    assert err.startswith("tracesink: cannot reach tracesink at http://127.0.0.1:9")
-    assert "tracesink serve" in err
-    assert err.count("\n") == 1
+    for command in ("traces", "tail"):
+        process = tracesink(command, env={"TRACESINK_URL": "http://127.0.0.1:9"})
+        _, err = process.communicate(timeout=30)
+        assert process.returncode == 1
+        assert err.startswith("tracesink: cannot reach tracesink at http://127.0.0.1:9")
+        assert "tracesink serve" in err
+        assert err.count("\n") == 1
 
 
 def test_doctor_passes_quietly_and_names_each_problem(served: Service) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from tracesink.app.http import Request, Response, error_response
 from tracesink.app.read_query import entry_filter, since_of
-from tracesink.app.read_routes import get_trace, trace_id_of
+from tracesink.app.read_routes import TRACE_PATH_PREFIX, get_trace, trace_id_of
 from tracesink.app.state import AppState
 from tracesink.app.streaming import SSE_HEADERS, StreamingResponse, sse_event, sse_json
 from tracesink.live import Subscription
@@ -31,6 +31,7 @@ KEEP_ALIVE_S = 15.0  # a comment line this often keeps proxies from closing an i
 RETRY_MS = 1000  # how soon an EventSource reconnects after the stream ends
 RESUME_TRACES = 50  # the every-trace stream's resume looks at this many recent traces
 SENT_REMEMBERED = 10_000
+START_MARGIN_MS = 1000
 
 
 class SentIds:
@@ -99,7 +100,9 @@ async def get_trace_live(state: AppState, request: Request) -> Response:
 async def get_live(state: AppState, request: Request) -> Response:
     wanted = entry_filter(request)
     pipeline = state.pipeline
-    cursor = _cursor(request) or f"{pipeline.now_ms():012x}"
+    # Without a cursor: from a second ago, so an entry whose id was taken just before this
+    # connection but stored after it is not skipped.
+    cursor = _cursor(request) or f"{max(0, pipeline.now_ms() - START_MARGIN_MS):012x}"
     subscribed = _subscribe(state, None)
     if isinstance(subscribed, Response):
         return subscribed
@@ -173,7 +176,9 @@ async def _stream(
 
 
 async def get_trace_or_live(state: AppState, request: Request) -> Response:
-    """``/logs/{trace_id}`` and ``/logs/{trace_id}/live`` (a trace id never holds a ``/``)."""
-    if request.path.endswith(LIVE_SUFFIX):
+    """``/logs/{trace_id}`` and ``/logs/{trace_id}/live`` (a trace id never holds a ``/``, and
+    ``/logs/live`` is the trace named ``live``)."""
+    rest = request.path[len(TRACE_PATH_PREFIX) :]
+    if rest.endswith(LIVE_SUFFIX) and rest.count("/") == 1:
         return await get_trace_live(state, request)
     return await get_trace(state, request)

@@ -49,7 +49,10 @@ class StreamingResponse(Response):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await self._body.aclose()
-        if writer in done and writer.exception() is None:
+        if writer in done:
+            failure = writer.exception()
+            if failure is not None:
+                raise failure  # the server logs it and drops the connection mid-stream
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _write(self, send: Send) -> None:

@@ -92,6 +92,7 @@ class ServerClient:
         """Events of a live stream, forever: reconnects with ``Last-Event-ID`` when the
         connection drops, so nothing is missed or repeated. Ctrl-C ends it."""
         failures = 0
+        connected = False
         while True:
             headers = {"accept": "text/event-stream"}
             if last_id:
@@ -104,13 +105,13 @@ class ServerClient:
                     if response.status_code >= 400:
                         response.read()
                         self.check(response, path)
-                    failures = 0
+                    failures, connected = 0, True
                     for event in events(response.iter_lines()):
                         if event.id:
                             last_id = event.id
                         yield event
             except httpx.HTTPError as exc:
                 failures += 1
-                if failures >= 3:
+                if not connected or failures >= 3:  # down from the start, or stays down
                     raise self.unreachable(exc) from None
             time.sleep(RECONNECT_S)
