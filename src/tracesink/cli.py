@@ -1,5 +1,10 @@
 """``tracesink serve`` runs the service; ``tracesink check`` validates settings, reaches the store;
-``tracesink stats`` prints what a running instance has stored, refused and spent.
+the terminal commands (``logs``, ``tail``, ``traces``, ``send``, ``doctor``, ``stats``) talk to a
+running instance over HTTP and live in ``terminal/``, one module each.
+
+argparse stays (rather than click or typer): the serve flags are generated from
+``config.OPTIONS``, which argparse takes as data without decorators, and it costs no dependency;
+``rich`` does the terminal output (terminal/output.py).
 
 Every flag is generated from ``config.OPTIONS``, so each one also works as a ``TRACESINK_*``
 environment variable (the flag wins). The HTTP layer is not imported here: ``serve`` has uvicorn
@@ -15,17 +20,19 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx
-
 from tracesink import __version__
-from tracesink.accounting.report import render
 from tracesink.config import OPTIONS, Option, Settings, load_settings, mask_url
 from tracesink.errors import ConfigurationError, TraceSinkError
 from tracesink.pipeline import policy_from
 from tracesink.server.run import serve
 from tracesink.store.diagnose import probe
+from tracesink.terminal import doctor, logs, send, stats, tail, traces
 
-DEFAULT_URL = "http://127.0.0.1:8787"
+# Commands that talk to a running server: each module adds its parser and runs it.
+TERMINAL_COMMANDS = {
+    module.__name__.rsplit(".", 1)[1]: module
+    for module in (logs, tail, traces, send, doctor, stats)
+}
 DESCRIPTION = (
     "A log sink for developers: browsers, backends and edge workers send logs to one HTTP "
     "endpoint, each entry with a trace_id; one read returns a trace's whole story."
@@ -55,12 +62,8 @@ def _parser() -> argparse.ArgumentParser:
                 command.add_argument(
                     option.flag, dest=option.name, metavar=option.name.upper(), help=option_help
                 )
-    stats = commands.add_parser("stats", help="print a running instance's /stats")
-    stats.add_argument(
-        "--url",
-        default=os.environ.get("TRACESINK_URL", DEFAULT_URL),
-        help=f"where it runs (env TRACESINK_URL, default {DEFAULT_URL})",
-    )
+    for module in TERMINAL_COMMANDS.values():
+        module.add(commands)
     return parser
 
 
@@ -80,20 +83,6 @@ def default_text(option: Option) -> str:
     return str(value)
 
 
-def fetch_stats(url: str, token: str | None, timeout_s: float = 5.0) -> dict[str, Any]:
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    try:
-        response = httpx.get(f"{url.rstrip('/')}/stats", headers=headers, timeout=timeout_s)
-    except httpx.HTTPError as exc:
-        raise TraceSinkError(f"cannot reach tracesink at {url}: {type(exc).__name__}") from None
-    if response.status_code == 401:
-        raise TraceSinkError(f"{url} wants a read token: set TRACESINK_READ_TOKEN")
-    if response.status_code != 200:
-        raise TraceSinkError(f"{url}/stats answered {response.status_code}")
-    document: dict[str, Any] = response.json()
-    return document
-
-
 async def _check(settings: Settings) -> int:
     problem = await probe(settings.store, policy_from(settings))
     if problem is not None:
@@ -108,13 +97,14 @@ async def _check(settings: Settings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "stats":
+    terminal = TERMINAL_COMMANDS.get(args.command)
+    if terminal is not None:
         try:
-            print(render(fetch_stats(args.url, os.environ.get("TRACESINK_READ_TOKEN"))))
+            result: int = terminal.run(args)
         except TraceSinkError as exc:
             print(f"tracesink: {exc}", file=sys.stderr)
             return 1
-        return 0
+        return result
     flags = {o.name: getattr(args, o.name) for o in OPTIONS if getattr(args, o.name) is not None}
     try:
         settings = load_settings(os.environ, flags)

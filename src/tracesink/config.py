@@ -57,6 +57,7 @@ class Settings:
     price_per_gb_month: float = 0.25
     otlp_fallback_trace: str = "otlp-{service}"
     otlp_service_systems: Mapping[str, str] = field(default_factory=dict)
+    live_poll_s: float = 1.0  # 0: live streams show this instance's entries only
     # How the user named each setting they gave (a flag or a variable), for messages; not a setting.
     given_as: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -276,6 +277,11 @@ OPTIONS: tuple[Option, ...] = (
         values.service_systems,
         "OTLP service.name=system pairs, for records sent without X-Log-System",
     ),
+    Option(
+        "live_poll_s",
+        values.seconds_or_off,
+        "seconds between polls of a shared store for live streams, while any is open (0: off)",
+    ),
 )
 
 
@@ -346,7 +352,7 @@ def _checked(settings: Settings) -> Settings:
 
 
 # Variables with the prefix that are not settings of the service itself.
-IGNORED_ENV = frozenset({"TRACESINK_URL"})
+IGNORED_ENV = frozenset({"TRACESINK_URL", "TRACESINK_INGEST_KEY"})
 
 assert {f.name for f in fields(Settings)} - {"given_as"} == {o.name for o in OPTIONS}, (
     "OPTIONS must cover Settings"

@@ -177,3 +177,10 @@ def networks(raw: str) -> tuple[str, ...]:
         raise ValueError(
             "a comma-separated list of IP addresses or CIDRs like 127.0.0.1,10.0.0.0/8"
         ) from None
+
+
+def seconds_or_off(raw: str) -> float:
+    """A number of seconds, or 0 for off."""
+    if raw.strip() in {"0", "off"}:
+        return 0.0
+    return positive_number(raw)

@@ -8,6 +8,7 @@ budgets, accounting or outages lives in a route, so a new route (OTLP, a webhook
 answering only.
 
     route ─▶ IngestPipeline.submit ─▶ budget ─▶ Writer (group commit) ─▶ [SpoolingStore] ─▶ Store
+                                                                   └─▶ LiveFeed (admitted entries)
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from tracesink.config import Settings
 from tracesink.errors import ConfigurationError, Overloaded, StorageError
 from tracesink.ingest.validate import EntryRules
 from tracesink.limits import Decision, Policy
+from tracesink.live import LiveEntry, LiveFeed
+from tracesink.live_poll import StoreWatcher
 from tracesink.model import MANUAL, PreparedEntry
 from tracesink.store import open_store
 from tracesink.store.base import Store
@@ -99,6 +102,14 @@ class IngestPipeline:
             clock=clock,
             on_flush=self._on_flush,
         )
+        # Live streams: this instance's entries are published once stored (no store command);
+        # another instance's reach the feed by polling a shared store while someone watches.
+        self.live = LiveFeed()
+        self.watcher: StoreWatcher | None = None
+        if not settings.store.startswith("memory:") and settings.live_poll_s > 0:
+            self.watcher = StoreWatcher(
+                self._store, self.live, settings.live_poll_s, self.now_ms, self.budget.exhausted
+            )
 
     @classmethod
     async def open(
@@ -155,6 +166,11 @@ class IngestPipeline:
                 self._count_refused(entries, "store_unavailable")
                 raise
             submitted = Submitted(decisions, decided_ms)
+            self.live.publish(
+                LiveEntry(e.id, e.trace_id, e.payload)
+                for e, d in zip(entries, decisions, strict=True)
+                if d.admitted
+            )
         self.telemetry.record_decisions(entries, submitted.decisions)
         return submitted
 
@@ -183,5 +199,8 @@ class IngestPipeline:
 
     async def close(self) -> None:
         """Drain: store everything submitted so far, then close the store (and the spool)."""
+        self.live.close()
+        if self.watcher is not None:
+            await self.watcher.close()
         await self._writer.drain()
         await self._store.close()

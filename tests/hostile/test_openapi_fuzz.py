@@ -69,6 +69,8 @@ def test_no_input_breaks_the_service(
         if isinstance(result, Err):
             raise result.err()
         operation = result.ok()
+        if operation.definition.raw.get("x-stream"):
+            continue  # a live stream never ends: nothing to answer within a request's timeout
         if mode is GenerationMode.NEGATIVE and not (
             operation.body or list(operation.iter_parameters())
         ):

@@ -25,6 +25,7 @@ from tracesink.app.http import (
     json_response,
 )
 from tracesink.app.ingest_routes import post_log, post_logs
+from tracesink.app.live_routes import get_live, get_trace_or_live
 from tracesink.app.locality import Locality
 from tracesink.app.metrics import get_metrics
 from tracesink.app.openapi import openapi_document
@@ -33,10 +34,15 @@ from tracesink.app.read_routes import (
     TRACE_PATH_PREFIX,
     get_health,
     get_stats,
-    get_trace,
     get_traces,
 )
 from tracesink.app.state import AppState
+from tracesink.app.viewer_routes import (
+    get_viewer_script,
+    get_viewer_style,
+    viewer_page,
+    wants_html,
+)
 from tracesink.config import Settings
 from tracesink.errors import (
     AccessDenied,
@@ -72,6 +78,9 @@ async def get_openapi(state: AppState, request: Request) -> Response:
 
 
 async def index(state: AppState, request: Request) -> Response:
+    """The viewer for a browser; for any other client (no text/html in Accept) a JSON index."""
+    if wants_html(request):
+        return viewer_page(state)
     routes = [f"{method} {path}" for path, methods in ROUTES.items() for method in methods]
     routes.append(f"GET {TRACE_PATH_PREFIX}{{trace_id}}")
     return json_response(200, {"name": "tracesink", "version": __version__, "routes": routes})
@@ -87,12 +96,15 @@ ROUTES: dict[str, dict[str, Route]] = {
     "/openapi.json": {"GET": Route(get_openapi, PUBLIC)},
     "/stats": {"GET": Route(get_stats, READ)},
     "/metrics": {"GET": Route(get_metrics, READ)},
+    "/live": {"GET": Route(get_live, READ)},
+    "/viewer/viewer.js": {"GET": Route(get_viewer_script, PUBLIC)},
+    "/viewer/viewer.css": {"GET": Route(get_viewer_style, PUBLIC)},
 }
-TRACE_ROUTE = {"GET": Route(get_trace, READ)}  # /logs/{trace_id}
 # Paths that take logs: CORS treats them apart from everything else, which reads (cors.py).
 INGEST_PATHS = frozenset(
     path for path, methods in ROUTES.items() if any(r.access == INGEST for r in methods.values())
 )
+TRACE_ROUTE = {"GET": Route(get_trace_or_live, READ)}  # /logs/{trace_id} and /logs/{trace_id}/live
 
 
 class TraceSinkApp:

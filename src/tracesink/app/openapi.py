@@ -186,6 +186,62 @@ TRACE: dict[str, Any] = {
 READ_SECURITY: list[dict[str, list[str]]] = [{}, {"bearer": []}]
 
 
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+LEVEL_PARAM = _query("level", {"enum": ["log", "info", "warn", "error"]}, "this severity or worse")
+SYSTEM_PARAM = _query("system", {"type": "string"}, "systems, comma-separated")
+SINCE_PARAM = _query(
+    "since", {"type": "string", "pattern": "^[0-9a-f]{12,64}$"}, "only ids greater than this"
+)
+TEXT_PARAM = _query("q", {"type": "string", "maxLength": 200}, "text, case-insensitive")
+ENTRY_FILTERS = [LEVEL_PARAM, SYSTEM_PARAM, TEXT_PARAM, SINCE_PARAM]
+TRACE_ID_PARAM = {"name": "trace_id", "in": "path", "required": True, "schema": TRACE_ID_SCHEMA}
+EVENT_STREAM = {
+    "description": "server-sent events: id = entry id, data = the entry's JSON",
+    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+}
+
+
+def _asset(summary: str, media_type: str) -> dict[str, Any]:
+    content = {media_type: {"schema": {"type": "string"}}}
+    return {
+        "get": {
+            "summary": summary,
+            "responses": {"200": {"description": summary, "content": content}},
+        }
+    }
+
+
+def _live(summary: str, path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "get": {
+            "summary": summary,
+            "security": READ_SECURITY,
+            # A stream never ends by itself: request-response fuzzers skip operations with this.
+            "x-stream": True,
+            "parameters": [
+                *path_parameters,
+                *ENTRY_FILTERS,
+                {
+                    "name": "Last-Event-ID",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                },
+            ],
+            "responses": {"200": EVENT_STREAM, **_errors(400, 401, 503)},
+        }
+    }
+
+
 def openapi_document() -> dict[str, Any]:
     batch_body = {
         "application/json": {"schema": {"type": "array", "items": ENTRY, "minItems": 1}},
@@ -278,14 +334,7 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "A trace, oldest first, with drop markers in place",
                     "security": READ_SECURITY,
-                    "parameters": [
-                        {
-                            "name": "trace_id",
-                            "in": "path",
-                            "required": True,
-                            "schema": TRACE_ID_SCHEMA,
-                        }
-                    ],
+                    "parameters": [TRACE_ID_PARAM, *ENTRY_FILTERS],
                     "responses": {"200": _json(TRACE, "the trace"), **_errors(400, 401, 404, 503)},
                 }
             },
@@ -299,7 +348,10 @@ def openapi_document() -> dict[str, Any]:
                             "in": "query",
                             "required": False,
                             "schema": {"type": "integer", "minimum": 1, "maximum": 500},
-                        }
+                        },
+                        LEVEL_PARAM,
+                        SYSTEM_PARAM,
+                        SINCE_PARAM,
                     ],
                     "responses": {
                         "200": _json(
@@ -314,6 +366,8 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/logs/{trace_id}/live": _live("New entries of one trace, live", [TRACE_ID_PARAM]),
+            "/live": _live("New entries of every trace, live", []),
             "/stats": {
                 "get": {
                     "summary": "Entries accepted and refused, store spending, cost estimate",
@@ -345,10 +399,13 @@ def openapi_document() -> dict[str, Any]:
             },
             "/": {
                 "get": {
-                    "summary": "The service's name, version and routes",
+                    "summary": "The viewer page (Accept: text/html), else the name, version and "
+                    "routes as JSON",
                     "responses": {"200": _json({"type": "object"}, "an index")},
                 }
             },
+            "/viewer/viewer.js": _asset("The viewer's script", "text/javascript"),
+            "/viewer/viewer.css": _asset("The viewer's stylesheet", "text/css"),
             "/health": {
                 "get": {
                     "summary": "ok, degraded (spooling) or unavailable",

@@ -8,6 +8,7 @@ from typing import Any
 from tracesink import __version__
 from tracesink.app.http import Request, Response, error_response, json_response
 from tracesink.app.query import bounded_int
+from tracesink.app.read_query import entry_filter, trace_filter
 from tracesink.app.state import AppState
 from tracesink.errors import ValidationError
 from tracesink.ingest.trace_context import TRACE_ID, TRACE_ID_RULE
@@ -16,6 +17,7 @@ from tracesink.store.base import decode_items
 from tracesink.times import iso_ms
 
 MAX_TRACES_LISTED = 500
+FILTERED_SCAN = 5  # a filtered list looks at this many times `limit` recent traces
 TRACE_PATH_PREFIX = "/logs/"
 
 
@@ -27,25 +29,43 @@ def _render_marker(marker: dict[str, Any]) -> dict[str, Any]:
     return marker
 
 
-async def get_trace(state: AppState, request: Request) -> Response:
-    trace_id = request.path[len(TRACE_PATH_PREFIX) :]
+def trace_id_of(path: str) -> str:
+    trace_id = path[len(TRACE_PATH_PREFIX) :]
     if not TRACE_ID.fullmatch(trace_id):
         raise ValidationError(TRACE_ID_RULE, field="trace_id")
+    return trace_id
+
+
+async def get_trace(state: AppState, request: Request) -> Response:
+    """The trace, filtered by ``level``, ``system``, ``q`` and ``since`` (read_query.py).
+
+    ``count`` is what was returned, ``total`` what the trace holds; ``last_id`` is its newest
+    entry's id, the cursor for the next ``since`` even when the filter matched nothing."""
+    trace_id = trace_id_of(request.path)
+    wanted = entry_filter(request)
     pipeline = state.pipeline
     record = await pipeline.store.read_trace(trace_id, pipeline.now_ms())
     if record is None:
         return error_response(404, f"no trace {trace_id}: never written, or expired", "trace_id")
-    entries: list[dict[str, Any]] = []
+    items = decode_items(record.items)
     dropped = dict.fromkeys(LIMIT_LEVELS, 0)
-    for item in decode_items(record.items):
+    total, last_id = 0, None
+    for item in items:
         if item.get("kind") == "dropped":
             for level, n in item["by"].items():
                 dropped[level] += n
-            item = _render_marker(item)
-        entries.append(item)
+        else:
+            total += 1
+            last_id = max(last_id or "", str(item.get("id", ""))) or None
+    entries = [
+        _render_marker(item) if item.get("kind") == "dropped" else item
+        for item in wanted.apply(items)
+    ]
     content = {
         "trace_id": trace_id,
         "count": sum(1 for e in entries if "kind" not in e),
+        "total": total,
+        "last_id": last_id,
         "entries": entries,
         "expires_at": iso_ms(record.expires_at_ms) if record.expires_at_ms is not None else None,
         "dropped": {"total": sum(dropped.values()), **dropped},
@@ -54,18 +74,26 @@ async def get_trace(state: AppState, request: Request) -> Response:
 
 
 async def get_traces(state: AppState, request: Request) -> Response:
+    """Recent traces, newest first, filtered by ``level`` (has an entry at least this severe),
+    ``system`` and ``since``; a filter looks at the ``FILTERED_SCAN`` x ``limit`` most recent."""
     limit = bounded_int(request.query("limit"), "limit", 1, MAX_TRACES_LISTED, 50)
+    wanted = trace_filter(request)
+    unfiltered = wanted == type(wanted)()
+    scan = limit if unfiltered else min(MAX_TRACES_LISTED, limit * FILTERED_SCAN)
     pipeline = state.pipeline
-    summaries = await pipeline.store.recent_traces(limit, pipeline.now_ms())
+    summaries = await pipeline.store.recent_traces(scan, pipeline.now_ms())
     traces = [
         {
             "trace_id": s.trace_id,
             "count": s.count,
             "systems": s.systems,
+            "levels": s.levels,
+            "last_id": s.last_id,
             "last_seen": iso_ms(s.last_seen_ms),
         }
         for s in summaries
-    ]
+        if wanted.matches(s)
+    ][:limit]
     return json_response(200, {"traces": traces})
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import msgspec
@@ -51,6 +51,10 @@ class TraceSummary:
     count: int
     systems: list[str]
     last_seen_ms: int
+    # Derived from the same items, for the read filters and the live stream; left out of
+    # equality, which is about what is listed.
+    levels: dict[str, int] = field(default_factory=dict, compare=False)  # entries per level
+    last_id: str | None = field(default=None, compare=False)  # the greatest entry id
 
 
 class Store(Protocol):
@@ -104,4 +108,8 @@ def decode_items(items: Sequence[bytes]) -> list[dict[str, Any]]:
 def summarize(trace_id: str, items: Sequence[bytes], last_seen_ms: int) -> TraceSummary:
     entries = [item for item in decode_items(items) if "kind" not in item]
     systems = sorted({entry["system"] for entry in entries})
-    return TraceSummary(trace_id, len(entries), systems, last_seen_ms)
+    levels: dict[str, int] = {}
+    for entry in entries:
+        levels[entry.get("level", "log")] = levels.get(entry.get("level", "log"), 0) + 1
+    last_id = max((str(entry.get("id", "")) for entry in entries), default=None)
+    return TraceSummary(trace_id, len(entries), systems, last_seen_ms, levels, last_id)

@@ -1,0 +1,69 @@
+"""The viewer: ``GET /`` serves its page to a browser, ``/viewer/*`` its script and stylesheet.
+
+The page is rendered on the server (whether a read token is needed, the version) and filled by a
+small script from the read API; the script reads the token from the tab's ``sessionStorage``,
+so the page itself carries no log data and is public, like ``/health``. ``GET /`` keeps its JSON
+index for a client that does not ask for HTML (``Accept`` without ``text/html``: curl, httpx).
+Everything is read once from the package at import: no build step, no download at run time.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from importlib.resources import files
+
+from tracesink import __version__
+from tracesink.app.http import Request, Response
+from tracesink.app.state import AppState
+
+_ASSETS = files("tracesink") / "static" / "viewer"
+_PAGE = (_ASSETS / "index.html").read_text(encoding="utf-8")
+_SCRIPT = (_ASSETS / "viewer.js").read_bytes()
+_STYLE = (_ASSETS / "viewer.css").read_bytes()
+
+# Only this origin's script, style and API; no inline script, no framing, no referrer leak.
+_CSP = (
+    b"default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    b"img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+_COMMON = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+
+
+def wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+def viewer_page(state: AppState) -> Response:
+    page = _PAGE.replace("{token_required}", "true" if state.settings.read_token else "false")
+    page = page.replace("{version}", escape(__version__))
+    return Response(
+        200,
+        page.encode(),
+        [
+            (b"content-type", b"text/html; charset=utf-8"),
+            (b"cache-control", b"no-cache"),
+            (b"content-security-policy", _CSP),
+            (b"x-frame-options", b"DENY"),
+            *_COMMON,
+        ],
+    )
+
+
+async def get_viewer_script(state: AppState, request: Request) -> Response:
+    return Response(
+        200,
+        _SCRIPT,
+        [
+            (b"content-type", b"text/javascript; charset=utf-8"),
+            (b"cache-control", b"no-cache"),
+            *_COMMON,
+        ],
+    )
+
+
+async def get_viewer_style(state: AppState, request: Request) -> Response:
+    return Response(
+        200,
+        _STYLE,
+        [(b"content-type", b"text/css; charset=utf-8"), (b"cache-control", b"no-cache"), *_COMMON],
+    )

@@ -1,0 +1,45 @@
+"""``tracesink logs TRACE_ID``: a trace as a readable timeline, or exact JSON for a pipe."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from tracesink.terminal.arguments import add_filters, add_url, filter_params
+from tracesink.terminal.client import ServerClient
+from tracesink.terminal.output import console, entry_line, print_json
+
+
+def add(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "logs", help="print one trace, oldest first"
+    )
+    parser.add_argument("trace_id", metavar="TRACE_ID")
+    add_filters(parser)
+    add_url(parser)
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="the whole answer as one JSON document")
+    shape.add_argument("--ndjson", action="store_true", help="one JSON entry per line")
+
+
+def run(args: argparse.Namespace) -> int:
+    client = ServerClient.from_environment(args.url)
+    try:
+        trace = client.get_json(f"/logs/{args.trace_id}", filter_params(args))
+    finally:
+        client.close()
+    if args.json:
+        print_json(trace)
+    elif args.ndjson:
+        for entry in trace["entries"]:
+            print_json(entry)
+    else:
+        out = console()
+        for entry in trace["entries"]:
+            out.print(entry_line(entry))
+        dropped = trace["dropped"]["total"]
+        summary = f"{trace['count']} of {trace['total']} entries"
+        summary += f", {dropped} dropped" if dropped else ""
+        summary += f"; expires {trace['expires_at']}" if trace.get("expires_at") else ""
+        out.print(summary, style="dim")
+    return 0
