@@ -102,7 +102,11 @@ def mask_url(url: str) -> str:
     Covers ``user:password@``, a bare ``token@`` and a ``?password=`` query (which redis-py
     accepts for unix sockets); works on malformed URLs too, since those end up in error messages.
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a "[" host urlsplit cannot read: keep the scheme, mask everything else
+        scheme, separator, _ = url.partition("://")
+        return f"{scheme}://****" if separator else "****"
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, _, host = netloc.rpartition("@")

@@ -3,8 +3,6 @@ settings values, headers, URLs to mask."""
 
 from __future__ import annotations
 
-import contextlib
-
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -48,15 +46,16 @@ def test_any_headers_detect_a_known_system_or_fail_cleanly(headers: dict[str, st
 @given(
     user=st.text(alphabet="abc", max_size=5),
     secret=st.text(alphabet="XYZ", min_size=6, max_size=20),
-    host=st.text(alphabet="abcdef.-:0123456789", max_size=20),
+    host=st.text(alphabet="abcdef.-:0123456789[]", max_size=20),
     scheme=st.sampled_from(["redis", "rediss", "upstash+https", "foo"]),
 )
 def test_masking_never_shows_the_secret(user: str, secret: str, host: str, scheme: str) -> None:
-    """Whatever the URL looks like, the password never survives masking."""
+    """Whatever the URL looks like, malformed ones included (an unbalanced ``[`` makes urlsplit
+    raise), masking returns it without the password, and never raises: it runs while an error
+    message is being built."""
     for url in (
         f"{scheme}://{user}:{secret}@{host}/0",
         f"{scheme}://{secret}@{host}",
         f"{scheme}:///sock?password={secret}",
     ):
-        with contextlib.suppress(ValueError):
-            assert secret not in mask_url(url)
+        assert secret not in mask_url(url)
