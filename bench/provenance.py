@@ -29,13 +29,17 @@ def git_commit() -> str:
     return commit + ("-dirty" if _git("status", "--porcelain", "--untracked-files=no") else "")
 
 
-def require_clean(save_as: str | None) -> None:
-    """Stop before measuring anything when ``--save`` would record an uncommitted tree."""
-    if save_as and git_commit().endswith(("-dirty", "unknown")):
+def measured_commit(save_as: str | None) -> str:
+    """The commit about to be measured, read before the first run (files edited while a long
+    run goes on do not change what it measured); with ``--save``, stop before measuring
+    anything when the tree has uncommitted changes."""
+    commit = git_commit()
+    if save_as and commit.endswith(("-dirty", "unknown")):
         raise SystemExit(
             f"--save {save_as}: commit first, so the saved results name a commit in the history "
-            f"(now {git_commit()})"
+            f"(now {commit})"
         )
+    return commit
 
 
 def write_results(document: dict[str, Any], latest: str, save_as: str | None) -> list[Path]:

@@ -13,6 +13,9 @@ its own markers in BENCHMARKS.md, and the same command regenerates every block:
 
     .venv/bin/python bench/report.py            # rewrite BENCHMARKS.md
     .venv/bin/python bench/report.py --check    # exit 1 if BENCHMARKS.md is not up to date
+
+``--check`` also looks up every commit the file names (a hash in backticks, or after the word
+"commit") in the git history: a figure must name a commit that exists.
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ import argparse
 import json
 import re
 import statistics
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+COMMIT = re.compile(r"`([0-9a-f]{7,40})(?:-dirty)?`|\bcommits? ([0-9a-f]{7,40})\b")
 BLOCK = re.compile(r"(<!-- report: (?P<path>\S+) -->\n)(?P<body>.*?)(<!-- /report -->)", re.S)
 
 # The tables' typography, as BENCHMARKS.md writes it (ruff flags these characters in literals).
@@ -220,6 +225,28 @@ def regenerate(text: str) -> str:
     return BLOCK.sub(lambda m: f"{m.group(1)}{render(m.group('path'))}\n{m.group(4)}", text)
 
 
+def shallow_clone() -> bool:
+    done = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--is-shallow-repository"],
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip() == "true"
+
+
+def unknown_commits(text: str) -> list[str]:
+    """The commits ``text`` names that this repository's history does not hold."""
+    named = {a or b for a, b in COMMIT.findall(text)}
+    return sorted(
+        commit
+        for commit in named
+        if subprocess.run(
+            ["git", "-C", str(ROOT), "cat-file", "-e", f"{commit}^{{commit}}"],
+            capture_output=True,
+        ).returncode
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--file", type=Path, default=ROOT / "BENCHMARKS.md")
@@ -231,7 +258,11 @@ def main() -> None:
     if args.check:
         if updated != text:
             sys.exit(f"{args.file.name} is out of date: run .venv/bin/python bench/report.py")
-        print(f"{args.file.name}: {blocks} generated blocks, up to date")
+        if shallow_clone():
+            print("a shallow clone: the commits named are not looked up")
+        elif unknown := unknown_commits(text):
+            sys.exit(f"{args.file.name} names commits not in the history: {', '.join(unknown)}")
+        print(f"{args.file.name}: {blocks} generated blocks up to date, every commit named found")
         return
     args.file.write_text(updated)
     print(f"{args.file.name}: {blocks} generated blocks regenerated")

@@ -495,7 +495,7 @@ def machine_notes(args: argparse.Namespace, script_note: str) -> list[str]:
 def document_of(runs: list[Run], args: argparse.Namespace, script_note: str) -> dict[str, Any]:
     """The raw runs and what they were measured on: what bench/report.py renders."""
     meta = {
-        "commit": provenance.git_commit(),
+        "commit": args.commit,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "command": " ".join([".venv/bin/python", "bench/run.py", *sys.argv[1:]]),
         "runs": args.runs,
@@ -592,7 +592,7 @@ def main() -> None:
             raise SystemExit(f"{tool} is not on PATH (apt-get install redis-server wrk)")
     if (os.cpu_count() or 1) < 2:
         raise SystemExit("needs two cores: one for the server, one for wrk and redis-server")
-    provenance.require_clean(args.save)
+    args.commit = provenance.measured_commit(args.save)
     servers = [args.only] if args.only else ["tracesink", "naive", "naive-gc"]
     servers += ["null"] if args.ceiling else []
     workloads = [WORKLOADS[name.strip()] for name in args.workloads.split(",")]
