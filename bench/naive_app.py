@@ -9,11 +9,16 @@ the write. ``POST /logs`` takes a JSON array and stores each trace's admitted en
 It is honest, not deliberately slowed down: it runs under uvicorn with the same options as
 ``tracesink serve`` (uvloop, httptools, no access log, no server header) and uses hiredis when
 installed. Run it with ``python bench/naive_app.py --port 8788 --redis redis://127.0.0.1:6380/0``.
+
+``--gc-tuned`` gives it the garbage-collector settings ``tracesink serve`` applies at start-up
+(``src/tracesink/cli.py``: collect, freeze the start-up objects, gen-0 threshold 50,000), so the
+two can be compared with and without that tuning: the same knob on both sides.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -27,6 +32,8 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+
+GC_THRESHOLDS = (50_000, 50, 100)  # as src/tracesink/cli.py sets them
 
 
 class LogEntry(BaseModel):
@@ -182,6 +189,9 @@ def main() -> None:
     parser.add_argument("--trace-limit", type=int, default=100)
     parser.add_argument("--window-s", type=int, default=3600)
     parser.add_argument("--ttl-s", type=int, default=3600)
+    parser.add_argument(
+        "--gc-tuned", action="store_true", help="the gc settings of `tracesink serve`"
+    )
     args = parser.parse_args()
     limits = Limits(
         global_limit=args.global_limit,
@@ -189,8 +199,13 @@ def main() -> None:
         system_shares={"browser": 40, "worker": 30, "convex": 30},
         window_s=args.window_s,
     )
+    app = create_app(args.redis, limits, args.ttl_s)
+    if args.gc_tuned:  # exactly what tracesink's _serve does before uvicorn.run
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
     uvicorn.run(
-        create_app(args.redis, limits, args.ttl_s),
+        app,
         host=args.host,
         port=args.port,
         access_log=False,

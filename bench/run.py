@@ -5,11 +5,15 @@ and wrk pinned to core 1 (next to redis-server), then for each workload runs the
 alternating order, ``--runs`` times each, and reports the median of the runs: entries/s, req/s,
 p50/p99 latency, server CPU ms per 1000 entries, Redis commands per stored entry (from
 ``INFO commandstats``, which counts the commands a Lua script runs as well as the script call
-itself; checked at start-up) and the non-2xx count, then the ratios tracesink/naive and the
-targets. The markdown goes to stdout and to bench/results/latest.md, raw runs to latest.json.
+itself; checked at start-up) and the non-2xx count, then the ratios of tracesink to each
+baseline both ways and the targets. Two baselines: ``naive`` as written, and ``naive-gc``, the
+same app with the garbage-collector settings ``tracesink serve`` applies, so that tuning is on
+both sides. The markdown goes to stdout and to bench/results/latest.md, the raw runs to
+bench/results/latest.json, and with ``--save NAME`` to bench/results-committed/NAME.json, from
+which bench/report.py renders BENCHMARKS.md's tables.
 
     .venv/bin/python bench/run.py [--duration 10] [--runs 3] [--workloads a,b]
-                                  [--only tracesink|naive] [--ceiling]
+                                  [--only tracesink|naive|naive-gc] [--ceiling] [--save NAME]
 """
 
 from __future__ import annotations
@@ -24,14 +28,13 @@ import resource
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import asdict, dataclass
 from importlib.metadata import version
@@ -39,6 +42,9 @@ from pathlib import Path
 from typing import Any
 
 import redis
+
+import provenance
+import report
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -217,11 +223,12 @@ def server_argv(name: str, port: int, redis_port: int, store: str) -> list[str]:
     if name == "tracesink":
         url = "memory://" if store == "memory" else f"redis://127.0.0.1:{redis_port}/0"
         return [str(VENV_BIN / "tracesink"), "serve", "--port", str(port), "--store", url]
-    if name == "naive":
+    if name in ("naive", "naive-gc"):
         limits = ["--global-limit", str(HUGE_LIMIT), "--trace-limit", str(HUGE_LIMIT)]
         redis_url = f"redis://127.0.0.1:{redis_port}/0"
         argv = [python, str(BENCH / "naive_app.py"), "--port", str(port), "--redis", redis_url]
-        return [*argv, *limits]
+        # naive-gc: the collector tuned as `tracesink serve` tunes it, so both sides get it.
+        return [*argv, *limits, *(["--gc-tuned"] if name == "naive-gc" else [])]
     return [python, str(Path(__file__).resolve()), "--serve-null", str(port)]
 
 
@@ -445,11 +452,8 @@ def serve_null(port: int) -> None:
 # --- report ---------------------------------------------------------------------------------
 
 
-def median(runs: list[Run], pick: Callable[[Run], float]) -> float:
-    return statistics.median(pick(run) for run in runs)
-
-
-def machine_notes(args: argparse.Namespace, script_note: str) -> list[str]:
+def machine(calibration: float) -> str:
+    """The cores, CPU model, kernel, load and speed of this machine, in one line."""
     model = next(
         (
             line.split(":", 1)[1].strip()
@@ -458,25 +462,24 @@ def machine_notes(args: argparse.Namespace, script_note: str) -> list[str]:
         ),
         "?",
     )
+    return (
+        f"{os.cpu_count()} cores, {model}; {platform.system()} {platform.release()}; "
+        f"load average at start {os.getloadavg()[0]:.2f}; a 10-million-step Python loop takes "
+        f"{calibration:.2f} s on core {SERVER_CORE} (to compare machines)"
+    )
+
+
+def machine_notes(args: argparse.Namespace, script_note: str) -> list[str]:
     redis_version = subprocess.run(
         ["redis-server", "--version"], capture_output=True, text=True, check=False
     ).stdout.split()
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
-    commit = subprocess.run(
-        ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
     packages = ", ".join(f"{name} {version(name)}" for name in PACKAGES)
     return [
-        f"- command: `{' '.join(['python', 'bench/run.py', *sys.argv[1:]])}`",
-        f"- machine: {os.cpu_count()} cores, {model}; {platform.system()} {platform.release()}; "
-        f"load average at start {os.getloadavg()[0]:.2f}; a 10-million-step Python loop takes "
-        f"{args.calibration:.2f} s on core {SERVER_CORE} (to compare machines)",
+        f"- machine: {machine(args.calibration)}",
         f"- software: Python {platform.python_version()}; "
         f"{' '.join(redis_version[:3])}; {wrk_version.stdout.splitlines()[0].split(' [')[0]}; "
-        f"{packages}; tracesink at {commit}",
+        f"{packages}",
         f"- setup: servers pinned to core {SERVER_CORE} (`taskset -c {SERVER_CORE}`), wrk "
         f"(`-t1 -c{args.connections} --timeout 10s`) and redis-server (`--save '' --appendonly "
         f"no`) to core {LOAD_CORE}; tracesink store `{args.store}`, global and trace limits "
@@ -489,45 +492,25 @@ def machine_notes(args: argparse.Namespace, script_note: str) -> list[str]:
     ]
 
 
-def render(runs: list[Run], args: argparse.Namespace, script_note: str) -> str:
-    groups: dict[tuple[str, str], list[Run]] = {}
-    for run in runs:
-        groups.setdefault((run.workload, run.server), []).append(run)
+def document_of(runs: list[Run], args: argparse.Namespace, script_note: str) -> dict[str, Any]:
+    """The raw runs and what they were measured on: what bench/report.py renders."""
+    meta = {
+        "commit": args.commit,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "command": " ".join([".venv/bin/python", "bench/run.py", *sys.argv[1:]]),
+        "runs": args.runs,
+        "duration": args.duration,
+        "notes": machine_notes(args, script_note),
+    }
+    return {"kind": "wrk-runs", "meta": meta, "runs": [asdict(run) for run in runs]}
+
+
+def render(runs: list[Run], document: dict[str, Any], args: argparse.Namespace) -> str:
     out = [
         f"# tracesink benchmark — medians of {args.runs} runs of {args.duration:g} s",
         "",
-        *machine_notes(args, script_note),
-        "",
-        "| workload | server | entries/s | req/s | p50 ms | p99 ms | server CPU ms/1k entries "
-        "| Redis cmds/entry | Redis CPU ms/1k | non-2xx, all runs | stored - acked | duplicates |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        report.wrk_runs_tables(document),
     ]
-    for (workload, server), group in groups.items():
-        stores = server != "null"
-        extra = median(group, lambda r: r.stored_entries - r.acked_entries)
-        verified = all(r.duplicates >= 0 for r in group) and stores
-        out.append(
-            f"| {workload}: {WORKLOADS[workload].title} | {server} "
-            f"| {median(group, lambda r: r.entries_per_s):,.0f} "
-            f"| {median(group, lambda r: r.requests_per_s):,.0f} "
-            f"| {median(group, lambda r: r.p50_ms):.2f} "
-            f"| {median(group, lambda r: r.p99_ms):.2f} "
-            f"| {median(group, lambda r: r.server_cpu_ms_per_1k):.1f} "
-            f"| {median(group, lambda r: r.commands_per_entry):.3f} "
-            f"| {median(group, lambda r: r.redis_cpu_ms_per_1k):.1f} "
-            f"| {sum(r.non2xx + r.socket_errors for r in group)} "
-            f"| {f'{extra:,.0f}' if stores else '-'} "
-            f"| {sum(r.duplicates for r in group) if verified else '-'} |"
-        )
-    out += [
-        "",
-        "*stored - acked*: list elements under `logs:*` (SCAN + LLEN after the run) less the "
-        "entries acknowledged with a 2xx; positive up to connections x entries/request, the "
-        "requests wrk cut off at the end. *duplicates*: stored entries whose unique message "
-        "was stored twice (only with `--verify`). The null server stores nothing: its rows are "
-        "the load generator's ceiling.",
-    ]
-    out += ratios_and_targets(groups)
     out += [
         "",
         "## Every run",
@@ -553,77 +536,15 @@ def render(runs: list[Run], args: argparse.Namespace, script_note: str) -> str:
             f"| {run.core1_busy_pct:.0f} | {run.wrk_cpu_pct:.0f} | {run.core1_other_pct:.0f} |"
         )
     out += ["", "## Redis commands per stored entry, by command (last run)", ""]
-    for (workload, server), group in groups.items():
-        last = group[-1]
+    last_runs: dict[tuple[str, str], Run] = {}
+    for run in runs:
+        last_runs[(run.workload, run.server)] = run
+    for (workload, server), last in last_runs.items():
         if last.acked_entries and last.commands:
             parts = sorted(last.commands.items(), key=lambda kv: -kv[1])
             shown = ", ".join(f"{name} {calls / last.acked_entries:.3f}" for name, calls in parts)
             out.append(f"- {workload} / {server}: {shown}")
     return "\n".join(out) + "\n"
-
-
-def paired_ratio(ours: list[Run], theirs: list[Run]) -> float:
-    """Median over runs of tracesink's entries/s over naive's in the same round."""
-    by_run = {run.run: run.entries_per_s for run in theirs}
-    ratios = [r.entries_per_s / by_run[r.run] for r in ours if by_run.get(r.run)]
-    return statistics.median(ratios) if ratios else float("nan")
-
-
-def ratios_and_targets(groups: dict[tuple[str, str], list[Run]]) -> list[str]:
-    out = ["", "## tracesink / naive (ratio of medians)", ""]
-    out += ["*paired*: the median of each run's ratio, tracesink's run next to naive's in time."]
-    out += ["", "| workload | entries/s | entries/s, paired | p50 | p99 | CPU ms/1k entries "]
-    out[-1] += "| Redis cmds/entry |"
-    out += ["|---|--:|--:|--:|--:|--:|--:|"]
-    fields: list[Callable[[Run], float]] = [
-        lambda r: r.entries_per_s,
-        lambda r: r.p50_ms,
-        lambda r: r.p99_ms,
-        lambda r: r.server_cpu_ms_per_1k,
-        lambda r: r.commands_per_entry,
-    ]
-    for workload in WORKLOADS:
-        ours, theirs = groups.get((workload, "tracesink")), groups.get((workload, "naive"))
-        if ours and theirs:
-            cells = []
-            for pick in fields:
-                base = median(theirs, pick)
-                cells.append(f"{median(ours, pick) / base:.2f}x" if base else "-")
-            cells.insert(1, f"{paired_ratio(ours, theirs):.2f}x")
-            out.append(f"| {workload} | {' | '.join(cells)} |")
-    out += ["", "## Targets", "", "| target | measured | met |", "|---|--:|---|"]
-    targets: list[tuple[str, str, Callable[[Run], float], str, float]] = []
-    a, a_naive, b = (
-        groups.get(("a", "tracesink")),
-        groups.get(("a", "naive")),
-        groups.get(("b", "tracesink")),
-    )
-    if a and a_naive:
-        ratio = median(a, lambda r: r.entries_per_s) / median(a_naive, lambda r: r.entries_per_s)
-        paired = paired_ratio(a, a_naive)
-        out.append(
-            f"| (a) entries/s ≥ 5x naive | {ratio:.2f}x (paired {paired:.2f}x) "
-            f"| {_yes(ratio >= 5)} |"
-        )
-    if a:
-        targets += [
-            ("(a) p99 ≤ 10 ms", "a", lambda r: r.p99_ms, "≤", 10),
-            ("(a) Redis commands/entry ≤ 3.25", "a", lambda r: r.commands_per_entry, "≤", 3.25),
-        ]
-    if b:
-        targets += [
-            ("(b) ≥ 100,000 entries/s", "b", lambda r: r.entries_per_s, "≥", 100_000),
-            ("(b) Redis commands/entry ≤ 0.25", "b", lambda r: r.commands_per_entry, "≤", 0.25),
-        ]
-    for title, workload, pick, sense, bound in targets:
-        value = median(groups[(workload, "tracesink")], pick)
-        met = value <= bound if sense == "≤" else value >= bound
-        out.append(f"| {title} | {value:,.3g} | {_yes(met)} |")
-    return out
-
-
-def _yes(met: bool) -> str:
-    return "yes" if met else "**no**"
 
 
 # --- main -----------------------------------------------------------------------------------
@@ -635,7 +556,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=3, help="runs per server and workload")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of unmeasured load")
     parser.add_argument("--workloads", default="a,b", help="comma-separated: a, b")
-    parser.add_argument("--only", choices=("tracesink", "naive"), help="measure one server")
+    parser.add_argument(
+        "--only", choices=("tracesink", "naive", "naive-gc"), help="measure one server"
+    )
     parser.add_argument("--ceiling", action="store_true", help="also load a null server")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument(
@@ -649,6 +572,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--quiet-wait", type=float, default=60, help="longest wait for --quiet, in seconds"
+    )
+    parser.add_argument(
+        "--save", metavar="NAME", help="also write bench/results-committed/NAME.json"
     )
     parser.add_argument("--serve-null", type=int, metavar="PORT", help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -666,7 +592,8 @@ def main() -> None:
             raise SystemExit(f"{tool} is not on PATH (apt-get install redis-server wrk)")
     if (os.cpu_count() or 1) < 2:
         raise SystemExit("needs two cores: one for the server, one for wrk and redis-server")
-    servers = [args.only] if args.only else ["tracesink", "naive"]
+    args.commit = provenance.measured_commit(args.save)
+    servers = [args.only] if args.only else ["tracesink", "naive", "naive-gc"]
     servers += ["null"] if args.ceiling else []
     workloads = [WORKLOADS[name.strip()] for name in args.workloads.split(",")]
     runs: list[Run] = []
@@ -702,11 +629,13 @@ def main() -> None:
                             flush=True,
                         )
         client.close()
-    report = render(runs, args, script_note)
+    document = document_of(runs, args, script_note)
+    markdown = render(runs, document, args)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.md").write_text(report)
-    (RESULTS / "latest.json").write_text(json.dumps([asdict(r) for r in runs], indent=1))
-    print(report)
+    (RESULTS / "latest.md").write_text(markdown)
+    paths = provenance.write_results(document, "latest", args.save)
+    print(markdown)
+    print(f"raw runs: {', '.join(str(path.relative_to(ROOT)) for path in paths)}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,16 @@
-"""Fixtures shared by every test: an injected clock, and the ASGI app with an HTTP client on it."""
+"""Fixtures shared by every test: an injected clock, and the ASGI app with an HTTP client on it.
+
+Also the rules that keep a skip honest: in CI (``CI=true``) a missing required tool stops the run
+before any test, and any test that still skips fails instead, since a skipped test there would
+hide exactly the failure it exists to catch; every run ends with a line counting the skips.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import os
+import shutil
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Generator
 from dataclasses import replace
 from typing import Any
 
@@ -11,6 +19,57 @@ import pytest
 
 from tracesink.app import TraceSinkApp, create_app
 from tracesink.config import Settings
+
+# Tools the Redis, fault, fuzz and multi-instance tests start; elsewhere they skip without them.
+REQUIRED_TOOLS = {"redis-server": "apt-get install redis-server"}
+
+
+def in_ci() -> bool:
+    """Whether this run is CI's (``CI`` set to true, as CI services do and ``.ci/run`` does)."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In CI, stop at once, naming the tool, when a required tool is missing."""
+    missing = [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
+    if in_ci() and missing:
+        hints = "; ".join(f"{tool}: {REQUIRED_TOOLS[tool]}" for tool in missing)
+        raise pytest.UsageError(
+            f"CI=true and {', '.join(missing)} not on PATH: the tests that need it would be "
+            f"skipped, and a skip in CI hides a failure ({hints})"
+        )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """In CI a skip is a failure (an expected failure, xfail, is not a skip)."""
+    report = yield
+    if in_ci() and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where a skip is a failure: {skip_reason(report)}"
+    return report
+
+
+def skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple):  # (path, line, "Skipped: reason")
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line, always: how many tests were skipped, and why."""
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if not hasattr(report, "wasxfail")
+    ]
+    reasons = Counter(skip_reason(report) for report in skipped)
+    why = "; ".join(f"{count} x {reason}" for reason, count in reasons.most_common())
+    terminalreporter.write_line(f"skipped: {len(skipped)} test(s){f' ({why})' if why else ''}")
+
 
 # 2026-11-29T10:00:00Z: a window boundary for every window length that divides an hour.
 START = 1_795_946_400.0

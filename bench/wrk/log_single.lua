@@ -7,8 +7,8 @@
 local N_TRACES = 1000
 local PATH = "/log"
 
--- {level, system, message text, context JSON}: the kinds of lines the browser script, Convex
--- actions and edge workers send.
+-- {level, system, message text, context JSON}: the kinds of lines browser pages, Convex actions
+-- and edge workers send.
 local VARIANTS = {
   { "info", "browser", "fetch /api/cart/items -> 200 in 143 ms", '{"url":"/checkout","component":"CartSummary","sid":"a81f"}' },
   { "log", "browser", "render Dashboard took 38 ms, 212 rows", '{"url":"/dashboard","route":"dashboard.index","sid":"c07e"}' },

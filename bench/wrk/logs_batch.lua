@@ -1,5 +1,5 @@
--- Workload (b): POST /logs, a JSON array of 20 entries of ONE trace per request -- what the
--- browser script sends when it flushes its buffer. Each entry is ~210 bytes like workload (a),
+-- Workload (b): POST /logs, a JSON array of 20 entries of ONE trace per request -- what a
+-- browser client that buffers its logs sends when it flushes (the browser script is planned). Each entry is ~210 bytes like workload (a),
 -- with a unique message; the trace is drawn uniformly from 1000 distinct ids. Entries are built
 -- from precomputed pieces and joined with table.concat. done() prints one JSON line for
 -- bench/run.py.

@@ -375,8 +375,10 @@ def verify(
 ) -> Summary:
     """Print the counts, then check them: every acknowledged entry is stored exactly once, with
     its message and after the same sender's earlier acknowledged entries; nothing stored that was
-    never sent; every answer a 200, a 202 that says queued, or (when ``refusals_allowed``) a 503
-    with Retry-After; and no request timed out (a hang)."""
+    never sent, nor anything whose request was answered with a refusal (a 503 or 4xx stores
+    nothing: only a request that got no answer at all may have been stored unacknowledged);
+    every answer a 200, a 202 that says queued, or (when ``refusals_allowed``) a 503 with
+    Retry-After; and no request timed out (a hang)."""
     statuses = Counter(o.status for o in outcomes)
     errors = Counter(o.error for o in outcomes if o.status is None)
     acknowledged = {o.entry_id: o for o in outcomes if o.acknowledged}
@@ -386,12 +388,20 @@ def verify(
     missing = [o for entry_id, o in acknowledged.items() if entry_id not in found]
     duplicates = sorted(entry_id for entry_id, n in found.items() if n > 1)
     unacknowledged = [i for i in found if i not in acknowledged]
+    refused_but_stored = [
+        (entry, outcome.status)
+        for entry in stored.entries
+        if (outcome := by_message.get(entry.message)) is not None
+        and outcome.status is not None
+        and not outcome.acknowledged
+    ]
     print(
         f"{label}: sent {len(outcomes)}, acknowledged {len(acknowledged)} "
         f"(200: {statuses[200]}, 202: {statuses[202]}), refused {statuses[503]}, "
         f"no answer {sum(errors.values())}{f' {dict(errors)}' if errors else ''}; "
         f"found {len(acknowledged) - len(missing)} of the acknowledged "
-        f"(+{len(unacknowledged)} stored whose answer was lost), missing {len(missing)}, "
+        f"(+{len(unacknowledged)} stored unacknowledged, {len(refused_but_stored)} of them "
+        f"refused), missing {len(missing)}, "
         f"duplicates {len(duplicates)}, drop markers {stored.markers}"
     )
 
@@ -413,6 +423,11 @@ def verify(
     assert not wrong, f"entries stored with another message: {wrong[:5]}"
     strangers = [e for e in stored.entries if e.message not in by_message]
     assert not strangers, f"entries stored that were never sent: {strangers[:5]}"
+    assert not refused_but_stored, (
+        f"{len(refused_but_stored)} entries stored although their request was refused "
+        f"(statuses {dict(Counter(status for _, status in refused_but_stored))}), "
+        f"e.g. {[(e.id, e.message[:40], status) for e, status in refused_but_stored[:3]]}"
+    )
     assert not stored.markers, "drop markers: the limits refused entries they should not have"
     disorder = _out_of_order(stored, by_message)
     assert not disorder, f"acknowledged entries stored out of their sender's order: {disorder[:5]}"

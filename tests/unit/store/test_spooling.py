@@ -4,8 +4,10 @@ once, in order; a full or broken spool refuses instead of losing anything."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import shutil
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -35,6 +37,7 @@ class FlakyStore(MemoryStore):
         super().__init__("memory://", POLICY)
         self.down = False
         self.replays: list[str] = []
+        self.failed_replays: list[float] = []  # time.monotonic() of each replay refused while down
 
     async def write_batch(
         self, entries: Sequence[PreparedEntry], now_ms: int, batch_id: str | None = None
@@ -51,6 +54,7 @@ class FlakyStore(MemoryStore):
         self, batch_id: str, entries: Sequence[PreparedEntry], written_ms: int, now_ms: int
     ) -> bool:
         if self.down:
+            self.failed_replays.append(time.monotonic())
             raise StorageError("connection refused")
         self.replays.append(batch_id)
         return await super().replay_batch(batch_id, entries, written_ms, now_ms)
@@ -172,26 +176,79 @@ async def test_a_torn_last_write_is_rolled_back_not_replayed(tmp_path: Path) -> 
     await reopened.close()
 
 
-async def test_an_unwritable_spool_is_a_storage_error(tmp_path: Path) -> None:
-    """A spool that cannot be written (disk full, read-only) refuses the batch: nothing is
-    acknowledged that is not kept."""
-    spool = Spool(tmp_path, 1 << 20)
-    await spool.open()
-    await spool.close()
+async def test_a_spool_used_before_it_is_opened_is_a_storage_error(tmp_path: Path) -> None:
+    """A spool that was never opened refuses an append with a StorageError, not a crash."""
     broken = Spool(tmp_path, 1 << 20)
-    with pytest.raises(StorageError):
-        await broken.append("b", T0, [entry(1)])  # never opened: nothing to write to
+    with pytest.raises(StorageError, match="not open"):
+        await broken.append("b", T0, [entry(1)])
     await broken.close()
 
 
-async def test_replay_waits_while_the_store_stays_down(
+def big_entry(n: int) -> PreparedEntry:
+    """An entry larger than a SQLite page, so that appending it needs new pages."""
+    return PreparedEntry(f"id{n:04d}", "t", "manual", f'{{"n":{n},"pad":"{"x" * 6000}"}}'.encode())
+
+
+def set_writable(spool: Spool, failure: str, writable: bool) -> None:
+    """Make SQLite itself refuse (or accept again) the spool's writes: ``max_page_count`` at the
+    current size gives the error a full disk gives (SQLITE_FULL), ``query_only`` the one a
+    read-only disk gives (SQLITE_READONLY). The spool's own sqlite3.Error handling runs, as on a
+    real disk; filling or remounting a real one would need root."""
+    db = spool._db  # the spool's own connection: the pragmas hold for this connection only
+    assert db is not None
+    if failure == "disk full":
+        (pages,) = db.execute("PRAGMA page_count").fetchone()
+        db.execute(f"PRAGMA max_page_count = {1 << 30 if writable else pages}")
+    else:
+        db.execute(f"PRAGMA query_only = {'OFF' if writable else 'ON'}")
+
+
+@pytest.mark.parametrize(
+    ("failure", "sqlite_says"),
+    [("disk full", "database or disk is full"), ("read-only", "readonly database")],
+)
+async def test_an_unwritable_spool_refuses_the_batch_keeps_nothing_and_spends_no_quota(
+    tmp_path: Path, failure: str, sqlite_says: str
+) -> None:
+    """When SQLite cannot write the spool (disk full, read-only disk), a batch that would be
+    spooled is refused with a StorageError quoting SQLite's error (the app answers 503): the
+    spool keeps only what it held before and the refused entries spend no quota, so nothing is
+    acknowledged that is not kept. Once the disk takes writes again, so does the spool."""
+    inner = FlakyStore()
+    spool = Spool(tmp_path, 1 << 20)
+    store = SpoolingStore(inner, spool, POLICY, 100)
+    await store.open(T0)
+    inner.down = True
+    await store.write_batch([big_entry(0)], T0)
+    held = store.spool_status()
+    set_writable(spool, failure, writable=False)
+    with pytest.raises(StorageError, match=f"the spool cannot be written: .*{sqlite_says}"):
+        await store.write_batch([big_entry(n) for n in (1, 2)], T0)
+    assert store.spool_status() == held
+    set_writable(spool, failure, writable=True)
+    [decision] = await store.write_batch([big_entry(3)], T0)
+    # 5 less entries 0 and 3: the two refused spent nothing
+    assert (decision.queued, decision.remaining["trace"]) == (True, 3)
+    inner.down = False
+    await until(lambda: store.spool_status().entries == 0)
+    assert await stored(inner) == [big_entry(n).payload for n in (0, 3)]
+    await store.close()
+
+
+async def test_replay_backs_off_while_the_store_stays_down(
     spooling: tuple[SpoolingStore, FlakyStore],
 ) -> None:
-    """The replayer retries with backoff until the store is back, losing nothing."""
+    """While the store stays down, the replayer retries after a wait that doubles each time
+    (0.2 s, 0.4 s, 0.8 s, …, at most 5 s), not in a busy loop; the entry waits in the spool and
+    is stored once the store is back."""
     store, inner = spooling
     inner.down = True
     await store.write_batch([entry(1)], T0)
-    await asyncio.sleep(0.5)
+    await until(lambda: len(inner.failed_replays) >= 4)
+    tries = inner.failed_replays[:4]
+    waits = [later - earlier for earlier, later in itertools.pairwise(tries)]
+    # asyncio.sleep never wakes early (beyond the clock's ~1 ms); a busy machine only adds.
+    assert all(wait >= 0.19 * 2**n for n, wait in enumerate(waits)), f"waits {waits}"
     assert store.spool_status().entries == 1
     inner.down = False
     await until(lambda: store.spool_status().entries == 0)
