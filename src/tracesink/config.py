@@ -52,6 +52,7 @@ class Settings:
     max_commands_per_day: int = 0  # 0: no budget
     price_per_100k_commands: float = 0.20
     price_per_gb_month: float = 0.25
+    convex_webhook_secret: str | None = field(default=None, repr=False)  # POST /ingest/convex
     # How the user named each setting they gave (a flag or a variable), for messages; not a setting.
     given_as: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -193,6 +194,12 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("price_per_100k_commands", values.price, "USD per 100,000 commands, for /stats"),
     Option("price_per_gb_month", values.price, "USD per GB-month stored, for /stats"),
+    Option(
+        "convex_webhook_secret",
+        values.token,
+        "the Convex log stream's webhook secret; POST /ingest/convex is refused without it",
+        secret=True,
+    ),
 )
 
 

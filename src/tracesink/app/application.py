@@ -13,6 +13,7 @@ import msgspec
 
 from tracesink import __version__
 from tracesink.app.auth import IngestGuard, ReadGuard
+from tracesink.app.convex_routes import post_convex
 from tracesink.app.cors import CorsPolicy
 from tracesink.app.http import (
     ClientDisconnected,
@@ -34,6 +35,7 @@ from tracesink.app.read_routes import (
     get_trace,
     get_traces,
 )
+from tracesink.app.sdk_routes import get_sdk, get_sdk_types
 from tracesink.app.state import AppState
 from tracesink.config import Settings
 from tracesink.errors import (
@@ -84,6 +86,10 @@ ROUTES: dict[str, dict[str, Route]] = {
     "/openapi.json": {"GET": Route(get_openapi, PUBLIC)},
     "/stats": {"GET": Route(get_stats, READ)},
     "/metrics": {"GET": Route(get_metrics, READ)},
+    # Signed by Convex (HMAC of the body): the signature is the credential, not an ingest key.
+    "/ingest/convex": {"POST": Route(post_convex, PUBLIC)},
+    "/sdk.mjs": {"GET": Route(get_sdk, PUBLIC)},
+    "/sdk.d.ts": {"GET": Route(get_sdk_types, PUBLIC)},
 }
 TRACE_ROUTE = {"GET": Route(get_trace, READ)}  # /logs/{trace_id}
 
