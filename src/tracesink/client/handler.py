@@ -283,17 +283,18 @@ class TraceSinkHandler(logging.Handler):
         report = self._take_report(first_trace)
         body = b"\n".join([*lines, report[1]] if report else lines)
         outcome = self._post(body)
-        if isinstance(outcome, int):  # delivered; `outcome` items were refused as invalid
-            self.sent += len(lines)
-            if outcome:
-                self._drop("refused", outcome)
+        if isinstance(outcome, list):  # delivered, but for the items the sink refused
+            self.sent += len(lines) - len(outcome)
+            for item in outcome:
+                limited = isinstance(item, dict) and item.get("limited_by") is not None
+                self._drop("rate_limited" if limited else "refused")
             return
         if report is not None:
             self._restore_report(report[0])
         self._drop(outcome, len(lines))
 
-    def _post(self, body: bytes) -> int | str:
-        """The number of items refused as invalid, or why the whole batch was not delivered."""
+    def _post(self, body: bytes) -> list[Any] | str:
+        """The items the sink refused (``rejected``), or why the whole batch was not delivered."""
         for attempt in range(self.max_retries + 1):
             # S310: the scheme was checked to be http(s) in __init__.
             request = urllib.request.Request(  # noqa: S310
@@ -307,7 +308,7 @@ class TraceSinkHandler(logging.Handler):
                     rejected = json.loads(answer).get("rejected") or []
                 except (ValueError, AttributeError):
                     rejected = []
-                return len(rejected)
+                return rejected if isinstance(rejected, list) else []
             except urllib.error.HTTPError as exc:
                 retry_after = _retry_after(exc.headers.get("retry-after"))
                 exc.close()
