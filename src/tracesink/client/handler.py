@@ -47,6 +47,9 @@ ENTRY_FIELDS = ("trace_id", "system", "user_id")
 DROP_REASONS = ("queue_full", "rate_limited", "undeliverable", "refused")
 REPORT_EVERY_S = 60.0
 _FORMATTER = logging.Formatter()
+# One encoder, built once: json.dumps with options builds a new one on every call.
+_ENCODE = json.JSONEncoder(default=repr, allow_nan=False, separators=(",", ":")).encode
+_ENCODE_LENIENT = json.JSONEncoder(default=repr, separators=(",", ":")).encode
 _STOP = object()
 
 
@@ -170,10 +173,10 @@ class TraceSinkHandler(logging.Handler):
         if stack:
             entry["stack"] = "\n".join(stack)
         try:
-            return json.dumps(entry, default=repr, allow_nan=False).encode()
+            return _ENCODE(entry).encode()
         except ValueError:  # NaN or infinity somewhere in `extra`
             entry["context"] = {name: repr(value) for name, value in context.items()}
-            return json.dumps(entry, default=repr).encode()
+            return _ENCODE_LENIENT(entry).encode()
 
     def _drop(self, reason: str, count: int = 1) -> None:
         with self._counts_lock:
