@@ -151,3 +151,35 @@ def test_every_export_is_typed() -> None:
         )
     )
     assert exported == declared
+
+
+@pytest.mark.skipif(
+    shutil.which("tsc") is None, reason="tsc is not installed (npm i -g typescript)"
+)
+def test_the_types_compile_under_strict_typescript(tmp_path: Path) -> None:
+    """sdk.d.ts, saved as an .mjs file's .d.mts (as the README says), types a Worker-style use
+    of every export under `tsc --strict`."""
+    (tmp_path / "tracesink.mjs").write_bytes(SDK.read_bytes())
+    (tmp_path / "tracesink.d.mts").write_bytes((STATIC / "sdk.d.ts").read_bytes())
+    usage = tmp_path / "usage.mts"
+    usage.write_bytes((SCENARIOS.parent / "types_usage.mts").read_bytes())
+    done = subprocess.run(
+        [
+            "tsc",
+            "--noEmit",
+            "--strict",
+            "--module",
+            "nodenext",
+            "--moduleResolution",
+            "nodenext",
+            "--target",
+            "es2022",
+            "--lib",
+            "es2022,dom",
+            str(usage),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -220,3 +220,31 @@ def test_the_standard_librarys_http_handler_is_understood(sink: Service) -> None
     assert entry["message"] == "paid alice in 1.5 s"
     assert entry["level"] == "error"
     assert entry["context"] == {"logger": "tests.client.stdlib", "shop": "x"}
+
+
+AT_EXIT = textwrap.dedent(
+    """
+    import logging, sys, tracesink
+    from tracesink.client import TraceSinkHandler
+    logging.getLogger().addHandler(TraceSinkHandler(sys.argv[1]))
+    with tracesink.trace("py-exit"):
+        for i in range(30):
+            logging.getLogger("app").warning("record %d", i)
+    # no flush, no close: logging.shutdown() at exit delivers
+    """
+)
+
+
+def test_an_application_that_never_closes_still_delivers_at_exit(sink: Service) -> None:
+    """logging.shutdown() (run at interpreter exit) flushes and closes the handler."""
+    done = subprocess.run(
+        [sys.executable, "-c", AT_EXIT, sink.url], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    assert [e["message"] for e in read(sink, "py-exit")] == [f"record {i}" for i in range(30)]
+
+
+def test_only_http_urls_are_accepted() -> None:
+    """A file: or other scheme is refused when the handler is made, not at the first record."""
+    with pytest.raises(ValueError, match="http"):
+        TraceSinkHandler("file:///etc/passwd")
