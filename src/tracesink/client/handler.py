@@ -31,25 +31,16 @@ import secrets
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 import weakref
 from typing import Any
 
 from tracesink import __version__
 from tracesink.client.context import current_trace_id, valid_trace_id
+from tracesink.client.record import encode_record
+from tracesink.client.transport import Delivered, Transport
 
-# Attributes every LogRecord has: whatever else a record holds came from `extra`.
-RECORD_ATTRS = frozenset(
-    vars(logging.LogRecord("n", logging.INFO, "p", 1, "m", None, None, "f", "s"))
-) | {"message", "asctime", "taskName"}
-ENTRY_FIELDS = ("trace_id", "system", "user_id")
 DROP_REASONS = ("queue_full", "rate_limited", "undeliverable", "refused")
 REPORT_EVERY_S = 60.0
-_FORMATTER = logging.Formatter()
-# One encoder, built once: json.dumps with options builds a new one on every call.
-_ENCODE = json.JSONEncoder(default=repr, allow_nan=False, separators=(",", ":")).encode
-_ENCODE_LENIENT = json.JSONEncoder(default=repr, separators=(",", ":")).encode
 _STOP = object()
 
 
@@ -86,8 +77,6 @@ class TraceSinkHandler(logging.Handler):
         max_pause: float = 60.0,
     ) -> None:
         super().__init__(level)
-        if not url.lower().startswith(("http://", "https://")):
-            raise ValueError(f"url must be an http:// or https:// URL, got {url!r}")
         base = url.rstrip("/")
         base = base.removesuffix("/logs").removesuffix("/log")
         self.url = base + "/logs"
@@ -106,7 +95,7 @@ class TraceSinkHandler(logging.Handler):
         if key is not None:
             self._headers["X-Tracesink-Key"] = key
         self.last_error: str | None = None
-        self._reset()
+        self._reset()  # raises ValueError for a URL that is not http(s)
         _HANDLERS.add(self)
 
     def _reset(self) -> None:
@@ -116,6 +105,15 @@ class TraceSinkHandler(logging.Handler):
         self._start_lock = threading.Lock()
         self._counts_lock = threading.Lock()
         self._closing = threading.Event()
+        self._transport = Transport(
+            self.url,
+            self._headers,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            max_pause=self.max_pause,
+            interrupted=self._closing,
+            on_problem=self._problem,
+        )
         self._closed = False
         self._paused_until = 0.0
         self._last_report = -REPORT_EVERY_S
@@ -139,44 +137,13 @@ class TraceSinkHandler(logging.Handler):
             self._drop("refused")
 
     def encode(self, record: logging.LogRecord) -> bytes:
-        """The record as one JSON line of tracesink's wire contract."""
-        try:
-            message = record.getMessage()
-        except Exception:  # a bad format string or arguments: send what was given
-            message = f"{record.msg!r} {record.args!r}"
+        """The record as one JSON line, in its trace (see the class docstring)."""
         trace_id = (
             valid_trace_id(getattr(record, "trace_id", None))
             or current_trace_id()
             or self.fallback_trace_id
         )
-        context: dict[str, Any] = {"logger": record.name, "levelname": record.levelname}
-        for name, value in record.__dict__.items():
-            if name not in RECORD_ATTRS and name not in ENTRY_FIELDS:
-                context[name] = value
-        entry: dict[str, Any] = {
-            "trace_id": trace_id,
-            "level": record.levelno,
-            "message": message,
-            "timestamp": record.created,
-            "context": context,
-        }
-        for name in ("system", "user_id"):
-            if (value := getattr(record, name, None)) is not None:
-                entry[name] = value
-        stack = []
-        if record.exc_info:
-            stack.append(_FORMATTER.formatException(record.exc_info))
-        elif record.exc_text:
-            stack.append(record.exc_text)
-        if record.stack_info:
-            stack.append(record.stack_info)
-        if stack:
-            entry["stack"] = "\n".join(stack)
-        try:
-            return _ENCODE(entry).encode()
-        except ValueError:  # NaN or infinity somewhere in `extra`
-            entry["context"] = {name: repr(value) for name, value in context.items()}
-            return _ENCODE_LENIENT(entry).encode()
+        return encode_record(record, trace_id)
 
     def _drop(self, reason: str, count: int = 1) -> None:
         with self._counts_lock:
@@ -284,50 +251,18 @@ class TraceSinkHandler(logging.Handler):
             self._closing.wait(wait)
         first_trace = json.loads(lines[0]).get("trace_id", self.fallback_trace_id)
         report = self._take_report(first_trace)
-        body = b"\n".join([*lines, report[1]] if report else lines)
-        outcome = self._post(body)
-        if isinstance(outcome, list):  # delivered, but for the items the sink refused
-            self.sent += len(lines) - len(outcome)
-            for item in outcome:
+        outcome = self._transport.post(b"\n".join([*lines, report[1]] if report else lines))
+        if isinstance(outcome, Delivered):  # stored, but for the items the sink refused
+            self.sent += len(lines) - len(outcome.rejected)
+            for item in outcome.rejected:
                 limited = isinstance(item, dict) and item.get("limited_by") is not None
                 self._drop("rate_limited" if limited else "refused")
             return
+        if outcome.pause_s:
+            self._paused_until = time.monotonic() + outcome.pause_s
         if report is not None:
             self._restore_report(report[0])
-        self._drop(outcome, len(lines))
-
-    def _post(self, body: bytes) -> list[Any] | str:
-        """The items the sink refused (``rejected``), or why the whole batch was not delivered."""
-        for attempt in range(self.max_retries + 1):
-            # S310: the scheme was checked to be http(s) in __init__.
-            request = urllib.request.Request(  # noqa: S310
-                self.url, data=body, headers=self._headers, method="POST"
-            )
-            retry_after = 0.0
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                    answer = response.read()
-                try:
-                    rejected = json.loads(answer).get("rejected") or []
-                except (ValueError, AttributeError):
-                    rejected = []
-                return rejected if isinstance(rejected, list) else []
-            except urllib.error.HTTPError as exc:
-                retry_after = _retry_after(exc.headers.get("retry-after"))
-                exc.close()
-                if exc.code == 429:
-                    self._paused_until = time.monotonic() + min(retry_after, self.max_pause)
-                    self._problem(f"rate limited (429): pausing {retry_after:g} s")
-                    return "rate_limited"
-                if exc.code < 500 and exc.code != 408:
-                    self._problem(f"{self.url} refused a batch: {exc.code} {exc.reason}")
-                    return "refused"
-                self._problem(f"{self.url} answered {exc.code}")
-            except (OSError, ValueError) as exc:  # refused, reset, timed out, bad URL
-                self._problem(f"cannot reach {self.url}: {exc}")
-            if attempt < self.max_retries and not self._closing.is_set():
-                self._closing.wait(min(max(retry_after, 0.2 * 2**attempt), self.max_pause))
-        return "undeliverable"
+        self._drop(outcome.reason, len(lines))
 
     def _problem(self, text: str) -> None:
         """Remember the last problem; say it on stderr at most once a minute."""
@@ -339,13 +274,6 @@ class TraceSinkHandler(logging.Handler):
                 f"tracesink handler: {text} (records that cannot be sent are dropped and counted)",
                 file=sys.stderr,
             )
-
-
-def _retry_after(value: str | None) -> float:
-    try:
-        return max(0.0, float(value)) if value is not None else 1.0
-    except ValueError:
-        return 1.0
 
 
 _HANDLERS: weakref.WeakSet[TraceSinkHandler] = weakref.WeakSet()
