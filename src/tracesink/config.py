@@ -58,6 +58,7 @@ class Settings:
     otlp_fallback_trace: str = "otlp-{service}"
     otlp_service_systems: Mapping[str, str] = field(default_factory=dict)
     live_poll_s: float = 1.0  # 0: live streams show this instance's entries only
+    convex_webhook_secret: str | None = field(default=None, repr=False)  # POST /ingest/convex
     # How the user named each setting they gave (a flag or a variable), for messages; not a setting.
     given_as: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -281,6 +282,12 @@ OPTIONS: tuple[Option, ...] = (
         "live_poll_s",
         values.seconds_or_off,
         "seconds between polls of a shared store for live streams, while any is open (0: off)",
+    ),
+    Option(
+        "convex_webhook_secret",
+        values.token,
+        "the Convex log stream's webhook secret; POST /ingest/convex is refused without it",
+        secret=True,
     ),
 )
 

@@ -13,6 +13,7 @@ import msgspec
 
 from tracesink import __version__
 from tracesink.app.auth import IngestGuard, ReadGuard
+from tracesink.app.convex_routes import post_convex
 from tracesink.app.cors import cors_policy, valid_origin
 from tracesink.app.http import (
     ClientDisconnected,
@@ -36,6 +37,7 @@ from tracesink.app.read_routes import (
     get_stats,
     get_traces,
 )
+from tracesink.app.sdk_routes import get_sdk, get_sdk_types
 from tracesink.app.state import AppState
 from tracesink.app.viewer_routes import (
     get_viewer_script,
@@ -99,6 +101,10 @@ ROUTES: dict[str, dict[str, Route]] = {
     "/live": {"GET": Route(get_live, READ)},
     "/viewer/viewer.js": {"GET": Route(get_viewer_script, PUBLIC)},
     "/viewer/viewer.css": {"GET": Route(get_viewer_style, PUBLIC)},
+    # Signed by Convex (HMAC of the body): the signature is the credential, not an ingest key.
+    "/ingest/convex": {"POST": Route(post_convex, PUBLIC)},
+    "/sdk.mjs": {"GET": Route(get_sdk, PUBLIC)},
+    "/sdk.d.ts": {"GET": Route(get_sdk_types, PUBLIC)},
 }
 # Paths that take logs: CORS treats them apart from everything else, which reads (cors.py).
 INGEST_PATHS = frozenset(

@@ -13,6 +13,7 @@ from tracesink.app.http import Request, Response, json_response
 from tracesink.app.ratelimit_headers import retry_after_s
 from tracesink.app.state import AppState
 from tracesink.errors import ValidationError
+from tracesink.ingest.form import entry_from_form, is_form
 from tracesink.ingest.sender import Sender
 from tracesink.ingest.validate import decode_batch, decode_entry, prepare_entry
 from tracesink.limits import Decision
@@ -49,7 +50,13 @@ async def post_log(state: AppState, request: Request) -> Response:
     body = await request.body(state.settings.max_body_bytes, state.deadlines)
     sender = Sender(request.headers, pinned=request.scope.get(PINNED_SYSTEM))
     try:
-        entry = prepare_entry(decode_entry(body), pipeline.rules, sender, pipeline.now_ms())
+        # logging.handlers.HTTPHandler sends its records form-encoded; everything else is JSON.
+        incoming = (
+            entry_from_form(body)
+            if is_form(request.headers.get("content-type"))
+            else decode_entry(body)
+        )
+        entry = prepare_entry(incoming, pipeline.rules, sender, pipeline.now_ms())
     except ValidationError:
         pipeline.refuse_invalid(sender.system)
         raise

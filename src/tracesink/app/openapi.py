@@ -66,7 +66,7 @@ def _errors(*codes: int) -> dict[str, Any]:
     reasons = {
         400: "invalid input; `field` names what was wrong",
         401: "a credential is missing or wrong (read token, ingest key)",
-        403: "the origin is not allowed",
+        403: "the origin is not allowed, or the route is off (Convex: no secret set)",
         404: "not found",
         408: "the body did not arrive within the read timeout",
         413: "the body (or batch) is larger than allowed",
@@ -185,6 +185,48 @@ TRACE: dict[str, Any] = {
 # Reads are open, or need a bearer token when TRACESINK_READ_TOKEN is set.
 READ_SECURITY: list[dict[str, list[str]]] = [{}, {"bearer": []}]
 
+# What logging.handlers.HTTPHandler sends: a LogRecord's attributes, form-encoded, as text.
+LOG_RECORD_FORM: dict[str, Any] = {
+    "type": "object",
+    "required": ["msg"],
+    "properties": {
+        "msg": {"type": "string", "description": "formatted with args, as logging does"},
+        "args": {"type": "string", "description": "the repr of the arguments' tuple"},
+        "levelno": {"type": "string", "pattern": "^[0-9]{1,3}$"},
+        "levelname": {"type": "string"},
+        "name": {"type": "string", "description": "the logger; stored as context.logger"},
+        "exc_text": {"type": "string", "description": "stored as stack"},
+        "trace_id": {**TRACE_ID_SCHEMA, "description": "given with extra={'trace_id': …}"},
+    },
+    "description": "other fields that are not LogRecord attributes (extra) become context",
+}
+
+CONVEX_RESULT: dict[str, Any] = {
+    "type": "object",
+    "required": ["success", "accepted", "duplicates", "ignored", "rejected"],
+    "properties": {
+        "success": {"const": True},
+        "accepted": {"type": "integer"},
+        "duplicates": {"type": "integer", "description": "events this instance already stored"},
+        "ignored": {"type": "object", "description": "events without an entry, by topic"},
+        "rejected": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
+def _static_file(summary: str, media_type: str) -> dict[str, Any]:
+    return {
+        "get": {
+            "summary": summary,
+            "responses": {
+                "200": {
+                    "description": summary,
+                    "content": {media_type: {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    }
+
 
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {
@@ -264,6 +306,7 @@ def openapi_document() -> dict[str, Any]:
                         "content": {
                             "application/json": {"schema": ENTRY},
                             "text/plain": {"schema": {"type": "string"}},
+                            "application/x-www-form-urlencoded": {"schema": LOG_RECORD_FORM},
                         },
                     },
                     "responses": {
@@ -330,6 +373,32 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/ingest/convex": {
+                "post": {
+                    "summary": "A Convex log stream's webhook delivery (JSON array or JSONL)",
+                    "parameters": [
+                        _header(
+                            "x-webhook-signature",
+                            {"type": "string"},
+                            "sha256=<hex HMAC-SHA256 of the body with "
+                            "TRACESINK_CONVEX_WEBHOOK_SECRET>",
+                        )
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": {"type": "array"}},
+                            "application/x-ndjson": {"schema": {"type": "string"}},
+                        },
+                    },
+                    "responses": {
+                        "200": _json(CONVEX_RESULT, "the delivery was understood"),
+                        **_errors(400, 401, 403, 408, 413, 503),
+                    },
+                }
+            },
+            "/sdk.mjs": _static_file("The JavaScript SDK (an ES module)", "text/javascript"),
+            "/sdk.d.ts": _static_file("The SDK's TypeScript types", "application/typescript"),
             "/logs/{trace_id}": {
                 "get": {
                     "summary": "A trace, oldest first, with drop markers in place",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tracesink.app.deadlines import BodyDeadlines
 from tracesink.app.ratelimit_headers import RateLimitHeaders
 from tracesink.config import Settings
+from tracesink.ingest.recent import RecentKeys
 from tracesink.pipeline import IngestPipeline
 
 
@@ -15,6 +16,8 @@ class AppState:
     pipeline: IngestPipeline
     deadlines: BodyDeadlines
     ratelimit_headers: RateLimitHeaders
+    # Convex events stored lately, so that a repeated webhook delivery stores nothing twice.
+    convex_events: RecentKeys = field(default_factory=RecentKeys)
 
     @classmethod
     def around(cls, pipeline: IngestPipeline) -> AppState:

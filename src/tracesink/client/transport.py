@@ -1,0 +1,96 @@
+"""POST one batch to tracesink with ``urllib``, retrying what a retry can fix.
+
+The answer is ``Delivered`` (with the items the sink refused inside its 200) or ``Failed``
+with the reason the whole batch is lost: ``rate_limited`` (429: never resent, the sink already
+marks the gap; ``pause_s`` is its Retry-After), ``refused`` (another 4xx: resending cannot help)
+or ``undeliverable`` (network errors and 5xx, after ``max_retries`` retries with backoff).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    rejected: list[Any]  # the sink's `rejected` items: refused as invalid or by a limit
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    reason: str  # "rate_limited", "refused" or "undeliverable"
+    pause_s: float = 0.0  # how long to hold further batches back (a 429's Retry-After)
+
+
+def retry_after_s(value: str | None) -> float:
+    """Seconds from a Retry-After header (a number of seconds); 1 when absent or unreadable."""
+    try:
+        return max(0.0, float(value)) if value is not None else 1.0
+    except ValueError:
+        return 1.0
+
+
+class Transport:
+    def __init__(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        *,
+        timeout: float,
+        max_retries: int,
+        max_pause: float,
+        interrupted: threading.Event,
+        on_problem: Callable[[str], None],
+    ) -> None:
+        if not url.lower().startswith(("http://", "https://")):
+            raise ValueError(f"url must be an http:// or https:// URL, got {url!r}")
+        self.url = url
+        self._headers = dict(headers)
+        self._timeout = timeout
+        self._max_retries = max(0, max_retries)
+        self._max_pause = max_pause
+        self._interrupted = interrupted  # set on close: no more waiting between retries
+        self._on_problem = on_problem
+
+    def post(self, body: bytes) -> Delivered | Failed:
+        for attempt in range(self._max_retries + 1):
+            # S310: the scheme was checked to be http(s) in __init__.
+            request = urllib.request.Request(  # noqa: S310
+                self.url, data=body, headers=self._headers, method="POST"
+            )
+            retry_after = 0.0
+            try:
+                with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
+                    answer = response.read()
+                return Delivered(_rejected(answer))
+            except urllib.error.HTTPError as exc:
+                retry_after = retry_after_s(exc.headers.get("retry-after"))
+                exc.close()
+                if exc.code == 429:
+                    pause = min(retry_after, self._max_pause)
+                    self._on_problem(f"rate limited (429): pausing {pause:g} s")
+                    return Failed("rate_limited", pause)
+                if exc.code < 500 and exc.code != 408:
+                    self._on_problem(f"{self.url} refused a batch: {exc.code} {exc.reason}")
+                    return Failed("refused")
+                self._on_problem(f"{self.url} answered {exc.code}")
+            except (OSError, ValueError) as exc:  # refused, reset, timed out, bad URL
+                self._on_problem(f"cannot reach {self.url}: {exc}")
+            if attempt < self._max_retries and not self._interrupted.is_set():
+                backoff = max(retry_after, 0.2 * 2**attempt)
+                self._interrupted.wait(min(backoff, self._max_pause))
+        return Failed("undeliverable")
+
+
+def _rejected(answer: bytes) -> list[Any]:
+    try:
+        rejected = json.loads(answer).get("rejected") or []
+    except (ValueError, AttributeError):
+        return []
+    return rejected if isinstance(rejected, list) else []

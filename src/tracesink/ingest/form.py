@@ -1,0 +1,113 @@
+"""The standard library's ``logging.handlers.HTTPHandler`` body: a form-encoded ``LogRecord``.
+
+``HTTPHandler(host, "/log", method="POST")`` sends ``urlencode(record.__dict__)``: every attribute
+of the record as text, ``args`` as the ``repr`` of its tuple, absent values as ``"None"``. This
+module turns that back into an ``IncomingEntry``: the level from ``levelno``, the message as
+``msg % args`` (the arguments read back with ``ast.literal_eval``, never evaluated), the exception
+text as ``stack``, the logger's name and any ``extra`` fields as ``context``. A ``trace_id`` (and
+``system``, ``user_id``) given in ``extra`` arrive as fields of their own.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import logging
+import re
+from typing import Any
+from urllib.parse import parse_qs
+
+import msgspec
+
+from tracesink.errors import ValidationError
+from tracesink.ingest.model import IncomingEntry
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+# Attributes every LogRecord has (3.11 to 3.13): whatever else the form holds came from `extra`.
+_RECORD_FIELDS = frozenset(
+    vars(logging.LogRecord("n", logging.INFO, "p", 1, "m", None, None, "f", "s"))
+) | {"message", "asctime", "taskName"}
+# Fields of an entry that `extra` may set directly rather than as context.
+_ENTRY_FIELDS = ("trace_id", "system", "user_id")
+_MAX_FIELDS = 200  # a LogRecord has ~25; more is not a log record
+_encode = msgspec.json.Encoder().encode
+# A width or precision that could make `msg % args` allocate without bound ("%999999999d", "%*d").
+_WIDE = re.compile(r"%[^a-zA-Z%]*(\d{5,}|\*)")
+# str(record.exc_info) when no formatter filled exc_text: "(<class 'T'>, T('why'), <traceback …>)".
+_EXC_INFO = re.compile(r"\(<class '([^']+)'>, (.*), <traceback object at 0x[0-9a-fA-F]+>\)", re.S)
+
+
+def is_form(content_type: str | None) -> bool:
+    return (content_type or "").split(";")[0].strip().lower() == FORM_CONTENT_TYPE
+
+
+def _present(value: str | None) -> str | None:
+    return None if value is None or value == "None" else value
+
+
+def _stack(form: dict[str, str]) -> str | None:
+    """The formatted traceback when a formatter made one; else the exception's type and value."""
+    text = _present(form.get("exc_text")) or _present(form.get("stack_info"))
+    if text is not None:
+        return text
+    found = _EXC_INFO.fullmatch(form.get("exc_info", ""))
+    return f"{found.group(1)}: {found.group(2)}" if found else None
+
+
+def _message(msg: str, args: str | None) -> str:
+    """``msg % args`` as logging would have rendered it; the text as sent when that fails."""
+    if args is None or args == "()" or _WIDE.search(msg):
+        return msg if args is None or args == "()" else f"{msg} {args}"
+    try:
+        values = ast.literal_eval(args)  # literals only: never runs anything
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return f"{msg} {args}"
+    try:
+        return str(msg % values)
+    except (TypeError, ValueError, KeyError):
+        return f"{msg} {args}"
+
+
+def entry_from_form(body: bytes) -> IncomingEntry:
+    """The entry a form-encoded ``LogRecord`` describes; ValidationError naming what is missing."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationError("body is not valid UTF-8", field="body") from None
+    try:
+        parsed = parse_qs(text, keep_blank_values=True, max_num_fields=_MAX_FIELDS)
+    except ValueError:
+        raise ValidationError(
+            f"a form body holds at most {_MAX_FIELDS} fields", field="body"
+        ) from None
+    form = {name: values[0] for name, values in parsed.items()}
+    msg = form.get("msg")
+    if msg is None:
+        raise ValidationError(
+            "a form-encoded entry needs msg (what logging.handlers.HTTPHandler sends)", field="msg"
+        )
+    level: str | int = "log"
+    if (levelno := form.get("levelno", "")).isdigit():
+        level = int(levelno)
+    elif (levelname := _present(form.get("levelname"))) is not None:
+        level = levelname
+    stack = _stack(form)
+    context: dict[str, Any] = {}
+    if (name := _present(form.get("name"))) is not None:
+        context["logger"] = name
+    for key, value in form.items():
+        if key not in _RECORD_FIELDS and key not in _ENTRY_FIELDS:
+            context[key] = value
+    timestamp: float | None = None
+    with contextlib.suppress(ValueError):
+        timestamp = float(form.get("created", ""))
+    return IncomingEntry(
+        message=_message(msg, _present(form.get("args"))),
+        trace_id=_present(form.get("trace_id")),
+        level=level,
+        system=_present(form.get("system")),
+        context=msgspec.Raw(_encode(context)) if context else msgspec.Raw(b""),
+        user_id=_present(form.get("user_id")),
+        stack=stack,
+        timestamp=timestamp,
+    )

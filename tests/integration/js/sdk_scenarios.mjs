@@ -1,0 +1,110 @@
+// Scenarios for the JS SDK, run under real Node by tests/integration/test_js_sdk.py:
+//   node sdk_scenarios.mjs SDK_PATH SCENARIO URL
+// Prints one JSON line with what happened; exits non-zero only if the SDK threw or rejected.
+const [sdkPath, scenario, url] = process.argv.slice(2);
+const sdk = await import(sdkPath);
+
+let unhandled = 0;
+process.on("unhandledRejection", () => {
+  unhandled += 1;
+});
+
+function countingFetch(calls) {
+  return (input, init) => {
+    calls.push(JSON.parse(init.body).length);
+    return fetch(input, init);
+  };
+}
+
+const scenarios = {
+  async batching() {
+    const calls = [];
+    const log = sdk.createLogger({
+      endpoint: url, system: "convex", traceId: "js-batch", batchSize: 5, flushIntervalMs: 0,
+      fetch: countingFetch(calls),
+    });
+    for (let i = 0; i < 12; i += 1) log.info(`entry ${i}`, { i });
+    const flushed = await log.flush();
+    return { calls, flushed };
+  },
+
+  async timer() {
+    const log = sdk.createLogger({ endpoint: url, traceId: "js-timer", flushIntervalMs: 50 });
+    log.warn("sent by the timer");
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    return { pending: (await log.flush()).pending };
+  },
+
+  async limited() {
+    const calls = [];
+    const log = sdk.createLogger({
+      endpoint: url, system: "worker", traceId: "js-limited", flushIntervalMs: 0,
+      maxPauseMs: 30_000, fetch: countingFetch(calls),
+    });
+    for (let i = 0; i < 5; i += 1) log.info(`fill ${i}`);
+    const first = await log.flush(); // 3 stored, 2 refused inside a 200
+    log.info("refused whole");
+    const second = await log.flush(); // 429: dropped, sending paused
+    log.info("while paused");
+    const third = await log.flush(); // paused: nothing sent
+    return { calls, first, second, third };
+  },
+
+  async dead() {
+    const errors = [];
+    const started = Date.now();
+    const log = sdk.createLogger({
+      endpoint: url, traceId: "js-dead", maxRetries: 1, timeoutMs: 1000, flushIntervalMs: 0,
+      onError: (error) => errors.push(String(error)),
+    });
+    for (let i = 0; i < 3; i += 1) log.error(new Error(`nobody hears ${i}`));
+    const flushed = await log.flush();
+    return { flushed, errors: errors.length, ms: Date.now() - started };
+  },
+
+  async propagation() {
+    const incoming = new Request("http://app.example/", {
+      headers: { traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" },
+    });
+    const traceId = sdk.traceIdFrom(incoming);
+    const post = (headers, message) =>
+      fetch(`${url}/log`, {
+        method: "POST", headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ message }),
+      });
+    const viaFetch = await sdk.tracedFetch("js-prop")(`${url}/log`, {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ message: "carried by X-Trace-Id" }),
+    });
+    const { traceparent } = sdk.traceHeaders(traceId);
+    const viaParent = await post({ traceparent }, "carried by traceparent");
+    return {
+      traceId,
+      fromHeaders: sdk.traceIdFrom({ "X-Trace-Id": "plain-object" }),
+      fromNothing: sdk.traceIdFrom(undefined) ?? null,
+      fromBad: sdk.traceIdFrom(new Headers({ "x-trace-id": "bad id" })) ?? null,
+      statuses: [viaFetch.status, viaParent.status],
+      traceparent,
+    };
+  },
+
+  async hostile() {
+    const circular = { name: "loop" };
+    circular.self = circular;
+    const log = sdk.createLogger({ endpoint: url, traceId: "js-hostile", flushIntervalMs: 0 });
+    log.info(circular);
+    log.info("circular context", circular);
+    log.info("bigint context", { n: 10n });
+    log.info(undefined);
+    log.error(new TypeError("typed"), [1, 2]);
+    const odd = sdk.createLogger({ endpoint: 42, traceId: "not valid!" });
+    odd.info("to nowhere");
+    const weird = sdk.createLogger({ endpoint: url, fetch: () => { throw new Error("boom"); } });
+    weird.info("fetch throws synchronously");
+    const results = [await log.flush(), await weird.flush()];
+    return { results, generated: /^[0-9a-f]{32}$/.test(odd.traceId) };
+  },
+};
+
+const result = await scenarios[scenario]();
+console.log(JSON.stringify({ ...result, unhandled }));

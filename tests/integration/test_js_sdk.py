@@ -1,0 +1,185 @@
+"""The JavaScript SDK (static/sdk.mjs) under real Node against a real `tracesink serve`:
+batching, flush, the timer, 429, a dead endpoint, trace propagation, hostile input, and the
+copy served at GET /sdk.mjs."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.redis_server import free_port
+from tests.support.service import Service, serving
+
+STATIC = Path(__file__).parents[2] / "src" / "tracesink" / "static"
+SDK = STATIC / "sdk.mjs"
+SCENARIOS = Path(__file__).parent / "js" / "sdk_scenarios.mjs"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed"),
+]
+
+
+def run_node(scenario: str, url: str, sdk: Path = SDK) -> dict[str, Any]:
+    done = subprocess.run(
+        ["node", str(SCENARIOS), sdk.as_uri(), scenario, url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result.pop("unhandled") == 0, "the SDK left a promise rejection unhandled"
+    return result
+
+
+@pytest.fixture(scope="module")
+def sink() -> Iterator[Service]:
+    with serving({"TRACESINK_TRACE_LIMIT": "50"}) as running:
+        yield running
+
+
+def entries(service: Service, trace_id: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = httpx.get(f"{service.url}/logs/{trace_id}").json()["entries"]
+    return [e for e in found if e.get("kind") != "dropped"]
+
+
+def test_entries_go_in_batches_and_flush_delivers_them(sink: Service) -> None:
+    """12 entries with batchSize 5 are 3 requests (5, 5, 2); flush resolves once all are
+    stored, with the system sent as X-Log-System."""
+    result = run_node("batching", sink.url)
+    assert result["calls"] == [5, 5, 2]
+    assert result["flushed"] == {"sent": 12, "pending": 0, "dropped": 0}
+    stored = entries(sink, "js-batch")
+    assert [e["message"] for e in stored] == [f"entry {i}" for i in range(12)]
+    assert {(e["system"], e["detected_by"]) for e in stored} == {("convex", "x-log-system")}
+    assert stored[3]["context"] == {"i": 3}
+
+
+def test_the_timer_sends_without_a_flush(sink: Service) -> None:
+    """An entry is sent flushIntervalMs after it was logged, flush or not."""
+    assert run_node("timer", sink.url) == {"pending": 0}
+    [entry] = entries(sink, "js-timer")
+    assert (entry["message"], entry["level"]) == ("sent by the timer", "warn")
+
+
+def test_429_is_honoured() -> None:
+    """Entries refused inside a 200 are counted; a batch refused whole (429) is dropped, not
+    resent, and sending pauses: the next flush sends nothing and reports the entry pending."""
+    with serving({"TRACESINK_TRACE_LIMIT": "3"}) as limited:
+        result = run_node("limited", limited.url)
+        assert result["first"] == {"sent": 5, "pending": 0, "dropped": 0}
+        assert result["second"]["dropped"] == 1
+        assert result["third"] == {"sent": 5, "pending": 1, "dropped": 1}
+        assert result["calls"] == [5, 1]  # nothing sent while paused
+        assert [e["message"] for e in entries(limited, "js-limited")] == [
+            "fill 0",
+            "fill 1",
+            "fill 2",
+        ]
+
+
+def test_a_dead_endpoint_neither_throws_nor_hangs() -> None:
+    """Nothing listens: flush resolves with every entry dropped, errors go to onError only."""
+    result = run_node("dead", f"http://127.0.0.1:{free_port()}")
+    assert result["flushed"] == {"sent": 0, "pending": 0, "dropped": 3}
+    assert result["errors"] >= 2  # one per attempt
+    assert result["ms"] < 10_000
+
+
+def test_trace_ids_are_read_from_requests_and_carried_on(sink: Service) -> None:
+    """traceIdFrom reads X-Trace-Id or traceparent from a Request, Headers or a plain object;
+    tracedFetch and traceHeaders carry the trace on, and tracesink files the entries there."""
+    result = run_node("propagation", sink.url)
+    w3c = "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert result["traceId"] == w3c
+    assert result["fromHeaders"] == "plain-object"
+    assert result["fromNothing"] is None
+    assert result["fromBad"] is None
+    assert result["statuses"] == [200, 200]
+    assert re.fullmatch(rf"00-{w3c}-[0-9a-f]{{16}}-01", result["traceparent"])
+    [by_header] = entries(sink, "js-prop")
+    assert by_header["trace_id_from"] == "x-trace-id"
+    [by_parent] = entries(sink, w3c)
+    assert by_parent["trace_id_from"] == "traceparent"
+
+
+def test_hostile_input_never_throws(sink: Service) -> None:
+    """Circular and BigInt contexts, non-string messages, a bad endpoint and trace id, a fetch
+    that throws: nothing throws or rejects, and what can be sent is."""
+    result = run_node("hostile", sink.url)
+    assert result["generated"] is True
+    assert result["results"][0]["sent"] == 5
+    assert result["results"][1]["dropped"] == 1
+    stored = {e["message"]: e for e in entries(sink, "js-hostile")}
+    assert "unserializable" in stored["circular context"]["context"]
+    assert stored["typed"]["stack"].startswith("TypeError: typed")
+    assert stored["typed"]["context"] == {"value": [1, 2]}
+
+
+def test_the_served_sdk_is_the_repository_copy_and_runs(sink: Service, tmp_path: Path) -> None:
+    """GET /sdk.mjs serves static/sdk.mjs as JavaScript (and /sdk.d.ts its types); the copy
+    downloaded from the service runs the same scenario."""
+    served = httpx.get(f"{sink.url}/sdk.mjs")
+    assert served.status_code == 200
+    assert served.headers["content-type"].startswith("text/javascript")
+    assert served.content == SDK.read_bytes()
+    types = httpx.get(f"{sink.url}/sdk.d.ts")
+    assert types.content == (STATIC / "sdk.d.ts").read_bytes()
+    downloaded = tmp_path / "sdk.mjs"
+    downloaded.write_bytes(served.content)
+    assert run_node("timer", sink.url, downloaded) == {"pending": 0}
+
+
+def test_every_export_is_typed() -> None:
+    """Each name sdk.mjs exports is declared in sdk.d.ts, and nothing more."""
+    source = SDK.read_text()
+    exported = set(re.findall(r"^export (?:async )?function (\w+)", source, re.M))
+    for group in re.findall(r"^export \{([^}]*)\}", source, re.M):
+        exported |= {name.strip() for name in group.split(",")}
+    declared = set(
+        re.findall(
+            r"^export declare (?:function|const) (\w+)", (STATIC / "sdk.d.ts").read_text(), re.M
+        )
+    )
+    assert exported == declared
+
+
+@pytest.mark.skipif(
+    shutil.which("tsc") is None, reason="tsc is not installed (npm i -g typescript)"
+)
+def test_the_types_compile_under_strict_typescript(tmp_path: Path) -> None:
+    """sdk.d.ts, saved as an .mjs file's .d.mts (as the README says), types a Worker-style use
+    of every export under `tsc --strict`."""
+    (tmp_path / "tracesink.mjs").write_bytes(SDK.read_bytes())
+    (tmp_path / "tracesink.d.mts").write_bytes((STATIC / "sdk.d.ts").read_bytes())
+    usage = tmp_path / "usage.mts"
+    usage.write_bytes((SCENARIOS.parent / "types_usage.mts").read_bytes())
+    done = subprocess.run(
+        [
+            "tsc",
+            "--noEmit",
+            "--strict",
+            "--module",
+            "nodenext",
+            "--moduleResolution",
+            "nodenext",
+            "--target",
+            "es2022",
+            "--lib",
+            "es2022,dom",
+            str(usage),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

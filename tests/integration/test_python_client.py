@@ -1,0 +1,250 @@
+"""The Python handler and the standard library's HTTPHandler against a real `tracesink serve`:
+delivery on close, every level, a slow (stopped), dead and rate-limiting sink, and fork."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+import tracesink
+from tests.support.redis_server import free_port
+from tests.support.service import Service, serving
+from tracesink.client import TraceSinkHandler
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def sink() -> Iterator[Service]:
+    env = {
+        "TRACESINK_SYSTEM_SHARES": "browser=30,worker=20,convex=20,python=20",
+        "TRACESINK_GLOBAL_LIMIT": "1000000",
+        "TRACESINK_TRACE_LIMIT": "100000",
+    }
+    with serving(env) as running:
+        yield running
+
+
+def read(service: Service, trace_id: str) -> list[dict[str, Any]]:
+    response = httpx.get(f"{service.url}/logs/{trace_id}")
+    if response.status_code == 404:
+        return []
+    entries: list[dict[str, Any]] = response.json()["entries"]
+    return entries
+
+
+def logger_with(handler: logging.Handler, name: str) -> logging.Logger:
+    logger = logging.getLogger(f"tests.client.{name}")
+    logger.handlers = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    return logger
+
+
+def test_records_arrive_on_close_with_level_context_and_stack(sink: Service) -> None:
+    """Every logging level arrives (CRITICAL as error, named in context), extra is context,
+    an exception is the stack, the system is the one configured, close() delivers."""
+    handler = TraceSinkHandler(sink.url, system="python")
+    log = logger_with(handler, "levels")
+    with tracesink.trace("py-levels"):
+        log.debug("d")
+        log.info("i %s", "arg", extra={"order_id": 42})
+        log.warning("w")
+        log.error("e")
+        log.critical("c")
+        try:
+            raise RuntimeError("card declined")
+        except RuntimeError:
+            log.exception("charge failed")
+    handler.close()
+    entries = read(sink, "py-levels")
+    assert [(e["level"], e["context"]["levelname"]) for e in entries] == [
+        ("log", "DEBUG"),
+        ("info", "INFO"),
+        ("warn", "WARNING"),
+        ("error", "ERROR"),
+        ("error", "CRITICAL"),
+        ("error", "ERROR"),
+    ]
+    assert entries[1]["message"] == "i arg"
+    assert entries[1]["context"]["order_id"] == 42
+    assert "RuntimeError: card declined" in entries[5]["stack"]
+    assert {e["system"] for e in entries} == {"python"}
+    assert handler.sent == 6
+    assert sum(handler.dropped.values()) == 0
+
+
+def test_the_default_system_is_manual_and_extra_trace_id_wins(sink: Service) -> None:
+    """Without system=…, X-Log-System is manual; extra={'trace_id': …} picks the trace."""
+    handler = TraceSinkHandler(sink.url)
+    log = logger_with(handler, "manual")
+    with tracesink.trace("py-ignored"):
+        log.info("explicit", extra={"trace_id": "py-extra"})
+    assert handler.flush()
+    handler.close()
+    [entry] = read(sink, "py-extra")
+    assert (entry["system"], entry["detected_by"]) == ("manual", "x-log-system")
+
+
+def test_emit_never_blocks_while_the_sink_is_stopped_and_delivers_after(
+    sink: Service,
+) -> None:
+    """With the server SIGSTOPped (accepting nothing), 2000 emits return at once; the queue
+    bound drops the excess and counts it; resumed, the queue is delivered and the drops are
+    reported in-band in the trace, each exactly once."""
+    handler = TraceSinkHandler(sink.url, max_queue=200, timeout=10)
+    log = logger_with(handler, "stopped")
+    os.kill(sink.process.pid, signal.SIGSTOP)
+    try:
+        slowest = 0.0
+        with tracesink.trace("py-stopped"):
+            for i in range(2000):
+                started = time.perf_counter()
+                log.info("record %d", i)
+                slowest = max(slowest, time.perf_counter() - started)
+    finally:
+        os.kill(sink.process.pid, signal.SIGCONT)
+    assert slowest < 0.1, f"an emit took {slowest:.3f}s"
+    assert handler.dropped["queue_full"] >= 2000 - 200 - 100  # queue plus one batch in flight
+    with tracesink.trace("py-stopped"):
+        log.info("after")  # the next batch carries the report
+    assert handler.flush(timeout=15), (handler.last_error, handler.sent, handler.dropped)
+    handler.close()
+    entries = read(sink, "py-stopped")
+    reports = [e for e in entries if "tracesink handler dropped" in e["message"]]
+    reported = sum(e["context"]["tracesink_dropped"]["queue_full"] for e in reports)
+    assert reported == handler.dropped["queue_full"]  # every drop reported, none twice
+    assert len(entries) == 2000 - reported + len(reports) + 1
+
+
+def test_a_dead_sink_neither_blocks_nor_raises() -> None:
+    """Nothing listens: emits return, flush and close end within their timeouts, the records
+    are counted as undeliverable."""
+    handler = TraceSinkHandler(f"http://127.0.0.1:{free_port()}", max_retries=1, timeout=1)
+    log = logger_with(handler, "dead")
+    started = time.perf_counter()
+    for i in range(50):
+        log.error("nobody hears %d", i)
+    assert time.perf_counter() - started < 0.5
+    handler.flush(timeout=5)
+    handler.close(timeout=2)
+    assert time.perf_counter() - started < 8
+    assert handler.dropped["undeliverable"] == 50
+    assert handler.last_error is not None
+    assert "cannot reach" in handler.last_error
+
+
+def test_429_pauses_sending_and_counts_the_refused() -> None:
+    """A trace over its quota: the items refused inside a 200 are counted as rate limited; a
+    batch refused whole (429) pauses sending (Retry-After, capped) instead of hammering; emits
+    stay instant and close() still returns in time."""
+    with serving({"TRACESINK_TRACE_LIMIT": "5"}) as limited:
+        handler = TraceSinkHandler(limited.url, max_pause=30)
+        log = logger_with(handler, "limited")
+        with tracesink.trace("py-limited"):
+            for i in range(8):
+                log.info("fill %d", i)
+            assert handler.flush()
+            assert (handler.sent, handler.dropped["rate_limited"]) == (5, 3)
+            for i in range(3):
+                log.info("refused %d", i)
+            assert handler.flush()
+            assert handler.dropped["rate_limited"] == 6
+            assert handler._paused_until > time.monotonic() + 5  # Retry-After honoured
+            started = time.perf_counter()
+            for i in range(100):
+                log.info("while paused %d", i)
+            assert time.perf_counter() - started < 0.5
+            assert not handler.flush(timeout=0.3)  # paused: not sent yet
+        handler.close(timeout=3)
+        entries = httpx.get(f"{limited.url}/logs/py-limited").json()["entries"]
+        assert [e["message"] for e in entries if "kind" not in e][:5] == [
+            f"fill {i}" for i in range(5)
+        ]
+
+
+FORKING = textwrap.dedent(
+    """
+    import logging, os, sys, tracesink
+    from tracesink.client import TraceSinkHandler
+    handler = TraceSinkHandler(sys.argv[1])
+    log = logging.getLogger("forked"); log.addHandler(handler); log.setLevel(logging.INFO)
+    with tracesink.trace("py-fork"):
+        log.info("parent before fork")
+        pid = os.fork()
+        if pid == 0:
+            log.info("child after fork")
+            handler.close()
+            os._exit(0 if handler.sent == 1 else 3)
+        log.info("parent after fork")
+        _, status = os.waitpid(pid, 0)
+    handler.close()
+    sys.exit(os.waitstatus_to_exitcode(status))
+    """
+)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_survives_fork(sink: Service) -> None:
+    """After fork the child has its own queue and sender: both sides deliver, nothing twice,
+    nothing hangs."""
+    done = subprocess.run(
+        [sys.executable, "-c", FORKING, sink.url], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    messages = sorted(e["message"] for e in read(sink, "py-fork"))
+    assert messages == ["child after fork", "parent after fork", "parent before fork"]
+
+
+# The standard library's HTTPHandler leaves each connection to the garbage collector.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_the_standard_librarys_http_handler_is_understood(sink: Service) -> None:
+    """logging.handlers.HTTPHandler's form-encoded POST is an entry: level, message with its
+    arguments, logger name, extra fields, the trace from extra."""
+    host = sink.url.removeprefix("http://")
+    handler = logging.handlers.HTTPHandler(host, "/log", method="POST")
+    log = logger_with(handler, "stdlib")
+    log.critical("paid %s in %.1f s", "alice", 1.5, extra={"trace_id": "py-stdlib", "shop": "x"})
+    [entry] = read(sink, "py-stdlib")
+    assert entry["message"] == "paid alice in 1.5 s"
+    assert entry["level"] == "error"
+    assert entry["context"] == {"logger": "tests.client.stdlib", "shop": "x"}
+
+
+AT_EXIT = textwrap.dedent(
+    """
+    import logging, sys, tracesink
+    from tracesink.client import TraceSinkHandler
+    logging.getLogger().addHandler(TraceSinkHandler(sys.argv[1]))
+    with tracesink.trace("py-exit"):
+        for i in range(30):
+            logging.getLogger("app").warning("record %d", i)
+    # no flush, no close: logging.shutdown() at exit delivers
+    """
+)
+
+
+def test_an_application_that_never_closes_still_delivers_at_exit(sink: Service) -> None:
+    """logging.shutdown() (run at interpreter exit) flushes and closes the handler."""
+    done = subprocess.run(
+        [sys.executable, "-c", AT_EXIT, sink.url], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    assert [e["message"] for e in read(sink, "py-exit")] == [f"record {i}" for i in range(30)]
+
+
+def test_only_http_urls_are_accepted() -> None:
+    """A file: or other scheme is refused when the handler is made, not at the first record."""
+    with pytest.raises(ValueError, match="http"):
+        TraceSinkHandler("file:///etc/passwd")
