@@ -37,6 +37,7 @@ from tracesink.app.read_routes import (
     get_traces,
 )
 from tracesink.app.state import AppState
+from tracesink.app.static_routes import get_client_js, get_client_mjs, get_client_types
 from tracesink.config import Settings
 from tracesink.errors import (
     AccessDenied,
@@ -87,6 +88,9 @@ ROUTES: dict[str, dict[str, Route]] = {
     "/openapi.json": {"GET": Route(get_openapi, PUBLIC)},
     "/stats": {"GET": Route(get_stats, READ)},
     "/metrics": {"GET": Route(get_metrics, READ)},
+    "/client.js": {"GET": Route(get_client_js, PUBLIC)},
+    "/client.mjs": {"GET": Route(get_client_mjs, PUBLIC)},
+    "/client.d.mts": {"GET": Route(get_client_types, PUBLIC)},
 }
 TRACE_ROUTE = {"GET": Route(get_trace, READ)}  # /logs/{trace_id}
 # Paths that take logs: CORS treats them apart from everything else, which reads (cors.py).
