@@ -62,7 +62,6 @@ export interface TraceSinkStats {
   requests: number;
   pausedUntil: number;
   batchLimit: number;
-  dropReasons: Record<string, number>;
   stopped: string | null;
 }
 

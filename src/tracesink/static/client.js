@@ -22,7 +22,7 @@
   var script = document.currentScript;
   var o = null; // options once init() ran
   var queue = [];
-  var dropped = {};
+  var marker = null; // the queue item that reports what was dropped since it was queued
   var counters = { sent: 0, dropped: 0, requests: 0 };
   var inflight = null;
   var timer = null;
@@ -55,7 +55,7 @@
       api.stats = function () {
         return { queued: queue.length, sent: counters.sent, dropped: counters.dropped,
           requests: counters.requests, pausedUntil: pausedUntil, batchLimit: batchLimit,
-          dropReasons: Object.assign({}, dropped), stopped: stopped };
+          stopped: stopped };
       };
     } catch (e) { /* never break the page */ }
     return api;
@@ -270,24 +270,28 @@
     return s.replace(BEARER, "$1 [redacted]").replace(JWT, "[redacted jwt]");
   }
 
+  // What is dropped is counted in a marker entry queued where the gap is (after everything
+  // queued so far), so that the trace shows it in place; it may exceed maxQueue by one.
   function drop(reason, n) {
-    dropped[reason] = (dropped[reason] || 0) + (n || 1);
-    counters.dropped += n || 1;
+    n = n || 1;
+    counters.dropped += n;
+    if (!marker || marker.sent) {
+      marker = { dropped: {}, repeated: 1, sent: false, at: Date.now() };
+      queue.push(marker);
+      schedule(o.flushInterval);
+    }
+    marker.dropped[reason] = (marker.dropped[reason] || 0) + n;
   }
 
-  function dropMarker() {
-    var reasons = Object.keys(dropped);
-    if (!reasons.length) return null;
+  function markerEntry(item) {
     var total = 0;
-    var text = reasons.map(function (r) { total += dropped[r]; return dropped[r] + " " + r; }).join(", ");
-    var marker = {
-      entry: { trace_id: o.traceId, level: "warn", system: o.system, timestamp: Date.now(),
-        message: "tracesink client dropped " + total + " entries (" + text + ")",
-        context: { tracesink_dropped: dropped } },
-      repeated: 1, sent: false,
-    };
-    dropped = {};
-    return marker;
+    var text = Object.keys(item.dropped).map(function (r) {
+      total += item.dropped[r];
+      return item.dropped[r] + " " + r;
+    }).join(", ");
+    return { trace_id: o.traceId, level: "warn", system: o.system, timestamp: item.at,
+      message: "tracesink client dropped " + total + " entries (" + text + ")",
+      context: { tracesink_dropped: item.dropped } };
   }
 
   function schedule(delay) {
@@ -297,7 +301,7 @@
   }
 
   function serialize(item) {
-    var e = item.entry;
+    var e = item.dropped ? markerEntry(item) : item.entry;
     if (item.repeated > 1) {
       e = Object.assign({}, e, { message: e.message + " (repeated " + item.repeated + "×)" });
     }
@@ -311,8 +315,6 @@
 
   // Takes the next batch off the queue: at most batchLimit entries and maxBytes of NDJSON.
   function take(limit) {
-    var marker = dropMarker();
-    if (marker) queue.unshift(marker); // goes first: it reports what was lost before the rest
     var items = [], lines = [], bytes = 0;
     while (queue.length && items.length < limit) {
       var line = serialize(queue[0]);
@@ -355,7 +357,7 @@
     try {
       if (timer !== null) { clearTimeout(timer); timer = null; }
       if (inflight) return inflight;
-      if (!o || stopped || !queue.length && !Object.keys(dropped).length) return Promise.resolve();
+      if (!o || stopped || !queue.length) return Promise.resolve();
       if (Date.now() < pausedUntil) { schedule(0); return Promise.resolve(); }
       var batch = take(batchLimit);
       inflight = post(batch.body, batch.bytes)
@@ -370,9 +372,7 @@
 
   function finish() {
     inflight = null;
-    if (!stopped && (queue.length || Object.keys(dropped).length)) {
-      schedule(failures ? 0 : o.flushInterval);
-    }
+    if (!stopped && queue.length) schedule(failures ? 0 : o.flushInterval);
   }
 
   function settle(items, res) {
@@ -409,18 +409,18 @@
 
   function requeue(items) {
     for (var i = items.length - 1; i >= 0; i--) {
-      if (items[i].entry.context && items[i].entry.context.tracesink_dropped) {
-        var lost = items[i].entry.context.tracesink_dropped; // merge back into the counts
-        for (var r in lost) dropped[r] = (dropped[r] || 0) + lost[r];
-        continue;
-      }
       items[i].sent = false;
       queue.unshift(items[i]);
     }
-    while (queue.length > o.maxQueue) {
-      queue.pop();
-      drop("queue full");
-    }
+    var over = queue.splice(o.maxQueue + 1); // the newest go; their counts are kept
+    over.forEach(function (item) {
+      if (item === marker) marker = null;
+      if (!item.dropped) return drop("queue full");
+      for (var r in item.dropped) {
+        drop(r, item.dropped[r]);
+        counters.dropped -= item.dropped[r]; // counted once already
+      }
+    });
   }
 
   // The page is going away (or hidden, which may be the last chance on mobile): send everything
@@ -429,14 +429,14 @@
     guarded(function () {
       if (!o || stopped) return;
       if (timer !== null) { clearTimeout(timer); timer = null; }
-      while (queue.length || Object.keys(dropped).length) {
+      while (queue.length) {
         var batch = take(o.maxBatch);
         var sent = false;
         if (keepaliveBytes + batch.bytes < 60000) {
           try { post(batch.body, batch.bytes).catch(function () {}); sent = true; } catch (e) { /* over budget */ }
         }
         if (!sent && !(navigator.sendBeacon && navigator.sendBeacon(url(), batch.body))) {
-          drop("unsent when the page closed", batch.items.length);
+          counters.dropped += batch.items.length; // nowhere left to report it
           break;
         }
         counters.sent += batch.items.length;
