@@ -12,7 +12,7 @@ from tests.e2e.conftest import PageServer, logged, page_html, read_trace, wait_f
 from tests.support.service import Service, serving
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext
+    from playwright.sync_api import BrowserContext, Page
 
 pytestmark = pytest.mark.slow
 
@@ -170,3 +170,204 @@ def test_429_is_honoured_and_what_the_queue_dropped_is_reported_in_place(
             assert retry_after is not None
             # the next answer came after Retry-After (a request takes a little time as well)
             assert answers[i + 1][0] - at >= float(retry_after) * 1000
+
+
+def _done(context: BrowserContext, url: str) -> tuple[Page, list[str]]:
+    """Opens ``url``, waits for the page to set its title to "done"; the page and its errors."""
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url)
+    page.wait_for_function("document.title === 'done'")
+    return page, errors
+
+
+def test_an_ingest_key_from_the_page_is_accepted_and_a_wrong_one_stops_the_client(
+    context: BrowserContext, pages: PageServer
+) -> None:
+    """With TRACESINK_INGEST_KEYS, a page's data-key goes with every request (as ?key=, since
+    the requests are preflight-free text/plain) and its logs are stored; with a wrong key the
+    first answer (401) stops the client for good: one request, nothing stored, no page error."""
+    keys = f"pk_page_key={pages.origin}"
+    with serving({"TRACESINK_INGEST_KEYS": keys}) as sink:
+        body = "console.log('with a key'); TraceSink.flush().then(() => document.title = 'done');"
+        pages.pages["/keyed.html"] = page_html(sink.url, body, trace_id="keyed", key="pk_page_key")
+        pages.pages["/wrong.html"] = page_html(sink.url, body, trace_id="wrong", key="pk_wrong_key")
+        _done(context, f"{pages.origin}/keyed.html")
+        assert logged(wait_for_trace(sink.url, "keyed", bool)) == ["with a key"]
+        page, errors = _done(context, f"{pages.origin}/wrong.html")
+        page.evaluate("console.log('after the refusal'); TraceSink.flush()")
+        stats = page.evaluate("TraceSink.stats()")
+        assert read_trace(sink.url, "wrong") is None
+    assert stats["requests"] == 1
+    assert stats["stopped"].startswith("HTTP 401")
+    assert errors == []
+
+
+def test_a_page_on_another_origin_sends_only_when_the_allow_list_names_it(
+    context: BrowserContext, pages: PageServer
+) -> None:
+    """tracesink on its own port is another origin than the page: with TRACESINK_CORS_ORIGINS
+    naming the page's origin, the logs arrive; the same page under an origin the list does not
+    name still loads the script (a classic tag needs no CORS) and runs unharmed, but tracesink
+    stores nothing from it, and the client backs off instead of hammering."""
+    with serving({"TRACESINK_CORS_ORIGINS": pages.origin}) as sink:
+        for name in ("allowed", "refused"):
+            body = f"console.log('{name}'); setTimeout(() => document.title = 'done', 300);"
+            pages.pages[f"/{name}.html"] = page_html(
+                sink.url, body, trace_id=name, flush_interval="20"
+            )
+        _done(context, f"{pages.origin}/allowed.html")
+        assert logged(wait_for_trace(sink.url, "allowed", bool)) == ["allowed"]
+        page, errors = _done(context, f"{pages.other_origin}/refused.html")
+        stats = page.evaluate("TraceSink.stats()")
+        assert read_trace(sink.url, "refused") is None
+    assert errors == []
+    assert stats["sent"] == 0
+    assert 1 <= stats["requests"] <= 2  # one try, perhaps one retry: then exponential backoff
+
+
+REPLACED_CONSOLE = """
+window.libSaw = [];
+const realLog = console.log;
+console.log = function (...args) { libSaw.push(args.join(" ")); return realLog.apply(this, args); };
+console.debug = (...args) => console.log("[debug]", ...args);
+Object.defineProperty(console, "warn", {
+  value: (...args) => { libSaw.push("warn: " + args.join(" ")); },
+  writable: false, configurable: false,
+});
+"""
+
+
+def test_a_console_replaced_by_another_library_keeps_working(
+    context: BrowserContext, pages: PageServer, sink: Service
+) -> None:
+    """A library replaced console.log, routed console.debug through it and froze console.warn
+    before the script loaded: the library still sees every call, the page runs on without an
+    error, debug is captured once (not again through log), and the frozen warn is left alone."""
+    body = """
+    console.log("one"); console.debug("two"); console.warn("three"); console.error("four");
+    TraceSink.flush().then(() => document.title = "done");
+    """
+    html = page_html(sink.url, body, trace_id="replaced")
+    pages.pages["/replaced.html"] = html.replace(
+        "<head>", f"<head><script>{REPLACED_CONSOLE}</script>"
+    )
+    page, errors = _done(context, f"{pages.origin}/replaced.html")
+    assert page.evaluate("libSaw") == ["one", "[debug] two", "warn: three"]
+    entries = wait_for_trace(sink.url, "replaced", lambda e: len(e) >= 3)
+    assert [(e["level"], e["message"]) for e in entries] == [
+        ("log", "one"),
+        ("log", "two"),
+        ("error", "four"),
+    ]
+    assert errors == []
+
+
+NOISY = """
+TraceSink.init({
+  traceId: "noisy", flushInterval: 50, maxPerMinute: 12, dedupeWindow: 5000,
+  ignore: [/^\\[HMR\\]/],
+  beforeSend(entry) {
+    console.log("beforeSend saw " + entry.message);  // never captured, never recursing
+    if (entry.message.includes("drop me")) return null;
+    return {...entry, message: entry.message.replace(/\\d{4}-\\d{4}-\\d{4}-\\d{4}/, "[card]")};
+  },
+});
+console.log("[HMR] connected");
+for (let i = 0; i < 37; i++) console.log("polling");
+console.log("login", {user: "ada", password: "hunter2", nested: {api_key: "k-123"}});
+console.log("Authorization: Bearer abcdefghijklmnop");
+console.log("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl");
+console.log("drop me");
+console.log("paid with 4111-1111-1111-1111");
+console.log("getter", {get loud() { console.log("from a getter"); return 1; }});
+for (let i = 0; i < 10; i++) console.log("burst " + i);
+TraceSink.flush().then(() => document.title = "done");
+"""
+
+
+def test_noise_is_collapsed_capped_and_ignored_and_secrets_are_redacted(
+    context: BrowserContext, pages: PageServer, sink: Service
+) -> None:
+    """Options given to init() (data-init="false" holds the tag back): an ignored pattern is
+    not sent, 37 identical messages become one "(repeated 37 times)", password/api_key fields, a
+    bearer token and a JWT are redacted, beforeSend rewrites one entry and drops another, the
+    console output of beforeSend and of a getter is not captured, and the client cap of 12 a
+    minute drops the rest of a burst, reported by one marker."""
+    pages.pages["/noisy.html"] = page_html(sink.url, NOISY, init="false")
+    _done(context, f"{pages.origin}/noisy.html")
+    entries = wait_for_trace(sink.url, "noisy", lambda e: len(e) >= 12)
+    assert logged(entries) == [
+        "polling (repeated 37\N{MULTIPLICATION SIGN})",
+        'login {"user":"ada","password":"[redacted]","nested":{"api_key":"[redacted]"}}',
+        "Authorization: Bearer [redacted]",
+        "jwt [redacted jwt]",
+        "paid with [card]",
+        'getter {"loud":1}',
+        *[f"burst {i}" for i in range(5)],
+        "tracesink client dropped 5 entries (5 over the client cap of 12/min)",
+    ]
+
+
+def test_redaction_can_be_turned_off(
+    context: BrowserContext, pages: PageServer, sink: Service
+) -> None:
+    """data-redact="false": a page that wants its fields verbatim gets them."""
+    body = (
+        "console.log({password: 'hunter2'}); TraceSink.flush().then(() => document.title = 'done');"
+    )
+    pages.pages["/verbatim.html"] = page_html(sink.url, body, trace_id="verbatim", redact="false")
+    _done(context, f"{pages.origin}/verbatim.html")
+    assert logged(wait_for_trace(sink.url, "verbatim", bool)) == ['{"password":"hunter2"}']
+
+
+def test_413_halves_the_batch_and_drops_only_what_can_never_fit(
+    context: BrowserContext, pages: PageServer
+) -> None:
+    """With a 3000-byte body cap, a batch of ten 400-character entries is halved until it fits
+    and all ten arrive in order; an entry too large on its own is dropped and reported, never
+    retried in a loop."""
+    with serving({"TRACESINK_MAX_BODY_BYTES": "3000"}) as sink:
+        body = """
+        for (let i = 0; i < 10; i++) console.log("m" + i + " " + "x".repeat(400));
+        console.log("huge " + "y".repeat(5000));
+        console.log("after");
+        TraceSink.flush().then(() => document.title = "done");
+        """
+        pages.pages["/big.html"] = page_html(sink.url, body, trace_id="big", flush_interval="20")
+        page, _ = _done(context, f"{pages.origin}/big.html")
+        entries = wait_for_trace(sink.url, "big", lambda e: len(e) >= 12)
+        stats = page.evaluate("TraceSink.stats()")
+    assert [m.split(" ")[0] for m in logged(entries)] == [
+        *[f"m{i}" for i in range(10)],
+        "after",
+        "tracesink",
+    ]
+    assert logged(entries)[-1] == "tracesink client dropped 1 entries (1 too large for the server)"
+    assert stats["requests"] <= 12
+    assert stats["batchLimit"] < 10
+
+
+def test_an_app_that_bundles_its_code_imports_the_module_and_calls_init(
+    context: BrowserContext, pages: PageServer, sink: Service
+) -> None:
+    """client.mjs imported across origins (a CORS module load): importing starts nothing and
+    reads no tag; init() starts capturing; the app reads the trace id to pass to its backend."""
+    module = f"""
+    import TraceSink, {{ init, getTraceId, flush }} from "{sink.url}/client.mjs";
+    window.before = getTraceId();
+    const client = init({{endpoint: "{sink.url}", traceId: "bundled"}});
+    console.info("from the app");
+    window.after = [getTraceId(), client === TraceSink, window.TraceSink === TraceSink];
+    await flush();
+    document.title = "done";
+    """
+    pages.pages["/app.html"] = (
+        f'<!doctype html><title>app</title><script type="module">{module}</script>'
+    )
+    page, errors = _done(context, f"{pages.origin}/app.html")
+    assert page.evaluate("window.before") is None
+    assert page.evaluate("window.after") == ["bundled", True, True]
+    assert logged(wait_for_trace(sink.url, "bundled", bool)) == ["from the app"]
+    assert errors == []
