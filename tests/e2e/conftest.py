@@ -1,4 +1,4 @@
-"""The browser suite's parts: one headless Debian chromium for the session, a page server on its
+"""The browser suite's parts: one headless Debian chromium for a test module, a page server on its
 own loopback origin (with a small "backend" route that logs through the HTTP API), and a real
 ``tracesink serve`` per test with the settings the test needs.
 
@@ -48,9 +48,12 @@ def _browser_missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One headless chromium for the whole session; each test opens its own context."""
+    """One headless chromium for the module's tests; each test opens its own context.
+
+    Not for the whole session: Playwright's sync API keeps an event loop running in this thread
+    while it is open, and the asyncio tests that follow need the thread to themselves."""
     missing = _browser_missing()
     if missing is not None:
         if os.environ.get("CI"):

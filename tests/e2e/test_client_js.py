@@ -3,12 +3,19 @@ from a real ``tracesink serve``, and the test reads back the trace the page left
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.e2e.conftest import PageServer, logged, page_html, read_trace, wait_for_trace
+from tests.support.redis_server import (
+    kill_redis_server,
+    redis_server_binary,
+    restart_redis_server,
+    start_redis_server,
+)
 from tests.support.service import Service, serving
 
 if TYPE_CHECKING:
@@ -371,3 +378,50 @@ def test_an_app_that_bundles_its_code_imports_the_module_and_calls_init(
     assert page.evaluate("window.after") == ["bundled", True, True]
     assert logged(wait_for_trace(sink.url, "bundled", bool)) == ["from the app"]
     assert errors == []
+
+
+FETCH_SPY = """
+window.answers = [];
+const pageFetch = window.fetch;
+window.fetch = (...args) => pageFetch(...args).then(
+  (response) => {
+    answers.push([performance.now(), response.status, response.headers.get("retry-after")]);
+    return response;
+  },
+  (error) => { answers.push([performance.now(), 0, null]); throw error; },
+);
+"""
+
+
+@pytest.mark.redis
+@pytest.mark.skipif(redis_server_binary() is None, reason="redis-server is not installed")
+def test_5xx_is_retried_with_growing_waits_and_nothing_is_lost(
+    context: BrowserContext, pages: PageServer
+) -> None:
+    """tracesink on Redis without a spool answers 503 while Redis is down: the client retries
+    with exponential backoff (each wait longer than the one before), keeps what it holds, and
+    once Redis is back everything arrives, in order."""
+    durable = ["--appendonly", "yes", "--appendfsync", "always"]  # "before" survives the kill
+    redis = start_redis_server(extra_args=durable)
+    try:
+        env = {"TRACESINK_STORE": redis.url, "TRACESINK_SPOOL_DIR": "off"}
+        with serving(env) as sink:
+            body = "console.log('before'); TraceSink.flush().then(() => document.title = 'done');"
+            html = page_html(sink.url, body, trace_id="outage", flush_interval="20")
+            pages.pages["/outage.html"] = html.replace(
+                "<head>", f"<head><script>{FETCH_SPY}</script>"
+            )
+            page, _ = _done(context, f"{pages.origin}/outage.html")
+            kill_redis_server(redis)
+            page.evaluate("for (const n of [1, 2, 3]) console.log('during ' + n)")
+            page.wait_for_function("answers.filter(([, status]) => status === 503).length >= 3")
+            redis = restart_redis_server(redis, durable)
+            entries = wait_for_trace(sink.url, "outage", lambda e: len(e) >= 4)
+            answers: list[tuple[float, int, str | None]] = page.evaluate("answers")
+    finally:
+        kill_redis_server(redis)
+        redis.stop()
+    assert logged(entries) == ["before", "during 1", "during 2", "during 3"]
+    failed = [at for at, status, _ in answers if status == 503]
+    waits = [b - a for a, b in itertools.pairwise(failed)]
+    assert all(later > earlier for earlier, later in itertools.pairwise(waits)), waits
