@@ -425,3 +425,18 @@ def test_5xx_is_retried_with_growing_waits_and_nothing_is_lost(
     failed = [at for at, status, _ in answers if status == 503]
     waits = [b - a for a, b in itertools.pairwise(failed)]
     assert all(later > earlier for earlier, later in itertools.pairwise(waits)), waits
+
+
+def test_a_full_batch_goes_at_once_without_waiting_for_the_interval(
+    context: BrowserContext, pages: PageServer, sink: Service
+) -> None:
+    """With a flush interval of a minute and batches of 3, the third entry sends the batch at
+    once; the fourth waits for the interval (or for the page to go)."""
+    body = "for (const n of [1, 2, 3, 4]) console.log('entry ' + n); document.title = 'done';"
+    pages.pages["/batch.html"] = page_html(
+        sink.url, body, trace_id="batched", flush_interval="60000", max_batch="3"
+    )
+    page, _ = _done(context, f"{pages.origin}/batch.html")
+    entries = wait_for_trace(sink.url, "batched", lambda e: len(e) >= 3, timeout=5)
+    assert logged(entries) == ["entry 1", "entry 2", "entry 3"]
+    assert page.evaluate("TraceSink.stats().queued") == 1

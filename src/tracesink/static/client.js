@@ -26,6 +26,7 @@
   var counters = { sent: 0, dropped: 0, requests: 0 };
   var inflight = null;
   var timer = null;
+  var due = 0; // when the timer fires
   var pausedUntil = 0;
   var failures = 0;
   var batchLimit = 0;
@@ -294,9 +295,16 @@
       context: { tracesink_dropped: item.dropped } };
   }
 
+  // A flush after `delay` ms (never before a pause ends), unless one is due sooner or running.
   function schedule(delay) {
-    if (timer !== null || inflight) return;
-    delay = Math.max(delay, pausedUntil - Date.now(), 0);
+    if (inflight) return;
+    var now = Date.now();
+    delay = Math.max(delay, pausedUntil - now, 0);
+    if (timer !== null) {
+      if (due <= now + delay) return;
+      clearTimeout(timer);
+    }
+    due = now + delay;
     timer = setTimeout(function () { timer = null; flushNow(); }, delay);
   }
 
@@ -305,7 +313,6 @@
     if (item.repeated > 1) {
       e = Object.assign({}, e, { message: e.message + " (repeated " + item.repeated + "×)" });
     }
-    item.sent = true;
     return JSON.stringify(e);
   }
 
@@ -320,6 +327,7 @@
       var line = serialize(queue[0]);
       var n = size(line) + 1;
       if (items.length && bytes + n > o.maxBytes) break;
+      queue[0].sent = true;
       items.push(queue.shift());
       lines.push(line);
       bytes += n;
