@@ -37,7 +37,12 @@ from tracesink.app.read_routes import (
     get_traces,
 )
 from tracesink.app.state import AppState
-from tracesink.app.static_routes import get_client_js, get_client_mjs, get_client_types
+from tracesink.app.static_routes import (
+    CLIENT_PATHS,
+    get_client_js,
+    get_client_mjs,
+    get_client_types,
+)
 from tracesink.config import Settings
 from tracesink.errors import (
     AccessDenied,
@@ -94,7 +99,9 @@ ROUTES: dict[str, dict[str, Route]] = {
 }
 TRACE_ROUTE = {"GET": Route(get_trace, READ)}  # /logs/{trace_id}
 # Paths that take logs: CORS treats them apart from everything else, which reads (cors.py).
-INGEST_PATHS = frozenset(
+# The browser client's files go with them: an origin that may send logs may load the client
+# that sends them (a module import is a CORS request), and they hold nothing to read.
+INGEST_PATHS = CLIENT_PATHS | frozenset(
     path for path, methods in ROUTES.items() if any(r.access == INGEST for r in methods.values())
 )
 

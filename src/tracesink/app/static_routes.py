@@ -5,8 +5,8 @@ The files ship inside the package (``tracesink/static/``) and are read once, at 
 carries a strong ETag (a hash of the bytes) and a short ``max-age``: a page revalidates at most
 every few minutes and gets a 304 when nothing changed, and a new tracesink version is picked up
 without a cache-busting URL. ``Cross-Origin-Resource-Policy: cross-origin`` lets pages on other
-origins (even ones that isolate themselves with COEP) load it; CORS for module imports comes from
-the app's policy, like every other route.
+origins (even ones that isolate themselves with COEP) load it; for a module import (a CORS
+request) the app applies the ingest routes' CORS rule to these paths.
 """
 
 from __future__ import annotations
@@ -60,6 +60,9 @@ def _matches(header: str | None, etag: bytes) -> bool:
     return etag in {tag.strip().removeprefix("W/").encode() for tag in header.split(",")}
 
 
+# The paths these are served at (app/application.py's ROUTES); CORS lets whoever may send logs
+# load them.
+CLIENT_PATHS = frozenset({"/client.js", "/client.mjs", "/client.d.mts"})
 CLIENT_JS = StaticFile.load("client.js")
 CLIENT_MJS = StaticFile.load("client.mjs")
 CLIENT_TYPES = StaticFile.load("client.d.mts")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from importlib import resources
 
 from tests.conftest import AppClient
+from tracesink.app.application import ROUTES
+from tracesink.app.static_routes import CLIENT_PATHS
 
 STATIC = resources.files("tracesink").joinpath("static")
 
@@ -60,3 +62,8 @@ async def test_the_preflight_allows_the_headers_pages_send(sink: AppClient) -> N
     allowed = response.headers["access-control-allow-headers"].lower()
     for header in ("x-tracesink-key", "x-trace-id", "traceparent"):
         assert header in allowed
+
+
+def test_every_client_path_is_routed() -> None:
+    """The paths CORS treats as the client's are the ones the app serves the files at."""
+    assert set(ROUTES) >= CLIENT_PATHS
