@@ -182,6 +182,13 @@ TRACE: dict[str, Any] = {
     },
 }
 
+# The browser client (app/static_routes.py): path, media type, summary.
+STATIC_FILES = [
+    ("/client.js", "text/javascript", "The browser client: one <script> tag captures the console"),
+    ("/client.mjs", "text/javascript", "The browser client as an ES module (init, getTraceId)"),
+    ("/client.d.mts", "text/plain", "TypeScript types of the browser client"),
+]
+
 # Reads are open, or need a bearer token when TRACESINK_READ_TOKEN is set.
 READ_SECURITY: list[dict[str, list[str]]] = [{}, {"bearer": []}]
 
@@ -459,6 +466,23 @@ def openapi_document() -> dict[str, Any]:
                         **_errors(401),
                     },
                 }
+            },
+            **{
+                path: {
+                    "get": {
+                        "summary": summary,
+                        "responses": {
+                            "200": {
+                                "description": "the file, with an ETag",
+                                "content": {media: {"schema": {"type": "string"}}},
+                            },
+                            # If-None-Match is not listed as a parameter: any string is a
+                            # valid one, so a fuzzer's negative mode could generate none
+                            "304": {"description": "not modified (If-None-Match named the ETag)"},
+                        },
+                    }
+                }
+                for path, media, summary in STATIC_FILES
             },
             "/openapi.json": {
                 "get": {
