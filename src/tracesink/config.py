@@ -54,6 +54,7 @@ class Settings:
     max_commands_per_day: int = 0  # 0: no budget
     price_per_100k_commands: float = 0.20
     price_per_gb_month: float = 0.25
+    key_prefix: str = ""  # "" = the plan's keys exactly (logs:{trace_id})
 
     def spool_path(self) -> Path | None:
         """Where this instance spools during a store outage; None when it does not."""
@@ -188,6 +189,11 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("price_per_100k_commands", values.price, "USD per 100,000 commands, for /stats"),
     Option("price_per_gb_month", values.price, "USD per GB-month stored, for /stats"),
+    Option(
+        "key_prefix",
+        values.key_prefix,
+        "put before every Redis key, so deployments can share one database (e.g. 'dev:')",
+    ),
 )
 
 

@@ -127,3 +127,13 @@ def origins(raw: str) -> tuple[str, ...]:
         if origin != "*" and not origin.startswith(("http://", "https://")):
             raise ValueError("a comma-separated list of origins like https://app.example.com")
     return listed
+
+
+KEY_PREFIX_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-")
+
+
+def key_prefix(raw: str) -> str:
+    # The characters a trace id may have: a prefix can never make a key ambiguous or unreadable.
+    if len(raw) > 64 or not set(raw) <= KEY_PREFIX_CHARS:
+        raise ValueError("up to 64 of A-Z a-z 0-9 . _ : - (e.g. 'dev:'), or empty for none")
+    return raw

@@ -52,6 +52,7 @@ def policy_from(settings: Settings) -> Policy:
         system_limits=system_limits,
         window_ms=settings.window_s * 1000,
         ttl_ms=settings.ttl_s * 1000,
+        key_prefix=settings.key_prefix,
     )
 
 

@@ -30,6 +30,8 @@ class Usage:
     commands: int = 0  # every command sent, each redis.call() inside a script included
     bytes_sent: int = 0  # keys and arguments sent with those commands
     bytes_stored: int = 0  # list items written: admitted entries and replayed ones
+    # Refusals of a trace that had no list: counted here, since no key is created for them.
+    drops_unmarked: int = 0
 
     def add_stored(self, entries: Sequence[PreparedEntry], decisions: Sequence[Decision]) -> None:
         self.bytes_stored += sum(
@@ -90,6 +92,22 @@ def new_marker(level: str, now_ms: int) -> dict[str, Any]:
     by = dict.fromkeys(LEVELS, 0)
     by[level] = 1
     return {"kind": "dropped", "count": 1, "by": by, "first": now_ms, "last": now_ms}
+
+
+def recent_from_index(
+    fields: Sequence[tuple[bytes, bytes]], limit: int, now_ms: int, ttl_ms: int
+) -> list[tuple[str, int]]:
+    """(trace_id, last admission ms), newest first (ties: descending trace_id), from the
+    ``l:{trace_id}`` fields of the window hashes that cover the TTL; older than it excluded."""
+    last: dict[str, int] = {}
+    for name, value in fields:
+        if name.startswith(b"l:"):
+            trace_id, at = name[2:].decode(), int(value)
+            if at > last.get(trace_id, -1):
+                last[trace_id] = at
+    live = [(at, trace_id) for trace_id, at in last.items() if at > now_ms - ttl_ms]
+    live.sort(reverse=True)
+    return [(trace_id, at) for at, trace_id in live[:limit]]
 
 
 def decode_items(items: Sequence[bytes]) -> list[dict[str, Any]]:

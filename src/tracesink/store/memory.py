@@ -47,12 +47,14 @@ class MemoryStore:
             self._replayed.add(batch_id)
         expires = now_ms + policy.ttl_ms
         for entry, decision in zip(entries, decisions, strict=True):
-            items = self._live_list(entry.trace_id, now_ms)
             if decision.limited_by is None:
-                items.append(entry.payload)
+                self._live_list(entry.trace_id, now_ms).append(entry.payload)
                 self._last_seen_ms[entry.trace_id] = now_ms
+            elif self._has_list(entry.trace_id, now_ms):
+                self._record_drop(self._lists[entry.trace_id], decision.limited_by, now_ms)
             else:
-                self._record_drop(items, decision.limited_by, now_ms)
+                self.usage.drops_unmarked += 1  # a refusal never creates a trace
+                continue
             self._expires_ms[entry.trace_id] = expires
         return decisions
 
@@ -69,6 +71,9 @@ class MemoryStore:
             self._last_seen_ms[entry.trace_id] = now_ms
             self._expires_ms[entry.trace_id] = now_ms + self._policy.ttl_ms
         return True
+
+    def _has_list(self, trace_id: str, now_ms: int) -> bool:
+        return self._expires_ms.get(trace_id, now_ms) > now_ms
 
     def _live_list(self, trace_id: str, now_ms: int) -> list[bytes]:
         if self._expires_ms.get(trace_id, now_ms + 1) <= now_ms:
