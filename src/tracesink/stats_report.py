@@ -44,8 +44,7 @@ def render(stats: dict[str, Any]) -> str:
         f"bytes      {usage['bytes_sent']} sent, {usage['bytes_stored']} stored",
         f"last hour  {stats['last_hour']['commands']} commands "
         f"(measured over {stats['last_hour']['hours_measured']:.2f} h)",
-        f"per month  ~${cost['total_usd']:.2f}: {cost['commands']} commands "
-        f"${cost['commands_usd']:.2f} + {cost['stored_gb']:.4f} GB ${cost['storage_usd']:.2f}",
+        f"per month  {month_line(cost)}",
     ]
     if budget["max_commands_per_day"] is not None:
         state = "SPENT, ingest refused" if budget["exhausted"] else "ok"
@@ -56,3 +55,19 @@ def render(stats: dict[str, Any]) -> str:
     if "spool" in stats:
         lines.append(f"spool      {stats['spool']['entries']} entries waiting")
     return "\n".join(lines)
+
+
+def month_line(cost: dict[str, Any]) -> str:
+    """The monthly estimate as a person should read it: no figure from a few seconds alone."""
+    figure = (
+        f"~${cost['total_usd']:.2f}: {cost['commands']} commands ${cost['commands_usd']:.2f} + "
+        f"{cost['stored_gb']:.4f} GB ${cost['storage_usd']:.2f}"
+    )
+    if cost.get("capped_by"):
+        figure = f"at most {figure} (the {cost['capped_by']})"
+    if cost.get("status") == "measuring":
+        return (
+            f"measuring ({cost['measured_minutes']:.0f} of {cost['minimum_minutes']:.0f} min "
+            f"needed); {figure}"
+        )
+    return figure

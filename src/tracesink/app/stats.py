@@ -9,7 +9,7 @@ from typing import Any
 from tracesink.app.http import Request, Response, json_response
 from tracesink.app.services import Services
 from tracesink.budget import DAY_MS
-from tracesink.cost import Prices, project_month
+from tracesink.cost import MIN_SAMPLE_HOURS, Prices, estimate_month
 from tracesink.durable import SpoolingStore
 from tracesink.ingest.validate import iso_ms
 
@@ -23,7 +23,17 @@ def stats_document(services: Services, now_ms: int) -> dict[str, Any]:
     stored = sum(telemetry.accepted.values()) - sum(telemetry.queued.values())
     commands, bytes_stored, hours = telemetry.last_hour(now_ms)
     prices = Prices(settings.price_per_100k_commands, settings.price_per_gb_month)
-    month = project_month(commands, bytes_stored, hours, settings.ttl_s, prices)
+    estimate = estimate_month(
+        commands,
+        bytes_stored,
+        hours,
+        settings.ttl_s,
+        prices,
+        entries_per_window=settings.global_limit,
+        window_s=settings.window_s,
+        max_commands_per_day=settings.max_commands_per_day or None,
+    )
+    month = estimate.month
     document: dict[str, Any] = {
         "store": repr(services.store),
         "entries": {
@@ -43,6 +53,12 @@ def stats_document(services: Services, now_ms: int) -> dict[str, Any]:
             "hours_measured": round(hours, 4),
         },
         "monthly_cost_estimate": {
+            # "measuring" until MIN_SAMPLE_HOURS of traffic; never above what the limits (or
+            # the budget) let ingest spend, which capped_by names when it applies.
+            "status": "measuring" if estimate.measuring else "projected",
+            "measured_minutes": round(hours * 60, 1),
+            "minimum_minutes": MIN_SAMPLE_HOURS * 60,
+            "capped_by": estimate.capped_by,
             "commands": month.commands_per_month,
             "stored_gb": round(month.stored_gb, 6),
             "commands_usd": round(month.commands_usd, 4),
