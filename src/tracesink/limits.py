@@ -29,6 +29,8 @@ class Policy:
     ttl_ms: int
     # Put before every key a store writes (TRACESINK_KEY_PREFIX): deployments sharing a database.
     key_prefix: str = ""
+    # Count every instance's commands per UTC day in the store (TRACESINK_MAX_COMMANDS_PER_DAY).
+    shared_budget: bool = False
 
     @property
     def expiry_slack_ms(self) -> int:

@@ -674,3 +674,38 @@ async def test_a_batch_stored_before_its_reply_was_lost_is_not_replayed(store: S
     record = await store.read_trace("lost", T0 + 5000)
     assert record is not None
     assert len(record.items) == 2
+
+
+@pytest.mark.redis
+async def test_two_stores_share_one_daily_command_count_at_no_extra_command(
+    make_script_store: StoreFactory, raw_redis: aioredis.Redis
+) -> None:
+    """With a shared budget, every batch that admits adds its commands (and those its store
+    spent since) to the day's count in the window hash: each store then knows the commands of
+    both, exactly as Redis counted them, and a batch costs what it costs without a budget."""
+    policy = replace(PLAN, shared_budget=True)
+    first, second = make_script_store(policy), make_script_store(policy)
+    await first.write_batch([entry("warm-up")], T0)  # loads the script
+    await second.ping()  # opens its connection (the handshake is not a billed command)
+    await raw_redis.config_resetstat()
+    counted_before = first.usage.commands + second.usage.commands
+    for i in range(5):
+        await first.write_batch([entry("a")], T0 + 10 * i)
+        await second.write_batch([entry("b"), entry("c")], T0 + 10 * i + 5)
+    await first.read_trace("a", T0 + 60)  # a read, counted with the next write
+    await first.write_batch([entry("a")], T0 + 70)
+    stats = await raw_redis.info("commandstats")
+    ours = {"cmdstat_info", "cmdstat_config|resetstat"}
+    redis_counted = sum(v["calls"] for k, v in stats.items() if k not in ours)
+    day = T0 // 86_400_000
+    spent = first.usage.commands + second.usage.commands - counted_before
+    assert redis_counted == spent
+    assert first.usage.commands_today(day) == counted_before + redis_counted
+    assert await raw_redis.get(f"tracesink:day:{day}") is not None
+    cheap = make_script_store(PLAN)
+    before = cheap.usage.commands
+    await cheap.write_batch([entry("a")], T0 + 80)
+    assert cheap.usage.commands - before == 4  # no command more than with the budget
+    before = first.usage.commands
+    await first.write_batch([entry("a")], T0 + 90)
+    assert first.usage.commands - before == 4

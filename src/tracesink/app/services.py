@@ -53,6 +53,7 @@ def policy_from(settings: Settings) -> Policy:
         window_ms=settings.window_s * 1000,
         ttl_ms=settings.ttl_s * 1000,
         key_prefix=settings.key_prefix,
+        shared_budget=settings.max_commands_per_day > 0,
     )
 
 
@@ -103,7 +104,11 @@ async def start_services(
         writer,
         RateLimitHeaders(policy),
         telemetry,
-        CommandBudget(settings.max_commands_per_day or None, lambda: store.usage.commands),
+        CommandBudget(
+            settings.max_commands_per_day or None,
+            lambda: store.usage.commands,
+            lambda day: store.usage.commands_today(day),
+        ),
         BodyDeadlines(settings.read_timeout_s),
         clock,
     )

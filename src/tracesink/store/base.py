@@ -32,6 +32,18 @@ class Usage:
     bytes_stored: int = 0  # list items written: admitted entries and replayed ones
     # Refusals of a trace that had no list: counted here, since no key is created for them.
     drops_unmarked: int = 0
+    # The shared daily count (every instance's commands on the database, kept by the script):
+    # its UTC day, its value at the last write that counted, and ``commands`` at that point.
+    shared_day: int = -1
+    shared_count: int = 0
+    shared_mark: int = 0
+
+    def commands_today(self, day: int) -> int | None:
+        """Every instance's commands of UTC ``day`` as far as known (the shared count plus what
+        this instance spent since); None when no write has counted them today."""
+        if day != self.shared_day:
+            return None
+        return self.shared_count + self.commands - self.shared_mark
 
     def add_stored(self, entries: Sequence[PreparedEntry], decisions: Sequence[Decision]) -> None:
         self.bytes_stored += sum(

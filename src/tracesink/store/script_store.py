@@ -25,6 +25,7 @@ from tracesink.limits import Decision, Policy
 from tracesink.store.base import Usage, new_batch_id
 from tracesink.store.refusals import DropRun, RefusalMemory
 from tracesink.store.scripts import (
+    DAY_MS,
     ScriptCall,
     batch_reply,
     logs_key,
@@ -110,7 +111,10 @@ class ScriptStore(ABC):
         runs: list[tuple[str, DropRun]],
     ) -> list[Decision]:
         """One script call (the lock held); ``runs`` are given back when it fails."""
-        call = write_batch_call(self._policy, entries, now_ms, batch_id, runs)
+        usage = self.usage
+        uncounted = usage.commands - usage.shared_mark
+        call = write_batch_call(self._policy, entries, now_ms, batch_id, runs, uncounted)
+        before = usage.commands
         try:
             with self._errors("write a batch"):
                 reply = batch_reply(await self._run(call), len(entries))
@@ -118,7 +122,12 @@ class ScriptStore(ABC):
             # Written at least once: a call whose reply was lost may have written them already.
             self._refusals.give_back(runs)
             raise
-        self.usage.drops_unmarked += reply.unmarked
+        usage.drops_unmarked += reply.unmarked
+        if reply.day_commands >= 0:
+            # Counted: everything up to this call's own commands (not a NOSCRIPT's reload).
+            usage.shared_day = now_ms // DAY_MS
+            usage.shared_count = reply.day_commands
+            usage.shared_mark = before + 1 + reply.calls
         for k in reply.written:
             self._refusals.wrote(call.keys[k - 1][len(self._logs_prefix) :], now_ms)
         if entries:

@@ -19,6 +19,8 @@ from tracesink.store.refusals import DropRun
 
 LOGS_PREFIX = "logs:"
 COUNTERS_PREFIX = "tracesink:rl:"
+DAY_PREFIX = "tracesink:day:"
+DAY_MS = 86_400_000
 _LIMITED_BY = (None, "global", "system", "trace")  # indexed by write_batch.lua's per-entry code
 _REPLY_WIDTH = 5  # code, remaining global, remaining system, remaining trace, retry_after_ms
 
@@ -88,18 +90,22 @@ def write_batch_call(
     now_ms: int,
     batch_id: str,
     runs: Sequence[tuple[str, DropRun]] = (),
+    uncounted: int = 0,
 ) -> ScriptCall:
     """KEYS and ARGV as the header of write_batch.lua lists them; ``runs`` are drop runs
-    (trace id, run) decided without the script, written before the entries."""
+    (trace id, run) decided without the script, written before the entries; ``uncounted`` the
+    commands spent since the last call that counted them (with a shared budget)."""
     index, elapsed = window_of(now_ms, policy.window_ms)
-    # Lua counts from 1; the two counter hashes come first.
+    day = now_ms // DAY_MS
+    # Lua counts from 1; the two counter hashes and the day key come first.
     trace_keys, key_index = _trace_keys(
-        policy, [t for t, _ in runs] + [e.trace_id for e in entries], 3
+        policy, [t for t, _ in runs] + [e.trace_id for e in entries], 4
     )
-    keys = [counters_key(policy, index), counters_key(policy, index - 1), *trace_keys]
+    keys = [counters_key(policy, index), counters_key(policy, index - 1)]
+    keys += (f"{policy.key_prefix}{DAY_PREFIX}{day}", *trace_keys)
     args: Args = [now_ms, elapsed, policy.window_ms, policy.ttl_ms, policy.expiry_slack_ms]
     args += (policy.global_limit, policy.trace_limit, policy.key_prefix + LOGS_PREFIX)
-    args.append(len(policy.system_limits))
+    args += (day if policy.shared_budget else -1, uncounted, len(policy.system_limits))
     for system, limit in policy.system_limits.items():
         args += (system, limit)
     args += (batch_id, len(runs))
@@ -138,6 +144,7 @@ class BatchReply:
 
     calls: int
     unmarked: int
+    day_commands: int  # the day's shared command count after this call; -1: not counted
     counts: list[tuple[str, int, int]]
     written: list[int]  # KEYS indexes (from 1) of the lists the call wrote
     decisions: list[Decision]
@@ -161,10 +168,10 @@ def _as_str(value: object) -> str:
 
 def batch_reply(reply: object, count: int) -> BatchReply:
     """write_batch.lua's reply, checked, for a call of ``count`` entries."""
-    if not isinstance(reply, list) or len(reply) < 3:
+    if not isinstance(reply, list) or len(reply) < 4:
         raise StorageError("write_batch.lua answered something other than its reply list")
-    n_fields = _as_int(reply[2])
-    at = 3 + 3 * n_fields
+    n_fields = _as_int(reply[3])
+    at = 4 + 3 * n_fields
     n_written = _as_int(reply[at]) if len(reply) > at else -1
     written = [_as_int(k) for k in reply[at + 1 : at + 1 + n_written]]
     at += 1 + n_written
@@ -172,7 +179,7 @@ def batch_reply(reply: object, count: int) -> BatchReply:
         raise StorageError("write_batch.lua answered a reply of the wrong length")
     counts = [
         (_as_str(reply[i]), _as_int(reply[i + 1]), _as_int(reply[i + 2]))
-        for i in range(3, 3 + 3 * n_fields, 3)
+        for i in range(4, 4 + 3 * n_fields, 3)
     ]
     decisions = []
     for start in range(at, at + _REPLY_WIDTH * count, _REPLY_WIDTH):
@@ -184,4 +191,5 @@ def batch_reply(reply: object, count: int) -> BatchReply:
             remaining["system"] = left_system
         remaining["trace"] = left_trace
         decisions.append(Decision(_LIMITED_BY[code], remaining, wait))
-    return BatchReply(_as_int(reply[0]), _as_int(reply[1]), counts, written, decisions)
+    calls, unmarked, day_commands = (_as_int(v) for v in reply[:3])
+    return BatchReply(calls, unmarked, day_commands, counts, written, decisions)

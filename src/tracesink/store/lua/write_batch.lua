@@ -9,16 +9,20 @@ Key layout and what each command buys: docs/keys.md. Needs Redis >= 7.0 (PEXPIRE
 KEYS[1]    {prefix}tracesink:rl:{window}      HASH  counters of the current fixed window
 KEYS[2]    {prefix}tracesink:rl:{window - 1}  HASH  the previous window's (read only for fields
                                                     the current hash has no copy of yet)
-KEYS[3..]  {prefix}logs:{trace_id}            LIST  one key per distinct trace: the batch's
+KEYS[3]    {prefix}tracesink:day:{day}        STRING  the day's shared command count carried
+                                                    over a window without writes (budget only)
+KEYS[4..]  {prefix}logs:{trace_id}            LIST  one key per distinct trace: the batch's
                                                     traces and those of the drop runs, newest first
 
 ARGV[1] now_ms      ARGV[2] elapsed_ms (now_ms % window_ms)   ARGV[3] window_ms
 ARGV[4] ttl_ms      ARGV[5] slack_ms (a list lives ttl_ms to ttl_ms + slack_ms after its last write)
 ARGV[6] global_limit   ARGV[7] trace_limit   ARGV[8] the list keys' prefix ({prefix}logs:)
-ARGV[9] n, the number of systems that have a limit; ARGV[10 .. 9 + 2n]: system, limit pairs
-ARGV[10 + 2n] the batch id: recorded as field b:{id} of the current window's hash when the batch
+ARGV[9] the UTC day (now_ms // 86400000) whose commands to count in field c:{day} (the shared
+  daily budget), or -1 for none   ARGV[10] commands the caller spent since its last counted call
+ARGV[11] n, the number of systems that have a limit; ARGV[12 .. 11 + 2n]: system, limit pairs
+ARGV[12 + 2n] the batch id: recorded as field b:{id} of the current window's hash when the batch
   admits anything, so that a replay of the same batch from the spool (replay_batch.lua) is skipped
-ARGV[11 + 2n] r, the number of drop runs: refusals decided by the caller (without this script,
+ARGV[13 + 2n] r, the number of drop runs: refusals decided by the caller (without this script,
   from counts it knew to be spent) and not yet written; then six values per run, oldest first:
   the KEYS index of its trace's list, refused by global, by system, by trace, first_ms, last_ms
 then three values per entry, in arrival order: the KEYS index of its trace's list, its system,
@@ -28,7 +32,11 @@ A run is written before the batch's entries, where it happened: it extends the l
 item when that is a marker, else it is pushed as a new one. A run or refusal for a trace whose
 list does not exist writes nothing (no key is created for a refusal) and is counted as unmarked.
 
-Returns {calls, unmarked, f, then f triples (field, count in this window after the batch, count
+The day's count is added to in the batch's HSET, so only by a batch that admits something: then
+c:{day} grows by this call's commands (EVALSHA included) and ARGV[10]; a new window's hash takes
+the count over from the previous one, or from KEYS[3], which each new window's first write sets.
+
+Returns {calls, unmarked, the day's count after this call (-1 when not counted), f, then f triples (field, count in this window after the batch, count
 in the previous window), w, then the w KEYS indexes of the lists written (each exists now, until
 at least ttl_ms after its newest event), then five integers per entry: code, remaining global,
 remaining system, remaining trace, retry_after_ms}. calls counts this script's redis.call()s, because a hosted Redis
@@ -91,18 +99,20 @@ local slack = tonumber(ARGV[5])
 local global_limit = tonumber(ARGV[6])
 local trace_limit = tonumber(ARGV[7])
 local logs_prefix_len = string.len(ARGV[8])
+local day = tonumber(ARGV[9])
+local uncounted = tonumber(ARGV[10])
 local system_limits = {}
-local n_systems = tonumber(ARGV[9])
+local n_systems = tonumber(ARGV[11])
 for i = 0, n_systems - 1 do
-  system_limits[ARGV[10 + 2 * i]] = tonumber(ARGV[11 + 2 * i])
+  system_limits[ARGV[12 + 2 * i]] = tonumber(ARGV[13 + 2 * i])
 end
-local batch_id = ARGV[10 + 2 * n_systems]
-local n_runs = tonumber(ARGV[11 + 2 * n_systems])
-local FIRST_RUN_ARG = 12 + 2 * n_systems
+local batch_id = ARGV[12 + 2 * n_systems]
+local n_runs = tonumber(ARGV[13 + 2 * n_systems])
+local FIRST_RUN_ARG = 14 + 2 * n_systems
 local FIRST_ENTRY_ARG = FIRST_RUN_ARG + 6 * n_runs
 
 local trace_fields, expiry_fields = {}, {}
-for k = 3, #KEYS do
+for k = 4, #KEYS do
   local trace_id = string.sub(KEYS[k], logs_prefix_len + 1)
   trace_fields[k] = "t:" .. trace_id
   expiry_fields[k] = "x:" .. trace_id
@@ -131,6 +141,7 @@ end
 -- written yet need the previous hash: once per field per window.
 local curr, prev, copy, expires = {}, {}, {}, {}
 local curr_exists = false
+local day_count, day_carried = nil, nil  -- the day's shared count; the value taken over
 if has_entries then
   local asked, n = {}, #fields
   for i, field in ipairs(fields) do
@@ -138,12 +149,14 @@ if has_entries then
     asked[n + i] = "p" .. field
   end
   local traces = {}
-  for k = 3, #KEYS do
+  for k = 4, #KEYS do
     if entry_traces[k] then
       traces[#traces + 1] = k
       asked[#asked + 1] = expiry_fields[k]
     end
   end
+  local day_field = "c:" .. day
+  if day >= 0 then asked[#asked + 1] = day_field end
   local values = call_chunked("HMGET", KEYS[1], asked)
   -- Every admission counts "g", so a missing "g" means this window's hash does not exist yet.
   curr_exists = values[1] ~= false
@@ -158,9 +171,18 @@ if has_entries then
     end
   end
   for j, k in ipairs(traces) do expires[k] = tonumber(values[2 * n + j]) or 0 end
+  if day >= 0 then day_count = tonumber(values[#asked]) end
+  if day_count == nil and day >= 0 then missing[#missing + 1] = day_field end
   if #missing > 0 then
     local old = call_chunked("HMGET", KEYS[2], missing)
     for i, field in ipairs(missing) do prev[field] = tonumber(old[i]) or 0 end
+    if day_count == nil and day >= 0 then
+      day_count = tonumber(old[#missing])
+      prev[day_field] = nil
+      -- Not in the previous window's hash (no write there, or a new day): the day key has it.
+      if day_count == nil then day_count = tonumber(call("GET", KEYS[3])) or 0 end
+      day_carried = day_count
+    end
   end
 end
 
@@ -230,7 +252,7 @@ end
 -- (looked up only when a trace's first event in this call is a drop, since only then is the
 -- stored head the newest item), and the time of its newest event written.
 local new_items, heads, latest = {}, {}, {}
-for k = 3, #KEYS do new_items[k] = {} end
+for k = 4, #KEYS do new_items[k] = {} end
 local unmarked = 0
 
 local function record_run(k, run)
@@ -286,7 +308,7 @@ end
 -- write: then to ttl + slack after it, and x:{trace_id} remembers until when, so the next writes
 -- within slack_ms skip the PEXPIRE.
 local counters = {}
-for k = 3, #KEYS do
+for k = 4, #KEYS do
   local head = heads[k]
   -- LSET before LPUSH: index 0 is still the old head.
   if type(head) == "table" then call("LSET", KEYS[k], 0, encode_marker(head)) end
@@ -325,7 +347,7 @@ if next(admitted) then
       end
     end
   end
-  for k = 3, #KEYS do
+  for k = 4, #KEYS do
     if admitted[k] then
       counters[#counters + 1] = "l:" .. string.sub(trace_fields[k], 3)
       counters[#counters + 1] = now
@@ -333,19 +355,33 @@ if next(admitted) then
   end
   counters[#counters + 1] = "b:" .. batch_id
   counters[#counters + 1] = 1
+  if day_carried ~= nil then
+    -- Kept where a window without writes cannot lose it, until the day is over.
+    call("SET", KEYS[3], day_carried, "PX", 86400000 - now % 86400000 + window)
+  end
+  if day_count ~= nil then
+    -- Every command of this call: those so far, the HSET and PEXPIRE to come, the EVALSHA.
+    local still = 2
+    if not curr_exists then still = 3 end
+    day_count = day_count + uncounted + calls + still
+    counters[#counters + 1] = "c:" .. day
+    counters[#counters + 1] = day_count
+  end
   call_chunked("HSET", KEYS[1], counters)
   -- Kept for the window after (as the previous one) and as long as a trace may be listed.
   if not curr_exists then call("PEXPIRE", KEYS[1], window + math.max(window, ttl)) end
+else
+  day_count = nil
 end
 
-local reply = {0, unmarked, #fields}
+local reply = {0, unmarked, day_count or -1, #fields}
 for _, field in ipairs(fields) do
   reply[#reply + 1] = field
   reply[#reply + 1] = curr[field]
   reply[#reply + 1] = prev[field]
 end
 local written = {}
-for k = 3, #KEYS do
+for k = 4, #KEYS do
   if latest[k] then written[#written + 1] = k end
 end
 reply[#reply + 1] = #written
