@@ -71,6 +71,8 @@ async def start_services(
     """Open the store (behind the spool when there is one) and build the parts around it."""
     policy = policy_from(settings)
     store: Store = given_store or open_store(settings.store, policy)
+    # How many writer steps may be in flight at once: a store with a long round trip says more.
+    max_in_flight: int = getattr(store, "max_in_flight", 1)
     spool_path = settings.spool_path()
     if spool_path is not None:
         spooling = SpoolingStore(
@@ -95,6 +97,7 @@ async def start_services(
         max_queue=settings.max_queue,
         clock=clock,
         on_flush=on_flush,
+        max_in_flight=max_in_flight,
     )
     return Services(
         settings,

@@ -25,7 +25,7 @@ written gets no marker for this instance's local refusals (the script's own refu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from tracesink.limits import LEVELS, Decision, Policy, decide, window_of
@@ -129,15 +129,18 @@ class RefusalMemory:
     def oldest_ms(self) -> int | None:
         return min((run.first_ms for run in self._pending.values()), default=None)
 
-    def take(self, trace_ids: Iterable[str], now_ms: int) -> list[tuple[str, DropRun]]:
-        """The runs of ``trace_ids``, and every run that has waited ``flush_delay_ms``; removed
-        from here (``give_back`` returns them when they could not be written)."""
+    def take(
+        self, trace_ids: Iterable[str], now_ms: int, busy: Container[str] = ()
+    ) -> list[tuple[str, DropRun]]:
+        """The runs of ``trace_ids``, and every run that has waited ``flush_delay_ms`` unless
+        its trace is ``busy`` (in a call in flight, which must land first); removed from here
+        (``give_back`` returns them when they could not be written)."""
         wanted = set(trace_ids)
         due = now_ms - self.flush_delay_ms
         taken = [
             (trace_id, run)
             for trace_id, run in self._pending.items()
-            if trace_id in wanted or run.first_ms <= due
+            if trace_id in wanted or (run.first_ms <= due and trace_id not in busy)
         ]
         for trace_id, _ in taken:
             del self._pending[trace_id]

@@ -5,8 +5,10 @@ Refusals cost nothing where that is exact (``refusals.py``): a batch refused ent
 script last reported is answered here, its drops held and written with the trace's next script
 call, before a read of the trace, or within ``RefusalMemory.flush_delay_ms`` by a timer.
 
-Script calls of one store run one at a time (a lock): a trace's drops and entries then reach
-the server in the order they were decided, so each marker sits where its refusals happened.
+Calls may be in flight together (the writer never puts one trace in two of them); a held run
+is only sent with its trace's own call, or, by the timer, when no call of that trace is in
+flight: a trace's drops and entries reach the server in the order they were decided, so each
+marker sits where its refusals happened.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import contextlib
 import logging
 import time
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -48,7 +51,7 @@ class ScriptStore(ABC):
         self.usage = Usage()
         self._refusals = RefusalMemory(policy)
         self._logs_prefix = logs_key(policy, "")
-        self._calls = asyncio.Lock()
+        self._flying: Counter[str] = Counter()  # trace id -> calls in flight holding it
         self._flusher: asyncio.Task[None] | None = None
         # The callers' clock (now_ms) against the monotonic one, for the timer's writes.
         self._clock = (0, 0.0)
@@ -94,14 +97,26 @@ class ScriptStore(ABC):
                 self._start_flusher()
             return local
         decisions: list[Decision] = []
-        async with self._calls:
-            runs = self._refusals.take({e.trace_id for e in entries}, now_ms)
+        traces = {e.trace_id for e in entries}
+        runs = self._refusals.take(traces, now_ms, self._flying)
+        with self._flight(traces | {t for t, _ in runs}):
             for part_id, part in self._parts(batch_id or new_batch_id(), entries):
                 part_decisions = await self._write(part, now_ms, part_id, runs)
                 runs = []
                 self.usage.add_stored(part, part_decisions)
                 decisions += part_decisions
         return decisions
+
+    @contextmanager
+    def _flight(self, traces: set[str]) -> Iterator[None]:
+        self._flying.update(traces)
+        try:
+            yield
+        finally:
+            self._flying.subtract(traces)
+            for trace_id in traces:
+                if self._flying[trace_id] <= 0:
+                    del self._flying[trace_id]
 
     async def _write(
         self,
@@ -110,7 +125,7 @@ class ScriptStore(ABC):
         batch_id: str,
         runs: list[tuple[str, DropRun]],
     ) -> list[Decision]:
-        """One script call (the lock held); ``runs`` are given back when it fails."""
+        """One script call; ``runs`` are given back when it fails."""
         usage = self.usage
         uncounted = usage.commands - usage.shared_mark
         call = write_batch_call(self._policy, entries, now_ms, batch_id, runs, uncounted)
@@ -136,14 +151,14 @@ class ScriptStore(ABC):
 
     async def flush_drops(self, trace_id: str | None = None) -> None:
         """Write the held drops now: ``trace_id``'s (before it is read), or all of them."""
-        async with self._calls:
-            now_ms = self._now_ms()
-            runs = (
-                self._refusals.take([trace_id], now_ms)
-                if trace_id is not None
-                else self._refusals.take_all()
-            )
-            if runs:
+        now_ms = self._now_ms()
+        runs = (
+            self._refusals.take([trace_id], now_ms)
+            if trace_id is not None
+            else self._refusals.take_all()
+        )
+        if runs:
+            with self._flight({t for t, _ in runs}):
                 await self._write([], now_ms, new_batch_id(), runs)
 
     def _start_flusher(self) -> None:
@@ -152,21 +167,29 @@ class ScriptStore(ABC):
 
     async def _flush_when_due(self) -> None:
         """While drops are held: write each within the flush delay of its first refusal."""
+        failing = False
         while (oldest := self._refusals.oldest_ms()) is not None:
             wait_ms = oldest + self._refusals.flush_delay_ms - self._now_ms()
             if wait_ms > 0:
                 await asyncio.sleep(wait_ms / 1000)
                 continue
-            try:
-                async with self._calls:
-                    now_ms = self._now_ms()
-                    runs = self._refusals.take((), now_ms)
-                    if runs:
-                        await self._write([], now_ms, new_batch_id(), runs)
-            except StorageError as exc:
-                # Kept for the next try: markers are worth a retry, never an outage of their own.
-                log.warning("could not write drop markers, retrying: %s", exc)
+            now_ms = self._now_ms()
+            runs = self._refusals.take((), now_ms, self._flying)
+            if not runs:  # the due ones wait for their traces' calls in flight
                 await asyncio.sleep(self._refusals.flush_delay_ms / 1000)
+                continue
+            try:
+                with self._flight({t for t, _ in runs}):
+                    await self._write([], now_ms, new_batch_id(), runs)
+            except StorageError as exc:
+                # Kept for the next try: markers are worth a retry, never an outage of their own
+                # (one line per outage: the spool already reports it).
+                if not failing:
+                    log.warning("could not write drop markers, retrying: %s", exc)
+                failing = True
+                await asyncio.sleep(self._refusals.flush_delay_ms / 1000)
+            else:
+                failing = False
 
     async def _close_flusher(self) -> None:
         """Stop the timer and write what is held, if the store still answers."""

@@ -73,6 +73,8 @@ class Endpoint:
 class UpstashStore(ScriptStore):
     # The REST client already speaks StorageError; this adds which store and what it was doing.
     driver_errors = (StorageError,)
+    # An HTTP round trip is long: let the writer keep this many steps in flight (BENCHMARKS.md).
+    max_in_flight = 2
 
     def __init__(
         self,
