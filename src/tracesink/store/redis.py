@@ -119,15 +119,18 @@ class RedisStore(ScriptStore):
         if limit <= 0:
             return []
         client = self._redis()
-        hashes = index_keys(self._policy, now_ms)
+        fields: list[tuple[bytes, bytes]] = []
         with self._errors("list recent traces"):
-            async with client.pipeline(transaction=False) as pipe:
-                for key in hashes:
-                    pipe.hgetall(key)
-                found: list[dict[bytes, bytes]] = await pipe.execute()
-            self.usage.commands += len(hashes)
-            fields = [pair for fields in found for pair in fields.items()]
-            ranked = recent_from_index(fields, limit, now_ms, self._policy.ttl_ms)
+            for chunk in index_keys(self._policy, now_ms):
+                async with client.pipeline(transaction=False) as pipe:
+                    for key in chunk:
+                        pipe.hgetall(key)
+                    found: list[dict[bytes, bytes]] = await pipe.execute()
+                self.usage.commands += len(chunk)
+                fields += [pair for fields in found for pair in fields.items()]
+                ranked = recent_from_index(fields, limit, now_ms, self._policy.ttl_ms)
+                if len(ranked) == limit:
+                    break
             if not ranked:
                 return []
             async with client.pipeline(transaction=False) as pipe:

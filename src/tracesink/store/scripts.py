@@ -68,12 +68,18 @@ def counters_key(policy: Policy, index: int) -> str:
     return f"{policy.key_prefix}{COUNTERS_PREFIX}{index}"
 
 
-def index_keys(policy: Policy, now_ms: int) -> list[str]:
-    """The counter hashes whose l:{trace_id} fields list every trace admitted within the TTL
-    (newest first): those of the windows from now back to ``now_ms - ttl_ms``."""
+INDEX_CHUNK = 32  # window hashes read per request when listing recent traces
+
+
+def index_keys(policy: Policy, now_ms: int) -> list[list[str]]:
+    """The counter hashes whose l:{trace_id} fields list every trace admitted within the TTL:
+    those of the windows from now back to ``now_ms - ttl_ms``, newest first, in chunks. Every
+    l: value of a window is later than any of an older window's, so a reader that has found
+    ``limit`` traces can stop: the usual TTL of one window needs two hashes, one chunk."""
     index = now_ms // policy.window_ms
     oldest = (now_ms - policy.ttl_ms) // policy.window_ms
-    return [counters_key(policy, i) for i in range(index, oldest - 1, -1)]
+    keys = [counters_key(policy, i) for i in range(index, oldest - 1, -1)]
+    return [keys[i : i + INDEX_CHUNK] for i in range(0, len(keys), INDEX_CHUNK)]
 
 
 def _trace_keys(

@@ -161,15 +161,17 @@ class UpstashStore(ScriptStore):
     async def recent_traces(self, limit: int, now_ms: int) -> list[TraceSummary]:
         if limit <= 0:
             return []
-        hashes = index_keys(self._policy, now_ms)
+        fields: list[tuple[bytes, bytes]] = []
         with self._errors("list recent traces"):
-            found = await self._pipeline([["HGETALL", key] for key in hashes])
-            fields: list[tuple[bytes, bytes]] = []
-            for flat in (_strings(reply) for reply in found):  # field, value, field, value, …
-                if len(flat) % 2:
-                    raise StorageError("HGETALL answered an odd number of items")
-                fields += zip(flat[::2], flat[1::2], strict=True)
-            ranked = recent_from_index(fields, limit, now_ms, self._policy.ttl_ms)
+            for chunk in index_keys(self._policy, now_ms):
+                found = await self._pipeline([["HGETALL", key] for key in chunk])
+                for flat in (_strings(reply) for reply in found):  # field, value, field, value…
+                    if len(flat) % 2:
+                        raise StorageError("HGETALL answered an odd number of items")
+                    fields += zip(flat[::2], flat[1::2], strict=True)
+                ranked = recent_from_index(fields, limit, now_ms, self._policy.ttl_ms)
+                if len(ranked) == limit:
+                    break
             if not ranked:
                 return []
             lists = await self._pipeline(
