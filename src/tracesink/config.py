@@ -59,6 +59,7 @@ class Settings:
     otlp_service_systems: Mapping[str, str] = field(default_factory=dict)
     live_poll_s: float = 1.0  # 0: live streams show this instance's entries only
     convex_webhook_secret: str | None = field(default=None, repr=False)  # POST /ingest/convex
+    key_prefix: str = ""  # "" = the plan's keys exactly (logs:{trace_id})
     # How the user named each setting they gave (a flag or a variable), for messages; not a setting.
     given_as: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -288,6 +289,11 @@ OPTIONS: tuple[Option, ...] = (
         values.token,
         "the Convex log stream's webhook secret; POST /ingest/convex is refused without it",
         secret=True,
+    ),
+    Option(
+        "key_prefix",
+        values.key_prefix,
+        "put before every Redis key, so deployments can share one database (e.g. 'dev:')",
     ),
 )
 

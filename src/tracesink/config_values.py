@@ -184,3 +184,13 @@ def seconds_or_off(raw: str) -> float:
     if raw.strip() in {"0", "off"}:
         return 0.0
     return positive_number(raw)
+
+
+KEY_PREFIX_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-")
+
+
+def key_prefix(raw: str) -> str:
+    # The characters a trace id may have: a prefix can never make a key ambiguous or unreadable.
+    if len(raw) > 64 or not set(raw) <= KEY_PREFIX_CHARS:
+        raise ValueError("up to 64 of A-Z a-z 0-9 . _ : - (e.g. 'dev:'), or empty for none")
+    return raw

@@ -15,6 +15,7 @@ from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 
 LIMIT_LEVELS = ("global", "system", "trace")
+EXPIRY_SLACK_FRACTION = 10  # a trace lives ttl to ttl + ttl/10 after its last write
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,16 @@ class Policy:
     system_limits: Mapping[str, int]
     window_ms: int
     ttl_ms: int
+    # Put before every key a store writes (TRACESINK_KEY_PREFIX): deployments sharing a database.
+    key_prefix: str = ""
+    # Count every instance's commands per UTC day in the store (TRACESINK_MAX_COMMANDS_PER_DAY).
+    shared_budget: bool = False
+
+    @property
+    def expiry_slack_ms(self) -> int:
+        """How much longer than ``ttl_ms`` after its last write a trace may live: a list's expiry
+        is refreshed only once per slack, not on every write (docs/keys.md)."""
+        return self.ttl_ms // EXPIRY_SLACK_FRACTION
 
     def levels(self, trace_id: str, system: str) -> list[tuple[str, str, int]]:
         """(level name, counter field, limit) for each level that applies to an entry."""

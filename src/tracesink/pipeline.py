@@ -63,6 +63,8 @@ def policy_from(settings: Settings) -> Policy:
         system_limits=system_limits,
         window_ms=settings.window_s * 1000,
         ttl_ms=settings.ttl_s * 1000,
+        key_prefix=settings.key_prefix,
+        shared_budget=settings.max_commands_per_day > 0,
     )
 
 
@@ -93,7 +95,9 @@ class IngestPipeline:
         self._store = spooling or store
         self.telemetry = Telemetry(lambda: self._store.usage)
         self.budget = CommandBudget(
-            settings.max_commands_per_day or None, lambda: self._store.usage.commands
+            settings.max_commands_per_day or None,
+            lambda: self._store.usage.commands,
+            lambda day: self._store.usage.commands_today(day),
         )
         self._writer = Writer(
             self._store,
@@ -101,6 +105,9 @@ class IngestPipeline:
             max_queue=settings.max_queue,
             clock=clock,
             on_flush=self._on_flush,
+            # How many store steps may be in flight at once: a store with a long round trip
+            # (Upstash over HTTP) says more.
+            max_in_flight=store.max_in_flight,
         )
         # Live streams: this instance's entries are published once stored (no store command);
         # another instance's reach the feed by polling a shared store while someone watches.

@@ -6,6 +6,11 @@ entries a step. Under load batches grow by themselves, with no timer to tune. A 
 always travel in one step, and its ``submit`` returns only when that step has been stored (or
 raises what the store raised), so an acknowledged entry is never lost. ``max_queue`` bounds what
 may wait: past it, ``submit`` raises ``Overloaded`` at once instead of queueing without end.
+
+``max_in_flight`` > 1 lets further steps start while one is in flight (a store whose round trip
+is long, such as HTTP, then waits less). Steps in flight never share a trace: a submission that
+touches a trace in flight waits, and so does every later one touching any of its traces, so a
+trace's entries reach the store in the order they were submitted.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 
 from tracesink.errors import Overloaded
@@ -40,14 +45,17 @@ class Writer:
         max_queue: int,
         clock: Callable[[], float] = time.time,
         on_flush: FlushObserver | None = None,
+        max_in_flight: int = 1,
     ) -> None:
         self._store = store
         self._max_batch = max_batch
         self._max_queue = max_queue
+        self._max_in_flight = max_in_flight
         self._clock = clock
         self._pending: deque[_Pending] = deque()
         self._queued = 0
-        self._flusher: asyncio.Task[None] | None = None
+        self._flushers: set[asyncio.Task[None]] = set()
+        self._in_flight: Counter[str] = Counter()  # trace id -> steps in flight holding it
         self.batches = 0  # store steps taken, for tests and metrics
         self._observe = on_flush or _ignore_flush
 
@@ -63,8 +71,7 @@ class Writer:
         future: asyncio.Future[Decided] = asyncio.get_running_loop().create_future()
         self._pending.append((entries, future))
         self._queued += len(entries)
-        if self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush_while_pending())
+        self._start_flushes()
         # A client that goes away cancels only this future, never the step its entries are in:
         # they are stored all the same (the flush skips futures already done).
         try:
@@ -74,20 +81,55 @@ class Writer:
             # failure) in turn, or every failed request leaves a cycle for the collector.
             del future
 
+    def _start_flushes(self) -> None:
+        # A flusher takes its batch when it first runs: submissions made meanwhile join it.
+        if self._pending and len(self._flushers) < self._max_in_flight:
+            self._flushers.add(asyncio.create_task(self._flush_while_pending()))
+
     async def _flush_while_pending(self) -> None:
         try:
             while self._pending:
                 taken = self._take_batch()
-                await self._flush(taken)
+                if not taken:
+                    return  # all that waits touches a trace in flight: that step resumes it
+                traces = {entry.trace_id for entries, _ in taken for entry in entries}
+                self._in_flight.update(traces)
+                try:
+                    await self._flush(taken)
+                finally:
+                    self._in_flight.subtract(traces)
+                    for trace_id in traces:
+                        if self._in_flight[trace_id] <= 0:
+                            del self._in_flight[trace_id]
         finally:
-            self._flusher = None
+            # At once, with no await in between: a submission from now on starts a new one.
+            task = asyncio.current_task()
+            if task is not None:
+                self._flushers.discard(task)
 
     def _take_batch(self) -> list[_Pending]:
-        taken = [self._pending.popleft()]
-        size = len(taken[0][0])
-        while self._pending and size + len(self._pending[0][0]) <= self._max_batch:
-            size += len(self._pending[0][0])
-            taken.append(self._pending.popleft())
+        """Submissions in order, up to max_batch entries, none touching a trace in flight (nor
+        one that an earlier waiting submission touches, which must go first)."""
+        if not self._in_flight:
+            taken = [self._pending.popleft()]
+            size = len(taken[0][0])
+            while self._pending and size + len(self._pending[0][0]) <= self._max_batch:
+                size += len(self._pending[0][0])
+                taken.append(self._pending.popleft())
+            self._queued -= size
+            return taken
+        blocked = set(self._in_flight)
+        taken, kept, size = [], deque[_Pending](), 0
+        for pending in self._pending:
+            traces = {entry.trace_id for entry in pending[0]}
+            fits = size + len(pending[0]) <= self._max_batch or not taken
+            if traces & blocked or not fits:
+                blocked |= traces
+                kept.append(pending)
+            else:
+                taken.append(pending)
+                size += len(pending[0])
+        self._pending = kept
         self._queued -= size
         return taken
 
@@ -114,8 +156,8 @@ class Writer:
 
     async def drain(self) -> None:
         """Wait until everything submitted so far has been stored (or has failed)."""
-        while self._flusher is not None:
-            await asyncio.shield(self._flusher)
+        while self._flushers:
+            await asyncio.shield(next(iter(self._flushers)))
 
 
 def _detached(exc: Exception) -> Exception:

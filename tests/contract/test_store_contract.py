@@ -246,24 +246,32 @@ async def test_an_admission_closes_the_marker_and_later_refusals_open_a_new_one(
     ]
 
 
-async def test_a_refused_new_trace_holds_only_a_marker(make_store: StoreFactory) -> None:
-    """A trace whose only entry was refused reads as one marker and is not a recent trace."""
+async def test_a_refused_new_trace_creates_nothing_and_is_counted(
+    make_store: StoreFactory,
+) -> None:
+    """A refusal never creates a trace: one whose only entry was refused does not exist, is not
+    a recent trace, and the drop is counted (usage.drops_unmarked) instead of marked."""
     store = make_store(replace(PLAN, global_limit=1))
     await store.write_batch([entry("a"), entry("b")], T0)
-    assert decode_items(await read_items(store, "b")) == [marker(1, T0, T0, by=(1, 0, 0))]
-    assert [s.trace_id for s in await store.recent_traces(10, T0)] == ["a"]
+    await store.write_batch([entry("c")], T0 + 1)  # refused again, with "g" known to be spent
+    assert await store.read_trace("b", T0 + 1) is None
+    assert await store.read_trace("c", T0 + 1) is None
+    assert [s.trace_id for s in await store.recent_traces(10, T0 + 1)] == ["a"]
+    assert store.usage.drops_unmarked == 2
 
 
 # --- expiry ---------------------------------------------------------------------------------
 
 
 async def test_expires_at_is_ttl_after_the_last_write(store: Store) -> None:
-    """A read reports when the trace will expire: ttl after its last write."""
+    """A read reports when the trace will expire: ttl (plus at most the slack) after its last
+    write."""
     await store.write_batch([entry()], T0)
     record = await store.read_trace("a", T0)
     assert record is not None
     assert record.expires_at_ms is not None
-    assert T0 + PLAN.ttl_ms - 1_000 < record.expires_at_ms <= T0 + PLAN.ttl_ms
+    slack = PLAN.expiry_slack_ms  # expiry is refreshed once per slack, not on every write
+    assert T0 + PLAN.ttl_ms - 1_000 < record.expires_at_ms <= T0 + PLAN.ttl_ms + slack
 
 
 async def test_a_trace_expires_ttl_after_its_last_write_refusals_included(
@@ -375,16 +383,28 @@ async def test_counters_are_one_hash_per_window_with_the_policy_field_names(
     make_script_store: StoreFactory, raw_redis: aioredis.Redis
 ) -> None:
     """tracesink:rl:{window} holds g, s:{system} and t:{trace_id} counts of admissions only,
-    and b:{batch_id} for each batch that admitted anything (what makes a replay idempotent)."""
+    beside each the previous window's count (p...) copied by its first write in this window;
+    l:{trace_id} (last admission: the recent-traces index); x:{trace_id} (until when the list's
+    expiry is set); b:{batch_id} for each batch that admitted anything (what makes a replay
+    idempotent)."""
     store = make_script_store(replace(PLAN, trace_limit=2))
     await store.write_batch([entry("a", "browser"), *entries(2, "b")], T0, "batch-1")
-    await store.write_batch([entry("b")], T0, "batch-2")  # refused: no b: field
+    await store.write_batch([entry("b")], T0, "batch-2")  # refused: nothing changes
     index, _ = window_of(T0, PLAN.window_ms)
+    expires = str(T0 + PLAN.ttl_ms + PLAN.expiry_slack_ms).encode()
     assert await raw_redis.hgetall(f"tracesink:rl:{index}") == {
         b"g": b"3",
+        b"pg": b"0",
         b"s:browser": b"1",
+        b"ps:browser": b"0",
         b"t:a": b"1",
+        b"pt:a": b"0",
         b"t:b": b"2",
+        b"pt:b": b"0",
+        b"l:a": str(T0).encode(),
+        b"l:b": str(T0).encode(),
+        b"x:a": expires,
+        b"x:b": expires,
         b"b:batch-1": b"1",
     }
 
@@ -393,7 +413,7 @@ async def test_counters_are_one_hash_per_window_with_the_policy_field_names(
 async def test_every_key_carries_a_ttl(
     make_script_store: StoreFactory, raw_redis: aioredis.Redis
 ) -> None:
-    """Lists, window counters and the recent-traces index all expire; nothing lives forever."""
+    """Lists and window counters all expire; nothing lives forever."""
     policy = replace(PLAN, trace_limit=2, window_ms=60_000)
     store = make_script_store(policy)
     await store.write_batch([*entries(3, "a"), entry("b", "browser")], T0)
@@ -401,26 +421,30 @@ async def test_every_key_carries_a_ttl(
     await store.write_batch([entry("d")], T0 + 60_001)
     ttls = {key: await raw_redis.pttl(key) for key in await raw_redis.keys("*")}
     index, _ = window_of(T0, policy.window_ms)
-    bounds: dict[bytes | str, int] = {f"logs:{t}".encode(): policy.ttl_ms for t in "abcd"}
-    bounds[f"tracesink:rl:{index}".encode()] = 2 * policy.window_ms
-    bounds[f"tracesink:rl:{index + 1}".encode()] = 2 * policy.window_ms
-    bounds[b"tracesink:traces"] = policy.ttl_ms + policy.window_ms
+    list_ttl = policy.ttl_ms + policy.expiry_slack_ms
+    bounds: dict[bytes | str, int] = {f"logs:{t}".encode(): list_ttl for t in "abcd"}
+    hash_ttl = policy.window_ms + max(policy.window_ms, policy.ttl_ms)
+    bounds[f"tracesink:rl:{index}".encode()] = hash_ttl
+    bounds[f"tracesink:rl:{index + 1}".encode()] = hash_ttl
     assert set(ttls) == set(bounds)
     for key, ttl in ttls.items():
         assert bounds[key] - 1_000 < ttl <= bounds[key], key
 
 
 @pytest.mark.redis
-async def test_the_index_forgets_traces_older_than_the_ttl_once_per_window(
+async def test_the_index_lists_traces_admitted_within_the_ttl_from_the_window_hashes(
     make_script_store: StoreFactory, raw_redis: aioredis.Redis
 ) -> None:
-    """A new window's first admission trims index members last admitted over ttl ago."""
+    """The recent-traces index is the l:{trace_id} fields of the window hashes covering the
+    TTL: a trace last admitted ttl or longer ago is not listed."""
     policy = replace(PLAN, window_ms=1_000, ttl_ms=5_000)
     store = make_script_store(policy)
     await store.write_batch([entry("old")], T0)
     await store.write_batch([entry("kept")], T0 + 3_000)
     await store.write_batch([entry("new")], T0 + 6_000)
-    assert await raw_redis.zrange("tracesink:traces", 0, -1) == [b"kept", b"new"]
+    assert [s.trace_id for s in await store.recent_traces(10, T0 + 6_000)] == ["new", "kept"]
+    index, _ = window_of(T0 + 6_000, policy.window_ms)
+    assert await raw_redis.hget(f"tracesink:rl:{index}", "l:new") == str(T0 + 6_000).encode()
 
 
 @pytest.mark.redis
@@ -457,16 +481,93 @@ async def test_commands_sent_matches_the_servers_own_count(
 
 
 @pytest.mark.redis
-async def test_a_batch_costs_five_commands_plus_two_per_trace(
+async def test_a_batch_costs_three_commands_plus_one_per_trace(
     make_script_store: StoreFactory,
 ) -> None:
-    """Admitting a batch costs EVALSHA, 2 HMGET, HSET, ZADD, and LPUSH + PEXPIRE per trace."""
+    """A batch costs EVALSHA, HMGET, HSET and one LPUSH per trace; a trace's first write in a
+    window adds the previous window's HMGET (once per batch) and its list's PEXPIRE."""
     store = make_script_store(PLAN)
     await store.write_batch([entry("warm-up")], T0)  # the window's one-off housekeeping
     for batch in ([entry(f"t{i}") for i in range(10)], entries(20, "one")):
+        traces = len({e.trace_id for e in batch})
         before = store.usage.commands
         await store.write_batch(batch, T0 + 1)
-        assert store.usage.commands - before == 5 + 2 * len({e.trace_id for e in batch})
+        assert store.usage.commands - before == 4 + 2 * traces
+        before = store.usage.commands
+        await store.write_batch(batch, T0 + 2)
+        assert store.usage.commands - before == 3 + traces
+
+
+@pytest.mark.redis
+async def test_a_lone_entry_in_an_active_trace_costs_four_commands(
+    make_script_store: StoreFactory,
+) -> None:
+    """One entry every 100 ms to one trace: EVALSHA, HMGET, HSET, LPUSH each, the list's
+    expiry refreshed once per slack (ttl/10) only."""
+    store = make_script_store(replace(PLAN, trace_limit=1000))
+    await store.write_batch([entry()], T0)
+    before = store.usage.commands
+    for i in range(1, 101):
+        await store.write_batch([entry()], T0 + 100 * i)
+    assert store.usage.commands - before == 4 * 100
+
+
+@pytest.mark.redis
+async def test_a_runaway_loop_is_refused_without_commands_and_marked_within_the_delay(
+    make_script_store: StoreFactory, raw_redis: aioredis.Redis
+) -> None:
+    """Past its limit, a trace's entries are refused without a command (the script said the
+    level is spent); the drops are written as one marker within the flush delay."""
+    policy = replace(PLAN, trace_limit=3, ttl_ms=20_000)  # slack 2 s: a 2 s flush delay
+    store = make_script_store(policy)
+    assert outcomes(await store.write_batch(entries(4), T0)) == [None] * 3 + ["trace"]
+    before = store.usage.commands
+    for i in range(1, 201):
+        [decision] = await store.write_batch([entry()], T0 + i)
+        assert decision.limited_by == "trace"
+    assert store.usage.commands == before
+    head = await raw_redis.lindex("logs:a", 0)
+    assert head is not None
+    assert msgspec.json.decode(head)["count"] == 1  # only the script's own refusal, so far
+    await asyncio.sleep(2.5)
+    head = await raw_redis.lindex("logs:a", 0)
+    assert head is not None
+    assert msgspec.json.decode(head) == marker(201, T0, T0 + 200, by=(0, 0, 201))
+    assert await raw_redis.llen("logs:a") == 4
+    assert store.usage.commands - before <= 5  # EVALSHA, LINDEX, LSET, PEXPIRE
+
+
+@pytest.mark.redis
+async def test_refusals_of_new_traces_cost_nothing_once_the_global_level_is_spent(
+    make_script_store: StoreFactory, raw_redis: aioredis.Redis
+) -> None:
+    """With the global level known to be spent, entries of 1000 new trace ids cost no command
+    and create no key."""
+    store = make_script_store(replace(PLAN, global_limit=5))
+    assert outcomes(await store.write_batch(entries(6, "a"), T0)) == [None] * 5 + ["global"]
+    before = store.usage.commands
+    for i in range(1000):
+        [decision] = await store.write_batch([entry(f"new-{i}")], T0 + 1 + i)
+        assert decision.limited_by == "global"
+    assert store.usage.commands == before
+    assert await raw_redis.keys("logs:new-*") == []
+    assert store.usage.drops_unmarked == 1000
+
+
+@pytest.mark.redis
+async def test_a_key_prefix_prefixes_every_key(
+    make_script_store: StoreFactory, raw_redis: aioredis.Redis
+) -> None:
+    """With a key prefix every key carries it, and two prefixes on one database keep apart."""
+    ours = make_script_store(replace(PLAN, trace_limit=1, key_prefix="dev:"))
+    theirs = make_script_store(replace(PLAN, trace_limit=1))
+    assert outcomes(await ours.write_batch(entries(2), T0)) == [None, "trace"]
+    assert outcomes(await theirs.write_batch(entries(2), T0)) == [None, "trace"]
+    index, _ = window_of(T0, PLAN.window_ms)
+    keys = {k if isinstance(k, str) else k.decode() for k in await raw_redis.keys("*")}
+    assert keys == {"dev:logs:a", f"dev:tracesink:rl:{index}", "logs:a", f"tracesink:rl:{index}"}
+    assert [s.trace_id for s in await ours.recent_traces(10, T0)] == ["a"]
+    assert len(await read_items(ours, "a")) == 2
 
 
 @pytest.mark.redis
@@ -574,3 +675,38 @@ async def test_a_batch_stored_before_its_reply_was_lost_is_not_replayed(store: S
     record = await store.read_trace("lost", T0 + 5000)
     assert record is not None
     assert len(record.items) == 2
+
+
+@pytest.mark.redis
+async def test_two_stores_share_one_daily_command_count_at_no_extra_command(
+    make_script_store: StoreFactory, raw_redis: aioredis.Redis
+) -> None:
+    """With a shared budget, every batch that admits adds its commands (and those its store
+    spent since) to the day's count in the window hash: each store then knows the commands of
+    both, exactly as Redis counted them, and a batch costs what it costs without a budget."""
+    policy = replace(PLAN, shared_budget=True)
+    first, second = make_script_store(policy), make_script_store(policy)
+    await first.write_batch([entry("warm-up")], T0)  # loads the script
+    await second.ping()  # opens its connection (the handshake is not a billed command)
+    await raw_redis.config_resetstat()
+    counted_before = first.usage.commands + second.usage.commands
+    for i in range(5):
+        await first.write_batch([entry("a")], T0 + 10 * i)
+        await second.write_batch([entry("b"), entry("c")], T0 + 10 * i + 5)
+    await first.read_trace("a", T0 + 60)  # a read, counted with the next write
+    await first.write_batch([entry("a")], T0 + 70)
+    stats = await raw_redis.info("commandstats")
+    ours = {"cmdstat_info", "cmdstat_config|resetstat"}
+    redis_counted = sum(v["calls"] for k, v in stats.items() if k not in ours)
+    day = T0 // 86_400_000
+    spent = first.usage.commands + second.usage.commands - counted_before
+    assert redis_counted == spent
+    assert first.usage.commands_today(day) == counted_before + redis_counted
+    assert await raw_redis.get(f"tracesink:day:{day}") is not None
+    cheap = make_script_store(PLAN)
+    before = cheap.usage.commands
+    await cheap.write_batch([entry("a")], T0 + 80)
+    assert cheap.usage.commands - before == 4  # no command more than with the budget
+    before = first.usage.commands
+    await first.write_batch([entry("a")], T0 + 90)
+    assert first.usage.commands - before == 4

@@ -1,14 +1,16 @@
 """The budget guard: past ``TRACESINK_MAX_COMMANDS_PER_DAY`` store commands in a UTC day, ingest
 is refused (429, ``limited_by: budget``) until the day rolls over.
 
-It counts this instance's commands (what ``Store.usage`` reports), so with N instances give each
-1/N of the daily budget. Reads are not refused: a developer can still look at what is stored.
+It counts every instance's commands on the database when the store keeps a shared daily count
+(``shared``: the Redis-protocol stores do it inside each batch's script call, at no extra
+command), else this instance's (what ``Store.usage`` reports). Reads are not refused: a developer
+can still look at what is stored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 DAY_MS = 86_400_000
 
@@ -17,6 +19,8 @@ DAY_MS = 86_400_000
 class CommandBudget:
     limit: int | None  # None: no budget
     commands: Callable[[], int]
+    # The UTC day's commands of every instance, when the store counts them (None: not known).
+    shared: Callable[[int], int | None] = field(default=lambda day: None)
     _day: int = -1
     _at_day_start: int = 0
 
@@ -27,7 +31,9 @@ class CommandBudget:
 
     def used_today(self, now_ms: int) -> int:
         self._roll(now_ms)
-        return self.commands() - self._at_day_start
+        local = self.commands() - self._at_day_start
+        shared = self.shared(now_ms // DAY_MS)
+        return local if shared is None else max(shared, local)
 
     def exhausted(self, now_ms: int) -> bool:
         return self.limit is not None and self.used_today(now_ms) >= self.limit

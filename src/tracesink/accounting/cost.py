@@ -44,3 +44,53 @@ def project_month(
         commands_usd=commands_per_month / 100_000 * prices.per_100k_commands,
         storage_usd=stored_gb * prices.per_gb_month,
     )
+
+
+# A month projected from less than this is noise (three entries in a second are not a rate).
+MIN_SAMPLE_HOURS = 0.25
+# The most one admitted entry costs (docs/keys.md): a batch of one, the first of its window and
+# of its trace (EVALSHA, two HMGETs, HSET, PEXPIRE of the hash, LPUSH, PEXPIRE of the list), after
+# refusals of that trace (LINDEX, LSET). Refusals cost (almost) nothing, so the limits bound the
+# spending of ingest at this many commands per admitted entry.
+WORST_COMMANDS_PER_ENTRY = 9
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """A month's cost as /stats states it: ``month`` is the projection, lowered to the ceiling
+    the limits (and the daily budget) put on ingest; ``measuring`` while the sample is short."""
+
+    month: MonthlyCost
+    measuring: bool
+    capped_by: str | None  # "limits", "budget" or None
+
+
+def estimate_month(
+    commands: int,
+    bytes_stored: int,
+    hours: float,
+    ttl_s: int,
+    prices: Prices,
+    *,
+    entries_per_window: int,
+    window_s: int,
+    max_commands_per_day: int | None,
+) -> Estimate:
+    """``project_month``, never above what the limits or the budget allow ingest to spend."""
+    month = project_month(commands, bytes_stored, hours, ttl_s, prices)
+    ceilings = {
+        "limits": entries_per_window * HOURS_PER_MONTH * 3600 // window_s * WORST_COMMANDS_PER_ENTRY
+    }
+    if max_commands_per_day:
+        ceilings["budget"] = max_commands_per_day * HOURS_PER_MONTH // 24
+    name, ceiling = min(ceilings.items(), key=lambda item: item[1])
+    capped_by = None
+    if month.commands_per_month > ceiling:
+        capped_by = name
+        month = MonthlyCost(
+            commands_per_month=ceiling,
+            stored_gb=month.stored_gb,
+            commands_usd=ceiling / 100_000 * prices.per_100k_commands,
+            storage_usd=month.storage_usd,
+        )
+    return Estimate(month, hours < MIN_SAMPLE_HOURS, capped_by)

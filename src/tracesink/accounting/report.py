@@ -8,7 +8,7 @@ from collections import defaultdict
 from typing import Any
 
 from tracesink.accounting.budget import DAY_MS, CommandBudget
-from tracesink.accounting.cost import Prices, project_month
+from tracesink.accounting.cost import MIN_SAMPLE_HOURS, Prices, estimate_month
 from tracesink.accounting.telemetry import Telemetry
 from tracesink.config import Settings
 from tracesink.store.spooling import SpoolStatus
@@ -31,7 +31,17 @@ def stats_document(
     stored = sum(telemetry.accepted.values()) - sum(telemetry.queued.values())
     commands, bytes_stored, hours = telemetry.last_hour(now_ms)
     prices = Prices(settings.price_per_100k_commands, settings.price_per_gb_month)
-    month = project_month(commands, bytes_stored, hours, settings.ttl_s, prices)
+    estimate = estimate_month(
+        commands,
+        bytes_stored,
+        hours,
+        settings.ttl_s,
+        prices,
+        entries_per_window=settings.global_limit,
+        window_s=settings.window_s,
+        max_commands_per_day=settings.max_commands_per_day or None,
+    )
+    month = estimate.month
     document: dict[str, Any] = {
         "store": store,
         "entries": {
@@ -51,6 +61,12 @@ def stats_document(
             "hours_measured": round(hours, 4),
         },
         "monthly_cost_estimate": {
+            # "measuring" until MIN_SAMPLE_HOURS of traffic; never above what the limits (or
+            # the budget) let ingest spend, which capped_by names when it applies.
+            "status": "measuring" if estimate.measuring else "projected",
+            "measured_minutes": round(hours * 60, 1),
+            "minimum_minutes": MIN_SAMPLE_HOURS * 60,
+            "capped_by": estimate.capped_by,
             "commands": month.commands_per_month,
             "stored_gb": round(month.stored_gb, 6),
             "commands_usd": round(month.commands_usd, 4),
@@ -94,8 +110,7 @@ def render(stats: dict[str, Any]) -> str:
         f"bytes      {usage['bytes_sent']} sent, {usage['bytes_stored']} stored",
         f"last hour  {stats['last_hour']['commands']} commands "
         f"(measured over {stats['last_hour']['hours_measured']:.2f} h)",
-        f"per month  ~${cost['total_usd']:.2f}: {cost['commands']} commands "
-        f"${cost['commands_usd']:.2f} + {cost['stored_gb']:.4f} GB ${cost['storage_usd']:.2f}",
+        f"per month  {month_line(cost)}",
     ]
     if budget["max_commands_per_day"] is not None:
         state = "SPENT, ingest refused" if budget["exhausted"] else "ok"
@@ -106,3 +121,19 @@ def render(stats: dict[str, Any]) -> str:
     if "spool" in stats:
         lines.append(f"spool      {stats['spool']['entries']} entries waiting")
     return "\n".join(lines)
+
+
+def month_line(cost: dict[str, Any]) -> str:
+    """The monthly estimate as a person should read it: no figure from a few seconds alone."""
+    figure = (
+        f"~${cost['total_usd']:.2f}: {cost['commands']} commands ${cost['commands_usd']:.2f} + "
+        f"{cost['stored_gb']:.4f} GB ${cost['storage_usd']:.2f}"
+    )
+    if cost.get("capped_by"):
+        figure = f"at most {figure} (the {cost['capped_by']})"
+    if cost.get("status") == "measuring":
+        return (
+            f"measuring ({cost['measured_minutes']:.0f} of {cost['minimum_minutes']:.0f} min "
+            f"needed); {figure}"
+        )
+    return figure

@@ -30,6 +30,20 @@ class Usage:
     commands: int = 0  # every command sent, each redis.call() inside a script included
     bytes_sent: int = 0  # keys and arguments sent with those commands
     bytes_stored: int = 0  # list items written: admitted entries and replayed ones
+    # Refusals of a trace that had no list: counted here, since no key is created for them.
+    drops_unmarked: int = 0
+    # The shared daily count (every instance's commands on the database, kept by the script):
+    # its UTC day, its value at the last write that counted, and ``commands`` at that point.
+    shared_day: int = -1
+    shared_count: int = 0
+    shared_mark: int = 0
+
+    def commands_today(self, day: int) -> int | None:
+        """Every instance's commands of UTC ``day`` as far as known (the shared count plus what
+        this instance spent since); None when no write has counted them today."""
+        if day != self.shared_day:
+            return None
+        return self.shared_count + self.commands - self.shared_mark
 
     def add_stored(self, entries: Sequence[PreparedEntry], decisions: Sequence[Decision]) -> None:
         self.bytes_stored += sum(
@@ -58,6 +72,12 @@ class TraceSummary:
 
 
 class Store(Protocol):
+    @property
+    def max_in_flight(self) -> int:
+        """Store steps the writer may have in flight at once (never two holding one trace):
+        more than one only pays where a round trip is long (Upstash over HTTP)."""
+        ...
+
     @property
     def display(self) -> str:
         """The store's URL with its secrets masked: what /health and the banner show."""
@@ -99,6 +119,22 @@ def new_marker(level: str, now_ms: int) -> dict[str, Any]:
     by = dict.fromkeys(LIMIT_LEVELS, 0)
     by[level] = 1
     return {"kind": "dropped", "count": 1, "by": by, "first": now_ms, "last": now_ms}
+
+
+def recent_from_index(
+    fields: Sequence[tuple[bytes, bytes]], limit: int, now_ms: int, ttl_ms: int
+) -> list[tuple[str, int]]:
+    """(trace_id, last admission ms), newest first (ties: descending trace_id), from the
+    ``l:{trace_id}`` fields of the window hashes that cover the TTL; older than it excluded."""
+    last: dict[str, int] = {}
+    for name, value in fields:
+        if name.startswith(b"l:"):
+            trace_id, at = name[2:].decode(), int(value)
+            if at > last.get(trace_id, -1):
+                last[trace_id] = at
+    live = [(at, trace_id) for trace_id, at in last.items() if at > now_ms - ttl_ms]
+    live.sort(reverse=True)
+    return [(trace_id, at) for at, trace_id in live[:limit]]
 
 
 def decode_items(items: Sequence[bytes]) -> list[dict[str, Any]]:

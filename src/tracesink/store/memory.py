@@ -35,6 +35,7 @@ class MemoryStore:
         self._stored: dict[int, set[str]] = {}
 
     display = "memory://"
+    max_in_flight = 1  # a step never awaits: more in flight would change nothing
 
     def __repr__(self) -> str:
         return "MemoryStore('memory://')"
@@ -50,12 +51,14 @@ class MemoryStore:
             self._remember(batch_id, now_ms, now_ms)
         expires = now_ms + policy.ttl_ms
         for entry, decision in zip(entries, decisions, strict=True):
-            items = self._live_list(entry.trace_id, now_ms)
             if decision.limited_by is None:
-                items.append(entry.payload)
+                self._live_list(entry.trace_id, now_ms).append(entry.payload)
                 self._last_seen_ms[entry.trace_id] = now_ms
+            elif self._has_list(entry.trace_id, now_ms):
+                self._record_drop(self._lists[entry.trace_id], decision.limited_by, now_ms)
             else:
-                self._record_drop(items, decision.limited_by, now_ms)
+                self.usage.drops_unmarked += 1  # a refusal never creates a trace
+                continue
             self._expires_ms[entry.trace_id] = expires
         return decisions
 
@@ -79,6 +82,9 @@ class MemoryStore:
         oldest_kept = now_ms // window_ms - 1
         for window in [w for w in self._stored if w < oldest_kept]:
             del self._stored[window]
+
+    def _has_list(self, trace_id: str, now_ms: int) -> bool:
+        return self._expires_ms.get(trace_id, now_ms) > now_ms
 
     def _live_list(self, trace_id: str, now_ms: int) -> list[bytes]:
         if self._expires_ms.get(trace_id, now_ms + 1) <= now_ms:

@@ -11,8 +11,6 @@ running count of what this store has spent (each script reports its own inner ca
 
 from __future__ import annotations
 
-from typing import cast
-
 import hiredis
 from redis import asyncio as aioredis
 from redis.asyncio.connection import parse_url
@@ -24,9 +22,9 @@ from redis.exceptions import NoScriptError, RedisError
 from tracesink.config import mask_url
 from tracesink.errors import ConfigurationError
 from tracesink.limits import Policy
-from tracesink.store.base import TraceRecord, TraceSummary, summarize
+from tracesink.store.base import TraceRecord, TraceSummary, recent_from_index, summarize
 from tracesink.store.script_store import ScriptStore
-from tracesink.store.scripts import LOGS_PREFIX, TRACES_KEY, ScriptCall
+from tracesink.store.scripts import ScriptCall, index_keys, logs_key
 
 CONNECT_TIMEOUT_S = 2.0
 # A script over a full batch takes well under a millisecond; anything near this is a dead link.
@@ -69,7 +67,7 @@ class RedisStore(ScriptStore):
             )
         return self._client
 
-    async def _run(self, call: ScriptCall) -> list[int]:
+    async def _run(self, call: ScriptCall) -> object:
         command = hiredis.pack_command(
             ("EVALSHA", call.script.sha, len(call.keys), *call.keys, *call.args)  # type: ignore[arg-type]  # hiredis's stub types the tuple as one element
         )
@@ -77,15 +75,16 @@ class RedisStore(ScriptStore):
             reply = await self._send_packed(command)
         except NoScriptError:
             # A restarted, flushed or failed-over server has forgotten the script.
+            self._server_forgot()
             self.usage.commands += 2  # the refused EVALSHA and the SCRIPT LOAD
             self.usage.bytes_sent += len(call.script.text)
             await self._redis().script_load(call.script.text)
             reply = await self._send_packed(command)
-        self.usage.commands += 1 + reply[0]
+        self.usage.commands += 1 + int(reply[0])
         self.usage.bytes_sent += len(command)
         return reply
 
-    async def _send_packed(self, command: bytes) -> list[int]:
+    async def _send_packed(self, command: bytes) -> list[int | bytes]:
         """One command packed by hiredis, sent on a pooled connection, its reply read.
 
         redis-py's asyncio client packs every argument in Python (its sync client uses
@@ -97,7 +96,7 @@ class RedisStore(ScriptStore):
         connection = await pool.get_connection()  # type: ignore[no-untyped-call]  # unannotated in redis-py
         try:
             await connection.send_packed_command(command, check_health=False)
-            reply: list[int] = await connection.read_response()
+            reply: list[int | bytes] = await connection.read_response()
         except BaseException:
             await connection.disconnect()  # its state is unknown: never reuse it
             raise
@@ -106,7 +105,8 @@ class RedisStore(ScriptStore):
         return reply
 
     async def read_trace(self, trace_id: str, now_ms: int) -> TraceRecord | None:
-        key = LOGS_PREFIX + trace_id
+        key = logs_key(self._policy, trace_id)
+        await self.flush_drops(trace_id)  # this instance's drops not written yet: show them
         with self._errors("read a trace"):
             async with self._redis().pipeline(transaction=False) as pipe:
                 pipe.lrange(key, 0, -1)
@@ -122,23 +122,28 @@ class RedisStore(ScriptStore):
         if limit <= 0:
             return []
         client = self._redis()
+        fields: list[tuple[bytes, bytes]] = []
         with self._errors("list recent traces"):
-            reply = await client.zrevrangebyscore(
-                TRACES_KEY, "+inf", f"({now_ms - self._policy.ttl_ms}", 0, limit, withscores=True
-            )
-            # withscores, and no decode_responses: (member bytes, score) pairs.
-            ranked = cast(list[tuple[bytes, float]], reply)
-            self.usage.commands += 1
+            for chunk in index_keys(self._policy, now_ms):
+                async with client.pipeline(transaction=False) as pipe:
+                    for key in chunk:
+                        pipe.hgetall(key)
+                    found: list[dict[bytes, bytes]] = await pipe.execute()
+                self.usage.commands += len(chunk)
+                fields += [pair for fields in found for pair in fields.items()]
+                ranked = recent_from_index(fields, limit, now_ms, self._policy.ttl_ms)
+                if len(ranked) == limit:
+                    break
             if not ranked:
                 return []
             async with client.pipeline(transaction=False) as pipe:
-                for member, _ in ranked:
-                    pipe.lrange(LOGS_PREFIX + member.decode(), 0, -1)
+                for trace_id, _ in ranked:
+                    pipe.lrange(logs_key(self._policy, trace_id), 0, -1)
                 lists: list[list[bytes]] = await pipe.execute()
             self.usage.commands += len(ranked)
         return [
-            summarize(member.decode(), items, int(score))
-            for (member, score), items in zip(ranked, lists, strict=True)
+            summarize(trace_id, items, at)
+            for (trace_id, at), items in zip(ranked, lists, strict=True)
             if items  # the list is gone: expired or evicted
         ]
 
@@ -148,6 +153,7 @@ class RedisStore(ScriptStore):
         self.usage.commands += 1
 
     async def close(self) -> None:
+        await self._close_flusher()
         client, self._client = self._client, None
         if client is not None:
             with self._errors("close the connections"):

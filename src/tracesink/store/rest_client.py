@@ -5,7 +5,8 @@ Why not the official ``upstash-redis`` SDK (as of 1.8.0): its httpx client has n
 including one raised after the request was sent, so a script that already ran (a batch already
 stored) can run twice; it ignores the HTTP status; in a pipeline the first failed command raises
 and the other commands' results are lost; and its base64 decoding returns ``str``, not the stored
-bytes. Only the retries can be configured away. So this module is a client of its own, on httpx:
+bytes. Only the retries can be configured away. So this module is a client of its own, on a lean
+HTTP/1.1 transport (``http1.py``, which says why not httpx):
 
 - explicit connect, read, write and pool timeouts;
 - no retry of anything that may have reached the server: the transport retries a failed
@@ -28,10 +29,10 @@ from base64 import b64decode
 from collections.abc import Sequence
 from typing import Any, TypeAlias
 
-import httpx
 import msgspec
 
 from tracesink.errors import StorageError
+from tracesink.store.http1 import ConnectFailed, Http1Client, HttpError, TimedOut
 
 Arg: TypeAlias = int | str | bytes
 Reply: TypeAlias = int | bytes | list["Reply"] | None
@@ -78,20 +79,21 @@ class RestClient:
     ) -> None:
         self._base_url = base_url
         self._token = token
-        self._timeout = httpx.Timeout(timeout_s, connect=connect_timeout_s)
-        self._client: httpx.AsyncClient | None = None
+        self._timeout_s = timeout_s
+        self._connect_timeout_s = connect_timeout_s
+        self._client: Http1Client | None = None
 
-    def _http(self) -> httpx.AsyncClient:
+    def _http(self) -> Http1Client:
         if self._client is None:
-            self._client = httpx.AsyncClient(
-                base_url=self._base_url,
-                headers={
+            self._client = Http1Client(
+                self._base_url,
+                {
                     "Authorization": f"Bearer {self._token}",
                     "Content-Type": "application/json",
                     "Upstash-Encoding": "base64",
                 },
-                timeout=self._timeout,
-                transport=httpx.AsyncHTTPTransport(retries=CONNECT_RETRIES),
+                timeout_s=self._timeout_s,
+                connect_timeout_s=self._connect_timeout_s,
             )
         return self._client
 
@@ -130,22 +132,27 @@ class RestClient:
             await client.aclose()
 
     async def _post(self, path: str, body: bytes) -> Any:
-        try:
-            response = await self._http().post(path, content=body)
-        except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise StorageError(f"no connection within the timeout ({type(exc).__name__})") from exc
-        except httpx.TimeoutException as exc:
-            # Sent, perhaps run: the caller must not simply send it again (see the docstring).
-            raise StorageError(
-                f"no answer within the timeout ({type(exc).__name__}); the command may have run"
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise StorageError(f"the request failed: {str(exc) or type(exc).__name__}") from exc
-        status = response.status_code
+        for attempt in range(CONNECT_RETRIES + 1):
+            try:
+                status, content = await self._http().post(path, body)
+                break
+            except ConnectFailed as exc:
+                # Nothing was sent, so even a write may be tried once more.
+                if attempt == CONNECT_RETRIES:
+                    raise StorageError(f"the request failed: {exc}") from exc
+            except TimedOut as exc:
+                if not exc.maybe_sent:
+                    raise StorageError(f"no connection within the timeout ({exc})") from exc
+                # Sent, perhaps run: the caller must not simply send it again (see the docstring).
+                raise StorageError(
+                    f"no answer within the timeout ({exc}); the command may have run"
+                ) from exc
+            except HttpError as exc:
+                raise StorageError(f"the request failed: {exc}") from exc
         if status in (401, 403):
             raise StorageError(f"the token was refused (HTTP {status})")
         try:
-            data = msgspec.json.decode(response.content)
+            data = msgspec.json.decode(content)
         except msgspec.DecodeError:
             data = None
         error = data.get("error") if isinstance(data, dict) else None

@@ -1,9 +1,24 @@
 """What every Redis-protocol store shares: a batch is the Lua script calls of ``scripts.py``,
-whatever carries them (redis-py over the native protocol, or HTTP to Upstash's REST API)."""
+whatever carries them (redis-py over the native protocol, or HTTP to Upstash's REST API).
+
+Refusals cost nothing where that is exact (``refusals.py``): a batch refused entirely on what the
+script last reported is answered here, its drops held and written with the trace's next script
+call, before a read of the trace, or within ``RefusalMemory.flush_delay_ms`` by a timer.
+
+Calls may be in flight together (the writer never puts one trace in two of them); a held run
+is only sent with its trace's own call, or, by the timer, when no call of that trace is in
+flight: a trace's drops and entries reach the server in the order they were decided, so each
+marker sits where its refusals happened.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import time
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -11,12 +26,23 @@ from tracesink.errors import StorageError
 from tracesink.limits import Decision, Policy
 from tracesink.model import PreparedEntry
 from tracesink.store.base import Usage, new_batch_id
-from tracesink.store.scripts import ScriptCall, decisions_from, replay_batch_call, write_batch_call
+from tracesink.store.refusals import DropRun, RefusalMemory
+from tracesink.store.scripts import (
+    DAY_MS,
+    ScriptCall,
+    batch_reply,
+    logs_key,
+    replay_batch_call,
+    write_batch_call,
+)
+
+log = logging.getLogger("tracesink")
 
 
 class ScriptStore(ABC):
     """``write_batch`` and ``replay_batch`` over ``_run``, which sends one script call."""
 
+    max_in_flight = 1  # Store.max_in_flight: one step at a time, unless a store says more
     # The driver's own errors, each turned into a StorageError that names the store.
     driver_errors: tuple[type[Exception], ...] = ()
 
@@ -24,6 +50,12 @@ class ScriptStore(ABC):
         self._policy = policy
         self._display = display  # the URL with its secrets masked
         self.usage = Usage()
+        self._refusals = RefusalMemory(policy)
+        self._logs_prefix = logs_key(policy, "")
+        self._flying: Counter[str] = Counter()  # trace id -> calls in flight holding it
+        self._flusher: asyncio.Task[None] | None = None
+        # The callers' clock (now_ms) against the monotonic one, for the timer's writes.
+        self._clock = (0, 0.0)
 
     @property
     def display(self) -> str:
@@ -37,8 +69,12 @@ class ScriptStore(ABC):
             raise StorageError(f"could not {doing} on {self._display}: {exc}") from exc
 
     @abstractmethod
-    async def _run(self, call: ScriptCall) -> list[int]:
+    async def _run(self, call: ScriptCall) -> object:
         """Send one script call; its reply (first element: the script's inner call count)."""
+
+    def _server_forgot(self) -> None:
+        """The server answered NOSCRIPT: it was flushed or restarted, its counters perhaps too."""
+        self._refusals.forget()
 
     def _parts(
         self, batch_id: str, entries: Sequence[PreparedEntry]
@@ -46,18 +82,131 @@ class ScriptStore(ABC):
         """The sub-batches a batch is sent as, with their ids: one, unless a store must split."""
         return [(batch_id, entries)]
 
+    def _now_ms(self) -> int:
+        """The callers' clock, moved on by real time since it was last seen."""
+        seen_ms, at = self._clock
+        return seen_ms + int((time.monotonic() - at) * 1000)
+
     async def write_batch(
         self, entries: Sequence[PreparedEntry], now_ms: int, batch_id: str | None = None
     ) -> list[Decision]:
+        if not entries:
+            return []
+        self._clock = (now_ms, time.monotonic())
+        local = self._refusals.decide([(e.trace_id, e.system) for e in entries], now_ms)
+        if local is not None:
+            for entry, decision in zip(entries, local, strict=True):
+                if not self._refusals.hold(entry.trace_id, decision.limited_by or "", now_ms):
+                    self.usage.drops_unmarked += 1
+            if self._refusals.pending:
+                self._start_flusher()
+            return local
         decisions: list[Decision] = []
-        for part_id, part in self._parts(batch_id or new_batch_id(), entries) if entries else ():
-            call = write_batch_call(self._policy, part, now_ms, part_id)
-            with self._errors("write a batch"):
-                reply = await self._run(call)
-            part_decisions = decisions_from(reply, len(part))
-            self.usage.add_stored(part, part_decisions)
-            decisions += part_decisions
+        traces = {e.trace_id for e in entries}
+        runs = self._refusals.take(traces, now_ms, self._flying)
+        with self._flight(traces | {t for t, _ in runs}):
+            for part_id, part in self._parts(batch_id or new_batch_id(), entries):
+                part_decisions = await self._write(part, now_ms, part_id, runs)
+                runs = []
+                self.usage.add_stored(part, part_decisions)
+                decisions += part_decisions
         return decisions
+
+    @contextmanager
+    def _flight(self, traces: set[str]) -> Iterator[None]:
+        self._flying.update(traces)
+        try:
+            yield
+        finally:
+            self._flying.subtract(traces)
+            for trace_id in traces:
+                if self._flying[trace_id] <= 0:
+                    del self._flying[trace_id]
+
+    async def _write(
+        self,
+        entries: Sequence[PreparedEntry],
+        now_ms: int,
+        batch_id: str,
+        runs: list[tuple[str, DropRun]],
+    ) -> list[Decision]:
+        """One script call; ``runs`` are given back when it fails."""
+        usage = self.usage
+        uncounted = usage.commands - usage.shared_mark
+        call = write_batch_call(self._policy, entries, now_ms, batch_id, runs, uncounted)
+        before = usage.commands
+        try:
+            with self._errors("write a batch"):
+                reply = batch_reply(await self._run(call), len(entries))
+        except BaseException:
+            # Written at least once: a call whose reply was lost may have written them already.
+            self._refusals.give_back(runs)
+            raise
+        usage.drops_unmarked += reply.unmarked
+        if reply.day_commands >= 0:
+            # Counted: everything up to this call's own commands (not a NOSCRIPT's reload).
+            usage.shared_day = now_ms // DAY_MS
+            usage.shared_count = reply.day_commands
+            usage.shared_mark = before + 1 + reply.calls
+        for k in reply.written:
+            self._refusals.wrote(call.keys[k - 1][len(self._logs_prefix) :], now_ms)
+        if entries:
+            self._refusals.learn(now_ms, reply.counts)
+        return reply.decisions
+
+    async def flush_drops(self, trace_id: str | None = None) -> None:
+        """Write the held drops now: ``trace_id``'s (before it is read), or all of them."""
+        now_ms = self._now_ms()
+        runs = (
+            self._refusals.take([trace_id], now_ms)
+            if trace_id is not None
+            else self._refusals.take_all()
+        )
+        if runs:
+            with self._flight({t for t, _ in runs}):
+                await self._write([], now_ms, new_batch_id(), runs)
+
+    def _start_flusher(self) -> None:
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_when_due())
+
+    async def _flush_when_due(self) -> None:
+        """While drops are held: write each within the flush delay of its first refusal."""
+        failing = False
+        while (oldest := self._refusals.oldest_ms()) is not None:
+            wait_ms = oldest + self._refusals.flush_delay_ms - self._now_ms()
+            if wait_ms > 0:
+                await asyncio.sleep(wait_ms / 1000)
+                continue
+            now_ms = self._now_ms()
+            runs = self._refusals.take((), now_ms, self._flying)
+            if not runs:  # the due ones wait for their traces' calls in flight
+                await asyncio.sleep(self._refusals.flush_delay_ms / 1000)
+                continue
+            try:
+                with self._flight({t for t, _ in runs}):
+                    await self._write([], now_ms, new_batch_id(), runs)
+            except StorageError as exc:
+                # Kept for the next try: markers are worth a retry, never an outage of their own
+                # (one line per outage: the spool already reports it).
+                if not failing:
+                    log.warning("could not write drop markers, retrying: %s", exc)
+                failing = True
+                await asyncio.sleep(self._refusals.flush_delay_ms / 1000)
+            else:
+                failing = False
+
+    async def _close_flusher(self) -> None:
+        """Stop the timer and write what is held, if the store still answers."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        try:
+            await self.flush_drops()
+        except StorageError as exc:
+            log.warning("drop markers not written at close: %s", exc)
 
     async def replay_batch(
         self, batch_id: str, entries: Sequence[PreparedEntry], written_ms: int, now_ms: int
@@ -68,6 +217,8 @@ class ScriptStore(ABC):
             call = replay_batch_call(self._policy, part_id, part, written_ms, now_ms)
             with self._errors("replay a spooled batch"):
                 reply = await self._run(call)
+            if not isinstance(reply, list) or len(reply) != 2:
+                raise StorageError("replay_batch.lua answered something other than {calls, stored}")
             if reply[1] == 1:
                 self.usage.bytes_stored += sum(len(e.payload) for e in part)
                 stored = True

@@ -12,12 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 
-from tracesink.limits import Decision, Policy, window_of
+from tracesink.errors import StorageError
+from tracesink.limits import LIMIT_LEVELS, Decision, Policy, window_of
 from tracesink.model import PreparedEntry
+from tracesink.store.refusals import DropRun
 
 LOGS_PREFIX = "logs:"
 COUNTERS_PREFIX = "tracesink:rl:"
-TRACES_KEY = "tracesink:traces"
+DAY_PREFIX = "tracesink:day:"
+DAY_MS = 86_400_000
 _LIMITED_BY = (None, "global", "system", "trace")  # indexed by write_batch.lua's per-entry code
 _REPLY_WIDTH = 5  # code, remaining global, remaining system, remaining trace, retry_after_ms
 
@@ -56,30 +59,66 @@ WRITE_BATCH = LuaScript.load("write_batch")
 REPLAY_BATCH = LuaScript.load("replay_batch")
 
 
-def counters_key(now_ms: int, window_ms: int) -> str:
-    return f"{COUNTERS_PREFIX}{now_ms // window_ms}"
+def logs_key(policy: Policy, trace_id: str) -> str:
+    return f"{policy.key_prefix}{LOGS_PREFIX}{trace_id}"
+
+
+def counters_key(policy: Policy, index: int) -> str:
+    """The counter hash of fixed window ``index`` (``now_ms // window_ms``)."""
+    return f"{policy.key_prefix}{COUNTERS_PREFIX}{index}"
+
+
+INDEX_CHUNK = 32  # window hashes read per request when listing recent traces
+
+
+def index_keys(policy: Policy, now_ms: int) -> list[list[str]]:
+    """The counter hashes whose l:{trace_id} fields list every trace admitted within the TTL:
+    those of the windows from now back to ``now_ms - ttl_ms``, newest first, in chunks. Every
+    l: value of a window is later than any of an older window's, so a reader that has found
+    ``limit`` traces can stop: the usual TTL of one window needs two hashes, one chunk."""
+    index = now_ms // policy.window_ms
+    oldest = (now_ms - policy.ttl_ms) // policy.window_ms
+    keys = [counters_key(policy, i) for i in range(index, oldest - 1, -1)]
+    return [keys[i : i + INDEX_CHUNK] for i in range(0, len(keys), INDEX_CHUNK)]
 
 
 def _trace_keys(
-    entries: Sequence[PreparedEntry], first_index: int
+    policy: Policy, trace_ids: Sequence[str], first_index: int
 ) -> tuple[list[str], dict[str, int]]:
-    traces = list(dict.fromkeys(entry.trace_id for entry in entries))
-    keys = [LOGS_PREFIX + trace_id for trace_id in traces]
+    traces = list(dict.fromkeys(trace_ids))
+    keys = [logs_key(policy, trace_id) for trace_id in traces]
     return keys, {trace_id: first_index + i for i, trace_id in enumerate(traces)}
 
 
 def write_batch_call(
-    policy: Policy, entries: Sequence[PreparedEntry], now_ms: int, batch_id: str
+    policy: Policy,
+    entries: Sequence[PreparedEntry],
+    now_ms: int,
+    batch_id: str,
+    runs: Sequence[tuple[str, DropRun]] = (),
+    uncounted: int = 0,
 ) -> ScriptCall:
-    """KEYS and ARGV as the header of write_batch.lua lists them."""
+    """KEYS and ARGV as the header of write_batch.lua lists them; ``runs`` are drop runs
+    (trace id, run) decided without the script, written before the entries; ``uncounted`` the
+    commands spent since the last call that counted them (with a shared budget)."""
     index, elapsed = window_of(now_ms, policy.window_ms)
-    trace_keys, key_index = _trace_keys(entries, 4)  # Lua counts from 1; three keys come first
-    keys = [f"{COUNTERS_PREFIX}{index}", f"{COUNTERS_PREFIX}{index - 1}", TRACES_KEY, *trace_keys]
-    args: Args = [now_ms, elapsed, policy.window_ms, policy.ttl_ms, policy.global_limit]
-    args += (policy.trace_limit, len(policy.system_limits))
+    day = now_ms // DAY_MS
+    # Lua counts from 1; the two counter hashes and the day key come first.
+    trace_keys, key_index = _trace_keys(
+        policy, [t for t, _ in runs] + [e.trace_id for e in entries], 4
+    )
+    keys = [counters_key(policy, index), counters_key(policy, index - 1)]
+    keys += (f"{policy.key_prefix}{DAY_PREFIX}{day}", *trace_keys)
+    args: Args = [now_ms, elapsed, policy.window_ms, policy.ttl_ms, policy.expiry_slack_ms]
+    args += (policy.global_limit, policy.trace_limit, policy.key_prefix + LOGS_PREFIX)
+    args += (day if policy.shared_budget else -1, uncounted, len(policy.system_limits))
     for system, limit in policy.system_limits.items():
         args += (system, limit)
-    args.append(batch_id)
+    args += (batch_id, len(runs))
+    for trace_id, run in runs:
+        args.append(key_index[trace_id])
+        args += [run.by.get(level, 0) for level in LIMIT_LEVELS]
+        args += (run.first_ms, run.last_ms)
     for entry in entries:
         args += (key_index[entry.trace_id], entry.system, entry.payload)
     return ScriptCall(WRITE_BATCH, keys, args)
@@ -89,28 +128,74 @@ def replay_batch_call(
     policy: Policy, batch_id: str, entries: Sequence[PreparedEntry], written_ms: int, now_ms: int
 ) -> ScriptCall:
     """KEYS and ARGV as the header of replay_batch.lua lists them."""
-    trace_keys, key_index = _trace_keys(entries, 4)
+    trace_keys, key_index = _trace_keys(policy, [e.trace_id for e in entries], 3)
     keys = [
-        counters_key(written_ms, policy.window_ms),
-        counters_key(now_ms, policy.window_ms),
-        TRACES_KEY,
+        counters_key(policy, written_ms // policy.window_ms),
+        counters_key(policy, now_ms // policy.window_ms),
         *trace_keys,
     ]
-    args: Args = [now_ms, policy.window_ms, policy.ttl_ms, batch_id, len(policy.system_limits)]
+    args: Args = [now_ms, policy.window_ms, policy.ttl_ms, policy.expiry_slack_ms, batch_id]
+    args += (policy.key_prefix + LOGS_PREFIX, len(policy.system_limits))
     args += policy.system_limits
     for entry in entries:
         args += (key_index[entry.trace_id], entry.system, entry.payload)
     return ScriptCall(REPLAY_BATCH, keys, args)
 
 
-def decisions_from(reply: Sequence[int], count: int) -> list[Decision]:
-    """write_batch.lua's reply (after its leading call count) as Decisions."""
+@dataclass(frozen=True, slots=True)
+class BatchReply:
+    """write_batch.lua's reply: its inner calls, drops left unmarked (their trace has no list),
+    the counts of every field it read (this window's after the batch, the previous window's),
+    and one decision per entry."""
+
+    calls: int
+    unmarked: int
+    day_commands: int  # the day's shared command count after this call; -1: not counted
+    counts: list[tuple[str, int, int]]
+    written: list[int]  # KEYS indexes (from 1) of the lists the call wrote
+    decisions: list[Decision]
+
+
+def _as_int(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, bytes | str):
+        return int(value)
+    raise StorageError(f"write_batch.lua answered {type(value).__name__} where a number belongs")
+
+
+def _as_str(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, str):
+        return value
+    raise StorageError(f"write_batch.lua answered {type(value).__name__} where a field belongs")
+
+
+def batch_reply(reply: object, count: int) -> BatchReply:
+    """write_batch.lua's reply, checked, for a call of ``count`` entries."""
+    if not isinstance(reply, list) or len(reply) < 4:
+        raise StorageError("write_batch.lua answered something other than its reply list")
+    n_fields = _as_int(reply[3])
+    at = 4 + 3 * n_fields
+    n_written = _as_int(reply[at]) if len(reply) > at else -1
+    written = [_as_int(k) for k in reply[at + 1 : at + 1 + n_written]]
+    at += 1 + n_written
+    if n_written < 0 or len(reply) != at + _REPLY_WIDTH * count:
+        raise StorageError("write_batch.lua answered a reply of the wrong length")
+    counts = [
+        (_as_str(reply[i]), _as_int(reply[i + 1]), _as_int(reply[i + 2]))
+        for i in range(4, 4 + 3 * n_fields, 3)
+    ]
     decisions = []
-    for start in range(1, 1 + _REPLY_WIDTH * count, _REPLY_WIDTH):
-        code, left_global, left_system, left_trace, wait = reply[start : start + _REPLY_WIDTH]
+    for start in range(at, at + _REPLY_WIDTH * count, _REPLY_WIDTH):
+        code, left_global, left_system, left_trace, wait = (
+            _as_int(v) for v in reply[start : start + _REPLY_WIDTH]
+        )
         remaining = {"global": left_global}
         if left_system >= 0:
             remaining["system"] = left_system
         remaining["trace"] = left_trace
         decisions.append(Decision(_LIMITED_BY[code], remaining, wait))
-    return decisions
+    calls, unmarked, day_commands = (_as_int(v) for v in reply[:3])
+    return BatchReply(calls, unmarked, day_commands, counts, written, decisions)

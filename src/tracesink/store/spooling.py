@@ -67,6 +67,10 @@ class SpoolingStore:
         return self._store.display
 
     @property
+    def max_in_flight(self) -> int:
+        return self._store.max_in_flight
+
+    @property
     def usage(self) -> Usage:
         return self._store.usage
 

@@ -43,10 +43,10 @@ from tracesink.config import mask_url
 from tracesink.errors import ConfigurationError, StorageError
 from tracesink.limits import Policy
 from tracesink.model import PreparedEntry
-from tracesink.store.base import TraceRecord, TraceSummary, summarize
+from tracesink.store.base import TraceRecord, TraceSummary, recent_from_index, summarize
 from tracesink.store.rest_client import Arg, CommandError, Reply, RestClient, encode_command
 from tracesink.store.script_store import ScriptStore
-from tracesink.store.scripts import LOGS_PREFIX, TRACES_KEY, ScriptCall
+from tracesink.store.scripts import LOGS_PREFIX, ScriptCall, index_keys, logs_key
 
 URL_VARIABLE = "UPSTASH_REDIS_REST_URL"
 TOKEN_VARIABLE = "UPSTASH_REDIS_REST_TOKEN"  # noqa: S105  (the variable's name, not a token)
@@ -73,6 +73,8 @@ class Endpoint:
 class UpstashStore(ScriptStore):
     # The REST client already speaks StorageError; this adds which store and what it was doing.
     driver_errors = (StorageError,)
+    # An HTTP round trip is long: let the writer keep this many steps in flight (BENCHMARKS.md).
+    max_in_flight = 2
 
     def __init__(
         self,
@@ -112,7 +114,7 @@ class UpstashStore(ScriptStore):
             for k, part in enumerate(parts)
         ]
 
-    async def _run(self, call: ScriptCall) -> list[int]:
+    async def _run(self, call: ScriptCall) -> object:
         script, keys = call.script, call.keys
         body = encode_command(["EVALSHA", script.sha, len(keys), *keys, *call.args])
         try:
@@ -122,6 +124,7 @@ class UpstashStore(ScriptStore):
                 raise
             # A flushed, restarted or failed-over database has forgotten the script; the refused
             # EVALSHA ran nothing, so sending it again cannot store anything twice.
+            self._server_forgot()
             self.usage.commands += 2  # the refused EVALSHA and the SCRIPT LOAD
             self.usage.bytes_sent += len(script.text)
             loaded = await self._rest.command(["SCRIPT", "LOAD", script.text])
@@ -130,10 +133,11 @@ class UpstashStore(ScriptStore):
                     f"SCRIPT LOAD answered {loaded!r}, not the script's sha"
                 ) from exc
             reply = await self._rest.command(body)
-        counts = _integers(reply)
-        self.usage.commands += 1 + counts[0]
+        if not isinstance(reply, list) or not reply or not isinstance(reply[0], int):
+            raise StorageError("the script answered something other than its reply list")
+        self.usage.commands += 1 + reply[0]
         self.usage.bytes_sent += call.size
-        return counts
+        return reply
 
     async def _pipeline(self, commands: Sequence[Sequence[Arg]]) -> list[Reply]:
         results = await self._rest.pipeline(commands)
@@ -144,7 +148,8 @@ class UpstashStore(ScriptStore):
         return [result for result in results if not isinstance(result, CommandError)]
 
     async def read_trace(self, trace_id: str, now_ms: int) -> TraceRecord | None:
-        key = LOGS_PREFIX + trace_id
+        key = logs_key(self._policy, trace_id)
+        await self.flush_drops(trace_id)  # this instance's drops not written yet: show them
         with self._errors("read a trace"):
             items, pttl = await self._pipeline([["LRANGE", key, 0, -1], ["PTTL", key]])
             listed, ttl = _strings(items), _integer(pttl)
@@ -156,24 +161,26 @@ class UpstashStore(ScriptStore):
     async def recent_traces(self, limit: int, now_ms: int) -> list[TraceSummary]:
         if limit <= 0:
             return []
-        oldest = f"({now_ms - self._policy.ttl_ms}"
+        fields: list[tuple[bytes, bytes]] = []
         with self._errors("list recent traces"):
-            reply = await self._rest.command(
-                ["ZREVRANGEBYSCORE", TRACES_KEY, "+inf", oldest, "WITHSCORES", "LIMIT", 0, limit]
-            )
-            self.usage.commands += 1
-            flat = _strings(reply)  # member, score, member, score, …
-            if len(flat) % 2:
-                raise StorageError("ZREVRANGEBYSCORE WITHSCORES answered an odd number of items")
-            pairs = zip(flat[::2], flat[1::2], strict=True)
-            ranked = [(member.decode(), int(float(score))) for member, score in pairs]
+            for chunk in index_keys(self._policy, now_ms):
+                found = await self._pipeline([["HGETALL", key] for key in chunk])
+                for flat in (_strings(reply) for reply in found):  # field, value, field, value…
+                    if len(flat) % 2:
+                        raise StorageError("HGETALL answered an odd number of items")
+                    fields += zip(flat[::2], flat[1::2], strict=True)
+                ranked = recent_from_index(fields, limit, now_ms, self._policy.ttl_ms)
+                if len(ranked) == limit:
+                    break
             if not ranked:
                 return []
-            lists = await self._pipeline([["LRANGE", LOGS_PREFIX + t, 0, -1] for t, _ in ranked])
+            lists = await self._pipeline(
+                [["LRANGE", logs_key(self._policy, t), 0, -1] for t, _ in ranked]
+            )
             items = [_strings(listed) for listed in lists]
         return [
-            summarize(trace_id, listed, score)
-            for (trace_id, score), listed in zip(ranked, items, strict=True)
+            summarize(trace_id, listed, at)
+            for (trace_id, at), listed in zip(ranked, items, strict=True)
             if listed  # the list is gone: expired or evicted
         ]
 
@@ -183,6 +190,7 @@ class UpstashStore(ScriptStore):
         self.usage.commands += 1
 
     async def close(self) -> None:
+        await self._close_flusher()
         await self._rest.aclose()
 
 
@@ -268,12 +276,6 @@ def parse_endpoint(url: str, environ: Mapping[str, str]) -> Endpoint:
         token=token,
         display=mask_url(f"upstash+{parts.scheme}://:{token}@{host}{path}"),
     )
-
-
-def _integers(reply: Reply) -> list[int]:
-    if not isinstance(reply, list) or not all(isinstance(n, int) for n in reply) or not reply:
-        raise StorageError("the script answered something other than a list of integers")
-    return [n for n in reply if isinstance(n, int)]
 
 
 def _integer(reply: Reply) -> int:

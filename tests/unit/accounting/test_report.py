@@ -63,6 +63,6 @@ def test_render_prints_one_line_per_system_and_the_cost() -> None:
     assert lines[0] == "store      redis://:****@db:6379/0"
     assert "browser           9       0        1  (trace 1)" in lines
     assert "manual            0       0        2  (invalid 2)" in lines
-    assert any(line.startswith("per month  ~$") for line in lines)
+    assert any(line.startswith("per month  measuring (0 of 15 min needed); ~$") for line in lines)
     assert any(line.startswith("budget     0 of 1000 commands today (ok;") for line in lines)
     assert lines[-1] == "spool      3 entries waiting"

@@ -7,13 +7,14 @@ original write_batch.lua records b:{id} in its window's hash when the batch admi
 (it may have run after all, its reply lost), and this script records it on success, so a crash
 between "stored" and "removed from the spool" cannot store a batch twice.
 
-KEYS[1]    tracesink:rl:{window of the original attempt}  HASH  holds b:{batch_id} once stored
-KEYS[2]    tracesink:rl:{current window}                  HASH  counters the entries join
-KEYS[3]    tracesink:traces                               ZSET  trace_id -> last admission (ms)
-KEYS[4..]  logs:{trace_id}                                LIST  one key per distinct trace
+KEYS[1]    {prefix}tracesink:rl:{window of the original attempt}  HASH  holds b:{batch_id}
+KEYS[2]    {prefix}tracesink:rl:{current window}                  HASH  counters the entries join,
+                                                                        l:{trace_id} (the index)
+KEYS[3..]  {prefix}logs:{trace_id}                                LIST  one per distinct trace
 
-ARGV[1] now_ms   ARGV[2] window_ms   ARGV[3] ttl_ms   ARGV[4] batch_id
-ARGV[5] n, the number of systems that have a limit; ARGV[6 .. 5 + n]: their names
+ARGV[1] now_ms   ARGV[2] window_ms   ARGV[3] ttl_ms   ARGV[4] slack_ms   ARGV[5] batch_id
+ARGV[6] the list keys' prefix ({prefix}logs:)
+ARGV[7] n, the number of systems that have a limit; ARGV[8 .. 7 + n]: their names
 then three values per entry, oldest first: the KEYS index of its trace's list, its system, its
 payload
 
@@ -22,7 +23,6 @@ stored is 1 when the batch was stored now, 0 when it had been stored before.
 ]]
 
 local CHUNK = 4000  -- unpack() is bounded by Lua's C stack
-local LOGS_PREFIX_LEN = string.len("logs:")
 
 local calls = 0
 local function call(...)
@@ -31,14 +31,16 @@ local function call(...)
 end
 
 local now, window, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local marker = "b:" .. ARGV[4]
+local slack = tonumber(ARGV[4])
+local marker = "b:" .. ARGV[5]
+local logs_prefix_len = string.len(ARGV[6])
 if call("HEXISTS", KEYS[1], marker) == 1 then
   return {calls, 0}
 end
 
 local limited = {}
-local n_systems = tonumber(ARGV[5])
-for i = 6, 5 + n_systems do limited[ARGV[i]] = true end
+local n_systems = tonumber(ARGV[7])
+for i = 8, 7 + n_systems do limited[ARGV[i]] = true end
 
 local counts, order = {}, {}
 local function count(field)
@@ -50,28 +52,30 @@ local function count(field)
 end
 
 local pushes = {}
-for k = 4, #KEYS do pushes[k] = {} end
-for i = 6 + n_systems, #ARGV, 3 do
+for k = 3, #KEYS do pushes[k] = {} end
+for i = 8 + n_systems, #ARGV, 3 do
   local k = tonumber(ARGV[i])
   local values = pushes[k]
   values[#values + 1] = ARGV[i + 2]
   count("g")
   if limited[ARGV[i + 1]] then count("s:" .. ARGV[i + 1]) end
-  count("t:" .. string.sub(KEYS[k], LOGS_PREFIX_LEN + 1))
+  count("t:" .. string.sub(KEYS[k], logs_prefix_len + 1))
 end
 
-for k = 4, #KEYS do
+-- As write_batch.lua keeps them: a hash lives one window more than its own, and as long as a
+-- trace it lists may live; the l: fields are the recent-traces index.
+local hash_ttl = window + math.max(window, ttl)
+for k = 3, #KEYS do
   local values = pushes[k]
   for i = 1, #values, CHUNK do
     call("LPUSH", KEYS[k], unpack(values, i, math.min(i + CHUNK - 1, #values)))
   end
-  call("PEXPIRE", KEYS[k], ttl)
-  call("ZADD", KEYS[3], now, string.sub(KEYS[k], LOGS_PREFIX_LEN + 1))
+  call("PEXPIRE", KEYS[k], ttl + slack)
+  call("HSET", KEYS[2], "l:" .. string.sub(KEYS[k], logs_prefix_len + 1), now)
 end
-if call("PTTL", KEYS[3]) == -1 then call("PEXPIRE", KEYS[3], ttl + window) end
 
 for _, field in ipairs(order) do call("HINCRBY", KEYS[2], field, counts[field]) end
-if call("PTTL", KEYS[2]) == -1 then call("PEXPIRE", KEYS[2], 2 * window) end
+if call("PTTL", KEYS[2]) == -1 then call("PEXPIRE", KEYS[2], hash_ttl) end
 call("HSET", KEYS[1], marker, 1)
-if call("PTTL", KEYS[1]) == -1 then call("PEXPIRE", KEYS[1], 2 * window) end
+if call("PTTL", KEYS[1]) == -1 then call("PEXPIRE", KEYS[1], hash_ttl) end
 return {calls, 1}

@@ -2,31 +2,51 @@
 
 Mirrors tracesink.limits.decide (a sliding window over two fixed windows; an entry is admitted
 only if the global, its system's and its trace's levels all have room, and only then are all of
-them consumed) and MemoryStore's drop markers. The contract tests prove both agree.
+them consumed) and MemoryStore's drop markers. The contract tests prove both agree. Self-contained:
+any client (tracesink's Python stores, the edge Worker) may call it with the KEYS/ARGV below.
+Key layout and what each command buys: docs/keys.md. Needs Redis >= 7.0 (PEXPIRE ... GT).
 
-KEYS[1]    tracesink:rl:{window}      HASH  counters of the current fixed window
-KEYS[2]    tracesink:rl:{window - 1}  HASH  counters of the previous window (only read)
-KEYS[3]    tracesink:traces           ZSET  trace_id -> last admission time (ms)
-KEYS[4..]  logs:{trace_id}            LIST  one key per distinct trace in the batch, newest first
+KEYS[1]    {prefix}tracesink:rl:{window}      HASH  counters of the current fixed window
+KEYS[2]    {prefix}tracesink:rl:{window - 1}  HASH  the previous window's (read only for fields
+                                                    the current hash has no copy of yet)
+KEYS[3]    {prefix}tracesink:day:{day}        STRING  the day's shared command count carried
+                                                    over a window without writes (budget only)
+KEYS[4..]  {prefix}logs:{trace_id}            LIST  one key per distinct trace: the batch's
+                                                    traces and those of the drop runs, newest first
 
 ARGV[1] now_ms      ARGV[2] elapsed_ms (now_ms % window_ms)   ARGV[3] window_ms
-ARGV[4] ttl_ms      ARGV[5] global_limit                      ARGV[6] trace_limit
-ARGV[7] n, the number of systems that have a limit; ARGV[8 .. 7 + 2n]: system, limit pairs
-ARGV[8 + 2n] the batch id: recorded as field b:{id} of the current window's hash when the batch
-admits anything, so that a replay of the same batch from the spool (replay_batch.lua) is skipped
+ARGV[4] ttl_ms      ARGV[5] slack_ms (a list lives ttl_ms to ttl_ms + slack_ms after its last write)
+ARGV[6] global_limit   ARGV[7] trace_limit   ARGV[8] the list keys' prefix ({prefix}logs:)
+ARGV[9] the UTC day (now_ms // 86400000) whose commands to count in field c:{day} (the shared
+  daily budget), or -1 for none   ARGV[10] commands the caller spent since its last counted call
+ARGV[11] n, the number of systems that have a limit; ARGV[12 .. 11 + 2n]: system, limit pairs
+ARGV[12 + 2n] the batch id: recorded as field b:{id} of the current window's hash when the batch
+  admits anything, so that a replay of the same batch from the spool (replay_batch.lua) is skipped
+ARGV[13 + 2n] r, the number of drop runs: refusals decided by the caller (without this script,
+  from counts it knew to be spent) and not yet written; then six values per run, oldest first:
+  the KEYS index of its trace's list, refused by global, by system, by trace, first_ms, last_ms
 then three values per entry, in arrival order: the KEYS index of its trace's list, its system,
 its payload (stored verbatim)
 
-Returns {calls, then five integers per entry: code, remaining global, remaining system,
-remaining trace, retry_after_ms}. calls counts this script's redis.call()s, because a hosted
-Redis bills each of them. code: 0 admitted, 1/2/3 refused by the global/system/trace level (the
-first full one, in that order); remaining system is -1 when the system has no limit.
+A run is written before the batch's entries, where it happened: it extends the list's newest
+item when that is a marker, else it is pushed as a new one. A run or refusal for a trace whose
+list does not exist writes nothing (no key is created for a refusal) and is counted as unmarked.
+
+The day's count is added to in the batch's HSET, so only by a batch that admits something: then
+c:{day} grows by this call's commands (EVALSHA included) and ARGV[10]; a new window's hash takes
+the count over from the previous one, or from KEYS[3], which each new window's first write sets.
+
+Returns {calls, unmarked, the day's count after this call (-1 when not counted), f, then f triples (field, count in this window after the batch, count
+in the previous window), w, then the w KEYS indexes of the lists written (each exists now, until
+at least ttl_ms after its newest event), then five integers per entry: code, remaining global,
+remaining system, remaining trace, retry_after_ms}. calls counts this script's redis.call()s, because a hosted Redis
+bills each of them. code: 0 admitted, 1/2/3 refused by the global/system/trace level (the first
+full one, in that order); remaining system is -1 when the system has no limit.
 ]]
 
 -- unpack() is bounded by Lua's C stack (8000 values): longer argument lists go in chunks.
 local CHUNK = 4000
 local LEVEL_NAMES = {"global", "system", "trace"}
-local LOGS_PREFIX_LEN = string.len("logs:")
 
 local calls = 0
 local function call(...)
@@ -40,6 +60,8 @@ local function call_chunked(command, key, args)
     local reply = call(command, key, unpack(args, i, math.min(i + CHUNK - 1, #args)))
     if type(reply) == "table" then
       for _, value in ipairs(reply) do out[#out + 1] = value end
+    else
+      out = reply
     end
   end
   return out
@@ -73,44 +95,97 @@ local now = tonumber(ARGV[1])
 local elapsed = tonumber(ARGV[2])
 local window = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[4])
-local global_limit = tonumber(ARGV[5])
-local trace_limit = tonumber(ARGV[6])
+local slack = tonumber(ARGV[5])
+local global_limit = tonumber(ARGV[6])
+local trace_limit = tonumber(ARGV[7])
+local logs_prefix_len = string.len(ARGV[8])
+local day = tonumber(ARGV[9])
+local uncounted = tonumber(ARGV[10])
 local system_limits = {}
-local n_systems = tonumber(ARGV[7])
+local n_systems = tonumber(ARGV[11])
 for i = 0, n_systems - 1 do
-  system_limits[ARGV[8 + 2 * i]] = tonumber(ARGV[9 + 2 * i])
+  system_limits[ARGV[12 + 2 * i]] = tonumber(ARGV[13 + 2 * i])
 end
-local batch_id = ARGV[8 + 2 * n_systems]
-local FIRST_ENTRY_ARG = 9 + 2 * n_systems
+local batch_id = ARGV[12 + 2 * n_systems]
+local n_runs = tonumber(ARGV[13 + 2 * n_systems])
+local FIRST_RUN_ARG = 14 + 2 * n_systems
+local FIRST_ENTRY_ARG = FIRST_RUN_ARG + 6 * n_runs
 
--- The batch's counter fields, each once, named as Policy.levels names them.
-local fields, wanted = {"g"}, {g = true}
+local trace_fields, expiry_fields = {}, {}
+for k = 4, #KEYS do
+  local trace_id = string.sub(KEYS[k], logs_prefix_len + 1)
+  trace_fields[k] = "t:" .. trace_id
+  expiry_fields[k] = "x:" .. trace_id
+end
+
+-- The counter fields the entries need, each once, named as Policy.levels names them.
+local fields, wanted, entry_traces = {}, {}, {}
 local function want(field)
   if not wanted[field] then
     wanted[field] = true
     fields[#fields + 1] = field
   end
 end
-local trace_ids, trace_fields = {}, {}
-for k = 4, #KEYS do
-  trace_ids[k] = string.sub(KEYS[k], LOGS_PREFIX_LEN + 1)
-  trace_fields[k] = "t:" .. trace_ids[k]
-  want(trace_fields[k])
-end
+local has_entries = #ARGV >= FIRST_ENTRY_ARG
+if has_entries then want("g") end
 for i = FIRST_ENTRY_ARG, #ARGV, 3 do
+  local k = tonumber(ARGV[i])
+  entry_traces[k] = true
+  want(trace_fields[k])
   if system_limits[ARGV[i + 1]] then want("s:" .. ARGV[i + 1]) end
 end
 
-local function read_counters(key)
-  local values = call_chunked("HMGET", key, fields)
-  local counts = {}
-  for i, field in ipairs(fields) do counts[field] = tonumber(values[i]) or 0 end
+-- One HMGET reads, for each field, this window's count and the copy of the previous window's
+-- count ("p" .. field) that the first write of the field in this window stored beside it, plus
+-- each trace's x: (until when its list's expiry was last set). Only fields this window has not
+-- written yet need the previous hash: once per field per window.
+local curr, prev, copy, expires = {}, {}, {}, {}
+local curr_exists = false
+local day_count, day_carried = nil, nil  -- the day's shared count; the value taken over
+if has_entries then
+  local asked, n = {}, #fields
+  for i, field in ipairs(fields) do
+    asked[i] = field
+    asked[n + i] = "p" .. field
+  end
+  local traces = {}
+  for k = 4, #KEYS do
+    if entry_traces[k] then
+      traces[#traces + 1] = k
+      asked[#asked + 1] = expiry_fields[k]
+    end
+  end
+  local day_field = "c:" .. day
+  if day >= 0 then asked[#asked + 1] = day_field end
+  local values = call_chunked("HMGET", KEYS[1], asked)
   -- Every admission counts "g", so a missing "g" means this window's hash does not exist yet.
-  return counts, values[1] ~= false
+  curr_exists = values[1] ~= false
+  local missing = {}
+  for i, field in ipairs(fields) do
+    curr[field] = tonumber(values[i]) or 0
+    if values[n + i] then
+      prev[field] = tonumber(values[n + i])
+    else
+      missing[#missing + 1] = field
+      copy[field] = true
+    end
+  end
+  for j, k in ipairs(traces) do expires[k] = tonumber(values[2 * n + j]) or 0 end
+  if day >= 0 then day_count = tonumber(values[#asked]) end
+  if day_count == nil and day >= 0 then missing[#missing + 1] = day_field end
+  if #missing > 0 then
+    local old = call_chunked("HMGET", KEYS[2], missing)
+    for i, field in ipairs(missing) do prev[field] = tonumber(old[i]) or 0 end
+    if day_count == nil and day >= 0 then
+      day_count = tonumber(old[#missing])
+      prev[day_field] = nil
+      -- Not in the previous window's hash (no write there, or a new day): the day key has it.
+      if day_count == nil then day_count = tonumber(call("GET", KEYS[3])) or 0 end
+      day_carried = day_count
+    end
+  end
 end
 
-local curr, curr_exists = read_counters(KEYS[1])
-local prev = read_counters(KEYS[2])
 local changed = {}
 
 local function levels_of(system, k)
@@ -147,12 +222,6 @@ end
 -- Drop markers. A marker is a table until it is written; its JSON is built by hand so that its
 -- bytes (key order included, which cjson.encode does not keep) equal what MemoryStore writes.
 -- %.0f rather than %d: it prints any integral double exactly, whatever the host's C long is.
-local function new_marker(level)
-  local by = {global = 0, system = 0, trace = 0}
-  by[level] = 1
-  return {count = 1, by = by, first = now, last = now}
-end
-
 local function encode_marker(m)
   return string.format(
     '{"kind":"dropped","count":%.0f,"by":{"global":%.0f,"system":%.0f,"trace":%.0f},'
@@ -160,11 +229,13 @@ local function encode_marker(m)
     m.count, m.by.global, m.by.system, m.by.trace, m.first, m.last)
 end
 
--- The newest stored item of a list, as a marker table when it is one, else false.
-local function head_marker(key)
+-- The newest stored item of a list: a marker table when it is one, false for an entry,
+-- "none" when the list does not exist.
+local function head_of(key)
   local item = call("LINDEX", key, 0)
+  if not item then return "none" end
   -- Most heads are entries without a "kind" key: no need to decode those.
-  if not item or not string.find(item, '"kind"', 1, true) then return false end
+  if not string.find(item, '"kind"', 1, true) then return false end
   local ok, decoded = pcall(cjson.decode, item)
   if not ok or type(decoded) ~= "table" or decoded.kind ~= "dropped" then return false end
   local by = type(decoded.by) == "table" and decoded.by or {}
@@ -177,29 +248,43 @@ local function head_marker(key)
   }
 end
 
--- Per trace: the new items, oldest first (payload strings and marker tables), and the stored
--- head marker that refusals extend in place (looked up only when a trace's first event in this
--- batch is a refusal, since only then is the stored head the newest item).
-local new_items, heads = {}, {}
+-- Per trace: the new items, oldest first (payload strings and marker tables), the stored head
+-- (looked up only when a trace's first event in this call is a drop, since only then is the
+-- stored head the newest item), and the time of its newest event written.
+local new_items, heads, latest = {}, {}, {}
 for k = 4, #KEYS do new_items[k] = {} end
+local unmarked = 0
 
-local function record_drop(k, level)
+local function record_run(k, run)
   local items = new_items[k]
   local newest = items[#items]
   if newest == nil then
-    if heads[k] == nil then heads[k] = head_marker(KEYS[k]) end
+    if heads[k] == nil then heads[k] = head_of(KEYS[k]) end
     newest = heads[k]
   end
-  if type(newest) == "table" then
-    newest.count = newest.count + 1
-    newest.by[level] = newest.by[level] + 1
-    newest.last = now
-  else
-    items[#items + 1] = new_marker(level)
+  if newest == "none" then
+    unmarked = unmarked + run.count
+    return
   end
+  if type(newest) == "table" then
+    newest.count = newest.count + run.count
+    for _, level in ipairs(LEVEL_NAMES) do newest.by[level] = newest.by[level] + run.by[level] end
+    newest.last = run.last
+  else
+    items[#items + 1] = run
+  end
+  latest[k] = math.max(latest[k] or 0, run.last)
 end
 
-local reply = {0}
+for i = FIRST_RUN_ARG, FIRST_ENTRY_ARG - 1, 6 do
+  local g, s, t = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+  record_run(tonumber(ARGV[i]), {
+    count = g + s + t, by = {global = g, system = s, trace = t},
+    first = tonumber(ARGV[i + 4]), last = tonumber(ARGV[i + 5]),
+  })
+end
+
+local decisions = {}
 local admitted = {}
 for i = FIRST_ENTRY_ARG, #ARGV, 3 do
   local k = tonumber(ARGV[i])
@@ -208,50 +293,99 @@ for i = FIRST_ENTRY_ARG, #ARGV, 3 do
     local items = new_items[k]
     items[#items + 1] = ARGV[i + 2]
     admitted[k] = true
+    latest[k] = now
   else
-    record_drop(k, LEVEL_NAMES[code])
+    local by = {global = 0, system = 0, trace = 0}
+    by[LEVEL_NAMES[code]] = 1
+    record_run(k, {count = 1, by = by, first = now, last = now})
   end
-  for _, value in ipairs({code, left[1], left[2], left[3], wait}) do reply[#reply + 1] = value end
+  for _, value in ipairs({code, left[1], left[2], left[3], wait}) do
+    decisions[#decisions + 1] = value
+  end
 end
 
-if next(admitted) then
-  local counters = {}
-  for _, field in ipairs(fields) do
-    if changed[field] then
-      counters[#counters + 1] = field
-      counters[#counters + 1] = curr[field]
-    end
-  end
-  counters[#counters + 1] = "b:" .. batch_id
-  counters[#counters + 1] = 1
-  call_chunked("HSET", KEYS[1], counters)
-  local members = {}
-  for k = 4, #KEYS do
-    if admitted[k] then
-      members[#members + 1] = now
-      members[#members + 1] = trace_ids[k]
-    end
-  end
-  -- Housekeeping that needs doing once per window, done when the window's hash is created.
-  if not curr_exists then
-    call("PEXPIRE", KEYS[1], 2 * window)
-    call("ZREMRANGEBYSCORE", KEYS[3], "-inf", now - ttl)
-  end
-  call_chunked("ZADD", KEYS[3], members)
-  if not curr_exists then call("PEXPIRE", KEYS[3], ttl + window) end
-end
-
+-- The lists. A list's expiry is set only when it would otherwise come less than ttl after this
+-- write: then to ttl + slack after it, and x:{trace_id} remembers until when, so the next writes
+-- within slack_ms skip the PEXPIRE.
+local counters = {}
 for k = 4, #KEYS do
+  local head = heads[k]
   -- LSET before LPUSH: index 0 is still the old head.
-  if heads[k] then call("LSET", KEYS[k], 0, encode_marker(heads[k])) end
+  if type(head) == "table" then call("LSET", KEYS[k], 0, encode_marker(head)) end
   local values = {}
   for i, item in ipairs(new_items[k]) do
     values[i] = type(item) == "table" and encode_marker(item) or item
   end
+  local created = false
   -- Oldest first in one LPUSH leaves the newest at the head.
-  if #values > 0 then call_chunked("LPUSH", KEYS[k], values) end
-  call("PEXPIRE", KEYS[k], ttl)
+  if #values > 0 then created = call_chunked("LPUSH", KEYS[k], values) == #values end
+  if latest[k] and (created or (expires[k] or 0) < latest[k] + ttl) then
+    local until_ms = latest[k] + ttl + slack
+    if latest[k] < now then
+      -- Only drop runs from earlier: never shorten what a later write has set.
+      call("PEXPIRE", KEYS[k], until_ms - now, "GT")
+    else
+      call("PEXPIRE", KEYS[k], until_ms - now)
+      if entry_traces[k] then
+        counters[#counters + 1] = expiry_fields[k]
+        counters[#counters + 1] = until_ms
+      end
+    end
+  end
 end
 
+-- The counters, the recent-traces index (l:{trace_id}: last admission) and the batch id, in one
+-- HSET; the hash's expiry once per window, when this HSET creates it.
+if next(admitted) then
+  for _, field in ipairs(fields) do
+    if changed[field] then
+      counters[#counters + 1] = field
+      counters[#counters + 1] = curr[field]
+      if copy[field] then
+        counters[#counters + 1] = "p" .. field
+        counters[#counters + 1] = prev[field]
+      end
+    end
+  end
+  for k = 4, #KEYS do
+    if admitted[k] then
+      counters[#counters + 1] = "l:" .. string.sub(trace_fields[k], 3)
+      counters[#counters + 1] = now
+    end
+  end
+  counters[#counters + 1] = "b:" .. batch_id
+  counters[#counters + 1] = 1
+  if day_carried ~= nil then
+    -- Kept where a window without writes cannot lose it, until the day is over.
+    call("SET", KEYS[3], day_carried, "PX", 86400000 - now % 86400000 + window)
+  end
+  if day_count ~= nil then
+    -- Every command of this call: those so far, the HSET and PEXPIRE to come, the EVALSHA.
+    local still = 2
+    if not curr_exists then still = 3 end
+    day_count = day_count + uncounted + calls + still
+    counters[#counters + 1] = "c:" .. day
+    counters[#counters + 1] = day_count
+  end
+  call_chunked("HSET", KEYS[1], counters)
+  -- Kept for the window after (as the previous one) and as long as a trace may be listed.
+  if not curr_exists then call("PEXPIRE", KEYS[1], window + math.max(window, ttl)) end
+else
+  day_count = nil
+end
+
+local reply = {0, unmarked, day_count or -1, #fields}
+for _, field in ipairs(fields) do
+  reply[#reply + 1] = field
+  reply[#reply + 1] = curr[field]
+  reply[#reply + 1] = prev[field]
+end
+local written = {}
+for k = 4, #KEYS do
+  if latest[k] then written[#written + 1] = k end
+end
+reply[#reply + 1] = #written
+for _, k in ipairs(written) do reply[#reply + 1] = k end
+for _, value in ipairs(decisions) do reply[#reply + 1] = value end
 reply[1] = calls
 return reply
