@@ -11,6 +11,8 @@ running count of what this store has spent (each script reports its own inner ca
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import hiredis
 from redis import asyncio as aioredis
 from redis.asyncio.connection import parse_url
@@ -22,9 +24,8 @@ from redis.exceptions import NoScriptError, RedisError
 from tracesink.config import mask_url
 from tracesink.errors import ConfigurationError
 from tracesink.limits import Policy
-from tracesink.store.base import TraceRecord, TraceSummary, recent_from_index, summarize
 from tracesink.store.script_store import ScriptStore
-from tracesink.store.scripts import ScriptCall, index_keys, logs_key
+from tracesink.store.scripts import ScriptCall
 
 CONNECT_TIMEOUT_S = 2.0
 # A script over a full batch takes well under a millisecond; anything near this is a dead link.
@@ -104,48 +105,13 @@ class RedisStore(ScriptStore):
             await pool.release(connection)
         return reply
 
-    async def read_trace(self, trace_id: str, now_ms: int) -> TraceRecord | None:
-        key = logs_key(self._policy, trace_id)
-        await self.flush_drops(trace_id)  # this instance's drops not written yet: show them
-        with self._errors("read a trace"):
-            async with self._redis().pipeline(transaction=False) as pipe:
-                pipe.lrange(key, 0, -1)
-                pipe.pttl(key)
-                items, pttl = await pipe.execute()
-        self.usage.commands += 2
-        if not items or pttl == -2:  # -2: expired between the two commands
-            return None
-        items.reverse()  # stored newest first
-        return TraceRecord(items, now_ms + pttl if pttl >= 0 else None)
-
-    async def recent_traces(self, limit: int, now_ms: int) -> list[TraceSummary]:
-        if limit <= 0:
-            return []
-        client = self._redis()
-        fields: list[tuple[bytes, bytes]] = []
-        with self._errors("list recent traces"):
-            for chunk in index_keys(self._policy, now_ms):
-                async with client.pipeline(transaction=False) as pipe:
-                    for key in chunk:
-                        pipe.hgetall(key)
-                    found: list[dict[bytes, bytes]] = await pipe.execute()
-                self.usage.commands += len(chunk)
-                fields += [pair for fields in found for pair in fields.items()]
-                ranked = recent_from_index(fields, limit, now_ms, self._policy.ttl_ms)
-                if len(ranked) == limit:
-                    break
-            if not ranked:
-                return []
-            async with client.pipeline(transaction=False) as pipe:
-                for trace_id, _ in ranked:
-                    pipe.lrange(logs_key(self._policy, trace_id), 0, -1)
-                lists: list[list[bytes]] = await pipe.execute()
-            self.usage.commands += len(ranked)
-        return [
-            summarize(trace_id, items, at)
-            for (trace_id, at), items in zip(ranked, lists, strict=True)
-            if items  # the list is gone: expired or evicted
-        ]
+    async def _commands(self, commands: Sequence[Sequence[int | str | bytes]]) -> list[object]:
+        async with self._redis().pipeline(transaction=False) as pipe:
+            for command in commands:
+                pipe.execute_command(*command)
+            replies: list[object] = await pipe.execute()
+        self.usage.commands += len(commands)
+        return replies
 
     async def ping(self) -> None:
         with self._errors("ping"):

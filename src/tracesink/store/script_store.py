@@ -25,12 +25,20 @@ from contextlib import contextmanager
 from tracesink.errors import StorageError
 from tracesink.limits import Decision, Policy
 from tracesink.model import PreparedEntry
-from tracesink.store.base import Usage, new_batch_id
+from tracesink.store.base import (
+    TraceRecord,
+    TraceSummary,
+    Usage,
+    new_batch_id,
+    recent_from_index,
+    summarize,
+)
 from tracesink.store.refusals import DropRun, RefusalMemory
 from tracesink.store.scripts import (
     DAY_MS,
     ScriptCall,
     batch_reply,
+    index_keys,
     logs_key,
     replay_batch_call,
     write_batch_call,
@@ -67,6 +75,44 @@ class ScriptStore(ABC):
             yield
         except self.driver_errors as exc:
             raise StorageError(f"could not {doing} on {self._display}: {exc}") from exc
+
+    @abstractmethod
+    async def _commands(self, commands: Sequence[Sequence[int | str | bytes]]) -> list[object]:
+        """Send plain commands in one round trip (counted in ``usage``); their replies."""
+
+    async def read_trace(self, trace_id: str, now_ms: int) -> TraceRecord | None:
+        key = logs_key(self._policy, trace_id)
+        await self.flush_drops(trace_id)  # this instance's drops not written yet: show them
+        with self._errors("read a trace"):
+            items, pttl = await self._commands([["LRANGE", key, 0, -1], ["PTTL", key]])
+        listed, ttl = _strings(items), _integer(pttl)
+        if not listed or ttl == -2:  # -2: expired between the two commands
+            return None
+        listed.reverse()  # stored newest first
+        return TraceRecord(listed, now_ms + ttl if ttl >= 0 else None)
+
+    async def recent_traces(self, limit: int, now_ms: int) -> list[TraceSummary]:
+        if limit <= 0:
+            return []
+        fields: list[tuple[bytes, bytes]] = []
+        ranked: list[tuple[str, int]] = []
+        with self._errors("list recent traces"):
+            for chunk in index_keys(self._policy, now_ms):
+                found = await self._commands([["HGETALL", key] for key in chunk])
+                fields += [pair for reply in found for pair in _pairs(reply)]
+                ranked = recent_from_index(fields, limit, now_ms, self._policy.ttl_ms)
+                if len(ranked) == limit:
+                    break
+            if not ranked:
+                return []
+            lists = await self._commands(
+                [["LRANGE", logs_key(self._policy, t), 0, -1] for t, _ in ranked]
+            )
+        return [
+            summarize(trace_id, items, at)
+            for (trace_id, at), items in zip(ranked, map(_strings, lists), strict=True)
+            if items  # the list is gone: expired or evicted
+        ]
 
     @abstractmethod
     async def _run(self, call: ScriptCall) -> object:
@@ -223,3 +269,25 @@ class ScriptStore(ABC):
                 self.usage.bytes_stored += sum(len(e.payload) for e in part)
                 stored = True
         return stored
+
+
+def _integer(reply: object) -> int:
+    if not isinstance(reply, int):
+        raise StorageError("a command answered something other than an integer")
+    return reply
+
+
+def _strings(reply: object) -> list[bytes]:
+    if not isinstance(reply, list) or not all(isinstance(item, bytes) for item in reply):
+        raise StorageError("a command answered something other than a list of strings")
+    return list(reply)
+
+
+def _pairs(reply: object) -> list[tuple[bytes, bytes]]:
+    """HGETALL's reply as (field, value) pairs: a dict (redis-py) or a flat list (REST)."""
+    if isinstance(reply, dict):
+        return list(reply.items())
+    flat = _strings(reply)
+    if len(flat) % 2:
+        raise StorageError("HGETALL answered an odd number of items")
+    return list(zip(flat[::2], flat[1::2], strict=True))

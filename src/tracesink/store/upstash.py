@@ -43,10 +43,9 @@ from tracesink.config import mask_url
 from tracesink.errors import ConfigurationError, StorageError
 from tracesink.limits import Policy
 from tracesink.model import PreparedEntry
-from tracesink.store.base import TraceRecord, TraceSummary, recent_from_index, summarize
 from tracesink.store.rest_client import Arg, CommandError, Reply, RestClient, encode_command
 from tracesink.store.script_store import ScriptStore
-from tracesink.store.scripts import LOGS_PREFIX, ScriptCall, index_keys, logs_key
+from tracesink.store.scripts import LOGS_PREFIX, ScriptCall
 
 URL_VARIABLE = "UPSTASH_REDIS_REST_URL"
 TOKEN_VARIABLE = "UPSTASH_REDIS_REST_TOKEN"  # noqa: S105  (the variable's name, not a token)
@@ -139,6 +138,9 @@ class UpstashStore(ScriptStore):
         self.usage.bytes_sent += call.size
         return reply
 
+    async def _commands(self, commands: Sequence[Sequence[Arg]]) -> list[object]:
+        return list(await self._pipeline(commands))
+
     async def _pipeline(self, commands: Sequence[Sequence[Arg]]) -> list[Reply]:
         results = await self._rest.pipeline(commands)
         self.usage.commands += len(commands)
@@ -146,43 +148,6 @@ class UpstashStore(ScriptStore):
             if isinstance(result, CommandError):
                 raise StorageError(f"{command[0]!s} failed: {result.message}")
         return [result for result in results if not isinstance(result, CommandError)]
-
-    async def read_trace(self, trace_id: str, now_ms: int) -> TraceRecord | None:
-        key = logs_key(self._policy, trace_id)
-        await self.flush_drops(trace_id)  # this instance's drops not written yet: show them
-        with self._errors("read a trace"):
-            items, pttl = await self._pipeline([["LRANGE", key, 0, -1], ["PTTL", key]])
-            listed, ttl = _strings(items), _integer(pttl)
-        if not listed or ttl == -2:  # -2: expired between the two commands
-            return None
-        listed.reverse()  # stored newest first
-        return TraceRecord(listed, now_ms + ttl if ttl >= 0 else None)
-
-    async def recent_traces(self, limit: int, now_ms: int) -> list[TraceSummary]:
-        if limit <= 0:
-            return []
-        fields: list[tuple[bytes, bytes]] = []
-        with self._errors("list recent traces"):
-            for chunk in index_keys(self._policy, now_ms):
-                found = await self._pipeline([["HGETALL", key] for key in chunk])
-                for flat in (_strings(reply) for reply in found):  # field, value, field, value…
-                    if len(flat) % 2:
-                        raise StorageError("HGETALL answered an odd number of items")
-                    fields += zip(flat[::2], flat[1::2], strict=True)
-                ranked = recent_from_index(fields, limit, now_ms, self._policy.ttl_ms)
-                if len(ranked) == limit:
-                    break
-            if not ranked:
-                return []
-            lists = await self._pipeline(
-                [["LRANGE", logs_key(self._policy, t), 0, -1] for t, _ in ranked]
-            )
-            items = [_strings(listed) for listed in lists]
-        return [
-            summarize(trace_id, listed, at)
-            for (trace_id, at), listed in zip(ranked, items, strict=True)
-            if listed  # the list is gone: expired or evicted
-        ]
 
     async def ping(self) -> None:
         with self._errors("ping"):
@@ -276,15 +241,3 @@ def parse_endpoint(url: str, environ: Mapping[str, str]) -> Endpoint:
         token=token,
         display=mask_url(f"upstash+{parts.scheme}://:{token}@{host}{path}"),
     )
-
-
-def _integer(reply: Reply) -> int:
-    if not isinstance(reply, int):
-        raise StorageError("a command answered something other than an integer")
-    return reply
-
-
-def _strings(reply: Reply) -> list[bytes]:
-    if not isinstance(reply, list) or not all(isinstance(item, bytes) for item in reply):
-        raise StorageError("a command answered something other than a list of strings")
-    return [item for item in reply if isinstance(item, bytes)]
