@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.service import Service, serving
+from tests.support.service import Service, serving, stored
 
 pytestmark = pytest.mark.slow
 
@@ -27,19 +26,6 @@ def served() -> Iterator[Service]:
     }
     with serving(env) as service:
         yield service
-
-
-@pytest.fixture
-def http(served: Service) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=served.url, timeout=10) as client:
-        yield client
-
-
-def stored(http: httpx.Client, trace_id: str) -> list[dict[str, Any]]:
-    response = http.get(f"/logs/{trace_id}")
-    assert response.status_code == 200, response.text
-    entries: list[dict[str, Any]] = response.json()["entries"]
-    return entries
 
 
 # --- item 2: the trace id from the request --------------------------------------------------

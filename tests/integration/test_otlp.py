@@ -21,7 +21,7 @@ from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
-from tests.support.service import Service, serving
+from tests.support.service import Service, serving, stored
 
 pytestmark = pytest.mark.slow
 
@@ -38,19 +38,6 @@ def served() -> Iterator[Service]:
     }
     with serving(env) as service:
         yield service
-
-
-@pytest.fixture
-def http(served: Service) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=served.url, timeout=10) as client:
-        yield client
-
-
-def trace(http: httpx.Client, trace_id: str) -> list[dict[str, Any]]:
-    response = http.get(f"/logs/{trace_id}")
-    assert response.status_code == 200, response.text
-    entries: list[dict[str, Any]] = response.json()["entries"]
-    return entries
 
 
 def otlp_json(*records: dict[str, Any], service: str = "json-svc") -> dict[str, Any]:
@@ -82,7 +69,7 @@ def test_the_sdk_logs_inside_a_span_land_under_the_spans_trace(
                 logger.emit(severity_number=severity, body=body, attributes={"order": 42})
     finally:
         provider.shutdown()
-    entries = trace(http, trace_id)
+    entries = stored(http, trace_id)
     assert [(e["message"], e["level"]) for e in entries] == [
         ("charging card", "info"),
         ("slow gateway", "warn"),
@@ -115,7 +102,7 @@ def test_json_by_hand_with_hex_ids_severities_and_structured_bodies(http: httpx.
     response = http.post("/v1/logs", json=body, headers={"x-log-system": "worker"})
     assert response.status_code == 200
     assert response.json() == {}
-    entries = trace(http, trace_id)
+    entries = stored(http, trace_id)
     assert [(e["message"], e["level"]) for e in entries] == [
         ('{"k":7}', "error"),
         ("text", "warn"),
@@ -135,7 +122,7 @@ def test_records_without_a_trace_id_go_to_the_services_fallback_trace(
         json=otlp_json({"body": {"stringValue": "orphan"}}, service="cron job"),
     )
     assert response.status_code == 200
-    assert [e["message"] for e in trace(http, "otlp-cron-job")] == ["orphan"]
+    assert [e["message"] for e in stored(http, "otlp-cron-job")] == ["orphan"]
 
 
 def test_partial_success_counts_records_refused_by_limits(http: httpx.Client) -> None:
@@ -165,7 +152,7 @@ def test_protobuf_answers_protobuf(http: httpx.Client) -> None:
     parsed = ExportLogsServiceResponse()
     parsed.ParseFromString(response.content)
     assert not parsed.HasField("partial_success")
-    assert [e["message"] for e in trace(http, "1" * 32)] == ["binary"]
+    assert [e["message"] for e in stored(http, "1" * 32)] == ["binary"]
 
 
 @pytest.mark.parametrize(

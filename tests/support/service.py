@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -119,3 +120,11 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024  # reported in kB
     raise RuntimeError(f"no VmRSS line in /proc/{pid}/status")
+
+
+def stored(http: httpx.Client, trace_id: str) -> list[dict[str, Any]]:
+    """The entries of a trace, read back over HTTP (a 200 asserted)."""
+    response = http.get(f"/logs/{trace_id}")
+    assert response.status_code == 200, response.text
+    entries: list[dict[str, Any]] = response.json()["entries"]
+    return entries
