@@ -212,3 +212,15 @@ def test_openapi_describes_every_route_and_the_ingest_headers(http: httpx.Client
             ("header", "X-Trace-Id"),
             ("header", "traceparent"),
         } <= parameters
+
+
+def test_json_sent_by_curl_d_is_stored(http: httpx.Client) -> None:
+    """`curl -d '{…}'` labels its body application/x-www-form-urlencoded: a JSON object under
+    that label is read as JSON (only a real form is read as logging's HTTPHandler form)."""
+    response = http.post(
+        "/log",
+        content=b'{"trace_id": "curl-1", "message": "from curl"}',
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 200, response.text
+    assert [e["message"] for e in stored(http, "curl-1")] == ["from curl"]

@@ -53,7 +53,7 @@ async def post_log(state: AppState, request: Request) -> Response:
         # logging.handlers.HTTPHandler sends its records form-encoded; everything else is JSON.
         incoming = (
             entry_from_form(body)
-            if is_form(request.headers.get("content-type"))
+            if is_form(request.headers.get("content-type"), body)
             else decode_entry(body)
         )
         entry = prepare_entry(incoming, pipeline.rules, sender, pipeline.now_ms())

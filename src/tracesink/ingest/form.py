@@ -37,8 +37,11 @@ _WIDE = re.compile(r"%[^a-zA-Z%]*(\d{5,}|\*)")
 _EXC_INFO = re.compile(r"\(<class '([^']+)'>, (.*), <traceback object at 0x[0-9a-fA-F]+>\)", re.S)
 
 
-def is_form(content_type: str | None) -> bool:
-    return (content_type or "").split(";")[0].strip().lower() == FORM_CONTENT_TYPE
+def is_form(content_type: str | None, body: bytes) -> bool:
+    """A form-encoded log record: said by its Content-Type, and not a JSON object (which is what
+    `curl -d '{...}'` sends under the form Content-Type curl sets by default)."""
+    declared = (content_type or "").split(";")[0].strip().lower() == FORM_CONTENT_TYPE
+    return declared and not body.lstrip().startswith(b"{")
 
 
 def _present(value: str | None) -> str | None:

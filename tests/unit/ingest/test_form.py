@@ -35,10 +35,15 @@ def context_of(body: bytes) -> dict[str, Any]:
 
 def test_content_type_recognised_with_and_without_charset() -> None:
     """The form is recognised by its media type, parameters and case aside."""
-    assert is_form("application/x-www-form-urlencoded")
-    assert is_form("Application/X-WWW-Form-Urlencoded; charset=utf-8")
-    assert not is_form("application/json")
-    assert not is_form(None)
+    assert is_form("application/x-www-form-urlencoded", b"msg=hi")
+    assert is_form("Application/X-WWW-Form-Urlencoded; charset=utf-8", b"msg=hi")
+    assert not is_form("application/json", b"msg=hi")
+    assert not is_form(None, b"msg=hi")
+
+
+def test_a_json_object_under_the_form_content_type_is_json() -> None:
+    """`curl -d '{"trace_id": …}'` labels its JSON form-encoded: it is read as the JSON it is."""
+    assert not is_form("application/x-www-form-urlencoded", b' {"trace_id": "t", "message": "m"}')
 
 
 def test_message_is_msg_formatted_with_its_args() -> None:
