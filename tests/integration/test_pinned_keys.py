@@ -68,3 +68,16 @@ def test_an_unknown_pinned_system_is_refused_at_start() -> None:
     """`key@robot`: a configuration error naming the variable and the systems."""
     with pytest.raises(ConfigurationError, match=r"TRACESINK_INGEST_KEYS.*browser"):
         load_settings({"TRACESINK_INGEST_KEYS": f"{KEY}@robot=*"})
+
+
+async def test_a_pinned_key_pins_otlp_records_too(make_app: MakeApp) -> None:
+    """OTLP/HTTP through a worker key: its records are stored as worker, whatever the service."""
+    sink = await pinned_sink(make_app)
+    record = {"traceId": "2" * 32, "body": {"stringValue": "from otel"}}
+    body = {"resourceLogs": [{"scopeLogs": [{"logRecords": [record]}]}]}
+    response = await sink.http.post(
+        "/v1/logs", json=body, headers={**HEADERS, "x-log-system": "browser"}
+    )
+    assert response.status_code == 200
+    [stored] = (await sink.http.get("/logs/" + "2" * 32)).json()["entries"]
+    assert (stored["system"], stored["detected_by"]) == ("worker", "ingest_key")

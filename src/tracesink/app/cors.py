@@ -22,7 +22,9 @@ from tracesink.config import Settings
 
 ALLOWED_METHODS = b"GET, HEAD, POST, OPTIONS"
 ALLOWED_HEADERS = (
-    b"Content-Type, X-Log-System, X-Tracesink-Key, X-Trace-Id, traceparent, Authorization"
+    # Last-Event-ID: a cross-origin fetch() resuming a live stream sends it (app/live_routes.py).
+    b"Content-Type, X-Log-System, X-Tracesink-Key, X-Trace-Id, traceparent, Authorization, "
+    b"Last-Event-ID"
 )
 EXPOSED_HEADERS = b"RateLimit, RateLimit-Policy, Retry-After"
 PREFLIGHT_MAX_AGE = b"600"

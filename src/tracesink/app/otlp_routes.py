@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from tracesink.app.auth import PINNED_SYSTEM
 from tracesink.app.http import Request, Response
 from tracesink.app.ratelimit_headers import retry_after_s
 from tracesink.app.state import AppState
@@ -56,7 +57,9 @@ async def _export(state: AppState, request: Request, kind: str) -> Response:
         sender = senders.get(record.service)
         if sender is None:
             sender = senders[record.service] = Sender(
-                request.headers, _detected(label, record.service, settings.otlp_service_systems)
+                request.headers,
+                _detected(label, record.service, settings.otlp_service_systems),
+                pinned=request.scope.get(PINNED_SYSTEM),  # the ingest key's system, if it pins one
             )
         if len(entries) + invalid >= settings.max_batch_items:
             raise ValidationError(

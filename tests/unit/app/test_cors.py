@@ -76,3 +76,14 @@ def test_the_banner_tells_the_truth_about_cors(settings: Settings, says: str) ->
 def test_origin_headers_are_parsed_strictly(origin: str, valid: bool) -> None:
     """An Origin is scheme://host[:port] or null, at most 256 characters; else a 400."""
     assert valid_origin(origin) is valid
+
+
+def test_the_preflight_allows_what_the_clients_send() -> None:
+    """Ingest keys, trace ids, the system label, the read token, and Last-Event-ID (a live
+    stream resumed by fetch() from another origin)."""
+    allowed = dict(CorsPolicy((), (), loopback=True).preflight_headers("https://a.example"))
+    listed = allowed[b"access-control-allow-headers"].decode().lower()
+    for header in ("x-tracesink-key", "x-trace-id", "traceparent", "x-log-system"):
+        assert header in listed
+    assert "authorization" in listed
+    assert "last-event-id" in listed
