@@ -1,294 +1,35 @@
-"""The OpenAPI 3.1 description served at ``/openapi.json``, built from the same constants the
-validators use, so that the document cannot drift from what the service accepts."""
+"""The OpenAPI 3.1 description served at ``/openapi.json``: every route, assembled from the
+schemas and parameters of ``openapi_schemas.py`` (built from the validators' own constants, so
+the document cannot drift from what the service accepts)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from tracesink import __version__
-from tracesink.ingest.trace_context import TRACE_ID
-from tracesink.ingest.validate import MAX_USER_ID_CHARS
-from tracesink.model import LEVEL_ALIASES, LOG_LEVELS, SYSTEM_NAME
-
-TRACE_ID_SCHEMA = {"type": "string", "pattern": f"^{TRACE_ID.pattern}$"}
-ERROR = {"$ref": "#/components/schemas/Error"}
-
-
-def _header(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "header",
-        "required": False,
-        "schema": schema,
-        "description": description,
-    }
-
-
-# What every ingest route reads besides its body.
-INGEST_PARAMETERS: list[dict[str, Any]] = [
-    _header(
-        "X-Trace-Id",
-        TRACE_ID_SCHEMA,
-        "the trace of entries that carry no trace_id of their own",
-    ),
-    _header(
-        "traceparent",
-        {"type": "string", "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"},
-        "W3C trace context: its trace id is the trace of entries without a trace_id "
-        "(when X-Trace-Id is absent)",
-    ),
-    _header(
-        "X-Log-System",
-        {"type": "string", "pattern": f"^{SYSTEM_NAME.pattern}$"},
-        "the system of entries that name none; one that is not configured is stored under its "
-        "label and counted as manual",
-    ),
-    _header(
-        "X-Tracesink-Key",
-        {"type": "string"},
-        "a public ingest key, when TRACESINK_INGEST_KEYS is set",
-    ),
-    {
-        "name": "key",
-        "in": "query",
-        "required": False,
-        "schema": {"type": "string"},
-        "description": "the ingest key, for clients that cannot set headers (sendBeacon)",
-    },
-]
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*codes: int) -> dict[str, Any]:
-    reasons = {
-        400: "invalid input; `field` names what was wrong",
-        401: "a credential is missing or wrong (read token, ingest key)",
-        403: "the origin is not allowed, or the route is off (Convex: no secret set)",
-        404: "not found",
-        408: "the body did not arrive within the read timeout",
-        413: "the body (or batch) is larger than allowed",
-        503: "overloaded, store unreachable without a spool, or spool full; see Retry-After",
-    }
-    return {str(code): _json(ERROR, reasons[code]) for code in codes}
-
-
-ENTRY: dict[str, Any] = {
-    "type": "object",
-    "required": ["message"],
-    "properties": {
-        "trace_id": {
-            **TRACE_ID_SCHEMA,
-            "description": "absent: taken from X-Trace-Id, else from traceparent",
-        },
-        "message": {"type": "string", "description": "longer than the cap: truncated, marked"},
-        "level": {
-            "oneOf": [
-                {"type": "string", "enum": [*LOG_LEVELS, *LEVEL_ALIASES]},
-                {"type": "integer", "minimum": 0, "description": "Python logging's numbers"},
-            ],
-            "default": "log",
-            "description": "case-insensitive",
-        },
-        "system": {
-            "type": "string",
-            "pattern": f"^{SYSTEM_NAME.pattern}$",
-            "description": "a configured system (TRACESINK_SYSTEM_SHARES) or manual; any "
-            "other is stored under its label and counted as manual",
-        },
-        "context": {"type": "object", "description": "any JSON object, depth and size capped"},
-        "user_id": {"type": ["string", "integer"], "maxLength": MAX_USER_ID_CHARS},
-        "stack": {"type": "string"},
-        "timestamp": {
-            "oneOf": [
-                {"type": "number", "minimum": 0, "maximum": 1e14},
-                {"type": "string", "format": "date-time"},
-            ],
-            "description": "ms since the epoch, seconds (below 1e11) or ISO 8601",
-        },
-    },
-}
-
-LIMITED: dict[str, Any] = {
-    "description": "refused by a rate limit; see Retry-After",
-    "content": {
-        "application/json": {
-            "schema": {
-                "type": "object",
-                "required": ["success", "error"],
-                "properties": {
-                    "success": {"const": False},
-                    "trace_id": {"type": "string"},
-                    "error": {"type": "string"},
-                    "remaining_quota": {"type": "integer"},
-                    "limited_by": {"type": "string"},
-                    "accepted": {"type": "integer"},
-                    "rejected": {"type": "array"},
-                },
-            }
-        }
-    },
-}
-
-STORED: dict[str, Any] = {
-    "type": "object",
-    "required": ["success", "trace_id", "id", "remaining_quota"],
-    "properties": {
-        "success": {"const": True},
-        "trace_id": {"type": "string"},
-        "id": {"type": "string"},
-        "remaining_quota": {"type": "integer"},
-        "queued": {"type": "boolean"},
-        "note": {"type": "string"},
-        "warnings": {"type": "array", "items": {"type": "string"}},
-    },
-}
-
-BATCH_RESULT: dict[str, Any] = {
-    "type": "object",
-    "required": ["success", "accepted", "ids", "rejected"],
-    "properties": {
-        "success": {"type": "boolean"},
-        "accepted": {"type": "integer"},
-        "ids": {"type": "array", "items": {"type": "string"}},
-        "rejected": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["index", "reason", "retryable"],
-                "properties": {
-                    "index": {"type": "integer"},
-                    "reason": {"type": "string"},
-                    "retryable": {"type": "boolean"},
-                },
-            },
-        },
-        "queued": {"type": "boolean"},
-        "warnings": {"type": "array", "items": {"type": "object"}},
-    },
-}
-
-TRACE: dict[str, Any] = {
-    "type": "object",
-    "required": ["trace_id", "count", "entries", "expires_at", "dropped"],
-    "properties": {
-        "trace_id": {"type": "string"},
-        "count": {"type": "integer"},
-        "entries": {"type": "array", "items": {"type": "object"}},
-        "expires_at": {"type": ["string", "null"]},
-        "dropped": {"type": "object"},
-    },
-}
-
-# The browser client (app/static_routes.py): path, media type, summary.
-STATIC_FILES = [
-    ("/client.js", "text/javascript", "The browser client: one <script> tag captures the console"),
-    ("/client.mjs", "text/javascript", "The browser client as an ES module (init, getTraceId)"),
-    ("/client.d.mts", "text/plain", "TypeScript types of the browser client"),
-]
-
-# Reads are open, or need a bearer token when TRACESINK_READ_TOKEN is set.
-READ_SECURITY: list[dict[str, list[str]]] = [{}, {"bearer": []}]
-
-# What logging.handlers.HTTPHandler sends: a LogRecord's attributes, form-encoded, as text.
-LOG_RECORD_FORM: dict[str, Any] = {
-    "type": "object",
-    "required": ["msg"],
-    "properties": {
-        "msg": {"type": "string", "description": "formatted with args, as logging does"},
-        "args": {"type": "string", "description": "the repr of the arguments' tuple"},
-        "levelno": {"type": "string", "pattern": "^[0-9]{1,3}$"},
-        "levelname": {"type": "string"},
-        "name": {"type": "string", "description": "the logger; stored as context.logger"},
-        "exc_text": {"type": "string", "description": "stored as stack"},
-        "trace_id": {**TRACE_ID_SCHEMA, "description": "given with extra={'trace_id': …}"},
-    },
-    "description": "other fields that are not LogRecord attributes (extra) become context",
-}
-
-CONVEX_RESULT: dict[str, Any] = {
-    "type": "object",
-    "required": ["success", "accepted", "duplicates", "ignored", "rejected"],
-    "properties": {
-        "success": {"const": True},
-        "accepted": {"type": "integer"},
-        "duplicates": {"type": "integer", "description": "events this instance already stored"},
-        "ignored": {"type": "object", "description": "events without an entry, by topic"},
-        "rejected": {"type": "array", "items": {"type": "object"}},
-    },
-}
-
-
-def _static_file(summary: str, media_type: str) -> dict[str, Any]:
-    return {
-        "get": {
-            "summary": summary,
-            "responses": {
-                "200": {
-                    "description": summary,
-                    "content": {media_type: {"schema": {"type": "string"}}},
-                }
-            },
-        }
-    }
-
-
-def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema,
-        "description": description,
-    }
-
-
-LEVEL_PARAM = _query("level", {"enum": ["log", "info", "warn", "error"]}, "this severity or worse")
-SYSTEM_PARAM = _query("system", {"type": "string"}, "systems, comma-separated")
-SINCE_PARAM = _query(
-    "since", {"type": "string", "pattern": "^[0-9a-f]{12,64}$"}, "only ids greater than this"
+from tracesink.app.openapi_schemas import (
+    BATCH_RESULT,
+    CONVEX_RESULT,
+    ENTRY,
+    ENTRY_FILTERS,
+    INGEST_PARAMETERS,
+    LEVEL_PARAM,
+    LIMITED,
+    LOG_RECORD_FORM,
+    READ_SECURITY,
+    SINCE_PARAM,
+    STATIC_FILES,
+    STORED,
+    SYSTEM_PARAM,
+    TRACE,
+    TRACE_ID_PARAM,
+    asset,
+    errors,
+    header,
+    json_content,
+    live_stream,
+    static_file,
 )
-TEXT_PARAM = _query("q", {"type": "string", "maxLength": 200}, "text, case-insensitive")
-ENTRY_FILTERS = [LEVEL_PARAM, SYSTEM_PARAM, TEXT_PARAM, SINCE_PARAM]
-TRACE_ID_PARAM = {"name": "trace_id", "in": "path", "required": True, "schema": TRACE_ID_SCHEMA}
-EVENT_STREAM = {
-    "description": "server-sent events: id = entry id, data = the entry's JSON",
-    "content": {"text/event-stream": {"schema": {"type": "string"}}},
-}
-
-
-def _asset(summary: str, media_type: str) -> dict[str, Any]:
-    content = {media_type: {"schema": {"type": "string"}}}
-    return {
-        "get": {
-            "summary": summary,
-            "responses": {"200": {"description": summary, "content": content}},
-        }
-    }
-
-
-def _live(summary: str, path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "get": {
-            "summary": summary,
-            "security": READ_SECURITY,
-            # A stream never ends by itself: request-response fuzzers skip operations with this.
-            "x-stream": True,
-            "parameters": [
-                *path_parameters,
-                *ENTRY_FILTERS,
-                {
-                    "name": "Last-Event-ID",
-                    "in": "header",
-                    "required": False,
-                    "schema": {"type": "string"},
-                },
-            ],
-            "responses": {"200": EVENT_STREAM, **_errors(400, 401, 503)},
-        }
-    }
 
 
 def openapi_document() -> dict[str, Any]:
@@ -317,10 +58,10 @@ def openapi_document() -> dict[str, Any]:
                         },
                     },
                     "responses": {
-                        "200": _json(STORED, "stored"),
-                        "202": _json(STORED, "queued on disk: the store is unreachable"),
+                        "200": json_content(STORED, "stored"),
+                        "202": json_content(STORED, "queued on disk: the store is unreachable"),
                         "429": LIMITED,
-                        **_errors(400, 401, 403, 408, 413, 503),
+                        **errors(400, 401, 403, 408, 413, 503),
                     },
                 }
             },
@@ -330,10 +71,12 @@ def openapi_document() -> dict[str, Any]:
                     "parameters": INGEST_PARAMETERS,
                     "requestBody": {"required": True, "content": batch_body},
                     "responses": {
-                        "200": _json(BATCH_RESULT, "per-item outcome"),
-                        "202": _json(BATCH_RESULT, "per-item outcome; accepted items are queued"),
+                        "200": json_content(BATCH_RESULT, "per-item outcome"),
+                        "202": json_content(
+                            BATCH_RESULT, "per-item outcome; accepted items are queued"
+                        ),
                         "429": LIMITED,
-                        **_errors(400, 401, 403, 408, 413, 503),
+                        **errors(400, 401, 403, 408, 413, 503),
                     },
                 }
             },
@@ -376,7 +119,7 @@ def openapi_document() -> dict[str, Any]:
                                 (429, "every record refused by a limit; see Retry-After"),
                             )
                         },
-                        **_errors(401, 403, 408, 503),
+                        **errors(401, 403, 408, 503),
                     },
                 }
             },
@@ -384,7 +127,7 @@ def openapi_document() -> dict[str, Any]:
                 "post": {
                     "summary": "A Convex log stream's webhook delivery (JSON array or JSONL)",
                     "parameters": [
-                        _header(
+                        header(
                             "x-webhook-signature",
                             {"type": "string"},
                             "sha256=<hex HMAC-SHA256 of the body with "
@@ -399,19 +142,22 @@ def openapi_document() -> dict[str, Any]:
                         },
                     },
                     "responses": {
-                        "200": _json(CONVEX_RESULT, "the delivery was understood"),
-                        **_errors(400, 401, 403, 408, 413, 503),
+                        "200": json_content(CONVEX_RESULT, "the delivery was understood"),
+                        **errors(400, 401, 403, 408, 413, 503),
                     },
                 }
             },
-            "/sdk.mjs": _static_file("The JavaScript SDK (an ES module)", "text/javascript"),
-            "/sdk.d.ts": _static_file("The SDK's TypeScript types", "application/typescript"),
+            "/sdk.mjs": static_file("The JavaScript SDK (an ES module)", "text/javascript"),
+            "/sdk.d.ts": static_file("The SDK's TypeScript types", "application/typescript"),
             "/logs/{trace_id}": {
                 "get": {
                     "summary": "A trace, oldest first, with drop markers in place",
                     "security": READ_SECURITY,
                     "parameters": [TRACE_ID_PARAM, *ENTRY_FILTERS],
-                    "responses": {"200": _json(TRACE, "the trace"), **_errors(400, 401, 404, 503)},
+                    "responses": {
+                        "200": json_content(TRACE, "the trace"),
+                        **errors(400, 401, 404, 503),
+                    },
                 }
             },
             "/traces": {
@@ -430,7 +176,7 @@ def openapi_document() -> dict[str, Any]:
                         SINCE_PARAM,
                     ],
                     "responses": {
-                        "200": _json(
+                        "200": json_content(
                             {
                                 "type": "object",
                                 "required": ["traces"],
@@ -438,19 +184,21 @@ def openapi_document() -> dict[str, Any]:
                             },
                             "traces",
                         ),
-                        **_errors(400, 401, 503),
+                        **errors(400, 401, 503),
                     },
                 }
             },
-            "/logs/{trace_id}/live": _live("New entries of one trace, live", [TRACE_ID_PARAM]),
-            "/live": _live("New entries of every trace, live", []),
+            "/logs/{trace_id}/live": live_stream(
+                "New entries of one trace, live", [TRACE_ID_PARAM]
+            ),
+            "/live": live_stream("New entries of every trace, live", []),
             "/stats": {
                 "get": {
                     "summary": "Entries accepted and refused, store spending, cost estimate",
                     "security": READ_SECURITY,
                     "responses": {
-                        "200": _json({"type": "object"}, "this instance's figures"),
-                        **_errors(401),
+                        "200": json_content({"type": "object"}, "this instance's figures"),
+                        **errors(401),
                     },
                 }
             },
@@ -463,7 +211,7 @@ def openapi_document() -> dict[str, Any]:
                             "description": "Prometheus exposition format",
                             "content": {"text/plain": {"schema": {"type": "string"}}},
                         },
-                        **_errors(401),
+                        **errors(401),
                     },
                 }
             },
@@ -487,24 +235,24 @@ def openapi_document() -> dict[str, Any]:
             "/openapi.json": {
                 "get": {
                     "summary": "This document",
-                    "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")},
+                    "responses": {"200": json_content({"type": "object"}, "OpenAPI 3.1")},
                 }
             },
             "/": {
                 "get": {
                     "summary": "The viewer page (Accept: text/html), else the name, version and "
                     "routes as JSON",
-                    "responses": {"200": _json({"type": "object"}, "an index")},
+                    "responses": {"200": json_content({"type": "object"}, "an index")},
                 }
             },
-            "/viewer/viewer.js": _asset("The viewer's script", "text/javascript"),
-            "/viewer/viewer.css": _asset("The viewer's stylesheet", "text/css"),
+            "/viewer/viewer.js": asset("The viewer's script", "text/javascript"),
+            "/viewer/viewer.css": asset("The viewer's stylesheet", "text/css"),
             "/health": {
                 "get": {
                     "summary": "ok, degraded (spooling) or unavailable",
                     "responses": {
-                        "200": _json({"type": "object", "required": ["status"]}, "up"),
-                        "503": _json(
+                        "200": json_content({"type": "object", "required": ["status"]}, "up"),
+                        "503": json_content(
                             {"type": "object", "required": ["status"]}, "store unreachable"
                         ),
                     },
