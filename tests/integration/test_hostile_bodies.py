@@ -4,13 +4,10 @@ a 400 naming the place."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
-from tests.support.redis_server import redis_server_binary, running_redis_server
-from tests.support.service import Service, rss_bytes, serving
+from tests.support.service import Service, rss_bytes
 
 pytestmark = pytest.mark.slow
 
@@ -22,18 +19,6 @@ RSS_GROWTH_BOUND = 16 * 1024 * 1024
 DEEP_ARRAY = "[" * 5000 + "]" * 5000
 DEEP_OBJECT = '{"a":' * 5000 + "1" + "}" * 5000
 OK = '{"trace_id":"t-ok","message":"m"}'
-
-
-@pytest.fixture(scope="module", params=["memory", "redis"])
-def service(request: pytest.FixtureRequest) -> Iterator[Service]:
-    if request.param == "memory":
-        with serving() as running:
-            yield running
-        return
-    if redis_server_binary() is None:
-        pytest.skip("redis-server is not installed")
-    with running_redis_server() as redis, serving({"TRACESINK_STORE": redis.url}) as running:
-        yield running
 
 
 def entry_with(field: str, value: str) -> str:

@@ -4,12 +4,9 @@ or tunnel, or under another host name, is not local: no open reads, no any-origi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
-from tests.support.redis_server import redis_server_binary, running_redis_server
 from tests.support.service import Service, serving
 
 pytestmark = pytest.mark.slow
@@ -25,18 +22,6 @@ FORWARDING = [
     {"x-forwarded-host": "logs.example.com"},
     {"via": "1.1 tunnel"},
 ]
-
-
-@pytest.fixture(scope="module", params=["memory", "redis"])
-def service(request: pytest.FixtureRequest) -> Iterator[Service]:
-    if request.param == "memory":
-        with serving() as running:
-            yield running
-        return
-    if redis_server_binary() is None:
-        pytest.skip("redis-server is not installed")
-    with running_redis_server() as redis, serving({"TRACESINK_STORE": redis.url}) as running:
-        yield running
 
 
 @pytest.mark.parametrize("path", READS)
