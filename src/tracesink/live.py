@@ -120,10 +120,15 @@ class LiveFeed:
             if not watchers:
                 del self._by_trace[subscription.trace_id]
 
+    @property
+    def watched(self) -> bool:
+        """Whether any stream is open: with none, the write path builds nothing to publish."""
+        return bool(self._everything or self._by_trace)
+
     def publish(self, entries: Iterable[LiveEntry]) -> None:
         """Hand each entry not published before to its trace's watchers and to everything's.
         Never awaits: called on the write path."""
-        if not self._everything and not self._by_trace:
+        if not self.watched:
             return
         for entry in entries:
             if entry.id in self._published:

@@ -173,11 +173,12 @@ class IngestPipeline:
                 self._count_refused(entries, "store_unavailable")
                 raise
             submitted = Submitted(decisions, decided_ms)
-            self.live.publish(
-                LiveEntry(e.id, e.trace_id, e.payload)
-                for e, d in zip(entries, decisions, strict=True)
-                if d.admitted
-            )
+            if self.live.watched:
+                self.live.publish(
+                    LiveEntry(e.id, e.trace_id, e.payload)
+                    for e, d in zip(entries, decisions, strict=True)
+                    if d.admitted
+                )
         self.telemetry.record_decisions(entries, submitted.decisions)
         return submitted
 
