@@ -29,6 +29,8 @@ import httptools
 import msgspec
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from tracesink.server.joined_writes import HeadJoiningTransport
+
 SWEEP_EVERY_S = 0.25
 HEAD_END = b"\r\n\r\n"
 
@@ -116,6 +118,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self.deadlines.disarm(self)
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle.transport is self.transport:
+            cycle.transport = HeadJoiningTransport(self.transport, cycle)
         if self.parser.should_upgrade():
             # Answered as plain HTTP, as RFC 9110 allows (ws="none"); the parser reads nothing
             # after an upgrade request, so the connection ends with the answer.
