@@ -48,7 +48,9 @@ class Policy:
         return levels
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, though nothing changes one after it is built: a frozen dataclass's __init__ sets
+# each field through object.__setattr__, ~3x the cost, and one is built per entry (issue 10).
+@dataclass(slots=True)
 class Decision:
     """The outcome for one entry: admitted when ``limited_by`` is None."""
 

@@ -32,7 +32,9 @@ MANUAL = "manual"  # the system of an entry no rule recognised; it has no share 
 DEFAULT_SYSTEM_SHARES = {"browser": 40, "worker": 30, "convex": 30}
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, though nothing changes one after it is built: a frozen dataclass's __init__ sets
+# each field through object.__setattr__, ~3x the cost, and one is built per entry (issue 10).
+@dataclass(slots=True)
 class PreparedEntry:
     """A validated entry: what the limits need to know plus the JSON stored in the trace's list.
 

@@ -96,13 +96,29 @@ class RefusalMemory:
         prev = self._known.get(index - 1)
         if not curr and not prev:
             return None
+        prev = prev or {}
         # Most batches are admitted: the first entry alone usually says so, at a tenth the cost.
-        if decide(entries[:1], prev or {}, dict(curr or {}), elapsed, self._policy)[0].admitted:
+        first = entries[:1]
+        if decide(first, prev, self._touched(curr, first), elapsed, self._policy)[0].admitted:
             return None
-        decisions = decide(entries, prev or {}, dict(curr or {}), elapsed, self._policy)
+        decisions = decide(entries, prev, self._touched(curr, entries), elapsed, self._policy)
         if any(d.admitted for d in decisions):
             return None
         return decisions
+
+    def _touched(
+        self, curr: dict[str, int] | None, entries: Sequence[tuple[str, str]]
+    ) -> dict[str, int]:
+        """A copy of the window's counts of the fields ``entries`` touch, for ``decide`` to count
+        into: not of the whole window, which holds a field for every trace it has seen."""
+        if not curr:
+            return {}
+        return {
+            field: curr[field]
+            for trace_id, system in entries
+            for _, field, _ in self._policy.levels(trace_id, system)
+            if field in curr
+        }
 
     # --- drops not written yet ----------------------------------------------------------------
 
