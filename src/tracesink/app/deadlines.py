@@ -10,8 +10,7 @@ price is resolution: a read is cut off within ``SWEEP_EVERY_S`` after its deadli
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Iterator
+from types import TracebackType
 
 SWEEP_EVERY_S = 0.25
 
@@ -23,27 +22,24 @@ class BodyDeadlines:
         self._expired: set[asyncio.Task[object]] = set()
         self._sweeper: asyncio.TimerHandle | None = None
 
-    @contextlib.contextmanager
-    def guard(self) -> Iterator[None]:
+    def guard(self) -> _Guard:
         """Raise TimeoutError in the guarded block if it outlives the timeout."""
-        task = asyncio.current_task()
-        if task is None:  # not in a task: nothing to cancel, so no deadline
-            yield
-            return
+        return _Guard(self)
+
+    def _start(self, task: asyncio.Task[object]) -> None:
         loop = asyncio.get_running_loop()
         self._reads[task] = loop.time() + self.timeout_s
         if self._sweeper is None:
             self._sweeper = loop.call_later(SWEEP_EVERY_S, self._sweep)
-        try:
-            yield
-        except asyncio.CancelledError:
-            if task not in self._expired:
-                raise
+
+    def _end(self, task: asyncio.Task[object], cancelled: bool) -> bool:
+        """The read is over; True when it was cancelled because its deadline passed."""
+        self._reads.pop(task, None)
+        if cancelled and task in self._expired:
             self._expired.discard(task)
             task.uncancel()
-            raise TimeoutError from None
-        finally:
-            self._reads.pop(task, None)
+            return True
+        return False
 
     def _sweep(self) -> None:
         loop = asyncio.get_running_loop()
@@ -55,3 +51,30 @@ class BodyDeadlines:
             self._expired.add(task)
             task.cancel()
         self._sweeper = loop.call_later(SWEEP_EVERY_S, self._sweep) if self._reads else None
+
+
+class _Guard:
+    """``BodyDeadlines.guard``'s context manager: a class, not ``contextlib.contextmanager``,
+    whose generator machinery cost about as much as the deadline itself, once per request."""
+
+    __slots__ = ("_deadlines", "_task")
+
+    def __init__(self, deadlines: BodyDeadlines) -> None:
+        self._deadlines = deadlines
+        self._task: asyncio.Task[object] | None = None
+
+    def __enter__(self) -> None:
+        self._task = asyncio.current_task()
+        if self._task is not None:  # not in a task: nothing to cancel, so no deadline
+            self._deadlines._start(self._task)
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._task is not None:
+            cancelled = kind is not None and issubclass(kind, asyncio.CancelledError)
+            if self._deadlines._end(self._task, cancelled):
+                raise TimeoutError from None
