@@ -92,6 +92,11 @@ class Writer:
                 taken = self._take_batch()
                 if not taken:
                     return  # all that waits touches a trace in flight: that step resumes it
+                # With one step at a time nothing can be in flight beside it: the traces it
+                # holds matter only when several may be (a set per step costs ~1 us an entry).
+                if self._max_in_flight == 1:
+                    await self._flush(taken)
+                    continue
                 traces = {entry.trace_id for entries, _ in taken for entry in entries}
                 self._in_flight.update(traces)
                 try:

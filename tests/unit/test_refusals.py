@@ -68,7 +68,7 @@ def test_drops_are_held_as_one_run_per_trace_that_exists() -> None:
     """Refusals of a trace written within the TTL are held as one run; of one never written,
     nothing is held (no key may be created for them)."""
     memory = RefusalMemory(POLICY)
-    memory.wrote("a", T0)
+    memory.wrote(["a"], T0)
     assert memory.hold("a", "trace", T0 + 1)
     assert memory.hold("a", "global", T0 + 5)
     assert not memory.hold("never", "global", T0 + 5)
@@ -89,8 +89,8 @@ def test_runs_are_due_after_the_flush_delay_and_come_back_when_unwritten() -> No
     """take() returns the runs asked for and those older than the delay; give_back() merges a
     run that could not be written with one held since."""
     memory = RefusalMemory(POLICY)
-    memory.wrote("a", T0)
-    memory.wrote("b", T0)
+    memory.wrote(["a"], T0)
+    memory.wrote(["b"], T0)
     memory.hold("a", "trace", T0)
     assert memory.take([], T0 + memory.flush_delay_ms - 1) == []
     runs = memory.take([], T0 + memory.flush_delay_ms)

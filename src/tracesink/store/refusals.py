@@ -122,11 +122,13 @@ class RefusalMemory:
 
     # --- drops not written yet ----------------------------------------------------------------
 
-    def wrote(self, trace_id: str, at_ms: int) -> None:
-        """A script wrote to the trace's list at ``at_ms``: it exists for ttl_ms from then."""
+    def wrote(self, trace_ids: Iterable[str], at_ms: int) -> None:
+        """A script wrote to the traces' lists at ``at_ms``: they exist for ttl_ms from then."""
         until = at_ms + self._policy.ttl_ms
-        if until > self._exists_until.get(trace_id, 0):
-            self._exists_until[trace_id] = until
+        exists_until = self._exists_until
+        for trace_id in trace_ids:
+            if until > exists_until.get(trace_id, 0):
+                exists_until[trace_id] = until
 
     def hold(self, trace_id: str, level: str, now_ms: int) -> bool:
         """Hold a drop to write later; False (nothing held) when the trace has no list as far

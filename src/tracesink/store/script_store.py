@@ -194,8 +194,10 @@ class ScriptStore(ABC):
             usage.shared_day = now_ms // DAY_MS
             usage.shared_count = reply.day_commands
             usage.shared_mark = before + 1 + reply.calls
-        for k in reply.written:
-            self._refusals.wrote(call.keys[k - 1][len(self._logs_prefix) :], now_ms)
+        if reply.written:
+            skip = len(self._logs_prefix)
+            keys = call.keys
+            self._refusals.wrote([keys[k - 1][skip:] for k in reply.written], now_ms)
         if entries:
             self._refusals.learn(now_ms, reply.counts)
         return reply.decisions

@@ -182,6 +182,7 @@ def _ints(values: list[object]) -> list[int]:
 
 
 _INT_ONLY = {int}
+_BYTES_ONLY = {bytes}
 
 
 def batch_reply(reply: object, count: int) -> BatchReply:
@@ -199,7 +200,11 @@ def batch_reply(reply: object, count: int) -> BatchReply:
     at += 1 + n_written
     if n_written < 0 or len(reply) != at + _REPLY_WIDTH * count:
         raise StorageError("write_batch.lua answered a reply of the wrong length")
-    names = [_as_str(name) for name in reply[4:fields_end:3]]
+    names = reply[4:fields_end:3]
+    if set(map(type, names)) <= _BYTES_ONLY:
+        names = list(map(bytes.decode, names))
+    else:
+        names = [_as_str(name) for name in names]
     in_curr = _ints(reply[5:fields_end:3])
     in_prev = _ints(reply[6:fields_end:3])
     counts = list(zip(names, in_curr, in_prev, strict=True))
