@@ -200,8 +200,15 @@ def _timestamp_ms(value: float | str) -> int:
     return ms
 
 
+# Every lower-case name and alias to the level it is stored as: the usual entry's level is found
+# in one lookup, before any lower-casing.
+_STORED_LEVEL = {**{level: level for level in LOG_LEVELS}, **LEVEL_ALIASES}
+
+
 def log_level(given: str | int) -> str:
     """The stored level of a level as sent: a name, an alias, or a number of Python's logging."""
+    if isinstance(given, str) and (known := _STORED_LEVEL.get(given)) is not None:
+        return known
     if isinstance(given, int):
         if given < 0:
             raise ValidationError("level must not be a negative number", field="level")
@@ -215,6 +222,20 @@ def log_level(given: str | int) -> str:
             field="level",
         )
     return level
+
+
+_LABELS: dict[str, str] = {}  # system as sent in a body -> its label, for the first few seen
+_MAX_LABELS = 256
+
+
+def _body_system(raw: str) -> str:
+    """``system_label`` of a body's ``system``, remembered: a few names recur in every entry."""
+    label = _LABELS.get(raw)
+    if label is None:
+        label = system_label(raw, "system")  # raises for a malformed one: never remembered
+        if len(_LABELS) < _MAX_LABELS:
+            _LABELS[raw] = label
+    return label
 
 
 def prepare_entry(
@@ -240,7 +261,7 @@ def prepare_entry(
     elif incoming.system is None:
         label, rule = sender.system, sender.system_rule
     else:
-        label, rule = system_label(incoming.system, "system"), "body"
+        label, rule = _body_system(incoming.system), "body"
     system = label if label in rules.systems else MANUAL
 
     message, truncated = _truncate(incoming.message, rules.max_message_bytes)
@@ -260,9 +281,11 @@ def prepare_entry(
     sent_ms = now_ms if incoming.timestamp is None else _timestamp_ms(incoming.timestamp)
     entry["timestamp"] = iso_ms(sent_ms)
     entry["received_at"] = iso_ms(now_ms)
-    if incoming.context and bytes(incoming.context) != b"null":
-        _check_context(bytes(incoming.context), rules)
-        entry["context"] = incoming.context
+    if incoming.context:
+        context = bytes(incoming.context)
+        if context != b"null":
+            _check_context(context, rules)
+            entry["context"] = incoming.context
     if truncated:
         entry["truncated"] = True
     entry["detected_by"] = rule
