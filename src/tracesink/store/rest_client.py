@@ -52,23 +52,22 @@ class CommandError(StorageError):
 
 def encode_command(command: Sequence[Arg]) -> bytes:
     """The JSON body of ``POST /`` for one command."""
-    return msgspec.json.encode([_json_arg(arg) for arg in command])
+    return msgspec.json.encode(_json_args(command))
 
 
 def encode_commands(commands: Sequence[Sequence[Arg]]) -> bytes:
     """The JSON body of ``POST /pipeline`` (or ``/multi-exec``) for several commands."""
-    return msgspec.json.encode([[_json_arg(arg) for arg in command] for command in commands])
+    return msgspec.json.encode([_json_args(command) for command in commands])
 
 
-def _json_arg(arg: Arg) -> int | str:
-    if isinstance(arg, bytes):
-        try:
-            return arg.decode("utf-8")
-        except UnicodeDecodeError:
-            raise StorageError(
-                "an argument is not UTF-8 text, which a JSON request cannot carry"
-            ) from None
-    return arg
+def _json_args(command: Sequence[Arg]) -> list[int | str]:
+    # One comprehension, no call per argument: a script call carries three per entry.
+    try:
+        return [arg.decode("utf-8") if isinstance(arg, bytes) else arg for arg in command]
+    except UnicodeDecodeError:
+        raise StorageError(
+            "an argument is not UTF-8 text, which a JSON request cannot carry"
+        ) from None
 
 
 class RestClient:
@@ -187,7 +186,8 @@ def _decode(value: Any) -> Reply:
                 "a reply is not base64: does the server honour Upstash-Encoding?"
             ) from None
     if isinstance(value, list):
-        return [_decode(item) for item in value]
+        # Integers (most of a script's reply) stay as they are without a call each.
+        return [item if type(item) is int else _decode(item) for item in value]
     if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         return value
     raise StorageError(f"a reply of an unexpected JSON type ({type(value).__name__})")

@@ -46,15 +46,6 @@ class ScriptCall:
     keys: list[str]
     args: Args
 
-    @property
-    def size(self) -> int:
-        """Bytes of keys and arguments (the script itself goes by its 40-byte sha)."""
-        return (
-            40
-            + sum(len(k) for k in self.keys)
-            + sum(len(a) if isinstance(a, bytes | str) else len(str(a)) for a in self.args)
-        )
-
 
 WRITE_BATCH = LuaScript.load("write_batch")
 REPLAY_BATCH = LuaScript.load("replay_batch")

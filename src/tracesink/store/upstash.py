@@ -135,7 +135,7 @@ class UpstashStore(ScriptStore):
         if not isinstance(reply, list) or not reply or not isinstance(reply[0], int):
             raise StorageError("the script answered something other than its reply list")
         self.usage.commands += 1 + reply[0]
-        self.usage.bytes_sent += call.size
+        self.usage.bytes_sent += len(body)
         return reply
 
     async def _commands(self, commands: Sequence[Sequence[Arg]]) -> list[object]:
