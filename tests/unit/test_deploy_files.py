@@ -72,7 +72,8 @@ def test_the_units_sandbox_keeps_its_exposure_low(tmp_path: Path) -> None:
 
 def test_the_unit_runs_the_wheel_install_as_its_own_user() -> None:
     """The unit starts the venv's `tracesink serve` as a dedicated user, reads its settings
-    from the env file, restarts after a failure and keeps its spool in its state directory."""
+    from the env file, restarts after a failure and keeps its spool in its state directory
+    (the default spool path under XDG_STATE_HOME)."""
     lines = set(UNIT.read_text().splitlines())
     for expected in (
         f"ExecStart={INSTALLED_AT} serve",
@@ -80,7 +81,7 @@ def test_the_unit_runs_the_wheel_install_as_its_own_user() -> None:
         "EnvironmentFile=/etc/tracesink/tracesink.env",
         "Restart=on-failure",
         "StateDirectory=tracesink",
-        "Environment=TRACESINK_SPOOL_DIR=/var/lib/tracesink/spool",
+        "Environment=XDG_STATE_HOME=/var/lib/tracesink",
     ):
         assert expected in lines
 
