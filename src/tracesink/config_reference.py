@@ -54,7 +54,7 @@ MEANINGS: Mapping[str, str] = {
     ),
     "trusted_proxies": (
         "IPs or CIDRs of proxies in front whose `X-Forwarded-For` / `Forwarded` is believed "
-        "(see Security)"
+        "(see [Security](security.md#behind-a-proxy-or-a-tunnel))"
     ),
     "read_timeout_s": "seconds a client may take to send its whole body (408 beyond)",
     "header_timeout_s": (
@@ -92,7 +92,7 @@ MEANINGS: Mapping[str, str] = {
     "live_poll_s": (
         "on a shared store (Redis, Upstash), seconds between polls that bring other "
         "instances' entries into live streams, only while a stream is open; `0` shows this "
-        "instance's entries only (see *Reading a trace*)"
+        "instance's entries only (see [Reading a trace](reading.md))"
     ),
     "key_prefix": (
         "put before every Redis key (`dev:` gives `dev:logs:{trace_id}`), so two "
