@@ -4,6 +4,8 @@ relative link in the README and docs/ leads to a file and a heading that exist."
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,17 @@ def test_the_configuration_reference_is_what_the_settings_render() -> None:
         "docs/configuration.md is stale: run "
         "`python -m tracesink.config_reference > docs/configuration.md`"
     )
+
+
+def test_the_regeneration_command_prints_the_reference() -> None:
+    """The command the reference's header names prints exactly that file."""
+    printed = subprocess.run(
+        [sys.executable, "-m", "tracesink.config_reference"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert printed == CONFIGURATION.read_text()
 
 
 def test_every_setting_has_a_row_with_its_variable_and_flag() -> None:
