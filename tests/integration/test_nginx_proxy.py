@@ -206,8 +206,8 @@ def test_a_listed_browser_origin_gets_its_cors_answer_through_the_proxy(
 
 def test_a_live_stream_flows_through_the_proxy(deployment: Deployment) -> None:
     """A live stream opened through nginx shows entries as they are stored, whichever instance
-    nginx handed each POST to (each entry is sent on a new connection, so round robin spreads
-    them over both)."""
+    nginx handed each POST to (its round robin spreads them over both; the other instance's
+    entries reach this stream by its poll of Redis)."""
     with reading(f"{deployment.url}/logs/live-proxy/live") as live:
         assert live.status == 200
         assert live.content_type.startswith("text/event-stream")
