@@ -23,12 +23,7 @@ import pytest
 
 from tests.support.live import reading
 from tests.support.nginx import Nginx, nginx_binary, non_loopback_address, running_nginx
-from tests.support.redis_server import (
-    RedisServer,
-    free_port,
-    redis_server_binary,
-    running_redis_server,
-)
+from tests.support.redis_server import free_port, redis_server_binary, running_redis_server
 from tests.support.service import Service, serving
 
 pytestmark = [
@@ -50,7 +45,6 @@ APP_ORIGIN = "https://app.example.test"
 class Deployment:
     proxy: Nginx
     instances: tuple[Service, Service]
-    redis: RedisServer
     url: str  # nginx, reached over loopback
     outside_url: str | None  # nginx, reached over a non-loopback address of this machine
 
@@ -89,7 +83,6 @@ def deployed() -> Iterator[Deployment]:
                 yield Deployment(
                     proxy,
                     (first, second),
-                    store,
                     f"http://127.0.0.1:{port}",
                     f"http://{outside}:{port}" if outside else None,
                 )
