@@ -60,7 +60,8 @@ async def _run(args: argparse.Namespace) -> int:
     group = ProcessGroup()
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    # SIGHUP too: a closed terminal must not leave the children (in sessions of their own) running.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(signum, stopped.set)
     with tempfile.TemporaryDirectory(prefix="tracesink-dev-") as scratch:
         work = asyncio.create_task(_start_and_watch(group, args, Path(scratch)))
