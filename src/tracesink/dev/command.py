@@ -83,7 +83,7 @@ def _status(group: ProcessGroup, work: asyncio.Task[None]) -> int:
     if failure is None:
         return 0
     group.say(f"tracesink dev: {failure}")
-    if isinstance(failure, DevError):
+    if isinstance(failure, DevError | OSError):  # OSError: a program that cannot be started
         return 2
     if isinstance(failure, ChildExited):
         return 1

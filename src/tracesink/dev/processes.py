@@ -45,8 +45,7 @@ class Command:
 class Child:
     command: Command
     process: asyncio.subprocess.Process
-    colour: str
-    output: asyncio.Task[None]
+    output: asyncio.Task[None]  # relays its output; done once the child closed it
 
 
 class ChildExited(Exception):
@@ -86,7 +85,7 @@ class ProcessGroup:
         )
         colour = COLOURS[len(self.children) % len(COLOURS)]
         relay = asyncio.create_task(self._relay(command.name, colour, process))
-        child = Child(command, process, colour, relay)
+        child = Child(command, process, relay)
         self.children.append(child)
         return child
 
