@@ -53,7 +53,11 @@ def mismatches(expected: Any, actual: Any, where: str = "") -> list[str]:
     elif isinstance(expected, list):
         if not isinstance(actual, list) or len(expected) != len(actual):
             return [f"{where or 'value'}: expected {len(expected)} items, got {actual!r}"]
-        return [m for i, (e, a) in enumerate(zip(expected, actual)) for m in mismatches(e, a, f"{where}[{i}]")]
+        return [
+            m
+            for i, (e, a) in enumerate(zip(expected, actual, strict=True))
+            for m in mismatches(e, a, f"{where}[{i}]")
+        ]
     else:
         ok = expected == actual and type(expected) is type(actual)
     return [] if ok else [f"{where or 'value'}: expected {expected!r}, got {actual!r}"]
@@ -137,4 +141,6 @@ def test_vectors(group: str, ingester: str, clients: tuple[httpx.Client, httpx.C
         if "stored" in case:
             problems += check_stored(reader, case["stored"])
         failures += [f"{case['name']}: {p}" for p in problems]
-    assert not failures, f"{ingester} drifted from tests/vectors/ingest.json:\n" + "\n".join(failures)
+    assert not failures, f"{ingester} drifted from tests/vectors/ingest.json:\n" + "\n".join(
+        failures
+    )

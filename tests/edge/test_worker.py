@@ -42,21 +42,32 @@ def test_entries_read_back_through_the_python_service_and_its_cli(
     ):
         sent = httpx.post(
             f"{worker.url}/logs",
-            json=[entry("edge-read", "clicked pay", system="browser", level="info"),
-                  entry("edge-read", "card declined", system="worker", level="error",
-                        context={"card": "visa"})],
+            json=[
+                entry("edge-read", "clicked pay", system="browser", level="info"),
+                entry(
+                    "edge-read",
+                    "card declined",
+                    system="worker",
+                    level="error",
+                    context={"card": "visa"},
+                ),
+            ],
         )
         assert sent.status_code == 200, sent.text
         trace = httpx.get(f"{python.url}/logs/edge-read").json()
         assert [(e["system"], e["level"], e["message"]) for e in trace["entries"]] == [
-            ("browser", "info", "clicked pay"), ("worker", "error", "card declined")]
+            ("browser", "info", "clicked pay"),
+            ("worker", "error", "card declined"),
+        ]
         assert [e["id"] for e in trace["entries"]] == sent.json()["ids"]
         assert trace["expires_at"] is not None
         listed = httpx.get(f"{python.url}/traces").json()
         assert [t["trace_id"] for t in listed["traces"]] == ["edge-read"]
         cli = subprocess.run(
             [sys.executable, "-m", "tracesink", "logs", "edge-read", "--url", python.url],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
             env={k: v for k, v in os.environ.items() if not k.startswith("TRACESINK_")},
         )
         assert "clicked pay" in cli.stdout
@@ -145,7 +156,8 @@ def test_every_key_carries_the_prefix(
     prefix = fresh_prefix("prefix")
     with running_worker(edge_rest.url, edge_rest.token, {"TRACESINK_KEY_PREFIX": prefix}) as worker:
         assert httpx.post(f"{worker.url}/log", json=entry("p", "x")).status_code == 200
-    keys = sorted(k.decode() for k in redis.Redis.from_url(edge_redis.url).keys(f"{prefix}*"))
+    client = redis.Redis.from_url(edge_redis.url, decode_responses=True)
+    keys = sorted(str(k) for k in client.keys(f"{prefix}*"))
     assert f"{prefix}logs:p" in keys
     assert all(k.startswith((f"{prefix}logs:", f"{prefix}tracesink:rl:")) for k in keys)
 
@@ -154,9 +166,21 @@ def test_wrangler_bundles_the_python_stores_script_file(tmp_path: Path) -> None:
     """What `wrangler deploy` uploads holds write_batch.lua byte for byte: one source of truth."""
     out = tmp_path / "bundle"
     subprocess.run(
-        ["npx", "--no-install", "wrangler", "deploy", "--dry-run", "--env", "production",
-         "--outdir", str(out)],
-        cwd=EDGE, check=True, capture_output=True, timeout=120,
+        [
+            "npx",
+            "--no-install",
+            "wrangler",
+            "deploy",
+            "--dry-run",
+            "--env",
+            "production",
+            "--outdir",
+            str(out),
+        ],
+        cwd=EDGE,
+        check=True,
+        capture_output=True,
+        timeout=120,
         env={**os.environ, "WRANGLER_SEND_METRICS": "false", "CI": "true"},
     )
     [bundled] = out.glob("*write_batch.lua")
