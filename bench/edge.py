@@ -11,8 +11,8 @@ ingesters take turns on the server core:
 
 Two phases. ``admit``: limits of 10^9, nothing is refused (entries/s, p50/p99, server CPU per 1000
 entries, Redis commands per entry from ``INFO commandstats``, which counts a script's own calls).
-``refuse``: ``TRACESINK_TRACE_LIMIT=1`` over wrk's 1000 traces, so after the first 1000 entries
-every request is refused: Redis commands per refused entry show what the refusal memory saves on
+``refuse``: ``TRACESINK_GLOBAL_LIMIT=1000``, spent by the warm-up, so every measured request is
+refused: Redis commands per refused entry show what the refusal memory saves on
 each side (Python's process, the Worker's isolate).
 
     flock /tmp/tracesink-bench.lock .venv/bin/python bench/edge.py [--duration 10] [--runs 3]
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import tempfile
@@ -61,7 +62,8 @@ from run import (
 )
 
 SERVERS = ("python", "edge")
-PHASES = {"admit": str(HUGE_LIMIT), "refuse": "1"}  # TRACESINK_TRACE_LIMIT of each phase
+# TRACESINK_GLOBAL_LIMIT of each phase: never reached, or spent by the warm-up's first 1000.
+PHASES = {"admit": str(HUGE_LIMIT), "refuse": "1000"}
 
 
 def tree_ticks(pid: int) -> int:
@@ -77,17 +79,27 @@ def tree_ticks(pid: int) -> int:
     return total
 
 
+def listener_pid(port: int) -> int:
+    """The pid of the process listening on a loopback port (``ss -ltnp``)."""
+    out = subprocess.run(
+        ["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True, check=True
+    ).stdout
+    found = re.search(r"pid=(\d+)", out)
+    if found is None:
+        raise SystemExit(f"no process listens on port {port}")
+    return int(found.group(1))
+
+
 def server_argv(name: str, port: int, rest_url: str) -> list[str]:
     if name == "python":
         return [str(VENV_BIN / "tracesink"), "serve", "--port", str(port), "--store", rest_url]
     return ["node", str(ROOT / "edge" / "scripts" / "serve.mjs"), "--port", str(port)]
 
 
-def server_env(name: str, rest_url: str, trace_limit: str, scratch: Path) -> dict[str, str]:
+def server_env(name: str, rest_url: str, global_limit: str, scratch: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACESINK_")}
-    env["TRACESINK_GLOBAL_LIMIT"] = str(HUGE_LIMIT)
-    env["TRACESINK_TRACE_LIMIT"] = trace_limit
-    # Every system's share is 10^9 * 40 % or more: only the trace limit ever refuses.
+    env["TRACESINK_GLOBAL_LIMIT"] = global_limit
+    env["TRACESINK_TRACE_LIMIT"] = str(HUGE_LIMIT)
     if name == "python":
         env["TRACESINK_SPOOL_DIR"] = str(scratch / "spool")
     else:
@@ -126,9 +138,11 @@ def wait_idle(pid: int, max_wait: float = 10) -> None:
 
 
 @contextmanager
-def serving(name: str, rest_url: str, trace_limit: str, scratch: Path) -> Iterator[tuple[int, int]]:
+def serving(
+    name: str, rest_url: str, global_limit: str, scratch: Path
+) -> Iterator[tuple[int, int]]:
     port = free_port()
-    env = server_env(name, rest_url, trace_limit, scratch)
+    env = server_env(name, rest_url, global_limit, scratch)
     with started(server_argv(name, port, rest_url), f"edge-bench-{name}", env) as proc:
         wait_serving(port, name, proc)
         yield port, proc.pid
@@ -138,15 +152,16 @@ def one_run(
     name: str,
     workload: Workload,
     port: int,
-    pid: int,
+    pids: tuple[int, int],
     client: redis.Redis,
     args: argparse.Namespace,
 ) -> dict[str, Any]:
+    pid, rest_pid = pids  # the ingester's, the REST server's
     background = wait_quiet(args.quiet, args.quiet_wait)
     client.config_resetstat()
-    cpu0 = tree_ticks(pid)
+    cpu0, rest0 = tree_ticks(pid), cpu_ticks(rest_pid)
     result = run_wrk(workload, port, args.duration, args.connections)
-    cpu1 = tree_ticks(pid)
+    cpu1, rest1 = tree_ticks(pid), cpu_ticks(rest_pid)
     wait_idle(pid)
     commands = {k: v for k, v in commandstats(client).items() if k not in HARNESS_COMMANDS}
     seconds = result["duration_us"] / 1e6
@@ -162,6 +177,7 @@ def one_run(
         "p50_ms": result["p50_us"] / 1000,
         "p99_ms": result["p99_us"] / 1000,
         "server_cpu_ms_per_1k": (cpu1 - cpu0) * TICK_MS * 1000 / max(1, entries),
+        "rest_cpu_ms_per_1k": (rest1 - rest0) * TICK_MS * 1000 / max(1, entries),
         "commands_per_entry": sum(commands.values()) / max(1, entries),
         "commands": commands,
         "stored_entries": stored_entries(client),
@@ -170,27 +186,23 @@ def one_run(
 
 
 def phase(
-    trace_limit: str, rest_url: str, client: redis.Redis, args: argparse.Namespace, scratch: Path
+    global_limit: str, rest_url: str, client: redis.Redis, args: argparse.Namespace, scratch: Path
 ) -> list[dict[str, Any]]:
     runs = []
+    rest_pid = listener_pid(urlsplit(rest_url.removeprefix("upstash+")).port or 80)
     for key in args.workloads.split(","):
         workload = WORKLOADS[key]
         for index in range(args.runs):
             order = SERVERS if index % 2 == 0 else SERVERS[::-1]
             for name in order:
                 client.flushall()
-                with serving(name, rest_url, trace_limit, scratch) as (port, pid):
-                    if trace_limit != PHASES["admit"]:
-                        # Fill every trace first: the measured run is the refused steady state.
-                        run_wrk(workload, port, args.warmup, args.connections)
-                        wait_idle(pid)
-                    else:
-                        run_wrk(workload, port, args.warmup, args.connections)
-                        wait_idle(pid)
-                        client.flushall()
-                    runs.append(
-                        one_run(name, workload, port, pid, client, args) | {"run": index + 1}
-                    )
+                with serving(name, rest_url, global_limit, scratch) as (port, pid):
+                    run_wrk(workload, port, args.warmup, args.connections)
+                    wait_idle(pid)
+                    if global_limit == PHASES["admit"]:
+                        client.flushall()  # else the warm-up spent the limit: all is refused now
+                    measured = one_run(name, workload, port, (pid, rest_pid), client, args)
+                    runs.append(measured | {"run": index + 1})
     return runs
 
 
@@ -202,8 +214,9 @@ def median(runs: list[dict[str, Any]], server: str, workload: str, key: str) -> 
 def render(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> str:
     lines = [
         "| phase | workload | ingester | entries/s | p50 ms | p99 ms "
-        "| server CPU ms / 1000 entries | Redis commands / entry | non-2xx |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| server CPU ms / 1000 entries | REST server CPU ms / 1000 entries "
+        "| Redis commands / entry | non-2xx |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for phase_name, runs in results.items():
         for key in args.workloads.split(","):
@@ -215,6 +228,7 @@ def render(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
                         "p50_ms",
                         "p99_ms",
                         "server_cpu_ms_per_1k",
+                        "rest_cpu_ms_per_1k",
                         "commands_per_entry",
                     )
                 ]
@@ -223,7 +237,7 @@ def render(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
                 )
                 lines.append(
                     f"| {phase_name} | {key} | {server} | {row[0]:,.0f} | {row[1]:.1f} "
-                    f"| {row[2]:.1f} | {row[3]:.1f} | {row[4]:.3f} | {non2xx} |"
+                    f"| {row[2]:.1f} | {row[3]:.1f} | {row[4]:.1f} | {row[5]:.3f} | {non2xx} |"
                 )
     return "\n".join(lines)
 
