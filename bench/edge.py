@@ -58,6 +58,7 @@ from run import (
     run_wrk,
     started,
     stored_entries,
+    wait_idle,
     wait_quiet,
 )
 
@@ -125,18 +126,6 @@ def wait_serving(port: int, name: str, proc: subprocess.Popen[bytes]) -> None:
     raise SystemExit(f"{name} did not answer within 30 s")
 
 
-def wait_idle(pid: int, max_wait: float = 10) -> None:
-    """Until the server tree has used no CPU for 0.3 s (requests cut off by wrk have finished)."""
-    deadline = time.monotonic() + max_wait
-    before = tree_ticks(pid)
-    while time.monotonic() < deadline:
-        time.sleep(0.3)
-        after = tree_ticks(pid)
-        if after == before:
-            return
-        before = after
-
-
 @contextmanager
 def serving(
     name: str, rest_url: str, global_limit: str, scratch: Path
@@ -162,7 +151,7 @@ def one_run(
     cpu0, rest0 = tree_ticks(pid), cpu_ticks(rest_pid)
     result = run_wrk(workload, port, args.duration, args.connections)
     cpu1, rest1 = tree_ticks(pid), cpu_ticks(rest_pid)
-    wait_idle(pid)
+    wait_idle(pid, ticks=tree_ticks)
     commands = {k: v for k, v in commandstats(client).items() if k not in HARNESS_COMMANDS}
     seconds = result["duration_us"] / 1e6
     entries = result["requests"] * workload.entries_per_request
@@ -198,7 +187,7 @@ def phase(
                 client.flushall()
                 with serving(name, rest_url, global_limit, scratch) as (port, pid):
                     run_wrk(workload, port, args.warmup, args.connections)
-                    wait_idle(pid)
+                    wait_idle(pid, ticks=tree_ticks)
                     if global_limit == PHASES["admit"]:
                         client.flushall()  # else the warm-up spent the limit: all is refused now
                     measured = one_run(name, workload, port, (pid, rest_pid), client, args)

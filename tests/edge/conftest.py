@@ -8,29 +8,12 @@ redis-server never see each other's counters or traces.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
+# The contract suite's session servers: a redis-server on a free port, the REST server over it.
+from tests.contract.conftest import redis_server, upstash_server  # noqa: F401
 from tests.support.edge_worker import missing
-from tests.support.redis_server import RedisServer, redis_server_binary, start_redis_server
-from tests.support.upstash_rest import UpstashRestServer, start_upstash_rest_server
-
-
-@pytest.fixture(scope="session")
-def edge_redis() -> Iterator[RedisServer]:
-    if redis_server_binary() is None:
-        pytest.skip("redis-server is not installed (e.g. apt install redis-server)")
-    server = start_redis_server()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def edge_rest(edge_redis: RedisServer) -> Iterator[UpstashRestServer]:
-    server = start_upstash_rest_server(edge_redis.url)
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="session")

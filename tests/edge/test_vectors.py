@@ -116,16 +116,18 @@ def ingester(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def clients(
-    ingester: str, group: str, edge_rest: UpstashRestServer
+    ingester: str, group: str, upstash_server: UpstashRestServer
 ) -> Iterator[tuple[httpx.Client, httpx.Client]]:
     """(the ingester under test, the Python service that reads), on one fresh key prefix."""
     env = {**GROUPS[group]["settings"], "TRACESINK_KEY_PREFIX": fresh_prefix(f"vec-{ingester}")}
-    store = {"TRACESINK_STORE": edge_rest.store_url}
+    store = {"TRACESINK_STORE": upstash_server.store_url}
     with ExitStack() as stack:
         reader = stack.enter_context(serving({**env, **store}))
         url = reader.url
         if ingester == "edge":
-            url = stack.enter_context(running_worker(edge_rest.url, edge_rest.token, env)).url
+            url = stack.enter_context(
+                running_worker(upstash_server.url, upstash_server.token, env)
+            ).url
         writer = stack.enter_context(httpx.Client(base_url=url, timeout=10))
         read = stack.enter_context(httpx.Client(base_url=reader.url, timeout=10))
         yield writer, read

@@ -32,13 +32,13 @@ def entry(trace_id: str, message: str, **fields: object) -> dict[str, object]:
 
 
 def test_entries_read_back_through_the_python_service_and_its_cli(
-    edge_redis: RedisServer, edge_rest: UpstashRestServer
+    redis_server: RedisServer, upstash_server: UpstashRestServer
 ) -> None:
     """A trace written at the edge is a trace like any other: GET /logs/{id}, /traces, the CLI."""
     env = {"TRACESINK_KEY_PREFIX": fresh_prefix("read")}
     with (
-        running_worker(edge_rest.url, edge_rest.token, env) as worker,
-        serving({**env, "TRACESINK_STORE": edge_redis.url}) as python,
+        running_worker(upstash_server.url, upstash_server.token, env) as worker,
+        serving({**env, "TRACESINK_STORE": redis_server.url}) as python,
     ):
         sent = httpx.post(
             f"{worker.url}/logs",
@@ -76,13 +76,13 @@ def test_entries_read_back_through_the_python_service_and_its_cli(
 
 
 def test_edge_and_python_share_one_set_of_limits(
-    edge_redis: RedisServer, edge_rest: UpstashRestServer
+    redis_server: RedisServer, upstash_server: UpstashRestServer
 ) -> None:
     """Two ingesters on one database enforce one limit: what one admitted, the other counts."""
     env = {"TRACESINK_KEY_PREFIX": fresh_prefix("shared"), "TRACESINK_TRACE_LIMIT": "4"}
     with (
-        running_worker(edge_rest.url, edge_rest.token, env) as worker,
-        serving({**env, "TRACESINK_STORE": edge_rest.store_url}) as python,
+        running_worker(upstash_server.url, upstash_server.token, env) as worker,
+        serving({**env, "TRACESINK_STORE": upstash_server.store_url}) as python,
     ):
         for url in (python.url, worker.url, python.url, worker.url):
             assert httpx.post(f"{url}/log", json=entry("shared", "x")).status_code == 200
@@ -94,22 +94,22 @@ def test_edge_and_python_share_one_set_of_limits(
 
 
 def test_refusals_cost_no_command_and_are_marked_within_seconds(
-    edge_redis: RedisServer, edge_rest: UpstashRestServer
+    redis_server: RedisServer, upstash_server: UpstashRestServer
 ) -> None:
     """Once the isolate has heard that a trace is full, refusing it sends nothing to the store;
     the refusals are then written as one marker, after the responses, by ctx.waitUntil."""
     env = {"TRACESINK_KEY_PREFIX": fresh_prefix("refuse"), "TRACESINK_TRACE_LIMIT": "1"}
     with (
-        running_worker(edge_rest.url, edge_rest.token, env) as worker,
-        serving({**env, "TRACESINK_STORE": edge_redis.url}) as reader,
+        running_worker(upstash_server.url, upstash_server.token, env) as worker,
+        serving({**env, "TRACESINK_STORE": redis_server.url}) as reader,
         httpx.Client(base_url=worker.url) as client,
     ):
         assert client.post("/log", json=entry("full", "kept")).status_code == 200
         assert client.post("/log", json=entry("full", "refused by the script")).status_code == 429
-        before = edge_rest.commands_received
+        before = upstash_server.commands_received
         for _ in range(20):
             assert client.post("/log", json=entry("full", "refused here")).status_code == 429
-        assert edge_rest.commands_received == before
+        assert upstash_server.commands_received == before
         deadline = time.monotonic() + 6
         while True:
             trace = httpx.get(f"{reader.url}/logs/full").json()
@@ -118,19 +118,19 @@ def test_refusals_cost_no_command_and_are_marked_within_seconds(
             time.sleep(0.2)
         assert trace["dropped"]["trace"] == 21
         assert [e.get("kind") for e in trace["entries"]] == [None, "dropped"]
-        assert edge_rest.commands_received == before + 1  # one script call wrote all 20
+        assert upstash_server.commands_received == before + 1  # one script call wrote all 20
 
 
 def test_a_database_that_forgot_the_script_gets_it_again(
-    edge_redis: RedisServer, edge_rest: UpstashRestServer
+    redis_server: RedisServer, upstash_server: UpstashRestServer
 ) -> None:
     env = {"TRACESINK_KEY_PREFIX": fresh_prefix("noscript")}
-    with running_worker(edge_rest.url, edge_rest.token, env) as worker:
+    with running_worker(upstash_server.url, upstash_server.token, env) as worker:
         assert httpx.post(f"{worker.url}/log", json=entry("n", "before")).status_code == 200
-        redis.Redis.from_url(edge_redis.url).script_flush()
+        redis.Redis.from_url(redis_server.url).script_flush()
         assert httpx.post(f"{worker.url}/log", json=entry("n", "after")).status_code == 200
         key = f"{env['TRACESINK_KEY_PREFIX']}logs:n"
-        assert redis.Redis.from_url(edge_redis.url).llen(key) == 2
+        assert redis.Redis.from_url(redis_server.url).llen(key) == 2
 
 
 def test_an_unreachable_store_is_a_503_with_retry_after() -> None:
@@ -141,9 +141,9 @@ def test_an_unreachable_store_is_a_503_with_retry_after() -> None:
     assert answer.json() == {"success": False, "error": "the store is unavailable; retry later"}
 
 
-def test_a_bad_setting_is_named_in_every_answer(edge_rest: UpstashRestServer) -> None:
+def test_a_bad_setting_is_named_in_every_answer(upstash_server: UpstashRestServer) -> None:
     env = {"TRACESINK_TRACE_LIMIT": "lots"}
-    with running_worker(edge_rest.url, edge_rest.token, env) as worker:
+    with running_worker(upstash_server.url, upstash_server.token, env) as worker:
         answer = httpx.post(f"{worker.url}/log", json=entry("t", "x"))
     assert answer.status_code == 500
     assert answer.json()["field"] == "configuration"
@@ -151,12 +151,14 @@ def test_a_bad_setting_is_named_in_every_answer(edge_rest: UpstashRestServer) ->
 
 
 def test_every_key_carries_the_prefix(
-    edge_redis: RedisServer, edge_rest: UpstashRestServer
+    redis_server: RedisServer, upstash_server: UpstashRestServer
 ) -> None:
     prefix = fresh_prefix("prefix")
-    with running_worker(edge_rest.url, edge_rest.token, {"TRACESINK_KEY_PREFIX": prefix}) as worker:
+    with running_worker(
+        upstash_server.url, upstash_server.token, {"TRACESINK_KEY_PREFIX": prefix}
+    ) as worker:
         assert httpx.post(f"{worker.url}/log", json=entry("p", "x")).status_code == 200
-    client = redis.Redis.from_url(edge_redis.url, decode_responses=True)
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
     keys = sorted(str(k) for k in client.keys(f"{prefix}*"))
     assert f"{prefix}logs:p" in keys
     assert all(k.startswith((f"{prefix}logs:", f"{prefix}tracesink:rl:")) for k in keys)
@@ -181,7 +183,8 @@ def test_wrangler_bundles_the_python_stores_script_file(tmp_path: Path) -> None:
         check=True,
         capture_output=True,
         timeout=120,
-        env={**os.environ, "WRANGLER_SEND_METRICS": "false", "CI": "true"},
+        # Offline: no banner (its update check asks the npm registry), no metrics.
+        env={**os.environ, "WRANGLER_HIDE_BANNER": "true", "WRANGLER_SEND_METRICS": "false"},
     )
     [bundled] = out.glob("*write_batch.lua")
     assert bundled.read_bytes() == LUA.read_bytes()
