@@ -17,6 +17,7 @@ const DAY_MS = 86_400_000;
 const LIMITED_BY = [null, "global", "system", "trace"]; // by the script's per-entry code
 const REPLY_WIDTH = 5; // code, remaining global, remaining system, remaining trace, retry_after_ms
 const COMMAND_TIMEOUT_MS = 5000;
+const FLUSH_STALE_MS = 20_000;
 
 export class StorageError extends Error {}
 
@@ -98,14 +99,10 @@ export class UpstashStore {
     this.policy = policy;
     this.refusals = new RefusalMemory(policy);
     this.flying = new Map(); // trace id -> calls in flight holding it
-    this.flushing = false;
-    // What this isolate spent and saved, for the benchmark and the tests (GET /edge/usage is not
-    // served: these are read through the isolate's console by nobody; see bench/edge.py).
-    this.usage = { requests: 0, commands: 0, localRefusals: 0, dropsUnmarked: 0 };
+    this.flushingSince = null; // when the running drop flush started (one at a time)
   }
 
   async command(command) {
-    this.usage.requests += 1;
     let response;
     try {
       response = await fetch(this.endpoint.url, {
@@ -144,7 +141,6 @@ export class UpstashStore {
       // A flushed, restarted or new database: the refused EVALSHA ran nothing, so loading the
       // script and sending it again cannot store anything twice. Its counters may be gone too.
       this.refusals.forget();
-      this.usage.commands += 2; // the refused EVALSHA and the SCRIPT LOAD
       const loaded = await this.command(["SCRIPT", "LOAD", WRITE_BATCH]);
       if (loaded !== scriptSha) throw new StorageError("SCRIPT LOAD answered another sha");
       reply = await this.command(evalsha);
@@ -152,7 +148,6 @@ export class UpstashStore {
     if (!Array.isArray(reply) || typeof reply[0] !== "number") {
       throw new StorageError("the script answered something other than its reply list");
     }
-    this.usage.commands += 1 + reply[0];
     return reply;
   }
 
@@ -160,10 +155,8 @@ export class UpstashStore {
   async write(entries, nowMs) {
     const local = this.refusals.decide(entries.map((e) => [e.traceId, e.system]), nowMs);
     if (local !== null) {
-      this.usage.localRefusals += entries.length;
-      entries.forEach((entry, i) => {
-        if (!this.refusals.hold(entry.traceId, local[i].limitedBy, nowMs)) this.usage.dropsUnmarked += 1;
-      });
+      // Held for the trace's marker; a trace without a list gets none (no key for a refusal).
+      entries.forEach((entry, i) => this.refusals.hold(entry.traceId, local[i].limitedBy, nowMs));
       return local;
     }
     const traces = entries.map((e) => e.traceId);
@@ -189,7 +182,6 @@ export class UpstashStore {
         else this.flying.delete(t);
       }
     }
-    this.usage.dropsUnmarked += reply.unmarked;
     const logsPrefix = this.policy.keyPrefix + LOGS_PREFIX;
     for (const k of reply.written) this.refusals.wrote(call.keys[k - 1].slice(logsPrefix.length), nowMs);
     if (entries.length) this.refusals.learn(nowMs, reply.counts);
@@ -203,8 +195,11 @@ export class UpstashStore {
   // While drops are held: write each within the flush delay of its first refusal. Run under
   // ctx.waitUntil, so the isolate stays to finish it after the response has gone; one at a time.
   async flushWhenDue(now = Date.now) {
-    if (this.flushing) return;
-    this.flushing = true;
+    // A flush cut off by the platform (waitUntil has a time limit) never reaches its `finally`:
+    // after FLUSH_STALE_MS another request's flush takes over.
+    if (this.flushingSince !== null && now() - this.flushingSince < FLUSH_STALE_MS) return;
+    const started = now();
+    this.flushingSince = started;
     try {
       let oldest;
       while ((oldest = this.refusals.oldestMs()) !== null) {
@@ -226,7 +221,7 @@ export class UpstashStore {
         }
       }
     } finally {
-      this.flushing = false;
+      if (this.flushingSince === started) this.flushingSince = null;
     }
   }
 }
