@@ -128,7 +128,10 @@ def clients(
             url = stack.enter_context(
                 running_worker(upstash_server.url, upstash_server.token, env)
             ).url
-        writer = stack.enter_context(httpx.Client(base_url=url, timeout=10))
+        # A connection per request: a kept-alive one that the server closes while idle (workerd
+        # does, during the seconds a marker check waits) would fail the next request with a reset.
+        fresh = httpx.Limits(max_keepalive_connections=0)
+        writer = stack.enter_context(httpx.Client(base_url=url, timeout=10, limits=fresh))
         read = stack.enter_context(httpx.Client(base_url=reader.url, timeout=10))
         yield writer, read
 
