@@ -19,7 +19,7 @@ function partsOf(settings) {
   let parts = isolate.get(settings);
   if (parts === undefined) {
     parts = {
-      store: new UpstashStore(settings.store, settings.policy),
+      store: new UpstashStore(settings.store, settings.policy, settings.maxCommandsPerDay),
       cors: new CorsPolicy(settings.corsOrigins, settings.ingestKeys),
     };
     isolate.set(settings, parts);

@@ -9,6 +9,12 @@ import { remainingQuota } from "./limits.js";
 import { Sender } from "./sender.js";
 
 function limitError(decision, traceId, settings) {
+  if (decision.limitedBy === "budget") {
+    return (
+      `the daily store budget is spent (TRACESINK_MAX_COMMANDS_PER_DAY=${settings.maxCommandsPerDay}); ` +
+      "ingest resumes at 00:00 UTC"
+    );
+  }
   return `${decision.limitedBy} quota exceeded for trace ${traceId} (per ${settings.windowS}s window)`;
 }
 

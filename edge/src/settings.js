@@ -19,6 +19,13 @@ function positiveInt(raw) {
   return value;
 }
 
+function count(raw) {
+  if (!/^\s*[+-]?\d+\s*$/.test(raw)) throw new Error("a whole number (0 for none)");
+  const value = Number(raw);
+  if (value < 0) throw new Error("a whole number, 0 or more");
+  return value;
+}
+
 function shares(raw) {
   const accepted = "a list like browser=40,worker=30,convex=30 (percentages of the global limit)";
   const parsed = new Map();
@@ -97,12 +104,7 @@ const OPTIONS = {
   cors_origins: [origins, ""],
   ingest_keys: [ingestKeys, ""],
   key_prefix: [keyPrefix, ""],
-};
-
-// The options the Worker does not implement: refused by name rather than silently ignored.
-const UNSUPPORTED = {
-  max_commands_per_day:
-    "the daily command budget is enforced by the Python service only (docs/edge.md)",
+  max_commands_per_day: [count, "0"],
 };
 
 function parseOptions(env) {
@@ -114,13 +116,6 @@ function parseOptions(env) {
       given[name] = parse(raw === undefined || raw === null ? fallback : String(raw));
     } catch (error) {
       throw new ConfigurationError(`${variable}: expected ${error.message}, got '${raw}'`);
-    }
-  }
-  for (const [name, why] of Object.entries(UNSUPPORTED)) {
-    const variable = `TRACESINK_${name.toUpperCase()}`;
-    const raw = env[variable];
-    if (raw !== undefined && raw !== "" && raw !== "0") {
-      throw new ConfigurationError(`${variable} is not supported at the edge: ${why}`);
     }
   }
   return given;
@@ -141,6 +136,8 @@ function policyOf(o) {
     // A list lives ttl to ttl + ttl/10 after its last write (limits.EXPIRY_SLACK_FRACTION).
     slackMs: Math.floor((o.ttl_s * 1000) / 10),
     keyPrefix: o.key_prefix,
+    // Count every ingester's commands per UTC day in the store (TRACESINK_MAX_COMMANDS_PER_DAY).
+    sharedBudget: o.max_commands_per_day > 0,
   };
 }
 
@@ -168,6 +165,7 @@ export function settingsFrom(env) {
     },
     maxBodyBytes: o.max_body_bytes,
     maxBatchItems: o.max_batch_items,
+    maxCommandsPerDay: o.max_commands_per_day,
     corsOrigins: o.cors_origins,
     ingestKeys: o.ingest_keys,
     store: { url: String(url).replace(/\/+$/, ""), token: String(token) },

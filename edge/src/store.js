@@ -7,13 +7,13 @@
 // reply is read as scripts.batch_reply reads it.
 
 import WRITE_BATCH from "../../src/tracesink/store/lua/write_batch.lua";
+import { DAY_MS, DailyBudget } from "./budget.js";
 import { LIMIT_LEVELS, windowOf } from "./limits.js";
 import { RefusalMemory } from "./refusals.js";
 
 const LOGS_PREFIX = "logs:";
 const COUNTERS_PREFIX = "tracesink:rl:";
 const DAY_PREFIX = "tracesink:day:";
-const DAY_MS = 86_400_000;
 const LIMITED_BY = [null, "global", "system", "trace"]; // by the script's per-entry code
 const REPLY_WIDTH = 5; // code, remaining global, remaining system, remaining trace, retry_after_ms
 const COMMAND_TIMEOUT_MS = 5000;
@@ -32,7 +32,7 @@ export function newBatchId() {
 }
 
 // KEYS and ARGV as the header of write_batch.lua lists them (scripts.write_batch_call).
-export function writeBatchCall(policy, entries, nowMs, batchId, runs = []) {
+export function writeBatchCall(policy, entries, nowMs, batchId, runs = [], uncounted = 0) {
   const [index, elapsed] = windowOf(nowMs, policy.windowMs);
   const day = Math.floor(nowMs / DAY_MS);
   const traces = [...new Set([...runs.map(([t]) => t), ...entries.map((e) => e.traceId)])];
@@ -46,8 +46,8 @@ export function writeBatchCall(policy, entries, nowMs, batchId, runs = []) {
   ];
   const args = [nowMs, elapsed, policy.windowMs, policy.ttlMs, policy.slackMs];
   args.push(policy.globalLimit, policy.traceLimit, prefix + LOGS_PREFIX);
-  // -1: no shared daily budget counted (docs/edge.md); 0 commands uncounted.
-  args.push(-1, 0, policy.systemLimits.size);
+  // The day whose commands to count (-1: no shared budget), and those spent since the last count.
+  args.push(policy.sharedBudget ? day : -1, uncounted, policy.systemLimits.size);
   for (const [system, limit] of policy.systemLimits) args.push(system, limit);
   args.push(batchId, runs.length);
   for (const [traceId, run] of runs) {
@@ -88,15 +88,21 @@ export function batchReply(reply, count) {
     remaining.trace = leftTrace;
     decisions.push({ limitedBy: LIMITED_BY[code], remaining, retryAfterMs: wait });
   }
-  return { calls: asInt(reply[0]), unmarked: asInt(reply[1]), counts, written, decisions };
+  const [calls, unmarked, dayCommands] = reply.slice(0, 3).map(asInt);
+  return { calls, unmarked, dayCommands, counts, written, decisions };
 }
 
 class CommandError extends StorageError {}
 
 export class UpstashStore {
-  constructor(endpoint, policy) {
+  constructor(endpoint, policy, maxCommandsPerDay = 0) {
     this.endpoint = endpoint;
     this.policy = policy;
+    // Commands this isolate sent; the shared day count as the last counted call left it, and
+    // this.commands at that moment (scripts.py's Usage.shared_*).
+    this.commands = 0;
+    this.shared = { day: -1, count: 0, mark: 0 };
+    this.budget = new DailyBudget(maxCommandsPerDay, this);
     this.refusals = new RefusalMemory(policy);
     this.flying = new Map(); // trace id -> calls in flight holding it
     this.flushingSince = null; // when the running drop flush started (one at a time)
@@ -141,6 +147,7 @@ export class UpstashStore {
       // A flushed, restarted or new database: the refused EVALSHA ran nothing, so loading the
       // script and sending it again cannot store anything twice. Its counters may be gone too.
       this.refusals.forget();
+      this.commands += 2; // the refused EVALSHA and the SCRIPT LOAD
       const loaded = await this.command(["SCRIPT", "LOAD", WRITE_BATCH]);
       if (loaded !== scriptSha) throw new StorageError("SCRIPT LOAD answered another sha");
       reply = await this.command(evalsha);
@@ -148,11 +155,20 @@ export class UpstashStore {
     if (!Array.isArray(reply) || typeof reply[0] !== "number") {
       throw new StorageError("the script answered something other than its reply list");
     }
+    this.commands += 1 + reply[0];
     return reply;
   }
 
   // One script call for `entries` (and the held drop runs of their traces); decisions in order.
+  // Every ingester's commands of UTC `day` as far as known; null when no call counted them today.
+  commandsToday(day) {
+    if (day !== this.shared.day) return null;
+    return this.shared.count + this.commands - this.shared.mark;
+  }
+
   async write(entries, nowMs) {
+    const spent = this.budget.refusals(entries.length, nowMs);
+    if (spent !== null) return spent;
     const local = this.refusals.decide(entries.map((e) => [e.traceId, e.system]), nowMs);
     if (local !== null) {
       // Held for the trace's marker; a trace without a list gets none (no key for a refusal).
@@ -167,7 +183,9 @@ export class UpstashStore {
   async #write(entries, nowMs, runs) {
     const traces = [...new Set([...entries.map((e) => e.traceId), ...runs.map(([t]) => t)])];
     for (const t of traces) this.flying.set(t, (this.flying.get(t) ?? 0) + 1);
-    const call = writeBatchCall(this.policy, entries, nowMs, newBatchId(), runs);
+    const uncounted = this.commands - this.shared.mark;
+    const call = writeBatchCall(this.policy, entries, nowMs, newBatchId(), runs, uncounted);
+    const before = this.commands;
     let reply;
     try {
       reply = batchReply(await this.run(call), entries.length);
@@ -181,6 +199,10 @@ export class UpstashStore {
         if (n > 0) this.flying.set(t, n);
         else this.flying.delete(t);
       }
+    }
+    if (reply.dayCommands >= 0) {
+      // Counted: everything up to this call's own commands (not a NOSCRIPT's reload).
+      this.shared = { day: Math.floor(nowMs / DAY_MS), count: reply.dayCommands, mark: before + 1 + reply.calls };
     }
     const logsPrefix = this.policy.keyPrefix + LOGS_PREFIX;
     for (const k of reply.written) this.refusals.wrote(call.keys[k - 1].slice(logsPrefix.length), nowMs);

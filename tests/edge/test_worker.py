@@ -189,3 +189,34 @@ def test_wrangler_bundles_the_python_stores_script_file(tmp_path: Path) -> None:
     [bundled] = out.glob("*write_batch.lua")
     assert bundled.read_bytes() == LUA.read_bytes()
     assert bundled.name in (out / "index.js").read_text()
+
+
+def test_the_daily_budget_is_one_count_for_edge_and_python(
+    redis_server: RedisServer, upstash_server: UpstashRestServer
+) -> None:
+    """TRACESINK_MAX_COMMANDS_PER_DAY counts every ingester's commands on the database in one
+    shared count: once the Worker has spent it, the Worker refuses, and a Python service on the
+    same database refuses too as soon as one script call has told it the count."""
+    env = {"TRACESINK_KEY_PREFIX": fresh_prefix("budget"), "TRACESINK_MAX_COMMANDS_PER_DAY": "20"}
+    with (
+        running_worker(upstash_server.url, upstash_server.token, env) as worker,
+        serving({**env, "TRACESINK_STORE": upstash_server.store_url}) as python,
+    ):
+        answers = [httpx.post(f"{worker.url}/log", json=entry(f"b{i}", "x")) for i in range(8)]
+        statuses = [a.status_code for a in answers]
+        assert 200 in statuses
+        assert 429 in statuses
+        refused = answers[statuses.index(429)]
+        assert statuses[statuses.index(429) :] == [429] * (len(statuses) - statuses.index(429))
+        assert refused.json()["limited_by"] == "budget"
+        assert refused.json()["error"] == (
+            "the daily store budget is spent (TRACESINK_MAX_COMMANDS_PER_DAY=20); "
+            "ingest resumes at 00:00 UTC"
+        )
+        assert int(refused.headers["retry-after"]) <= 86_400
+        before = upstash_server.commands_received
+        assert httpx.post(f"{worker.url}/log", json=entry("b9", "x")).status_code == 429
+        assert upstash_server.commands_received == before  # a spent budget costs nothing more
+        from_python = [httpx.post(f"{python.url}/log", json=entry("p", "x")) for _ in range(2)]
+        assert from_python[-1].status_code == 429
+        assert from_python[-1].json()["limited_by"] == "budget"
