@@ -1,8 +1,8 @@
 """The edge Worker in workerd, as a user runs it (``npm --prefix edge run serve``), on a real
 redis-server behind the Upstash REST server: what it writes reads back through the Python service
 and its CLI, its limits (and daily budget) are the Python service's on the same counters,
-refusals cost no command, and a store that forgot the script, a store that is down and a bad setting each get the
-answer the Python service gives.
+refusals cost no command, and a store that forgot the script, a store that is down and a bad
+setting each get the answer the Python service gives.
 """
 
 from __future__ import annotations
