@@ -34,7 +34,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import asdict, dataclass
 from importlib.metadata import version
@@ -246,17 +246,17 @@ def server_env(name: str, scratch: Path) -> dict[str, str]:
     return env
 
 
-def wait_idle(pid: int, max_wait: float = 10) -> None:
+def wait_idle(pid: int, max_wait: float = 10, ticks: Callable[[int], int] = cpu_ticks) -> None:
     """Wait until a server has used no CPU for 0.3 s: requests that wrk cut off have finished.
 
     Otherwise a request still running after one wrk process stops could store its entries after
     the next FLUSHALL and be counted in the next run.
     """
     deadline = time.monotonic() + max_wait
-    before = cpu_ticks(pid)
+    before = ticks(pid)
     while time.monotonic() < deadline:
         time.sleep(0.3)
-        after = cpu_ticks(pid)
+        after = ticks(pid)
         if after == before:
             return
         before = after

@@ -1,4 +1,5 @@
 """``tracesink serve`` runs the service; ``tracesink check`` validates settings, reaches the store;
+``tracesink dev`` runs it for development with a private redis-server (dev/);
 the terminal commands (``logs``, ``tail``, ``traces``, ``send``, ``doctor``, ``stats``) talk to a
 running instance over HTTP and live in ``terminal/``, one module each.
 
@@ -22,17 +23,20 @@ from typing import Any
 
 from tracesink import __version__
 from tracesink.config import OPTIONS, Option, Settings, load_settings, mask_url
+from tracesink.dev import command as dev
 from tracesink.errors import ConfigurationError, TraceSinkError
 from tracesink.pipeline import policy_from
 from tracesink.server.run import serve
 from tracesink.store.diagnose import probe
 from tracesink.terminal import doctor, logs, send, stats, tail, traces
 
-# Commands that talk to a running server: each module adds its parser and runs it.
+# Commands that talk to a running server, and ``dev`` (which runs one): each module adds its
+# parser and runs it.
 TERMINAL_COMMANDS = {
     module.__name__.rsplit(".", 1)[1]: module
     for module in (logs, tail, traces, send, doctor, stats)
 }
+TERMINAL_COMMANDS["dev"] = dev
 DESCRIPTION = (
     "A log sink for developers: browsers, backends and edge workers send logs to one HTTP "
     "endpoint, each entry with a trace_id; one read returns a trace's whole story."

@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).parents[2]
 STATIC = ROOT / "src" / "tracesink" / "static"
 BIN = ROOT / "node_modules" / ".bin"
-# The budget the README states: client.js minified by terser, then gzipped.
+# The budget docs/browser.md states: client.js minified by terser, then gzipped.
 MINIFIED_GZIP_BUDGET = 5 * 1024
 
 pytestmark = pytest.mark.slow
@@ -60,7 +60,7 @@ def test_the_types_describe_what_a_bundling_app_writes() -> None:
 
 
 def test_the_script_stays_small() -> None:
-    """client.js minified (terser -c -m) and gzipped stays within the README's 5 KiB."""
+    """client.js minified (terser -c -m) and gzipped stays within docs/browser.md's 5 KiB."""
     terser = _tool(str(BIN / "terser"), "terser")
     source = STATIC / "client.js"
     minified = subprocess.run(

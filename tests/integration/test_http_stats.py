@@ -112,7 +112,7 @@ async def on_redis(
 
 
 # The test's own commands, and the connection handshake (one HELLO per pooled connection), which
-# tracesink does not count (see the README's cost section).
+# tracesink does not count (see docs/cost.md).
 NOT_COUNTED = {"cmdstat_info", "cmdstat_config|resetstat", "cmdstat_hello"}
 
 

@@ -160,7 +160,7 @@ TSC_COMMAND = str(TSC) if TSC.exists() else shutil.which("tsc")
 
 @pytest.mark.skipif(TSC_COMMAND is None, reason="tsc is not installed (npm ci)")
 def test_the_types_compile_under_strict_typescript(tmp_path: Path) -> None:
-    """sdk.d.ts, saved as an .mjs file's .d.mts (as the README says), types a Worker-style use
+    """sdk.d.ts, saved as an .mjs file's .d.mts (as docs/sources.md says), types a Worker-style use
     of every export under `tsc --strict`."""
     (tmp_path / "tracesink.mjs").write_bytes(SDK.read_bytes())
     (tmp_path / "tracesink.d.mts").write_bytes((STATIC / "sdk.d.ts").read_bytes())

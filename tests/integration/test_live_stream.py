@@ -3,6 +3,8 @@ two instances on one Redis, resuming with Last-Event-ID, filters and read auth."
 
 from __future__ import annotations
 
+import signal
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -11,7 +13,7 @@ import redis
 
 from tests.support.live import reading
 from tests.support.redis_server import RedisServer, redis_server_binary, running_redis_server
-from tests.support.service import Service, serving
+from tests.support.service import Service, serving, stop_service
 
 pytestmark = pytest.mark.slow
 TOKEN = "live-stream-read-token"  # noqa: S105  # a test token, not a secret
@@ -98,6 +100,22 @@ def test_live_reads_need_the_token_when_one_is_set() -> None:
         with reading(f"{service.url}/live", {"Authorization": f"Bearer {TOKEN}"}) as live:
             assert live.status == 200
             live.until_ready()
+
+
+def test_stopping_the_server_ends_open_streams_at_once() -> None:
+    """SIGTERM with streams open: they end (an EventSource would reconnect with its
+    Last-Event-ID), and tracesink exits 0 in well under its 10 s grace period, which a stream
+    that never ends would otherwise use up."""
+    with serving() as service, reading(f"{service.url}/live") as live:
+        live.until_ready()
+        with reading(f"{service.url}/logs/held-open/live") as other:
+            other.until_ready()
+            started = time.monotonic()
+            assert stop_service(service, signal.SIGTERM) == 0
+            took = time.monotonic() - started
+            assert live.nothing_more(2), "the every-trace stream was not ended"
+            assert other.nothing_more(2), "the trace's stream was not ended"
+        assert took < 5, f"exit took {took:.1f} s"
 
 
 @pytest.fixture(scope="module")

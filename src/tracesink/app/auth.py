@@ -33,7 +33,7 @@ class ReadGuard:
             raise AccessDenied(
                 "reads without TRACESINK_READ_TOKEN are open to this machine only, and this "
                 "request came through a proxy or tunnel, or names another host: set a read token "
-                "(see TRACESINK_TRUSTED_PROXIES in the README)",
+                "(see TRACESINK_TRUSTED_PROXIES in docs/security.md)",
                 "Authorization",
                 403,
             )

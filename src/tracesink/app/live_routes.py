@@ -94,7 +94,7 @@ async def get_trace_live(state: AppState, request: Request) -> Response:
     replay_filter = EntryFilter(wanted.level, wanted.systems, wanted.text, cursor)
     replay = [(r, i) for r, i in items if replay_filter.matches(i)]
     body = _stream(subscribed, replay, wanted, known, floor="")
-    return StreamingResponse(200, body, request.receive, SSE_HEADERS)
+    return StreamingResponse(200, body, request, SSE_HEADERS)
 
 
 async def get_live(state: AppState, request: Request) -> Response:
@@ -115,7 +115,7 @@ async def get_live(state: AppState, request: Request) -> Response:
         raise
     known = SentIds(str(item["id"]) for _, item in replay)
     body = _stream(subscribed, replay, wanted, known, floor=cursor)
-    return StreamingResponse(200, body, request.receive, SSE_HEADERS)
+    return StreamingResponse(200, body, request, SSE_HEADERS)
 
 
 async def _recent_after(

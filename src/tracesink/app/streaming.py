@@ -3,6 +3,12 @@
 The body is an async iterator of chunks sent through the ASGI ``send`` one by one. A client that
 goes away is noticed by a second task reading ``receive`` (for ``http.disconnect``): the body is
 then cancelled, so its ``finally`` (unsubscribing) runs at once rather than at the next write.
+
+A stream never ends by itself, and a server shutting down gracefully waits for its responses to
+end: ``tracesink serve`` would wait out its whole grace period for every open viewer. So the
+response leaves a callback in its scope under ``STOP_ON_SHUTDOWN``; the server's protocol
+(``server/protocol.py``) calls it when the server stops, and the stream ends cleanly then (an
+``EventSource`` reconnects, with ``Last-Event-ID``, to whatever serves the address next).
 """
 
 from __future__ import annotations
@@ -14,37 +20,42 @@ from typing import Any
 
 import msgspec
 
-from tracesink.app.http import Receive, Response, Send
+from tracesink.app.http import Request, Response, Send
 
 SSE_HEADERS = (
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-store"),
     (b"x-accel-buffering", b"no"),  # a proxy (nginx) must not buffer the stream
 )
+STOP_ON_SHUTDOWN = "tracesink.stop_on_shutdown"  # scope key: ends the stream when called
 
 
 class StreamingResponse(Response):
-    __slots__ = ("_body", "_receive")
+    __slots__ = ("_body", "_request")
 
     def __init__(
         self,
         status: int,
         body: AsyncGenerator[bytes, None],
-        receive: Receive,
+        request: Request,
         headers: Iterable[tuple[bytes, bytes]] = (),
     ) -> None:
         super().__init__(status, b"", headers)
         self._body = body
-        self._receive = receive
+        self._request = request
 
     async def send(self, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        stopped = asyncio.Event()
+        self._request.scope[STOP_ON_SHUTDOWN] = stopped.set
         writer = asyncio.create_task(self._write(send))
         listener = asyncio.create_task(self._until_disconnect())
+        stopper = asyncio.create_task(stopped.wait())
+        tasks = (writer, listener, stopper)
         try:
-            done, _ = await asyncio.wait({writer, listener}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (writer, listener):
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -53,6 +64,7 @@ class StreamingResponse(Response):
             failure = writer.exception()
             if failure is not None:
                 raise failure  # the server logs it and drops the connection mid-stream
+        if listener not in done:  # the body ended, or the server stops: end the response
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _write(self, send: Send) -> None:
@@ -60,7 +72,7 @@ class StreamingResponse(Response):
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
 
     async def _until_disconnect(self) -> None:
-        while (await self._receive())["type"] != "http.disconnect":
+        while (await self._request.receive())["type"] != "http.disconnect":
             pass
 
 

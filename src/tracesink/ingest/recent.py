@@ -7,7 +7,7 @@ pass), *kept* once stored, and *released* when storing failed (so the retry may 
 The limit, stated plainly: this memory is per process and bounded (``max_keys``, ``max_age_s``).
 A repeat that reaches another instance behind a load balancer, arrives after a restart, or comes
 later than ``max_age_s`` (Convex retries within minutes) is stored again. Exact cross-instance
-deduplication needs a mark in the shared store; see the README.
+deduplication needs a mark in the shared store; see docs/sources.md.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ import httptools
 import msgspec
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from tracesink.app.streaming import STOP_ON_SHUTDOWN
 from tracesink.server.joined_writes import HeadJoiningTransport
 
 SWEEP_EVERY_S = 0.25
@@ -137,6 +138,15 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().on_response_complete()
         if self._awaiting_head and not self.transport.is_closing():
             self.deadlines.arm(self, self.loop)
+
+    def shutdown(self) -> None:
+        """The server stops: besides uvicorn's (close when idle, else after this response), end a
+        live stream now, which would otherwise hold the shutdown for its whole grace period."""
+        super().shutdown()
+        if self.cycle is not None and not self.cycle.response_complete:
+            stop = self.cycle.scope.get(STOP_ON_SHUTDOWN)
+            if callable(stop):
+                stop()
 
     def head_overdue(self, loop: asyncio.AbstractEventLoop) -> None:
         """The awaited head did not arrive in time: 408 if some of it came, else just close."""

@@ -1,0 +1,222 @@
+"""The edge Worker in workerd, as a user runs it (``npm --prefix edge run serve``), on a real
+redis-server behind the Upstash REST server: what it writes reads back through the Python service
+and its CLI, its limits (and daily budget) are the Python service's on the same counters,
+refusals cost no command, and a store that forgot the script, a store that is down and a bad
+setting each get the answer the Python service gives.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from tests.edge.conftest import fresh_prefix
+from tests.support.edge_worker import EDGE, running_worker
+from tests.support.redis_server import RedisServer, free_port
+from tests.support.service import serving
+from tests.support.upstash_rest import UpstashRestServer
+
+pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("node_ready")]
+LUA = Path(__file__).parents[2] / "src" / "tracesink" / "store" / "lua" / "write_batch.lua"
+
+
+def entry(trace_id: str, message: str, **fields: object) -> dict[str, object]:
+    return {"trace_id": trace_id, "message": message, **fields}
+
+
+def test_entries_read_back_through_the_python_service_and_its_cli(
+    redis_server: RedisServer, upstash_server: UpstashRestServer
+) -> None:
+    """A trace written at the edge is a trace like any other: GET /logs/{id}, /traces, the CLI."""
+    env = {"TRACESINK_KEY_PREFIX": fresh_prefix("read")}
+    with (
+        running_worker(upstash_server.url, upstash_server.token, env) as worker,
+        serving({**env, "TRACESINK_STORE": redis_server.url}) as python,
+    ):
+        sent = httpx.post(
+            f"{worker.url}/logs",
+            json=[
+                entry("edge-read", "clicked pay", system="browser", level="info"),
+                entry(
+                    "edge-read",
+                    "card declined",
+                    system="worker",
+                    level="error",
+                    context={"card": "visa"},
+                ),
+            ],
+        )
+        assert sent.status_code == 200, sent.text
+        trace = httpx.get(f"{python.url}/logs/edge-read").json()
+        assert [(e["system"], e["level"], e["message"]) for e in trace["entries"]] == [
+            ("browser", "info", "clicked pay"),
+            ("worker", "error", "card declined"),
+        ]
+        assert [e["id"] for e in trace["entries"]] == sent.json()["ids"]
+        assert trace["expires_at"] is not None
+        listed = httpx.get(f"{python.url}/traces").json()
+        assert [t["trace_id"] for t in listed["traces"]] == ["edge-read"]
+        cli = subprocess.run(
+            [sys.executable, "-m", "tracesink", "logs", "edge-read", "--url", python.url],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={k: v for k, v in os.environ.items() if not k.startswith("TRACESINK_")},
+        )
+        assert "clicked pay" in cli.stdout
+        assert "card declined" in cli.stdout
+        assert '"card":"visa"' in cli.stdout
+
+
+def test_edge_and_python_share_one_set_of_limits(
+    redis_server: RedisServer, upstash_server: UpstashRestServer
+) -> None:
+    """Two ingesters on one database enforce one limit: what one admitted, the other counts."""
+    env = {"TRACESINK_KEY_PREFIX": fresh_prefix("shared"), "TRACESINK_TRACE_LIMIT": "4"}
+    with (
+        running_worker(upstash_server.url, upstash_server.token, env) as worker,
+        serving({**env, "TRACESINK_STORE": upstash_server.store_url}) as python,
+    ):
+        for url in (python.url, worker.url, python.url, worker.url):
+            assert httpx.post(f"{url}/log", json=entry("shared", "x")).status_code == 200
+        for url in (worker.url, python.url):
+            refused = httpx.post(f"{url}/log", json=entry("shared", "x"))
+            assert refused.status_code == 429
+            assert refused.json()["limited_by"] == "trace"
+        assert httpx.get(f"{python.url}/logs/shared").json()["total"] == 4
+
+
+def test_refusals_cost_no_command_and_are_marked_within_seconds(
+    redis_server: RedisServer, upstash_server: UpstashRestServer
+) -> None:
+    """Once the isolate has heard that a trace is full, refusing it sends nothing to the store;
+    the refusals are then written as one marker, after the responses, by ctx.waitUntil."""
+    env = {"TRACESINK_KEY_PREFIX": fresh_prefix("refuse"), "TRACESINK_TRACE_LIMIT": "1"}
+    with (
+        running_worker(upstash_server.url, upstash_server.token, env) as worker,
+        serving({**env, "TRACESINK_STORE": redis_server.url}) as reader,
+        httpx.Client(base_url=worker.url) as client,
+    ):
+        assert client.post("/log", json=entry("full", "kept")).status_code == 200
+        assert client.post("/log", json=entry("full", "refused by the script")).status_code == 429
+        before = upstash_server.commands_received
+        for _ in range(20):
+            assert client.post("/log", json=entry("full", "refused here")).status_code == 429
+        assert upstash_server.commands_received == before
+        deadline = time.monotonic() + 6
+        while True:
+            trace = httpx.get(f"{reader.url}/logs/full").json()
+            if trace["dropped"]["trace"] == 21 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert trace["dropped"]["trace"] == 21
+        assert [e.get("kind") for e in trace["entries"]] == [None, "dropped"]
+        assert upstash_server.commands_received == before + 1  # one script call wrote all 20
+
+
+def test_a_database_that_forgot_the_script_gets_it_again(
+    redis_server: RedisServer, upstash_server: UpstashRestServer
+) -> None:
+    env = {"TRACESINK_KEY_PREFIX": fresh_prefix("noscript")}
+    with running_worker(upstash_server.url, upstash_server.token, env) as worker:
+        assert httpx.post(f"{worker.url}/log", json=entry("n", "before")).status_code == 200
+        redis.Redis.from_url(redis_server.url).script_flush()
+        assert httpx.post(f"{worker.url}/log", json=entry("n", "after")).status_code == 200
+        key = f"{env['TRACESINK_KEY_PREFIX']}logs:n"
+        assert redis.Redis.from_url(redis_server.url).llen(key) == 2
+
+
+def test_an_unreachable_store_is_a_503_with_retry_after() -> None:
+    with running_worker(f"http://127.0.0.1:{free_port()}", "token", {}) as worker:
+        answer = httpx.post(f"{worker.url}/log", json=entry("down", "x"))
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "1"
+    assert answer.json() == {"success": False, "error": "the store is unavailable; retry later"}
+
+
+def test_a_bad_setting_is_named_in_every_answer(upstash_server: UpstashRestServer) -> None:
+    env = {"TRACESINK_TRACE_LIMIT": "lots"}
+    with running_worker(upstash_server.url, upstash_server.token, env) as worker:
+        answer = httpx.post(f"{worker.url}/log", json=entry("t", "x"))
+    assert answer.status_code == 500
+    assert answer.json()["field"] == "configuration"
+    assert answer.json()["error"].startswith("TRACESINK_TRACE_LIMIT: expected a whole number")
+
+
+def test_every_key_carries_the_prefix(
+    redis_server: RedisServer, upstash_server: UpstashRestServer
+) -> None:
+    prefix = fresh_prefix("prefix")
+    with running_worker(
+        upstash_server.url, upstash_server.token, {"TRACESINK_KEY_PREFIX": prefix}
+    ) as worker:
+        assert httpx.post(f"{worker.url}/log", json=entry("p", "x")).status_code == 200
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    keys = sorted(str(k) for k in client.keys(f"{prefix}*"))
+    assert f"{prefix}logs:p" in keys
+    assert all(k.startswith((f"{prefix}logs:", f"{prefix}tracesink:rl:")) for k in keys)
+
+
+def test_wrangler_bundles_the_python_stores_script_file(tmp_path: Path) -> None:
+    """What `wrangler deploy` uploads holds write_batch.lua byte for byte: one source of truth."""
+    out = tmp_path / "bundle"
+    subprocess.run(
+        [
+            "npx",
+            "--no-install",
+            "wrangler",
+            "deploy",
+            "--dry-run",
+            "--env",
+            "production",
+            "--outdir",
+            str(out),
+        ],
+        cwd=EDGE,
+        check=True,
+        capture_output=True,
+        timeout=120,
+        # Offline: no banner (its update check asks the npm registry), no metrics.
+        env={**os.environ, "WRANGLER_HIDE_BANNER": "true", "WRANGLER_SEND_METRICS": "false"},
+    )
+    [bundled] = out.glob("*write_batch.lua")
+    assert bundled.read_bytes() == LUA.read_bytes()
+    assert bundled.name in (out / "index.js").read_text()
+
+
+def test_the_daily_budget_is_one_count_for_edge_and_python(
+    redis_server: RedisServer, upstash_server: UpstashRestServer
+) -> None:
+    """TRACESINK_MAX_COMMANDS_PER_DAY counts every ingester's commands on the database in one
+    shared count: once the Worker has spent it, the Worker refuses, and a Python service on the
+    same database refuses too as soon as one script call has told it the count."""
+    env = {"TRACESINK_KEY_PREFIX": fresh_prefix("budget"), "TRACESINK_MAX_COMMANDS_PER_DAY": "20"}
+    with (
+        running_worker(upstash_server.url, upstash_server.token, env) as worker,
+        serving({**env, "TRACESINK_STORE": upstash_server.store_url}) as python,
+    ):
+        answers = [httpx.post(f"{worker.url}/log", json=entry(f"b{i}", "x")) for i in range(8)]
+        statuses = [a.status_code for a in answers]
+        assert 200 in statuses
+        assert 429 in statuses
+        refused = answers[statuses.index(429)]
+        assert statuses[statuses.index(429) :] == [429] * (len(statuses) - statuses.index(429))
+        assert refused.json()["limited_by"] == "budget"
+        assert refused.json()["error"] == (
+            "the daily store budget is spent (TRACESINK_MAX_COMMANDS_PER_DAY=20); "
+            "ingest resumes at 00:00 UTC"
+        )
+        assert int(refused.headers["retry-after"]) <= 86_400
+        before = upstash_server.commands_received
+        assert httpx.post(f"{worker.url}/log", json=entry("b9", "x")).status_code == 429
+        assert upstash_server.commands_received == before  # a spent budget costs nothing more
+        from_python = [httpx.post(f"{python.url}/log", json=entry("p", "x")) for _ in range(2)]
+        assert from_python[-1].status_code == 429
+        assert from_python[-1].json()["limited_by"] == "budget"
