@@ -11,11 +11,17 @@ Only such a response is held: its body write always follows (an empty body is st
 so nothing waits. A streamed (chunked) response, the answer to ``HEAD`` (no body is ever
 written) and ``100 Continue`` go out at once, as before. If the app fails between head and
 body, uvicorn closes the connection, as it would have after a lone head.
+
+The transport refers to its cycle weakly: the cycle refers to the transport, and a strong
+reference back would make every request a reference cycle, freed only by the cyclic garbage
+collector (measured: about ten objects a request, and under workload (a) a collection of
+~39,000 of them every ~0.2 s, each a 20-30 ms pause: ~10 % of the server's time and its p99).
 """
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
@@ -29,7 +35,7 @@ class HeadJoiningTransport(asyncio.Transport):
     def __init__(self, transport: asyncio.Transport, cycle: RequestResponseCycle) -> None:
         super().__init__()
         self._transport = transport
-        self._cycle = cycle
+        self._cycle = weakref.ref(cycle)
         self._head_seen = False
         self._held: bytes | None = None
 
@@ -39,8 +45,8 @@ class HeadJoiningTransport(asyncio.Transport):
             self._held = None
             self._transport.writelines((held, data))
             return
-        cycle = self._cycle
-        if not self._head_seen and cycle.response_started:
+        cycle = self._cycle()
+        if not self._head_seen and cycle is not None and cycle.response_started:
             # The first write once the response has started is its head; uvicorn has just
             # parsed its headers, so chunked_encoding is False exactly when a length was given.
             self._head_seen = True
