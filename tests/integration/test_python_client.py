@@ -12,14 +12,13 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 
 import tracesink
 from tests.support.redis_server import free_port
-from tests.support.service import Service, serving
+from tests.support.service import Service, entries_if_any, serving
 from tracesink.client import TraceSinkHandler
 
 pytestmark = pytest.mark.slow
@@ -34,14 +33,6 @@ def sink() -> Iterator[Service]:
     }
     with serving(env) as running:
         yield running
-
-
-def read(service: Service, trace_id: str) -> list[dict[str, Any]]:
-    response = httpx.get(f"{service.url}/logs/{trace_id}")
-    if response.status_code == 404:
-        return []
-    entries: list[dict[str, Any]] = response.json()["entries"]
-    return entries
 
 
 def logger_with(handler: logging.Handler, name: str) -> logging.Logger:
@@ -68,7 +59,7 @@ def test_records_arrive_on_close_with_level_context_and_stack(sink: Service) -> 
         except RuntimeError:
             log.exception("charge failed")
     handler.close()
-    entries = read(sink, "py-levels")
+    entries = entries_if_any(sink, "py-levels")
     assert [(e["level"], e["context"]["levelname"]) for e in entries] == [
         ("log", "DEBUG"),
         ("info", "INFO"),
@@ -93,7 +84,7 @@ def test_the_default_system_is_manual_and_extra_trace_id_wins(sink: Service) -> 
         log.info("explicit", extra={"trace_id": "py-extra"})
     assert handler.flush()
     handler.close()
-    [entry] = read(sink, "py-extra")
+    [entry] = entries_if_any(sink, "py-extra")
     assert (entry["system"], entry["detected_by"]) == ("manual", "x-log-system")
 
 
@@ -121,7 +112,7 @@ def test_emit_never_blocks_while_the_sink_is_stopped_and_delivers_after(
         log.info("after")  # the next batch carries the report
     assert handler.flush(timeout=15), (handler.last_error, handler.sent, handler.dropped)
     handler.close()
-    entries = read(sink, "py-stopped")
+    entries = entries_if_any(sink, "py-stopped")
     reports = [e for e in entries if "tracesink handler dropped" in e["message"]]
     reported = sum(e["context"]["tracesink_dropped"]["queue_full"] for e in reports)
     assert reported == handler.dropped["queue_full"]  # every drop reported, none twice
@@ -203,7 +194,7 @@ def test_survives_fork(sink: Service) -> None:
         [sys.executable, "-c", FORKING, sink.url], capture_output=True, text=True, timeout=30
     )
     assert done.returncode == 0, done.stderr
-    messages = sorted(e["message"] for e in read(sink, "py-fork"))
+    messages = sorted(e["message"] for e in entries_if_any(sink, "py-fork"))
     assert messages == ["child after fork", "parent after fork", "parent before fork"]
 
 
@@ -216,7 +207,7 @@ def test_the_standard_librarys_http_handler_is_understood(sink: Service) -> None
     handler = logging.handlers.HTTPHandler(host, "/log", method="POST")
     log = logger_with(handler, "stdlib")
     log.critical("paid %s in %.1f s", "alice", 1.5, extra={"trace_id": "py-stdlib", "shop": "x"})
-    [entry] = read(sink, "py-stdlib")
+    [entry] = entries_if_any(sink, "py-stdlib")
     assert entry["message"] == "paid alice in 1.5 s"
     assert entry["level"] == "error"
     assert entry["context"] == {"logger": "tests.client.stdlib", "shop": "x"}
@@ -241,7 +232,8 @@ def test_an_application_that_never_closes_still_delivers_at_exit(sink: Service) 
         [sys.executable, "-c", AT_EXIT, sink.url], capture_output=True, text=True, timeout=30
     )
     assert done.returncode == 0, done.stderr
-    assert [e["message"] for e in read(sink, "py-exit")] == [f"record {i}" for i in range(30)]
+    messages = [e["message"] for e in entries_if_any(sink, "py-exit")]
+    assert messages == [f"record {i}" for i in range(30)]
 
 
 def test_only_http_urls_are_accepted() -> None:

@@ -128,3 +128,13 @@ def stored(http: httpx.Client, trace_id: str) -> list[dict[str, Any]]:
     assert response.status_code == 200, response.text
     entries: list[dict[str, Any]] = response.json()["entries"]
     return entries
+
+
+def entries_if_any(service: Service, trace_id: str) -> list[dict[str, Any]]:
+    """The entries of a trace over HTTP; [] when it was never written (404)."""
+    response = httpx.get(f"{service.url}/logs/{trace_id}", timeout=10)
+    if response.status_code == 404:
+        return []
+    assert response.status_code == 200, response.text
+    entries: list[dict[str, Any]] = response.json()["entries"]
+    return entries
