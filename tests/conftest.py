@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import shutil
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.support.redis_server import RedisServer, redis_server_binary, running_redis_server
 from tracesink.app import TraceSinkApp, create_app
 from tracesink.config import Settings
 
@@ -133,3 +134,13 @@ async def sink(make_app: Callable[..., Any]) -> AppClient:
     """The app with default settings."""
     result: AppClient = await make_app()
     return result
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server of the module's own on a free port (the contract suite shares one per
+    session: tests/contract/conftest.py)."""
+    if redis_server_binary() is None:
+        pytest.skip("redis-server is not installed (e.g. apt install redis-server)")
+    with running_redis_server() as server:
+        yield server

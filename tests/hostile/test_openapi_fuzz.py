@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import Case, GenerationMode
 from schemathesis.core.result import Err
 
-from tests.support.redis_server import RedisServer, redis_server_binary, running_redis_server
+from tests.support.redis_server import RedisServer, redis_server_binary
 from tests.support.service import Service, serving
 
 pytestmark = [
@@ -26,12 +26,6 @@ pytestmark = [
 
 DOCUMENTED_KEYS = re.compile(rb"logs:[A-Za-z0-9._:-]{1,128}|tracesink:rl:-?\d+|tracesink:traces")
 LEAKS = ("Traceback", 'File "', "msgspec.", "redis.exceptions", "sqlite3.")
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    with running_redis_server() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

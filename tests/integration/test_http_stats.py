@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -13,7 +13,7 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import AppClient, FakeClock
-from tests.support.redis_server import RedisServer, redis_server_binary, running_redis_server
+from tests.support.redis_server import RedisServer
 from tests.support.upstash_rest import start_upstash_rest_server
 from tracesink.app import create_app
 from tracesink.config import Settings
@@ -75,14 +75,6 @@ async def test_metrics_in_prometheus_text_format(make_app: MakeApp) -> None:
     assert values["tracesink_flush_seconds_count", ()] == 2
     assert values["tracesink_queue_depth", ()] == 0
     assert values["tracesink_store_errors_total", ()] == 0
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    if redis_server_binary() is None:
-        pytest.skip("redis-server is not installed")
-    with running_redis_server() as server:
-        yield server
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import redis
 
-from tests.support.redis_server import RedisServer, redis_server_binary, running_redis_server
+from tests.support.redis_server import RedisServer, redis_server_binary
 from tests.support.service import Service, serving
 
 pytestmark = [
@@ -23,12 +23,6 @@ pytestmark = [
 
 GLOBAL_LIMIT = 300
 TRACE_LIMIT = 40
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    with running_redis_server() as server:
-        yield server
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from tests.support.live import reading
-from tests.support.redis_server import RedisServer, redis_server_binary, running_redis_server
+from tests.support.redis_server import RedisServer
 from tests.support.service import Service, serving, stop_service
 
 pytestmark = pytest.mark.slow
@@ -116,14 +116,6 @@ def test_stopping_the_server_ends_open_streams_at_once() -> None:
             assert live.nothing_more(2), "the every-trace stream was not ended"
             assert other.nothing_more(2), "the trace's stream was not ended"
         assert took < 5, f"exit took {took:.1f} s"
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    if redis_server_binary() is None:
-        pytest.skip("redis-server is not installed")
-    with running_redis_server() as server:
-        yield server
 
 
 @pytest.mark.redis
