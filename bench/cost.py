@@ -40,6 +40,8 @@ from typing import Any
 import httpx
 import redis
 
+from tracesink.store.keys import trace_key
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # bench/ is not a package: run.py's helpers are imported by path.
 from run import (
@@ -116,7 +118,7 @@ async def runaway(url: str, client: redis.Redis, loop_s: float, settle_s: float)
             refused += 1
         await asyncio.sleep(settle_s)
     commands = billed(client)
-    head = client.lindex("logs:loop", 0)
+    head = client.lindex(trace_key("", "loop"), 0)
     marked = json.loads(head).get("count", 0) if head else 0
     return {"entries": refused, "commands": commands, "marked": marked, "rate": refused / loop_s}
 

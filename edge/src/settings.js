@@ -7,6 +7,7 @@ export const MANUAL = "manual";
 export const SYSTEM_NAME = /^[a-z][a-z0-9_.-]{0,31}$/;
 export const SYSTEM_NAME_RULE =
   "a-z, 0-9, '_', '.', '-', starting with a letter, at most 32 characters";
+// store/keys.py's PREFIX: no brace, so the key layout is unambiguous for every prefix.
 const KEY_PREFIX = /^[A-Za-z0-9._:-]{0,64}$/;
 const DEFAULT_SHARES = "browser=40,worker=30,convex=30";
 

@@ -22,6 +22,7 @@ from tests.support.edge_worker import EDGE, running_worker
 from tests.support.redis_server import RedisServer, free_port
 from tests.support.service import serving
 from tests.support.upstash_rest import UpstashRestServer
+from tracesink.store.keys import key_pattern, trace_key
 
 pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("node_ready")]
 LUA = Path(__file__).parents[2] / "src" / "tracesink" / "store" / "lua" / "write_batch.lua"
@@ -129,7 +130,7 @@ def test_a_database_that_forgot_the_script_gets_it_again(
         assert httpx.post(f"{worker.url}/log", json=entry("n", "before")).status_code == 200
         redis.Redis.from_url(redis_server.url).script_flush()
         assert httpx.post(f"{worker.url}/log", json=entry("n", "after")).status_code == 200
-        key = f"{env['TRACESINK_KEY_PREFIX']}logs:n"
+        key = trace_key(env["TRACESINK_KEY_PREFIX"], "n")
         assert redis.Redis.from_url(redis_server.url).llen(key) == 2
 
 
@@ -160,8 +161,8 @@ def test_every_key_carries_the_prefix(
         assert httpx.post(f"{worker.url}/log", json=entry("p", "x")).status_code == 200
     client = redis.Redis.from_url(redis_server.url, decode_responses=True)
     keys = sorted(str(k) for k in client.keys(f"{prefix}*"))
-    assert f"{prefix}logs:p" in keys
-    assert all(k.startswith((f"{prefix}logs:", f"{prefix}tracesink:rl:")) for k in keys)
+    assert trace_key(prefix, "p") in keys
+    assert all(key_pattern(prefix).fullmatch(k) for k in keys), keys
 
 
 def test_wrangler_bundles_the_python_stores_script_file(tmp_path: Path) -> None:

@@ -7,13 +7,14 @@ original write_batch.lua records b:{id} in its window's hash when the batch admi
 (it may have run after all, its reply lost), and this script records it on success, so a crash
 between "stored" and "removed from the spool" cannot store a batch twice.
 
-KEYS[1]    {prefix}tracesink:rl:{window of the original attempt}  HASH  holds b:{batch_id}
-KEYS[2]    {prefix}tracesink:rl:{current window}                  HASH  counters the entries join,
-                                                                        l:{trace_id} (the index)
-KEYS[3..]  {prefix}logs:{trace_id}                                LIST  one per distinct trace
+Keys as store/keys.py builds them (braces literal: the variable part is the hash tag):
+KEYS[1]    {prefix}rl:{tracesink}:<window of the original attempt>  HASH  holds b:<batch_id>
+KEYS[2]    {prefix}rl:{tracesink}:<current window>                  HASH  counters the entries
+                                                                    join, l:<trace_id> (the index)
+KEYS[3..]  {prefix}logs:{<trace_id>}                                LIST  one per distinct trace
 
 ARGV[1] now_ms   ARGV[2] window_ms   ARGV[3] ttl_ms   ARGV[4] slack_ms   ARGV[5] batch_id
-ARGV[6] the list keys' prefix ({prefix}logs:)
+ARGV[6] what a list key holds before its trace id ({prefix}logs:{), closed by a brace
 ARGV[7] n, the number of systems that have a limit; ARGV[8 .. 7 + n]: their names
 then three values per entry, oldest first: the KEYS index of its trace's list, its system, its
 payload
@@ -59,7 +60,7 @@ for i = 8 + n_systems, #ARGV, 3 do
   values[#values + 1] = ARGV[i + 2]
   count("g")
   if limited[ARGV[i + 1]] then count("s:" .. ARGV[i + 1]) end
-  count("t:" .. string.sub(KEYS[k], logs_prefix_len + 1))
+  count("t:" .. string.sub(KEYS[k], logs_prefix_len + 1, -2))
 end
 
 -- As write_batch.lua keeps them: a hash lives one window more than its own, and as long as a
@@ -71,7 +72,7 @@ for k = 3, #KEYS do
     call("LPUSH", KEYS[k], unpack(values, i, math.min(i + CHUNK - 1, #values)))
   end
   call("PEXPIRE", KEYS[k], ttl + slack)
-  call("HSET", KEYS[2], "l:" .. string.sub(KEYS[k], logs_prefix_len + 1), now)
+  call("HSET", KEYS[2], "l:" .. string.sub(KEYS[k], logs_prefix_len + 1, -2), now)
 end
 
 for _, field in ipairs(order) do call("HINCRBY", KEYS[2], field, counts[field]) end
