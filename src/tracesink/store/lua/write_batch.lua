@@ -250,20 +250,89 @@ local function head_of(key)
   }
 end
 
--- Per trace: the new items, oldest first (payload strings and marker tables), the stored head
--- (looked up only when a trace's first event in this call is a drop, since only then is the
--- stored head the newest item), and the time of its newest event written.
-local new_items, heads, latest = {}, {}, {}
+-- Which of the lists KEYS[ks[1..]] exist: their stored heads where they do, "none" where not.
+-- One LINDEX per list that exists (its marker is written, so it is paid for by that write); the
+-- rest is found by EXISTS over groups: one for all of them, then halving only the groups that
+-- hold both kinds. So refusals of many traces that have no list (new trace ids) cost one
+-- command in all, and at most 1 + min(existing, missing) x ceil(log2 #ks) EXISTS in any case.
+local function heads_of(ks)
+  local heads = {}
+  local function exists(lo, hi)
+    local n = 0
+    for i = lo, hi, CHUNK do
+      local names = {}
+      for j = i, math.min(i + CHUNK - 1, hi) do names[#names + 1] = KEYS[ks[j]] end
+      n = n + call("EXISTS", unpack(names))
+    end
+    return n
+  end
+  local function split(lo, hi, n)
+    if n == 0 then
+      for i = lo, hi do heads[ks[i]] = "none" end
+    elseif n == hi - lo + 1 then
+      for i = lo, hi do heads[ks[i]] = head_of(KEYS[ks[i]]) end
+    else
+      local mid = math.floor((lo + hi) / 2)
+      local left = exists(lo, mid)
+      split(lo, mid, left)
+      split(mid + 1, hi, n - left)
+    end
+  end
+  if #ks == 1 then
+    heads[ks[1]] = head_of(KEYS[ks[1]])  -- LINDEX answers both questions at once
+  elseif #ks > 1 then
+    split(1, #ks, exists(1, #ks))
+  end
+  return heads
+end
+
+-- The decisions first: they do not depend on the lists. Then each trace's events in order:
+-- drop runs (from the caller), then the entries, admitted or refused.
+local decisions, events = {}, {}
+for i = FIRST_RUN_ARG, FIRST_ENTRY_ARG - 1, 6 do
+  local g, s, t = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+  events[#events + 1] = {k = tonumber(ARGV[i]), run = {
+    count = g + s + t, by = {global = g, system = s, trace = t},
+    first = tonumber(ARGV[i + 4]), last = tonumber(ARGV[i + 5]),
+  }}
+end
+for i = FIRST_ENTRY_ARG, #ARGV, 3 do
+  local k = tonumber(ARGV[i])
+  local code, left, wait = decide(ARGV[i + 1], k)
+  if code == 0 then
+    events[#events + 1] = {k = k, payload = ARGV[i + 2]}
+  else
+    local by = {global = 0, system = 0, trace = 0}
+    by[LEVEL_NAMES[code]] = 1
+    events[#events + 1] = {k = k, run = {count = 1, by = by, first = now, last = now}}
+  end
+  for _, value in ipairs({code, left[1], left[2], left[3], wait}) do
+    decisions[#decisions + 1] = value
+  end
+end
+
+-- The stored head matters only to a trace whose first event here is a drop (it extends the
+-- head's marker, or goes nowhere when there is no list: a refusal never creates a key).
+local first_seen, dropped_first = {}, {}
+for _, event in ipairs(events) do
+  if not first_seen[event.k] then
+    first_seen[event.k] = true
+    if event.run then dropped_first[#dropped_first + 1] = event.k end
+  end
+end
+local heads = heads_of(dropped_first)
+
+-- Per trace: the new items, oldest first (payload strings and marker tables), and the time of
+-- its newest event written.
+local new_items, latest = {}, {}
 for k = 4, #KEYS do new_items[k] = {} end
 local unmarked = 0
+local admitted = {}
 
 local function record_run(k, run)
   local items = new_items[k]
   local newest = items[#items]
-  if newest == nil then
-    if heads[k] == nil then heads[k] = head_of(KEYS[k]) end
-    newest = heads[k]
-  end
+  if newest == nil then newest = heads[k] end
   if newest == "none" then
     unmarked = unmarked + run.count
     return
@@ -278,31 +347,14 @@ local function record_run(k, run)
   latest[k] = math.max(latest[k] or 0, run.last)
 end
 
-for i = FIRST_RUN_ARG, FIRST_ENTRY_ARG - 1, 6 do
-  local g, s, t = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
-  record_run(tonumber(ARGV[i]), {
-    count = g + s + t, by = {global = g, system = s, trace = t},
-    first = tonumber(ARGV[i + 4]), last = tonumber(ARGV[i + 5]),
-  })
-end
-
-local decisions = {}
-local admitted = {}
-for i = FIRST_ENTRY_ARG, #ARGV, 3 do
-  local k = tonumber(ARGV[i])
-  local code, left, wait = decide(ARGV[i + 1], k)
-  if code == 0 then
-    local items = new_items[k]
-    items[#items + 1] = ARGV[i + 2]
-    admitted[k] = true
-    latest[k] = now
+for _, event in ipairs(events) do
+  if event.run then
+    record_run(event.k, event.run)
   else
-    local by = {global = 0, system = 0, trace = 0}
-    by[LEVEL_NAMES[code]] = 1
-    record_run(k, {count = 1, by = by, first = now, last = now})
-  end
-  for _, value in ipairs({code, left[1], left[2], left[3], wait}) do
-    decisions[#decisions + 1] = value
+    local items = new_items[event.k]
+    items[#items + 1] = event.payload
+    admitted[event.k] = true
+    latest[event.k] = now
   end
 end
 
