@@ -84,6 +84,13 @@ function ingestKeys(raw) {
   return keys;
 }
 
+// config_values.trace_entries: room for the newest entry and the trimmed marker.
+function traceEntries(raw) {
+  const value = positiveInt(raw);
+  if (value < 2) throw new Error("a whole number of at least 2");
+  return value;
+}
+
 function keyPrefix(raw) {
   if (!KEY_PREFIX.test(raw)) {
     throw new Error("up to 64 of A-Z a-z 0-9 . _ : - (e.g. 'dev:'), or empty for none");
@@ -106,6 +113,7 @@ const OPTIONS = {
   ingest_keys: [ingestKeys, ""],
   key_prefix: [keyPrefix, ""],
   max_commands_per_day: [count, "0"],
+  max_trace_entries: [traceEntries, "1000"],
 };
 
 function parseOptions(env) {
@@ -139,6 +147,8 @@ function policyOf(o) {
     keyPrefix: o.key_prefix,
     // Count every ingester's commands per UTC day in the store (TRACESINK_MAX_COMMANDS_PER_DAY).
     sharedBudget: o.max_commands_per_day > 0,
+    // The most items a trace's list keeps (TRACESINK_MAX_TRACE_ENTRIES).
+    maxTraceEntries: o.max_trace_entries,
   };
 }
 

@@ -51,7 +51,8 @@ export function writeBatchCall(policy, entries, nowMs, batchId, runs = [], uncou
   const args = [nowMs, elapsed, policy.windowMs, policy.ttlMs, policy.slackMs];
   args.push(policy.globalLimit, policy.traceLimit, traceLead(prefix));
   // The day whose commands to count (-1: no shared budget), and those spent since the last count.
-  args.push(policy.sharedBudget ? day : -1, uncounted, policy.systemLimits.size);
+  args.push(policy.sharedBudget ? day : -1, uncounted, policy.maxTraceEntries);
+  args.push(policy.systemLimits.size);
   for (const [system, limit] of policy.systemLimits) args.push(system, limit);
   args.push(batchId, runs.length);
   for (const [traceId, run] of runs) {

@@ -186,6 +186,16 @@ def seconds_or_off(raw: str) -> float:
     return positive_number(raw)
 
 
+MIN_TRACE_ENTRIES = 2  # the newest entry and the trimmed marker
+
+
+def trace_entries(raw: str) -> int:
+    value = positive_int(raw)
+    if value < MIN_TRACE_ENTRIES:
+        raise ValueError(f"a whole number of at least {MIN_TRACE_ENTRIES}")
+    return value
+
+
 def key_prefix(raw: str) -> str:
     # Imported here: tracesink.store's package imports tracesink.config, which imports this.
     from tracesink.store import keys

@@ -343,12 +343,21 @@ def random_traffic(seed: int) -> list[tuple[int, list[PreparedEntry]]]:
 @pytest.mark.parametrize(
     "systems", [{"browser": 16, "worker": 12, "convex": 12}, {"browser": 5, "convex": 0}]
 )
+@pytest.mark.parametrize("cap", [1000, 12])
 async def test_redis_decides_and_stores_exactly_as_memory(
-    make_script_store: StoreFactory, seed: int, systems: dict[str, int]
+    make_script_store: StoreFactory, seed: int, systems: dict[str, int], cap: int
 ) -> None:
-    """For random traffic, the Lua script's decisions, lists and summaries equal MemoryStore's."""
+    """For random traffic, the Lua script's decisions, lists and summaries equal MemoryStore's,
+    with lists that never reach their cap and with lists trimmed many times over."""
     # A short window crosses many window edges; a long TTL keeps every trace readable.
-    policy = replace(PLAN, global_limit=40, trace_limit=8, system_limits=systems, window_ms=1_000)
+    policy = replace(
+        PLAN,
+        global_limit=40,
+        trace_limit=8,
+        system_limits=systems,
+        window_ms=1_000,
+        max_trace_entries=cap,
+    )
     memory, script_store = MemoryStore("memory://", policy), make_script_store(policy)
     batches = random_traffic(seed)
     for now, batch in batches:

@@ -101,7 +101,8 @@ def write_batch_call(
     keys += (layout.day_key(policy.key_prefix, day), *trace_keys)
     args: Args = [now_ms, elapsed, policy.window_ms, policy.ttl_ms, policy.expiry_slack_ms]
     args += (policy.global_limit, policy.trace_limit, layout.trace_lead(policy.key_prefix))
-    args += (day if policy.shared_budget else -1, uncounted, len(policy.system_limits))
+    args += (day if policy.shared_budget else -1, uncounted, policy.max_trace_entries)
+    args.append(len(policy.system_limits))
     for system, limit in policy.system_limits.items():
         args += (system, limit)
     args += (batch_id, len(runs))
@@ -125,7 +126,8 @@ def replay_batch_call(
         *trace_keys,
     ]
     args: Args = [now_ms, policy.window_ms, policy.ttl_ms, policy.expiry_slack_ms, batch_id]
-    args += (layout.trace_lead(policy.key_prefix), len(policy.system_limits))
+    args += (layout.trace_lead(policy.key_prefix), policy.max_trace_entries)
+    args.append(len(policy.system_limits))
     args += policy.system_limits
     for entry in entries:
         args += (key_index[entry.trace_id], entry.system, entry.payload)

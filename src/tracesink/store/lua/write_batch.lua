@@ -21,10 +21,12 @@ ARGV[6] global_limit   ARGV[7] trace_limit   ARGV[8] what a list key holds befor
   ({prefix}logs:{): the trace id is the rest of the key but its closing brace
 ARGV[9] the UTC day (now_ms // 86400000) whose commands to count in field c:{day} (the shared
   daily budget), or -1 for none   ARGV[10] commands the caller spent since its last counted call
-ARGV[11] n, the number of systems that have a limit; ARGV[12 .. 11 + 2n]: system, limit pairs
-ARGV[12 + 2n] the batch id: recorded as field b:{id} of the current window's hash when the batch
+ARGV[11] max_items: the most items a list keeps (TRACESINK_MAX_TRACE_ENTRIES, at least 2);
+  beyond, the oldest go, and a trimmed marker at the tail counts them
+ARGV[12] n, the number of systems that have a limit; ARGV[13 .. 12 + 2n]: system, limit pairs
+ARGV[13 + 2n] the batch id: recorded as field b:{id} of the current window's hash when the batch
   admits anything, so that a replay of the same batch from the spool (replay_batch.lua) is skipped
-ARGV[13 + 2n] r, the number of drop runs: refusals decided by the caller (without this script,
+ARGV[14 + 2n] r, the number of drop runs: refusals decided by the caller (without this script,
   from counts it knew to be spent) and not yet written; then six values per run, oldest first:
   the KEYS index of its trace's list, refused by global, by system, by trace, first_ms, last_ms
 then three values per entry, in arrival order: the KEYS index of its trace's list, its system,
@@ -104,13 +106,14 @@ local logs_prefix_len = string.len(ARGV[8])
 local day = tonumber(ARGV[9])
 local uncounted = tonumber(ARGV[10])
 local system_limits = {}
-local n_systems = tonumber(ARGV[11])
+local max_items = tonumber(ARGV[11])
+local n_systems = tonumber(ARGV[12])
 for i = 0, n_systems - 1 do
-  system_limits[ARGV[12 + 2 * i]] = tonumber(ARGV[13 + 2 * i])
+  system_limits[ARGV[13 + 2 * i]] = tonumber(ARGV[14 + 2 * i])
 end
-local batch_id = ARGV[12 + 2 * n_systems]
-local n_runs = tonumber(ARGV[13 + 2 * n_systems])
-local FIRST_RUN_ARG = 14 + 2 * n_systems
+local batch_id = ARGV[13 + 2 * n_systems]
+local n_runs = tonumber(ARGV[14 + 2 * n_systems])
+local FIRST_RUN_ARG = 15 + 2 * n_systems
 local FIRST_ENTRY_ARG = FIRST_RUN_ARG + 6 * n_runs
 
 local trace_fields, expiry_fields = {}, {}
@@ -250,6 +253,25 @@ local function head_of(key)
   }
 end
 
+-- A list is kept within max_items: when a push makes it longer, its oldest items go, down to the
+-- newest max_items - 1 and a trimmed marker at the tail that counts every item removed so far:
+-- {"kind":"trimmed","count":N}. Two commands (RPOP of the excess with the old marker, RPUSH of
+-- the new one), only for a push past the cap. Whenever the trims happen, the list is the same
+-- (the newest items and the count of the rest; no time in the marker, since a held drop run is
+-- written later than MemoryStore writes it), so it is exactly MemoryStore's, byte for byte.
+local function trim(key, length)
+  if length <= max_items then return end
+  -- The tail holds the oldest items, the trimmed marker last of all when there is one.
+  local gone = call("RPOP", key, length - max_items + 1)
+  local removed = #gone
+  -- A marker starts so; an entry starts {"id": (its context may hold anything).
+  if string.sub(gone[1], 1, 17) == '{"kind":"trimmed"' then
+    local ok, decoded = pcall(cjson.decode, gone[1])
+    removed = removed - 1 + (ok and type(decoded) == "table" and tonumber(decoded.count) or 0)
+  end
+  call("RPUSH", key, string.format('{"kind":"trimmed","count":%.0f}', removed))
+end
+
 -- Which of the lists KEYS[ks[1..]] exist: their stored heads where they do, "none" where not.
 -- One LINDEX per list that exists (its marker is written, so it is paid for by that write); the
 -- rest is found by EXISTS over groups: one for all of them, then halving only the groups that
@@ -372,7 +394,11 @@ for k = 4, #KEYS do
   end
   local created = false
   -- Oldest first in one LPUSH leaves the newest at the head.
-  if #values > 0 then created = call_chunked("LPUSH", KEYS[k], values) == #values end
+  if #values > 0 then
+    local length = call_chunked("LPUSH", KEYS[k], values)
+    created = length == #values
+    trim(KEYS[k], length)
+  end
   if latest[k] and (created or (expires[k] or 0) < latest[k] + ttl) then
     local until_ms = latest[k] + ttl + slack
     if latest[k] < now then
