@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import httpx
 import msgspec
 import pytest
 import redis.asyncio as aioredis
 
 from tests.contract.conftest import StoreFactory
 from tests.contract.test_store_contract import PLAN, T0, entry, outcomes, read_items
+from tests.support.redis_server import RedisServer
+from tests.support.service import serving
 from tracesink.store.keys import trace_key
 
 CAP = 10
@@ -100,3 +103,27 @@ async def test_a_push_past_the_cap_costs_two_commands_more(
     assert calls["rpush"] == 1
     assert store.usage.commands - before == 6  # EVALSHA, HMGET, LPUSH, RPOP, RPUSH, HSET
     assert await raw_redis.llen(trace_key("", "a")) == CAP
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def test_a_reader_is_told_what_was_trimmed(backend: str, request: pytest.FixtureRequest) -> None:
+    """Through a real `tracesink serve`: GET /logs/{id} of a trimmed trace answers the newest
+    entries, the trimmed marker first (with a message), and `trimmed`, the count gone."""
+    env = {"TRACESINK_MAX_TRACE_ENTRIES": "5"}
+    if backend == "redis":
+        server: RedisServer = request.getfixturevalue("redis_server")
+        request.getfixturevalue("raw_redis")  # an emptied database
+        env["TRACESINK_STORE"] = server.url
+    with serving(env) as service:
+        for i in range(8):
+            answer = httpx.post(f"{service.url}/log", json={"trace_id": "t", "message": f"m{i}"})
+            assert answer.status_code == 200
+        trace = httpx.get(f"{service.url}/logs/t").json()
+    assert trace["trimmed"] == 4
+    assert trace["count"] == 4
+    assert [e.get("message") for e in trace["entries"][1:]] == ["m4", "m5", "m6", "m7"]
+    marker = trace["entries"][0]
+    assert marker["kind"] == "trimmed"
+    assert marker["count"] == 4
+    assert "4 older items trimmed" in marker["message"]
