@@ -14,7 +14,7 @@ import { RefusalMemory } from "./refusals.js";
 // The key layout of src/tracesink/store/keys.py (docs/keys.md): {prefix}{kind}{tag}{tail}, the
 // variable part in literal braces (the Redis Cluster hash tag), so no two prefixes share a key.
 const SHARED_TAG = "{tracesink}";
-export const traceKey = (prefix, traceId) => `${prefix}logs:{${traceId}}`;
+const traceKey = (prefix, traceId) => `${prefix}logs:{${traceId}}`;
 const traceLead = (prefix) => `${prefix}logs:{`; // a list key's text before its trace id
 const countersKey = (prefix, index) => `${prefix}rl:${SHARED_TAG}:${index}`;
 const dayKey = (prefix, day) => `${prefix}day:${SHARED_TAG}:${day}`;

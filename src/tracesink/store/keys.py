@@ -1,8 +1,8 @@
 """Every Redis key tracesink names, built in one place: the grammar of docs/keys.md.
 
-A key is ``{prefix}{kind}{{{tag}}}{tail}``: the deployment's prefix (``TRACESINK_KEY_PREFIX``),
-a kind literal from ``KINDS``, the variable part in literal braces (the Redis Cluster hash tag),
-then a tail some kinds have (``:{window}``). The key is unambiguous whatever the prefix and the
+A key is ``<prefix><kind>{<tag>}<tail>`` (the braces literal): the deployment's prefix
+(``TRACESINK_KEY_PREFIX``), a kind literal from ``KINDS``, the variable part in braces (the Redis
+Cluster hash tag), then a tail some kinds have (``:<window>``). The key is unambiguous whatever the prefix and the
 trace id, because neither a prefix nor a kind nor a tag may contain a brace: the text before the
 first ``{`` is the prefix followed by the kind, and since no kind is a suffix of another
 (checked below), only one (prefix, kind) pair can spell it; the tag runs to the next ``}``, and

@@ -8,13 +8,13 @@ original write_batch.lua records b:{id} in its window's hash when the batch admi
 between "stored" and "removed from the spool" cannot store a batch twice.
 
 Keys as store/keys.py builds them (braces literal: the variable part is the hash tag):
-KEYS[1]    {prefix}rl:{tracesink}:<window of the original attempt>  HASH  holds b:<batch_id>
-KEYS[2]    {prefix}rl:{tracesink}:<current window>                  HASH  counters the entries
+KEYS[1]    <prefix>rl:{tracesink}:<window of the original attempt>  HASH  holds b:<batch_id>
+KEYS[2]    <prefix>rl:{tracesink}:<current window>                  HASH  counters the entries
                                                                     join, l:<trace_id> (the index)
-KEYS[3..]  {prefix}logs:{<trace_id>}                                LIST  one per distinct trace
+KEYS[3..]  <prefix>logs:{<trace_id>}                                LIST  one per distinct trace
 
 ARGV[1] now_ms   ARGV[2] window_ms   ARGV[3] ttl_ms   ARGV[4] slack_ms   ARGV[5] batch_id
-ARGV[6] what a list key holds before its trace id ({prefix}logs:{), closed by a brace
+ARGV[6] what a list key holds before its trace id (<prefix>logs:{), closed by a brace
 ARGV[7] max_items: the most items a list keeps, trimmed as write_batch.lua trims
 ARGV[8] n, the number of systems that have a limit; ARGV[9 .. 8 + n]: their names
 then three values per entry, oldest first: the KEYS index of its trace's list, its system, its

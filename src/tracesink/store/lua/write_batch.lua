@@ -7,18 +7,18 @@ any client (tracesink's Python stores, the edge Worker) may call it with the KEY
 Key layout and what each command buys: docs/keys.md. Needs Redis >= 7.0 (PEXPIRE ... GT).
 
 Keys as store/keys.py builds them (braces literal: the variable part is the hash tag):
-KEYS[1]    {prefix}rl:{tracesink}:<window>      HASH  counters of the current fixed window
-KEYS[2]    {prefix}rl:{tracesink}:<window - 1>  HASH  the previous window's (read only for fields
+KEYS[1]    <prefix>rl:{tracesink}:<window>      HASH  counters of the current fixed window
+KEYS[2]    <prefix>rl:{tracesink}:<window - 1>  HASH  the previous window's (read only for fields
                                                       the current hash has no copy of yet)
-KEYS[3]    {prefix}day:{tracesink}:<day>        STRING  the day's shared command count carried
+KEYS[3]    <prefix>day:{tracesink}:<day>        STRING  the day's shared command count carried
                                                       over a window without writes (budget only)
-KEYS[4..]  {prefix}logs:{<trace_id>}            LIST  one key per distinct trace: the batch's
+KEYS[4..]  <prefix>logs:{<trace_id>}            LIST  one key per distinct trace: the batch's
                                                       traces and those of the drop runs, newest first
 
 ARGV[1] now_ms      ARGV[2] elapsed_ms (now_ms % window_ms)   ARGV[3] window_ms
 ARGV[4] ttl_ms      ARGV[5] slack_ms (a list lives ttl_ms to ttl_ms + slack_ms after its last write)
 ARGV[6] global_limit   ARGV[7] trace_limit   ARGV[8] what a list key holds before its trace id
-  ({prefix}logs:{): the trace id is the rest of the key but its closing brace
+  (<prefix>logs:{): the trace id is the rest of the key but its closing brace
 ARGV[9] the UTC day (now_ms // 86400000) whose commands to count in field c:{day} (the shared
   daily budget), or -1 for none   ARGV[10] commands the caller spent since its last counted call
 ARGV[11] max_items: the most items a list keeps (TRACESINK_MAX_TRACE_ENTRIES, at least 2);
