@@ -2,19 +2,19 @@
 
 A key is ``<prefix><kind>{<tag>}<tail>`` (the braces literal): the deployment's prefix
 (``TRACESINK_KEY_PREFIX``), a kind literal from ``KINDS``, the variable part in braces (the Redis
-Cluster hash tag), then a tail some kinds have (``:<window>``). The key is unambiguous whatever the prefix and the
-trace id, because neither a prefix nor a kind nor a tag may contain a brace: the text before the
-first ``{`` is the prefix followed by the kind, and since no kind is a suffix of another
-(checked below), only one (prefix, kind) pair can spell it; the tag runs to the next ``}``, and
-what follows is the kind's own tail. Two deployments whose prefixes overlap (``kp:`` and
-``kp:logs:``) therefore never name the same key (tests/unit/store/test_keys.py proves it).
+Cluster hash tag), then a tail some kinds have (``:<window>``). The key is unambiguous whatever
+the prefix and the trace id, because neither a prefix nor a kind nor a tag may contain a brace:
+the text before the first ``{`` is the prefix followed by the kind, and since no kind is a suffix
+of another (checked below), only one (prefix, kind) pair can spell it; the tag runs to the next
+``}``, and what follows is the kind's own tail. Two deployments whose prefixes overlap (``kp:``
+and ``kp:logs:``) therefore never name the same key (tests/unit/store/test_keys.py proves it).
 
 The braces double as hash tags: a trace's list is placed (on a Cluster) by its trace id, so a
 per-trace key of a later issue (a pin) shares its slot; the counter hashes and the day key one
 script call touches all carry the tag ``tracesink``, so they share one slot.
 
-The Lua scripts never build a key: they get every key in KEYS (as a Cluster requires), and the
-length of ``trace_key(prefix, "")[:-1]`` to read a trace id back out of its list's key.
+The Lua scripts never build a key: they get every key in KEYS (as a Cluster requires), and
+``trace_lead(prefix)`` to read a trace id back out of its list's key.
 """
 
 from __future__ import annotations
