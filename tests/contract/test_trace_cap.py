@@ -15,6 +15,9 @@ from tests.contract.conftest import StoreFactory
 from tests.contract.test_store_contract import PLAN, T0, entry, outcomes, read_items
 from tests.support.redis_server import RedisServer
 from tests.support.service import serving
+from tracesink.config import load_settings
+from tracesink.errors import ConfigurationError
+from tracesink.pipeline import policy_from
 from tracesink.store.keys import trace_key
 
 CAP = 10
@@ -127,3 +130,12 @@ def test_a_reader_is_told_what_was_trimmed(backend: str, request: pytest.Fixture
     assert marker["kind"] == "trimmed"
     assert marker["count"] == 4
     assert "4 older items trimmed" in marker["message"]
+
+
+def test_the_cap_is_a_setting_with_a_default_and_a_floor() -> None:
+    """TRACESINK_MAX_TRACE_ENTRIES reaches the stores' policy (1000 when unset); below 2 (no
+    room for the newest entry beside the marker) start-up stops, naming the variable."""
+    assert policy_from(load_settings({})).max_trace_entries == 1000
+    assert policy_from(load_settings({"TRACESINK_MAX_TRACE_ENTRIES": "7"})).max_trace_entries == 7
+    with pytest.raises(ConfigurationError, match="TRACESINK_MAX_TRACE_ENTRIES='1' is not valid"):
+        load_settings({"TRACESINK_MAX_TRACE_ENTRIES": "1"})
