@@ -148,7 +148,7 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
             "/sdk.mjs": static_file("The JavaScript SDK (an ES module)", "text/javascript"),
-            "/sdk.d.ts": static_file("The SDK's TypeScript types", "application/typescript"),
+            "/sdk.d.ts": static_file("The SDK's TypeScript types", "text/plain"),
             "/logs/{trace_id}": {
                 "get": {
                     "summary": "A trace, oldest first, with drop markers in place",
