@@ -50,6 +50,8 @@ export interface FlushResult {
   /** Entries dropped so far, by reason: the queue was full; refused by a limit (never resent);
    * refused as invalid; not delivered after the retries (network errors, 5xx). */
   droppedBy: Record<DropReason, number>;
+  /** Until when (ms since the epoch) a 429 paused sending; 0 before any 429. */
+  pausedUntil: number;
 }
 
 export interface Logger {

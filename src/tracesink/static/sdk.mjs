@@ -274,7 +274,8 @@ class Sender {
 
   result() {
     const dropped = Object.values(this.droppedBy).reduce((a, b) => a + b, 0);
-    return { sent: this.sent, pending: this.queue.length, dropped, droppedBy: { ...this.droppedBy } };
+    const { sent, pausedUntil } = this;
+    return { sent, pending: this.queue.length, dropped, droppedBy: { ...this.droppedBy }, pausedUntil };
   }
 
   async flush() {

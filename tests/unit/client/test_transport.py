@@ -1,15 +1,14 @@
 """The Python handler's transport: Retry-After read as delta-seconds or an HTTP-date, bounded,
-and a 429's pause taken from it (over real HTTP, from a small local server)."""
+and a 429's pause taken from it (over real HTTP, from a local server answering 429)."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.support.answering import answering_429
 from tracesink.client.transport import Failed, Transport, retry_after_s
 
 NOW = 1_800_000_000.0
@@ -35,44 +34,16 @@ def test_retry_after_is_read_in_both_forms(header: str | None, seconds: float) -
     assert retry_after_s(header, now=NOW) == pytest.approx(seconds)
 
 
-@pytest.fixture
-def limited_server() -> Iterator[tuple[str, list[str]]]:
-    """A local HTTP server answering every POST with 429 and the next Retry-After of a list."""
-    answers: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("content-length") or 0))
-            self.send_response(429)
-            self.send_header("retry-after", answers.pop(0))
-            self.send_header("content-length", "0")
-            self.end_headers()
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/logs", answers
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
-def test_a_429_pauses_for_retry_after_capped_by_max_pause(
-    limited_server: tuple[str, list[str]],
-) -> None:
+def test_a_429_pauses_for_retry_after_capped_by_max_pause() -> None:
     """A 429 loses the batch as rate_limited (never resent) and pauses for its Retry-After: an
     HTTP-date a year ahead is capped at max_pause, one in the past is no pause, delta-seconds
     are taken as they are."""
-    url, answers = limited_server
-    transport = Transport(
-        url, {}, timeout=5, max_retries=0, max_pause=30, interrupted=threading.Event(),
-        on_problem=lambda text: None,
-    )  # fmt: skip
-    answers.extend([formatdate(NOW * 2, usegmt=True), "Thu, 01 Jan 1970 00:00:00 GMT", "12"])
-    assert transport.post(b"{}") == Failed("rate_limited", 30)
-    assert transport.post(b"{}") == Failed("rate_limited", 0)
-    assert transport.post(b"{}") == Failed("rate_limited", 12)
+    answers = [formatdate(NOW * 2, usegmt=True), formatdate(0, usegmt=True), "12"]
+    with answering_429(answers) as url:
+        transport = Transport(
+            f"{url}/logs", {}, timeout=5, max_retries=0, max_pause=30,
+            interrupted=threading.Event(), on_problem=lambda text: None,
+        )  # fmt: skip
+        assert transport.post(b"{}") == Failed("rate_limited", 30)
+        assert transport.post(b"{}") == Failed("rate_limited", 0)
+        assert transport.post(b"{}") == Failed("rate_limited", 12)
