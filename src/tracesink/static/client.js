@@ -422,11 +422,6 @@
       requeue(items);
       return;
     }
-    if (status === 429) {
-      var wait = Number(res.headers.get("Retry-After"));
-      retryLater(items, isFinite(wait) && wait > 0 ? wait * 1000 : 1000);
-      return;
-    }
     if (status >= 500 || status === 408) return retryLater(items);
     if (status === 400) return refuse(items, items.map(function () { return "refused"; }));
     // 401, 403, 404…: a wrong key, origin or endpoint will not heal by retrying; stop quietly.
