@@ -114,6 +114,20 @@ def test_retry_after_is_read_in_both_forms_and_bounded() -> None:
         assert pause["dropped"] == 1
 
 
+def test_what_the_queue_could_not_hold_is_counted_and_reported_in_band(sink: Service) -> None:
+    """A 2-entry queue holding 4: 2 sent, 2 dropped as queue_full, and the batch that carries
+    the 2 kept carries a report of the drop, spelled as every client spells it."""
+    flushed = run_node("queueFull", sink.url)["flushed"]
+    assert (flushed["sent"], flushed["droppedBy"]["queue_full"]) == (2, 2)
+    found = httpx.get(f"{sink.url}/logs/js-full").json()["entries"]
+    assert [e["message"] for e in found] == [
+        "kept or not 0",
+        "kept or not 1",
+        "tracesink sdk dropped 2 entries (2 queue_full)",
+    ]
+    assert found[-1]["context"] == {"tracesink_dropped": {"queue_full": 2}}
+
+
 def test_a_dead_endpoint_neither_throws_nor_hangs() -> None:
     """Nothing listens: flush resolves with every entry dropped, errors go to onError only."""
     result = run_node("dead", f"http://127.0.0.1:{free_port()}")

@@ -70,6 +70,12 @@ const scenarios = {
     return { pauses };
   },
 
+  async queueFull() {
+    const log = sdk.createLogger({ endpoint: url, traceId: "js-full", maxQueue: 2, flushIntervalMs: 0 });
+    for (let i = 0; i < 4; i += 1) log.info(`kept or not ${i}`);
+    return { flushed: await log.flush() };
+  },
+
   async dead() {
     const errors = [];
     const started = Date.now();
