@@ -9,14 +9,16 @@ must cost nothing either: the call's commands are bounded by what it writes plus
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import replace
 
 import pytest
 import redis.asyncio as aioredis
 
 from tests.contract.conftest import StoreFactory
-from tests.contract.test_store_contract import PLAN, T0, entry, outcomes
+from tests.contract.test_store_contract import PLAN, T0, entry, outcomes, read_items
 from tracesink.store.keys import trace_key
+from tracesink.store.memory import MemoryStore
 
 pytestmark = pytest.mark.redis
 
@@ -96,3 +98,37 @@ async def test_a_refusal_of_an_existing_trace_alone_costs_as_before(
     calls = await counted(raw_redis)
     assert calls["lindex"] == 1
     assert "exists" not in calls
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_the_search_marks_exactly_the_traces_memory_marks(
+    make_script_store: StoreFactory, raw_redis: aioredis.Redis, seed: int
+) -> None:
+    """Refused batches mixing traces with and without lists in random proportions: every
+    trace's list and the unmarked count equal MemoryStore's, and the search costs at most
+    1 + min(with, without) x ceil(log2 n) EXISTS and one LINDEX per trace with a list."""
+    rng = random.Random(seed)
+    policy = replace(PLAN, system_limits={"browser": 40})
+    memory, store = MemoryStore("memory://", policy), make_script_store(policy)
+    old = [f"old-{i}" for i in range(40)]
+    for i, trace_id in enumerate(old):  # 40 browser entries: the share is spent
+        batch = [entry(trace_id, "browser")]
+        assert await store.write_batch(batch, T0 + i) == await memory.write_batch(batch, T0 + i)
+    for round_ in range(6):
+        now = T0 + 1_000 + round_
+        n = rng.choice([2, 3, 17, 200])
+        with_list = rng.sample(old, min(len(old), rng.randint(0, n)))
+        traces = with_list + [f"new-{round_}-{i}" for i in range(n - len(with_list))]
+        rng.shuffle(traces)
+        batch = [entry(f"ok-{round_}")] + [entry(t, "browser") for t in traces]
+        await raw_redis.config_resetstat()
+        assert await store.write_batch(batch, now) == await memory.write_batch(batch, now)
+        calls = await counted(raw_redis)
+        e = len(with_list)
+        assert calls.get("exists", 0) <= 1 + min(e, n - e) * math.ceil(math.log2(n))
+        assert calls.get("lindex", 0) == e
+    assert store.usage.drops_unmarked == memory.usage.drops_unmarked
+    for trace_id in old:
+        assert await read_items(store, trace_id, T0 + 2_000) == await read_items(
+            memory, trace_id, T0 + 2_000
+        )
