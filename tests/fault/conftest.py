@@ -74,6 +74,7 @@ class Cluster:
             "TRACESINK_SPOOL_DIR": str(directory / "spool"),
             "TRACESINK_GLOBAL_LIMIT": UNLIMITED,
             "TRACESINK_TRACE_LIMIT": UNLIMITED,
+            "TRACESINK_MAX_TRACE_ENTRIES": UNLIMITED,  # no trim: every entry is counted after
         }
         self.service: Service | None = None
         self.starts = 0
