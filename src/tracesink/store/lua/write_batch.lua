@@ -313,7 +313,7 @@ end
 local decisions, events = {}, {}
 for i = FIRST_RUN_ARG, FIRST_ENTRY_ARG - 1, 6 do
   local g, s, t = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
-  events[#events + 1] = {k = tonumber(ARGV[i]), run = {
+  events[#events + 1] = {k = tonumber(ARGV[i]), from_caller = true, run = {
     count = g + s + t, by = {global = g, system = s, trace = t},
     first = tonumber(ARGV[i + 4]), last = tonumber(ARGV[i + 5]),
   }}
@@ -334,15 +334,22 @@ for i = FIRST_ENTRY_ARG, #ARGV, 3 do
 end
 
 -- The stored head matters only to a trace whose first event here is a drop (it extends the
--- head's marker, or goes nowhere when there is no list: a refusal never creates a key).
-local first_seen, dropped_first = {}, {}
+-- head's marker, or goes nowhere when there is no list: a refusal never creates a key). A drop
+-- run's trace almost surely has a list (the caller holds runs only for traces it has written
+-- within the TTL): its LINDEX is the lookup. Refusals decided here may be of any trace id at
+-- all: those are searched for.
+local first_seen, refused_first, heads = {}, {}, {}
 for _, event in ipairs(events) do
   if not first_seen[event.k] then
     first_seen[event.k] = true
-    if event.run then dropped_first[#dropped_first + 1] = event.k end
+    if event.run and event.from_caller then
+      heads[event.k] = head_of(KEYS[event.k])
+    elseif event.run then
+      refused_first[#refused_first + 1] = event.k
+    end
   end
 end
-local heads = heads_of(dropped_first)
+for k, head in pairs(heads_of(refused_first)) do heads[k] = head end
 
 -- Per trace: the new items, oldest first (payload strings and marker tables), and the time of
 -- its newest event written.
