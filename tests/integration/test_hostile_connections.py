@@ -5,9 +5,11 @@ a WebSocket upgrade, a malformed pipelined one, a strange number) gets a 4xx or 
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -169,3 +171,130 @@ def test_a_strange_number_in_the_query_is_a_400_naming_it(service: Service, limi
     response = httpx.get(f"{service.url}/traces?limit={limit}")
     assert response.status_code == 400
     assert response.json()["field"] == "limit"
+
+
+# Requests whose route answers without reading the declared body: a 404, a 405, a public route
+# given a body, a body declared larger than TRACESINK_MAX_BODY_BYTES (413 before reading).
+HALF_READ = (
+    b"POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n",
+    b"DELETE /health HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n",
+    b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n",
+    b"POST /log HTTP/1.1\r\nHost: x\r\nContent-Length: 900000000\r\n\r\n",
+)
+
+
+def connections_held(service: Service) -> int:
+    """How many connections to its port the server process holds open (Linux /proc): its
+    socket descriptors matched against the kernel's TCP table, the listener left out."""
+    pid, port = service.process.pid, int(service.url.rsplit(":", 1)[1])
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):  # closed while listed
+            link = os.readlink(fd)
+            if link.startswith("socket:["):
+                inodes.add(link[len("socket:[") : -1])
+    held = 0
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            listening = fields[3] == "0A"
+            held += local_port == port and not listening and fields[9] in inodes
+    return held
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+def test_a_thousand_half_read_connections_are_closed_within_the_deadline(
+    service: Service,
+) -> None:
+    """1,000 requests answered without their declared body being read, each followed by one
+    more byte and then nothing: every answer says `Connection: close` and ends the server's
+    side (EOF), /health answers meanwhile, and the server holds none of the sockets once the
+    head timeout has passed, though the clients never close them."""
+    clients = [connect(service) for _ in range(1000)]
+    try:
+        for n, sock in enumerate(clients):
+            sock.sendall(HALF_READ[n % len(HALF_READ)])
+        for sock in clients:
+            sock.sendall(b"x")
+        assert httpx.get(f"{service.url}/health", timeout=5).status_code == 200
+        for n, sock in enumerate(clients):
+            answer = read_all(sock)  # returns at the server's EOF; a timeout fails the test
+            # 404, 405, 200, 413, or 503 past TRACESINK_MAX_CONCURRENCY: answered either way
+            assert answer.startswith(b"HTTP/1.1 "), (n, answer)
+            assert b"\r\nconnection: close\r\n" in answer.lower(), answer
+        # The server lingers (discarding what still comes) until the client closes or the
+        # head deadline passes: these clients never close, so the deadline ends each one.
+        assert connections_held(service) > 0  # they linger: the count below can fall
+        assert wait_for(lambda: connections_held(service) == 0, HEAD_TIMEOUT_S + 10), (
+            connections_held(service)
+        )
+    finally:
+        for sock in clients:
+            sock.close()
+
+
+def test_a_body_trickled_to_a_route_that_does_not_read_it_is_cut(service: Service) -> None:
+    """A 404 whose client goes on trickling its body a byte at a time: the server answers,
+    closes its side at once and the whole connection by the head deadline, trickle or not."""
+    with connect(service) as sock:
+        sock.sendall(b"POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n")
+        started = time.monotonic()
+        answer, cut = b"", False
+        sock.settimeout(0.1)
+        while time.monotonic() - started < HEAD_TIMEOUT_S + 10:
+            try:
+                sock.sendall(b"x")
+                answer += sock.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:  # reset, or a broken pipe: the server has closed
+                cut = True
+                break
+        elapsed = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 404 ")
+    assert cut, "the connection was still open"
+    assert elapsed < HEAD_TIMEOUT_S + 5
+
+
+def test_a_slowly_pipelined_request_gets_408(service: Service) -> None:
+    """A good request followed by the next one's head a byte at a time: the first is answered,
+    the second cut with 408 at the head deadline, not served for ever."""
+    started = time.monotonic()
+    with connect(service) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\nG")
+        sock.settimeout(0.3)
+        answer = b""
+        for byte in b"ET /health HTTP/1.1\r\nHost: x\r\n":
+            with contextlib.suppress(TimeoutError):
+                answer += sock.recv(65536)
+            if b"HTTP/1.1 408 " in answer or time.monotonic() - started > HEAD_TIMEOUT_S + 5:
+                break
+            try:
+                sock.sendall(bytes([byte]))
+            except OSError:
+                break
+        sock.settimeout(5)
+        answer += read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert b"HTTP/1.1 408 " in answer
+
+
+def test_a_body_that_arrived_whole_keeps_the_connection(service: Service) -> None:
+    """A 404 whose small body came with its head leaves the connection usable: the next
+    request on it is answered (only an unread rest forces a close)."""
+    answer = exchange(
+        service,
+        b"POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab"
+        b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    assert answer.startswith(b"HTTP/1.1 404 ")
+    assert b"HTTP/1.1 200 " in answer

@@ -80,6 +80,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._awaiting_head = True
         self._head_bytes = 0  # bytes of the awaited head received so far
+        self._lingering = False  # answered and half-closed: what still comes is discarded
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -90,6 +91,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return  # the rest of a body nobody reads
         if self._awaiting_head:
             # Bytes up to the blank line that ends the head are head; after it, body. A head
             # split across reads is counted whole; the part of a pipelined request that shares a
@@ -139,6 +142,28 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._awaiting_head and not self.transport.is_closing():
             self.deadlines.arm(self, self.loop)
 
+    def close_unread(self) -> None:
+        """Close a connection whose request was answered before its body had all arrived (the
+        answer says ``Connection: close``, ``joined_writes._closing``).
+
+        Closed at once, a socket with the body's rest still arriving answers it with a reset,
+        which can destroy the answer before the client reads it (a 413 seen as "connection
+        reset"). So, as Apache and Go do, close only our side (FIN after the answer), discard
+        what still comes, and close when the client does, or when the head deadline passes:
+        no byte a client sends keeps it longer."""
+        if self.transport.is_closing():
+            return
+        self._lingering = True
+        self._awaiting_head = False
+        self._unset_keepalive_if_required()
+        self.flow.resume_reading()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        else:
+            self.transport.close()
+            return
+        self.deadlines.arm(self, self.loop)
+
     def shutdown(self) -> None:
         """The server stops: besides uvicorn's (close when idle, else after this response), end a
         live stream now, which would otherwise hold the shutdown for its whole grace period."""
@@ -151,6 +176,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def head_overdue(self, loop: asyncio.AbstractEventLoop) -> None:
         """The awaited head did not arrive in time: 408 if some of it came, else just close."""
         if self.transport.is_closing():
+            return
+        if self._lingering:
+            self.transport.close()  # the client's side never closed: the linger is over
             return
         if self.cycle is not None and not self.cycle.response_complete:
             self.deadlines.arm(self, loop)  # a request is still being answered: wait for it
