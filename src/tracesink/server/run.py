@@ -20,6 +20,7 @@ from tracesink.config import OPTIONS, Settings, mask_url
 from tracesink.errors import TraceSinkError
 from tracesink.pipeline import policy_from
 from tracesink.server.protocol import guarded_protocol
+from tracesink.server.throttled_log import throttle_tracebacks
 from tracesink.store import backend_of
 from tracesink.store.diagnose import StoreProblem, probe
 
@@ -69,6 +70,7 @@ def serve(settings: Settings, flags: Mapping[str, str]) -> int:
         server_header=False,
         timeout_graceful_shutdown=10,
     )
+    throttle_tracebacks()  # after Config, which configures uvicorn's loggers
     uvicorn.Server(config).run(sockets=[listener])
     return 0
 
