@@ -298,3 +298,17 @@ def test_a_body_that_arrived_whole_keeps_the_connection(service: Service) -> Non
     )
     assert answer.startswith(b"HTTP/1.1 404 ")
     assert b"HTTP/1.1 200 " in answer
+
+
+def test_a_client_that_never_reads_its_answers_is_dropped(service: Service) -> None:
+    """A thousand pipelined requests whose answers are never read: the server's buffers fill
+    and writing stalls; once nothing has been taken for the head timeout, the connection is
+    dropped rather than held (with its task) for ever, and /health answers meanwhile."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills sooner
+        host, port = service.url.removeprefix("http://").split(":")
+        sock.connect((host, int(port)))
+        sock.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n" * 1000)
+        assert wait_for(lambda: connections_held(service) == 1, 10)
+        assert httpx.get(f"{service.url}/health", timeout=5).status_code == 200
+        assert wait_for(lambda: connections_held(service) == 0, HEAD_TIMEOUT_S + 15)
