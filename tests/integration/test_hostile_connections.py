@@ -312,3 +312,16 @@ def test_a_client_that_never_reads_its_answers_is_dropped(service: Service) -> N
         assert wait_for(lambda: connections_held(service) == 1, 10)
         assert httpx.get(f"{service.url}/health", timeout=5).status_code == 200
         assert wait_for(lambda: connections_held(service) == 0, HEAD_TIMEOUT_S + 15)
+
+
+def test_a_413_is_read_by_a_client_still_sending_its_body(service: Service) -> None:
+    """A body declared too large, sent whole anyway (as urllib does, which reads no answer
+    before its body is written): the server discards the rest while it lingers, so the client
+    finishes writing without a reset and then reads the 413."""
+    size = 8 * 1024 * 1024
+    with connect(service) as sock:
+        sock.sendall(b"POST /log HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % size)
+        sock.sendall(b"x" * size)  # a reset here is the failure this test exists for
+        answer = read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    assert b"TRACESINK_MAX_BODY_BYTES" in answer
