@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.redis_server import redis_server_binary, running_redis_server
-from tests.support.service import Service, serving
+from tests.support.redis_server import free_port, redis_server_binary, running_redis_server
+from tests.support.service import Service, serving, wait_healthy
 
 pytestmark = pytest.mark.slow
 
@@ -325,3 +328,36 @@ def test_a_413_is_read_by_a_client_still_sending_its_body(service: Service) -> N
         answer = read_all(sock)
     assert answer.startswith(b"HTTP/1.1 413 ")
     assert b"TRACESINK_MAX_BODY_BYTES" in answer
+
+
+def limited_to(soft: int, hard: int) -> None:
+    """Run in the child before exec: the open-files limit a default Linux login gives."""
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_a_soft_limit_of_1024_descriptors_locks_nobody_out() -> None:
+    """Started with the usual soft limit of 1,024 open files (hard 4,096), the server raises it
+    to the hard limit: 1,100 idle connections later, /health still answers."""
+    port = free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TRACESINK_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tracesink", "serve", "--port", str(port)],
+        env={**clean, "TRACESINK_HEADER_TIMEOUT_S": "60"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: limited_to(1024, 4096),  # in the child, before exec
+    )
+    service = Service(process, f"http://127.0.0.1:{port}")
+    idle: list[socket.socket] = []
+    try:
+        wait_healthy(service)
+        limits = Path(f"/proc/{process.pid}/limits").read_text()
+        line = next(line for line in limits.splitlines() if line.startswith("Max open files"))
+        assert line.split()[3:5] == ["4096", "4096"], line
+        idle = [connect(service) for _ in range(1100)]
+        assert httpx.get(f"{service.url}/health", timeout=10).status_code == 200
+    finally:
+        for sock in idle:
+            sock.close()
+        process.kill()
+        process.wait()
