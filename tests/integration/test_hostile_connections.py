@@ -345,6 +345,7 @@ def test_a_soft_limit_of_1024_descriptors_locks_nobody_out() -> None:
         env={**clean, "TRACESINK_HEADER_TIMEOUT_S": "60"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        text=True,
         preexec_fn=lambda: limited_to(1024, 4096),  # in the child, before exec
     )
     service = Service(process, f"http://127.0.0.1:{port}")
