@@ -37,6 +37,7 @@ from tracesink.app.read_routes import (
     get_stats,
     get_traces,
 )
+from tracesink.app.refused_origins import RefusedOrigins
 from tracesink.app.state import AppState
 from tracesink.app.static_routes import STATIC_PATHS, get_static
 from tracesink.app.viewer_routes import (
@@ -132,6 +133,7 @@ class TraceSinkApp:
         self._clock = clock
         self._tune_gc = tune_gc
         self._cors = cors_policy(settings)
+        self._refused_origins = RefusedOrigins()
         self._locality = Locality(settings.is_loopback, settings.trusted_networks())
         self._guards = {
             READ: ReadGuard(settings.read_token, settings.insecure, self._locality).check,
@@ -221,14 +223,18 @@ class TraceSinkApp:
         own = f"http://{request.headers.get('host', '')}"
         if self._cors.allows(origin, ingest=ingest, local=local, own=own):
             return None
-        if ingest:
-            message = f"origin {origin} may not send logs here (TRACESINK_CORS_ORIGINS)"
-        else:
+        self._refused_origins.refused(origin, ingest)
+        if not ingest:
             message = (
                 f"origin {origin} may not read from tracesink: only origins listed by name in "
                 "TRACESINK_CORS_ORIGINS may (never * or null)"
             )
-        return error_response(403, message, "Origin")
+            return error_response(403, message, "Origin")
+        message = f"origin {origin} may not send logs here (TRACESINK_CORS_ORIGINS)"
+        # Readable by the refused page (CORS headers on the refusal alone): its client sees the
+        # 403 and stops, rather than retrying a network error forever. This grants that page the
+        # refusal's text and nothing else: no route runs, nothing is stored or read.
+        return error_response(403, message, "Origin", headers=self._cors.headers(origin))
 
     async def _dispatch(self, request: Request) -> Response:
         state = self.state
