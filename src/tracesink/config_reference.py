@@ -28,8 +28,8 @@ MEANINGS: Mapping[str, str] = {
     ),
     "global_limit": "entries per window, all systems together",
     "system_shares": (
-        "the systems and each one's share of the global limit, in percent (`python=20` adds "
-        "a system)"
+        "the systems and each one's share of the global limit, in percent, adding up to 100 at "
+        "most (`browser=30,worker=25,convex=25,python=20` adds a system)"
     ),
     "trace_limit": "entries per window for one trace",
     "window_s": "rate-limit window, seconds",
