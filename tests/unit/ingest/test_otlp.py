@@ -64,7 +64,7 @@ def test_records_of_several_resources_carry_their_service() -> None:
         attribute = resource_logs.resource.attributes.add()
         attribute.key, attribute.value.string_value = "service.name", service
         resource_logs.scope_logs.add().log_records.add().body.string_value = f"from {service}"
-    found = list(otlp.records(request, "otlp-{service}"))
+    found = list(otlp.records(request, "otlp-{service}", 16384))
     assert [(r.service, r.entry.trace_id, r.entry.message) for r in found] == [
         ("a", "otlp-a", "from a"),
         ("b", "otlp-b", "from b"),
@@ -74,5 +74,5 @@ def test_records_of_several_resources_carry_their_service() -> None:
 def test_json_ids_must_be_hex() -> None:
     body = b'{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"spanId":"not-hex"}]}]}]}'
     with pytest.raises(ValidationError) as caught:
-        otlp.decode_request(body, otlp.JSON)
+        otlp.decode_request(body, otlp.JSON, 1000)
     assert "spanId must be hex" in caught.value.message
