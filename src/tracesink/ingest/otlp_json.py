@@ -26,20 +26,20 @@ from tracesink.errors import ValidationError
 T = TypeVar("T")
 
 
-class KeyValue(msgspec.Struct, frozen=True):
+class KeyValue(msgspec.Struct, frozen=True, gc=False):
     key: str = ""
     value: AnyValue | None = None
 
 
-class ArrayValue(msgspec.Struct, frozen=True):
-    values: list[AnyValue] = []
+class ArrayValue(msgspec.Struct, frozen=True, gc=False):
+    values: tuple[AnyValue, ...] = ()
 
 
-class KeyValueList(msgspec.Struct, frozen=True):
-    values: list[KeyValue] = []
+class KeyValueList(msgspec.Struct, frozen=True, gc=False):
+    values: tuple[KeyValue, ...] = ()
 
 
-class AnyValue(msgspec.Struct, rename="camel", frozen=True):
+class AnyValue(msgspec.Struct, rename="camel", frozen=True, gc=False):
     """A protobuf oneof: the first field set is the value (an empty one is no value)."""
 
     string_value: str | None = None
@@ -51,38 +51,38 @@ class AnyValue(msgspec.Struct, rename="camel", frozen=True):
     bytes_value: str | None = None
 
 
-class LogRecord(msgspec.Struct, rename="camel", frozen=True):
+class LogRecord(msgspec.Struct, rename="camel", frozen=True, gc=False):
     time_unix_nano: int | str = 0
     observed_time_unix_nano: int | str = 0
     severity_number: int | str = 0
     severity_text: str = ""
     body: AnyValue | None = None
-    attributes: list[KeyValue] = []
+    attributes: tuple[KeyValue, ...] = ()
     trace_id: str = ""
     span_id: str = ""
     event_name: str = ""
 
 
-class Scope(msgspec.Struct, frozen=True):
+class Scope(msgspec.Struct, frozen=True, gc=False):
     name: str = ""
 
 
-class Resource(msgspec.Struct, frozen=True):
-    attributes: list[KeyValue] = []
+class Resource(msgspec.Struct, frozen=True, gc=False):
+    attributes: tuple[KeyValue, ...] = ()
 
 
-class ScopeLogs(msgspec.Struct, rename="camel", frozen=True):
+class ScopeLogs(msgspec.Struct, rename="camel", frozen=True, gc=False):
     scope: Scope | None = None
-    log_records: list[msgspec.Raw] = []
+    log_records: tuple[msgspec.Raw, ...] = ()
 
 
-class ResourceLogs(msgspec.Struct, rename="camel", frozen=True):
+class ResourceLogs(msgspec.Struct, rename="camel", frozen=True, gc=False):
     resource: Resource | None = None
-    scope_logs: list[ScopeLogs] = []
+    scope_logs: tuple[ScopeLogs, ...] = ()
 
 
-class ExportRequest(msgspec.Struct, rename="camel", frozen=True):
-    resource_logs: list[ResourceLogs] = []
+class ExportRequest(msgspec.Struct, rename="camel", frozen=True, gc=False):
+    resource_logs: tuple[ResourceLogs, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
