@@ -24,7 +24,7 @@ from __future__ import annotations
 import base64
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,7 +174,7 @@ def _json_records(export: otlp_json.Export, fallback_trace: str, most: int) -> I
     for found, scopes in export.resources:
         resource: dict[str, Any] | ValidationError
         try:
-            pairs = found.attributes if found is not None else []
+            pairs = found.attributes if found is not None else ()
             resource = _json_attributes(pairs, _Budget(most), 1)
         except ValidationError as exc:
             resource = exc.with_traceback(None)
