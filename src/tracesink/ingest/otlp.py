@@ -338,7 +338,7 @@ def _value(value: AnyValue, budget: _Budget, depth: int) -> Any:
 
 
 def _json_attributes(
-    pairs: list[otlp_json.KeyValue], budget: _Budget, depth: int
+    pairs: Sequence[otlp_json.KeyValue], budget: _Budget, depth: int
 ) -> dict[str, Any]:
     budget.spend(len(pairs), depth)
     return {
