@@ -8,14 +8,16 @@ conversions are parsed here, following CPython's ``PyUnicode_Format`` (argument 
 keys with nested parentheses, ``*`` widths and precisions, one ignored ``h``/``l``/``L``), and each
 is rendered by ``%`` itself on bounded numbers, which keeps every rendering Python's own:
 
-- every width and precision is capped at ``limit``, the longest message the caller keeps: the
-  text is cut there anyway, so what a reader sees is the same;
+- every width and precision is capped at ``limit + 1``, ``limit`` being the longest message the
+  caller keeps: the text is cut there anyway, so what a reader sees is the same, and the one
+  character more makes sure that it is cut, and marked truncated (the marker then counts what
+  was rendered, not what ``%`` would have rendered);
 - rendering stops once the output passes ``limit`` characters (the caller truncates it);
 - at most MAX_CONVERSIONS conversions (``%%`` included) are rendered: no log message has more;
 - the ``str``/``repr``/``ascii`` of a mapping value is computed once, however often it is named.
 
 One call's work is then bounded by ``limit`` plus the size of the arguments it is given.
-Measured (bench/form_otlp_stall.py): ``%(a)999999999s`` took 2-6 s and gigabytes through ``%``,
+Measured (bench/hostile_stall.py): ``%(a)999999999s`` took 1.5-4 s and 1-2 GB through ``%``,
 and takes ~0.1 ms here. Lone surrogates (``'%c' % 0xD800``, a ``'\\ud800'`` argument) become
 U+FFFD, so the message is always valid UTF-8. Nothing raises: where ``%`` would (a missing key,
 a wrong type, too few or too many arguments, ``%c`` out of range, an unknown conversion) or a
@@ -131,9 +133,9 @@ class _Formatter:
             raise _Refused("unsupported format character")
         spec = "%" + flags
         if width is not None:
-            spec += str(min(width, self.limit))
+            spec += str(min(width, self.limit + 1))
         if precision is not None:
-            spec += "." + str(min(precision, self.limit))
+            spec += "." + str(min(precision, self.limit + 1))
         if kind in _TEXT_CONVERSIONS:
             value, kind = self.text_of(value, kind, key), "s"
         if self.mapping is not None and self.argidx < self.arglen:
