@@ -115,7 +115,9 @@ def entry_from_form(body: bytes, max_message_chars: int) -> IncomingEntry:
             "a form-encoded entry needs msg (what logging.handlers.HTTPHandler sends)", field="msg"
         )
     level: str | int = "log"
-    if (levelno := form.get("levelno", "")).isdigit():
+    levelno = form.get("levelno", "")
+    # ASCII digits only ("²".isdigit() too), few enough for int() (past 4,300 it raises)
+    if levelno.isascii() and levelno.isdigit() and len(levelno) <= 9:
         level = int(levelno)
     elif (levelname := _present(form.get("levelname"))) is not None:
         level = levelname

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import logging
 import logging.handlers
@@ -17,6 +18,8 @@ from hypothesis import strategies as st
 from tracesink.errors import ValidationError
 from tracesink.ingest.form import entry_from_form, is_form
 from tracesink.ingest.model import IncomingEntry
+from tracesink.ingest.sender import Sender
+from tracesink.ingest.validate import EntryRules, prepare_entry
 
 
 def form_of(record: logging.LogRecord) -> bytes:
@@ -220,3 +223,25 @@ def test_a_form_without_msg_or_in_bad_utf8_is_refused() -> None:
     assert garbled.value.field == "body"
     with pytest.raises(ValidationError):
         read_form(b"&".join(b"f%d=1" % i for i in range(1000)))
+
+
+FORM_FIELDS = st.sampled_from(
+    ["msg", "args", "levelno", "levelname", "created", "exc_info", "exc_text", "name", "trace_id"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    fields=st.dictionaries(
+        FORM_FIELDS,
+        st.text(max_size=30) | st.sampled_from(["²", "9" * 5000, "1e400", "nan", "None", "()"]),
+    )
+)
+def test_any_form_is_an_entry_or_a_400(fields: dict[str, str]) -> None:
+    """Whatever the fields of a form hold (Unicode digits or 5,000 of them in levelno, a
+    non-finite created, surrogates escaped in args...), reading and preparing it gives an entry
+    or a ValidationError: never anything a route would answer 500 for."""
+    body = urlencode(fields).encode()
+    with contextlib.suppress(ValidationError):
+        entry = read_form(body)
+        prepare_entry(entry, EntryRules(LIMIT, LIMIT, 8), Sender({}), 1_700_000_000_000)
