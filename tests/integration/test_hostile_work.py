@@ -13,11 +13,13 @@ which the count bounds instead."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import httpx
 import pytest
 
 from tests.support.service import Service
-from tests.support.stall import Attack, attack_cost, attacks
+from tests.support.stall import FORM, Attack, attack_cost, attacks, form
 
 pytestmark = pytest.mark.slow
 
@@ -66,3 +68,26 @@ def test_the_answers_name_what_was_refused(service: Service) -> None:
         [entry] = [e for e in entries if e["id"] == stored["id"]]
         assert entry["truncated"] is True
         assert entry["message"].startswith(" " * 1000)
+
+
+@pytest.mark.parametrize(
+    ("msg", "args", "stored"),
+    [
+        ("%c!", "(1114112,)", "%c! (1114112,)"),  # 0x110000: `%` raises OverflowError
+        ("%c!", "(-1,)", "%c! (-1,)"),
+        ("got %s", r"('x\ud800y',)", "got x\ufffdy"),  # a lone surrogate in args
+        ("%s and %s", "(1,)", "%s and %s (1,)"),
+    ],
+)
+def test_forms_that_made_percent_raise_are_stored_readable(
+    service: Service, msg: str, args: str, stored: str
+) -> None:
+    """A form whose `msg % args` raises, or renders a lone surrogate, is stored (200, never a
+    500), and its trace reads back (200) with the message as sent or with U+FFFD."""
+    with httpx.Client(base_url=service.url, timeout=30) as client:
+        response = client.post("/log", content=form(msg, quote(args)), headers=FORM)
+        assert response.status_code == 200, response.text
+        read = client.get(f"/logs/{response.json()['trace_id']}")
+        assert read.status_code == 200
+        [entry] = [e for e in read.json()["entries"] if e["id"] == response.json()["id"]]
+        assert entry["message"] == stored
