@@ -123,25 +123,29 @@ def decode_request(body: bytes, kind: str, max_records: int) -> Export:
 
 
 class _Budget:
-    """How many more values (attributes, array items, map entries) one record may convert: a
-    context holds about one per two bytes at most, so past that it is refused, not built."""
+    """How many more values (attributes, array items, map entries) one part of a record may
+    convert: JSON holds at most one value per two bytes, so past ``max_bytes / 2`` the part
+    could not be stored (attributes: the context's cap) or shown (the body: the message's), and
+    the record is refused unconverted."""
 
-    __slots__ = ("left", "most")
+    __slots__ = ("field", "left", "max_bytes")
 
-    def __init__(self, most: int) -> None:
-        self.left = self.most = most
+    def __init__(self, max_bytes: int, field: str = "context") -> None:
+        self.field, self.max_bytes = field, max_bytes
+        self.left = max(max_bytes // 2, 1)
 
     def spend(self, count: int, depth: int) -> None:
         self.left -= count
         if self.left < 0:
+            what = "attributes" if self.field == "context" else self.field
             raise ValidationError(
-                f"the attributes hold more than {self.most} values, more than a context of "
-                f"{self.most * 2} bytes (TRACESINK_MAX_CONTEXT_BYTES) can hold",
-                field="context",
+                f"the {what} hold more values than {self.max_bytes} bytes of JSON can "
+                f"(TRACESINK_MAX_CONTEXT_BYTES): one per two bytes at most",
+                field=self.field,
             )
         if depth > MAX_VALUE_DEPTH:
             raise ValidationError(
-                f"a value is nested more than {MAX_VALUE_DEPTH} levels deep", field="context"
+                f"a value is nested more than {MAX_VALUE_DEPTH} levels deep", field=self.field
             )
 
 
@@ -149,17 +153,17 @@ def records(export: Export, fallback_trace: str, max_context_bytes: int) -> Iter
     """Every log record of the request, as an entry to prepare, or the error that refuses it.
 
     ``fallback_trace`` is a template with ``{service}``: the trace of records without a trace id.
-    Attribute values are converted under a budget of ``max_context_bytes // 2`` per record (and
-    per resource): a record whose values could not fit in a context is refused unconverted.
+    Values are converted under a budget of ``max_context_bytes // 2`` for a record's attributes,
+    its body, and its resource's attributes: a record whose values could not fit is refused
+    unconverted.
     """
-    most = max(max_context_bytes // 2, 1)
     if isinstance(export, otlp_json.Export):
-        yield from _json_records(export, fallback_trace, most)
+        yield from _json_records(export, fallback_trace, max_context_bytes)
         return
     for resource_logs in export.resource_logs:
         resource: dict[str, Any] | ValidationError
         try:
-            resource = _attributes(resource_logs.resource.attributes, _Budget(most), 1)
+            resource = _attributes(resource_logs.resource.attributes, _Budget(max_context_bytes), 1)
         except ValidationError as exc:
             resource = exc.with_traceback(None)
         service = _service(resource)
@@ -167,22 +171,26 @@ def records(export: Export, fallback_trace: str, max_context_bytes: int) -> Iter
         for scope_logs in resource_logs.scope_logs:
             scope = scope_logs.scope.name
             for record in scope_logs.log_records:
-                yield OtlpRecord(_pb_entry(record, resource, scope, fallback, most), service)
+                yield OtlpRecord(
+                    _pb_entry(record, resource, scope, fallback, max_context_bytes), service
+                )
 
 
-def _json_records(export: otlp_json.Export, fallback_trace: str, most: int) -> Iterator[OtlpRecord]:
+def _json_records(
+    export: otlp_json.Export, fallback_trace: str, max_bytes: int
+) -> Iterator[OtlpRecord]:
     for found, scopes in export.resources:
         resource: dict[str, Any] | ValidationError
         try:
             pairs = found.attributes if found is not None else ()
-            resource = _json_attributes(pairs, _Budget(most), 1)
+            resource = _json_attributes(pairs, _Budget(max_bytes), 1)
         except ValidationError as exc:
             resource = exc.with_traceback(None)
         service = _service(resource)
         fallback = fallback_trace_id(fallback_trace, service)
         for scope, log_records in scopes:
             for record in log_records:
-                yield OtlpRecord(_json_entry(record, resource, scope, fallback, most), service)
+                yield OtlpRecord(_json_entry(record, resource, scope, fallback, max_bytes), service)
 
 
 def _service(resource: dict[str, Any] | ValidationError) -> str:
@@ -202,14 +210,14 @@ def _pb_entry(
     resource: dict[str, Any] | ValidationError,
     scope: str,
     fallback: str,
-    most: int,
+    max_bytes: int,
 ) -> IncomingEntry | ValidationError:
     if isinstance(resource, ValidationError):
         return resource
     try:
-        budget = _Budget(most)
+        budget = _Budget(max_bytes)
         attributes = _attributes(record.attributes, budget, 1) if record.attributes else None
-        message = _message(record.body, budget)
+        message = _message(record.body, _Budget(max_bytes, "body"))
     except ValidationError as exc:
         return exc.with_traceback(None)  # kept: its traceback would keep this frame alive
     return _entry(
@@ -231,18 +239,18 @@ def _json_entry(
     resource: dict[str, Any] | ValidationError,
     scope: str,
     fallback: str,
-    most: int,
+    max_bytes: int,
 ) -> IncomingEntry | ValidationError:
     if isinstance(resource, ValidationError):
         return resource
     try:
-        budget = _Budget(most)
+        budget = _Budget(max_bytes)
         attributes = _json_attributes(record.attributes, budget, 1) if record.attributes else None
         body = record.body
         if body is not None and body.string_value is not None:
             message = body.string_value
         else:
-            value = None if body is None else _json_value(body, budget, 1)
+            value = None if body is None else _json_value(body, _Budget(max_bytes, "body"), 1)
             message = "" if value is None else _encode(value).decode()
         nanos = otlp_json.integer(record.time_unix_nano, "timeUnixNano") or otlp_json.integer(
             record.observed_time_unix_nano, "observedTimeUnixNano"

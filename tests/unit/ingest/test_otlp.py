@@ -250,3 +250,21 @@ def test_values_past_what_a_context_holds_refuse_the_record_unconverted(kind: st
     assert fine.entry.message == "fine"
     assert isinstance(in_crowded.entry, ValidationError)
     assert in_crowded.entry.field == "context"
+
+
+@pytest.mark.parametrize("kind", [otlp.JSON, otlp.PROTOBUF])
+def test_a_body_of_more_values_than_a_message_shows_is_refused_by_name(kind: str) -> None:
+    """A structured body of more values than the budget (one per two bytes) refuses its record,
+    naming the body; a body within it is rendered as JSON."""
+    request = ExportLogsServiceRequest()
+    scope = request.resource_logs.add().scope_logs.add()
+    items = scope.log_records.add().body.array_value.values
+    for i in range(600):
+        items.add().int_value = i
+    scope.log_records.add().body.array_value.values.add().int_value = 1
+    body = request.SerializeToString() if kind == otlp.PROTOBUF else as_otlp_json(request, True)
+    big, small = read(body, kind, max_context_bytes=1000)
+    assert isinstance(big.entry, ValidationError)
+    assert big.entry.field == "body"
+    assert isinstance(small.entry, IncomingEntry)
+    assert small.entry.message == "[1]"
