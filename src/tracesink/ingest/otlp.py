@@ -21,10 +21,9 @@ Pure functions: no I/O, no clock, no rate limits (those are the pipeline's).
 
 from __future__ import annotations
 
-import base64
 import re
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,11 +34,11 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
     ExportLogsServiceResponse,
 )
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
 from tracesink.errors import ValidationError
 from tracesink.ingest import otlp_json
+from tracesink.ingest import otlp_values as values
 from tracesink.ingest.model import IncomingEntry
 from tracesink.ingest.trace_context import TRACE_ID
 from tracesink.model import LEVEL_ALIASES, LOG_LEVELS
@@ -52,9 +51,6 @@ SEVERITY_LEVELS = ((17, "error"), (13, "warn"), (9, "info"), (1, "log"))
 UNKNOWN_SERVICE = "unknown_service"  # what the SDKs call a service that set no name
 _NOT_IN_TRACE_ID = re.compile(r"[^A-Za-z0-9._:-]+")
 _encode = msgspec.json.Encoder().encode
-
-
-MAX_VALUE_DEPTH = 32  # far past TRACESINK_MAX_CONTEXT_DEPTH, far below Python's recursion limit
 Export = ExportLogsServiceRequest | otlp_json.Export
 
 
@@ -122,33 +118,6 @@ def decode_request(body: bytes, kind: str, max_records: int) -> Export:
     return request
 
 
-class _Budget:
-    """How many more values (attributes, array items, map entries) one part of a record may
-    convert: JSON holds at most one value per two bytes, so past ``max_bytes / 2`` the part
-    could not be stored (attributes: the context's cap) or shown (the body: the message's), and
-    the record is refused unconverted."""
-
-    __slots__ = ("field", "left", "max_bytes")
-
-    def __init__(self, max_bytes: int, field: str = "context") -> None:
-        self.field, self.max_bytes = field, max_bytes
-        self.left = max(max_bytes // 2, 1)
-
-    def spend(self, count: int, depth: int) -> None:
-        self.left -= count
-        if self.left < 0:
-            what = "attributes" if self.field == "context" else self.field
-            raise ValidationError(
-                f"the {what} hold more values than {self.max_bytes} bytes of JSON can "
-                f"(TRACESINK_MAX_CONTEXT_BYTES): one per two bytes at most",
-                field=self.field,
-            )
-        if depth > MAX_VALUE_DEPTH:
-            raise ValidationError(
-                f"a value is nested more than {MAX_VALUE_DEPTH} levels deep", field=self.field
-            )
-
-
 def records(export: Export, fallback_trace: str, max_context_bytes: int) -> Iterator[OtlpRecord]:
     """Every log record of the request, as an entry to prepare, or the error that refuses it.
 
@@ -163,7 +132,11 @@ def records(export: Export, fallback_trace: str, max_context_bytes: int) -> Iter
     for resource_logs in export.resource_logs:
         resource: dict[str, Any] | ValidationError
         try:
-            resource = _attributes(resource_logs.resource.attributes, _Budget(max_context_bytes), 1)
+            resource = values.attributes(
+                resource_logs.resource.attributes,
+                values.Budget(max_context_bytes, "resource attributes"),
+                1,
+            )
         except ValidationError as exc:
             resource = exc.with_traceback(None)
         service = _service(resource)
@@ -183,7 +156,9 @@ def _json_records(
         resource: dict[str, Any] | ValidationError
         try:
             pairs = found.attributes if found is not None else ()
-            resource = _json_attributes(pairs, _Budget(max_bytes), 1)
+            resource = values.json_attributes(
+                pairs, values.Budget(max_bytes, "resource attributes"), 1
+            )
         except ValidationError as exc:
             resource = exc.with_traceback(None)
         service = _service(resource)
@@ -215,9 +190,10 @@ def _pb_entry(
     if isinstance(resource, ValidationError):
         return resource
     try:
-        budget = _Budget(max_bytes)
-        attributes = _attributes(record.attributes, budget, 1) if record.attributes else None
-        message = _message(record.body, _Budget(max_bytes, "body"))
+        budget = values.Budget(max_bytes)
+        pairs = record.attributes
+        attributes = values.attributes(pairs, budget, 1) if pairs else None
+        message = values.message(record.body, values.Budget(max_bytes, "body", "body"))
     except ValidationError as exc:
         return exc.with_traceback(None)  # kept: its traceback would keep this frame alive
     return _entry(
@@ -244,14 +220,10 @@ def _json_entry(
     if isinstance(resource, ValidationError):
         return resource
     try:
-        budget = _Budget(max_bytes)
-        attributes = _json_attributes(record.attributes, budget, 1) if record.attributes else None
-        body = record.body
-        if body is not None and body.string_value is not None:
-            message = body.string_value
-        else:
-            value = None if body is None else _json_value(body, _Budget(max_bytes, "body"), 1)
-            message = "" if value is None else _encode(value).decode()
+        budget = values.Budget(max_bytes)
+        pairs = record.attributes
+        attributes = values.json_attributes(pairs, budget, 1) if pairs else None
+        message = values.json_message(record.body, values.Budget(max_bytes, "body", "body"))
         nanos = otlp_json.integer(record.time_unix_nano, "timeUnixNano") or otlp_json.integer(
             record.observed_time_unix_nano, "observedTimeUnixNano"
         )
@@ -314,64 +286,6 @@ def severity_level(number: int, text: str) -> str:
     named = text.strip().lower()
     named = LEVEL_ALIASES.get(named, named)
     return named if named in LOG_LEVELS else "log"
-
-
-def _message(body: AnyValue, budget: _Budget) -> str:
-    if body.WhichOneof("value") == "string_value":
-        return body.string_value
-    value = _value(body, budget, 1)
-    return "" if value is None else _encode(value).decode()
-
-
-def _attributes(pairs: Any, budget: _Budget, depth: int) -> dict[str, Any]:
-    budget.spend(len(pairs), depth)  # before a single pair is read
-    attributes: list[KeyValue] = list(pairs)
-    return {pair.key: _value(pair.value, budget, depth + 1) for pair in attributes}
-
-
-def _value(value: AnyValue, budget: _Budget, depth: int) -> Any:
-    """An AnyValue as plain JSON data (bytes as base64, as OTLP/JSON spells them)."""
-    kind = value.WhichOneof("value")
-    if kind is None:
-        return None
-    if kind == "array_value":
-        items = value.array_value.values
-        budget.spend(len(items), depth)
-        return [_value(item, budget, depth + 1) for item in items]
-    if kind == "kvlist_value":
-        return _attributes(value.kvlist_value.values, budget, depth)
-    if kind == "bytes_value":
-        return base64.b64encode(value.bytes_value).decode()
-    return getattr(value, kind)
-
-
-def _json_attributes(
-    pairs: Sequence[otlp_json.KeyValue], budget: _Budget, depth: int
-) -> dict[str, Any]:
-    budget.spend(len(pairs), depth)
-    return {
-        pair.key: None if pair.value is None else _json_value(pair.value, budget, depth + 1)
-        for pair in pairs
-    }
-
-
-def _json_value(value: otlp_json.AnyValue, budget: _Budget, depth: int) -> Any:
-    """An OTLP/JSON AnyValue as plain JSON data: what ``_value`` makes of the same protobuf."""
-    if value.string_value is not None:
-        return value.string_value
-    if value.bool_value is not None:
-        return value.bool_value
-    if value.int_value is not None:
-        return otlp_json.integer(value.int_value, "intValue")
-    if value.double_value is not None:
-        return otlp_json.double(value.double_value)  # non-finite: encoded as null
-    if value.array_value is not None:
-        items = value.array_value.values
-        budget.spend(len(items), depth)
-        return [_json_value(item, budget, depth + 1) for item in items]
-    if value.kvlist_value is not None:
-        return _json_attributes(value.kvlist_value.values, budget, depth)
-    return value.bytes_value  # base64 already, as `_value` spells bytes
 
 
 def encode_response(kind: str, rejected: int, message: str) -> bytes:

@@ -16,6 +16,7 @@ from opentelemetry.proto.logs.v1.logs_pb2 import SeverityNumber
 from tracesink.errors import ValidationError
 from tracesink.ingest import otlp
 from tracesink.ingest.model import IncomingEntry
+from tracesink.ingest.otlp_values import MAX_VALUE_DEPTH
 
 
 @pytest.mark.parametrize(
@@ -233,7 +234,7 @@ def test_values_past_what_a_context_holds_refuse_the_record_unconverted(kind: st
     for i in range(600):
         wide.attributes.add(key=f"k{i}").value.int_value = i
     deep = scope.log_records.add().attributes.add(key="deep").value
-    for _ in range(otlp.MAX_VALUE_DEPTH + 1):
+    for _ in range(MAX_VALUE_DEPTH + 1):
         deep = deep.array_value.values.add()
     scope.log_records.add().body.string_value = "fine"
     crowded = request.resource_logs.add()
@@ -245,7 +246,7 @@ def test_values_past_what_a_context_holds_refuse_the_record_unconverted(kind: st
     assert isinstance(wide_one.entry, ValidationError)
     assert "TRACESINK_MAX_CONTEXT_BYTES" in wide_one.entry.message
     assert isinstance(deep_one.entry, ValidationError)
-    assert f"more than {otlp.MAX_VALUE_DEPTH} levels" in deep_one.entry.message
+    assert f"more than {MAX_VALUE_DEPTH} levels" in deep_one.entry.message
     assert isinstance(fine.entry, IncomingEntry)
     assert fine.entry.message == "fine"
     assert isinstance(in_crowded.entry, ValidationError)
