@@ -4,12 +4,16 @@ two encodings read alike, records counted before they are converted, values with
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import json
 import time
+from typing import Any
 
 import pytest
 from google.protobuf import json_format
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.logs.v1.logs_pb2 import SeverityNumber
 
@@ -269,3 +273,54 @@ def test_a_body_of_more_values_than_a_message_shows_is_refused_by_name(kind: str
     assert big.entry.field == "body"
     assert isinstance(small.entry, IncomingEntry)
     assert small.entry.message == "[1]"
+
+
+JSON_LEAF = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6)
+OTLP_KEYS = st.sampled_from(
+    [
+        "resourceLogs",
+        "scopeLogs",
+        "logRecords",
+        "resource",
+        "scope",
+        "name",
+        "attributes",
+        "key",
+        "value",
+        "values",
+        "body",
+        "stringValue",
+        "intValue",
+        "doubleValue",
+        "arrayValue",
+        "kvlistValue",
+        "bytesValue",
+        "traceId",
+        "spanId",
+        "severityNumber",
+        "timeUnixNano",
+    ]
+)
+JSON_DOCUMENT = st.recursive(
+    JSON_LEAF,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(OTLP_KEYS, inner, max_size=4),
+    max_leaves=25,
+)
+
+
+# A record's fields filled with anything, inside a well-formed request: what reaches conversion.
+IN_A_REQUEST = st.lists(st.dictionaries(OTLP_KEYS, JSON_DOCUMENT, max_size=4), max_size=3).map(
+    lambda found: {"resourceLogs": [{"scopeLogs": [{"logRecords": found}]}]}
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(document=JSON_DOCUMENT | IN_A_REQUEST, raw=st.binary(max_size=64))
+def test_any_body_is_records_or_a_validation_error(document: Any, raw: bytes) -> None:
+    """Whatever JSON (shaped like OTLP or not) or bytes arrive, decoding and reading the
+    records raises nothing but a ValidationError, and every record is an entry or the error
+    that refuses it."""
+    for body, kind in ((json.dumps(document).encode(), otlp.JSON), (raw, otlp.PROTOBUF)):
+        with contextlib.suppress(ValidationError):
+            for record in read(body, kind):
+                assert isinstance(record.entry, IncomingEntry | ValidationError)
