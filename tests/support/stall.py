@@ -96,10 +96,17 @@ def _status_kb(pid: int, field: str) -> int:
     raise RuntimeError(f"no {field} in /proc/{pid}/status")
 
 
+@dataclass
+class _Probe:
+    latencies: list[float]
+    rss_peak: int  # the largest resident set seen between /health answers
+
+
 @contextlib.contextmanager
-def _health_probe(url: str) -> Iterator[list[float]]:
-    """/health asked again and again by another client on its own thread; each answer's time."""
-    latencies: list[float] = []
+def _health_probe(url: str, pid: int) -> Iterator[_Probe]:
+    """/health asked again and again by another client on its own thread; each answer's time,
+    and the server's resident set read after each."""
+    seen = _Probe([], _status_kb(pid, "VmRSS"))
     stop = threading.Event()
     started = threading.Event()
 
@@ -108,14 +115,15 @@ def _health_probe(url: str) -> Iterator[list[float]]:
             while not stop.is_set():
                 sent = time.monotonic()
                 client.get(f"{url}/health")
-                latencies.append(time.monotonic() - sent)
+                seen.latencies.append(time.monotonic() - sent)
+                seen.rss_peak = max(seen.rss_peak, _status_kb(pid, "VmRSS"))
                 started.set()
 
     thread = threading.Thread(target=probe, daemon=True)
     thread.start()
     started.wait(30)
     try:
-        yield latencies
+        yield seen
     finally:
         stop.set()
         thread.join(60)
@@ -125,19 +133,24 @@ def attack_cost(url: str, pid: int, attack: Attack) -> Cost:
     """Send ``attack`` once while another client keeps asking /health; what it cost."""
     with httpx.Client(timeout=120) as client:
         before = _status_kb(pid, "VmRSS")
-        # Reset the peak (VmHWM) to the current resident set: the peak read after is this one's.
-        Path(f"/proc/{pid}/clear_refs").write_text("5")
-        with _health_probe(url) as latencies:
-            first = len(latencies)
+        # Reset the kernel's peak (VmHWM) to the current resident set, so that the peak read
+        # after is this request's; where that is not allowed, the probe's samples are the peak.
+        try:
+            Path(f"/proc/{pid}/clear_refs").write_text("5")
+            exact = True
+        except OSError:
+            exact = False
+        with _health_probe(url, pid) as seen:
+            first = len(seen.latencies)
             sent = time.monotonic()
             response = client.post(
                 f"{url}{attack.path}", content=attack.body, headers=attack.headers
             )
             seconds = time.monotonic() - sent
-            answered = len(latencies)
+            answered = len(seen.latencies)
             deadline = time.monotonic() + 60
-            while len(latencies) <= answered and time.monotonic() < deadline:
+            while len(seen.latencies) <= answered and time.monotonic() < deadline:
                 time.sleep(0.001)  # the /health call in flight when it ended is part of it
-            during = latencies[first : answered + 1]
-        peak = _status_kb(pid, "VmHWM")
+            during = seen.latencies[first : answered + 1]
+        peak = max(seen.rss_peak, _status_kb(pid, "VmHWM") if exact else 0)
     return Cost(response.status_code, seconds, max(during), len(during), peak - before)
