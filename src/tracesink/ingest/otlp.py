@@ -37,7 +37,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
 from tracesink.errors import ValidationError
-from tracesink.ingest import otlp_json
+from tracesink.ingest import otlp_count, otlp_json
 from tracesink.ingest import otlp_values as values
 from tracesink.ingest.model import IncomingEntry
 from tracesink.ingest.trace_context import TRACE_ID
@@ -99,12 +99,13 @@ def decode_request(body: bytes, kind: str, max_records: int) -> Export:
     413 past ``max_records`` (TRACESINK_MAX_BATCH_ITEMS), 400 naming the body when malformed."""
     if kind == JSON:
         return otlp_json.decode(body, max_records)
+    otlp_count.check_counts(body, max_records)  # before the parser builds a message per record
     request = ExportLogsServiceRequest()
     try:
-        request.ParseFromString(body)  # C (upb): 330,000 empty records in 22 ms
+        request.ParseFromString(body)
     except DecodeError as exc:
         raise ValidationError(f"body is not a valid OTLP protobuf: {exc}", "body") from None
-    # Counted without a Python step per record; scopes too, as cheap to send as records.
+    # Counted again as parsed (a body the walk could not read), without a step per record.
     scopes = records = 0
     for resource_logs in request.resource_logs[: max_records + 1]:
         scopes += len(resource_logs.scope_logs)
