@@ -4,12 +4,12 @@ another client's ``/health`` answers within a second and the process's peak resi
 by less than RSS_GROWTH_BOUND.
 
 Measured before the fix (bench/hostile_stall.py, BENCHMARKS.md): the form's
-``%(a)999999999s`` stalled the loop 1.5 s and grew the process by 1 GB, two such specifiers
-9.4 s and 2 GB, 330,000 form arguments 2.2 s and 330 MB, 330,000 empty OTLP/JSON records
-4.7 s, one OTLP/JSON record of 45,000 attributes 1 s. After: at most ~120 ms and ~46 MB (the
-protobuf parser's arena for 330,000 records, freed at once). One second leaves room for a
-loaded 2-core machine and is still far below every stall before the fix but the protobuf one,
-which the count bounds instead."""
+``%(a)999999999s`` stalled the loop 1.2-3.7 s and grew the process by 2 GB, two such
+specifiers 5.8-15 s and 4 GB, 330,000 form arguments 1.4 s and 330 MB, 330,000 empty OTLP/JSON
+records 3.2-4.7 s, one OTLP/JSON record of 45,000 attributes ~1 s. After: at most ~70 ms and
+~22 MB (msgspec's pass over the 1 MB of JSON, freed at once). One second leaves room for a
+loaded 2-core machine and is still below every stall before the fix but the protobuf one (~0.1
+s, bounded by the count now as well)."""
 
 from __future__ import annotations
 
