@@ -113,9 +113,9 @@ def decode_request(body: bytes, kind: str, max_records: int) -> Export:
             break
         records += sum(len(scope_logs.log_records) for scope_logs in resource_logs.scope_logs)
     if len(request.resource_logs) > max_records or scopes > max_records:
-        raise otlp_json.too_many_records(f"more than {max_records} scopes of", max_records)
+        raise otlp_count.too_many(f"more than {max_records} scopes of log records", max_records)
     if records > max_records:
-        raise otlp_json.too_many_records(records, max_records)
+        raise otlp_count.too_many(f"{records} log records", max_records)
     return request
 
 

@@ -22,6 +22,7 @@ import msgspec
 from opentelemetry.proto.logs.v1.logs_pb2 import SeverityNumber
 
 from tracesink.errors import ValidationError
+from tracesink.ingest.otlp_count import too_many
 
 T = TypeVar("T")
 
@@ -103,10 +104,10 @@ def decode(body: bytes, max_records: int) -> Export:
     # Scopes are counted too (each as cheap to send as a record), without a step per record.
     scopes = sum(len(r.scope_logs) for r in skeleton.resource_logs[: max_records + 1])
     if len(skeleton.resource_logs) > max_records or scopes > max_records:
-        raise too_many_records(f"more than {max_records} scopes of", max_records)
+        raise too_many(f"more than {max_records} scopes of log records", max_records)
     count = sum(len(s.log_records) for r in skeleton.resource_logs for s in r.scope_logs)
     if count > max_records:
-        raise too_many_records(count, max_records)
+        raise too_many(f"{count} log records", max_records)
     resources = []
     for resource_logs in skeleton.resource_logs:
         in_resource: list[tuple[str, list[LogRecord]]] = []
@@ -120,14 +121,6 @@ def decode(body: bytes, max_records: int) -> Export:
             in_resource.append((name, found))
         resources.append((resource_logs.resource, in_resource))
     return Export(resources)
-
-
-def too_many_records(count: int | str, max_records: int) -> ValidationError:
-    return ValidationError(
-        f"the request holds {count} log records; at most {max_records} (TRACESINK_MAX_BATCH_ITEMS)",
-        field="body",
-        status=413,
-    )
 
 
 def _decoded(raw: bytes | msgspec.Raw, decoder: Callable[..., T], where: str) -> T:
