@@ -251,6 +251,24 @@ COMMANDS = [
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
+@pytest.mark.parametrize("tail", ["/?x=y", "?token=" + SECRET, "/#top"])
+def test_a_url_with_a_query_is_refused_in_one_line(
+    served: Service, command: tuple[str, ...], tail: str
+) -> None:
+    """A base URL with a ?query or #fragment would send every request to the index page (a
+    KeyError traceback once): every command refuses it in one line naming --url, secrets
+    masked."""
+    process = tracesink(*command, "--url", served.url + tail)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 1, (out, err)
+    [line] = err.splitlines()
+    assert line.startswith("tracesink: --url / TRACESINK_URL http://127.0.0.1:")
+    assert "?query or #fragment" in line
+    assert "Traceback" not in out + err
+    assert SECRET not in out + err
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
 def test_no_command_prints_a_password_from_the_url(
     served: Service, command: tuple[str, ...]
 ) -> None:
