@@ -29,3 +29,17 @@ async def test_a_link_is_found_in_its_window_and_the_next_then_forgotten(
     assert later == {"r1": "trace-a", "r2": "trace-c"}
     assert await second.traces_of_requests(wanted, T0 + 3 * WINDOW_MS) == {}
     assert await second.traces_of_requests([], T0) == {}
+
+
+async def test_the_map_costs_two_commands_each_way_counted_in_usage(
+    backend: str, make_store: StoreFactory
+) -> None:
+    """What the daily budget and /stats read (usage.commands) counts the map's commands: a
+    link is HSET + PEXPIRE, a lookup two HMGETs; in memory, none."""
+    store = make_store(POLICY)
+    before = store.usage.commands
+    await store.link_requests({"r1": "trace-a", "r2": "trace-b"}, T0)
+    linked = store.usage.commands
+    await store.traces_of_requests(["r1", "r2", "r3"], T0)
+    expected = 0 if backend == "memory" else 2
+    assert (linked - before, store.usage.commands - linked) == (expected, expected)
