@@ -4,6 +4,15 @@
 
 import { ValidationError } from "./errors.js";
 import { rawElements, rawMember } from "./json_raw.js";
+import { checkDepth } from "./nesting.js";
+import {
+  MAX_INTEGER_CHARS,
+  checkNumbers,
+  integerOutOfRange,
+  numberOutOfRange,
+  wellFormed,
+} from "./servable.js";
+import { timestampMs } from "./timestamp.js";
 import { MANUAL } from "./settings.js";
 import { systemLabel } from "./sender.js";
 import { TRACE_ID, TRACE_ID_RULE } from "./trace_context.js";
@@ -20,7 +29,9 @@ const LEVEL_ALIASES = {
 };
 const NUMERIC_LEVELS = [[40, "error"], [30, "warn"], [20, "info"], [0, "log"]];
 const MAX_USER_ID_CHARS = 256;
-const MAX_TIMESTAMP_MS = 253402300800000; // year 10000: what ISO 8601 strings can show
+// What Python's bytes.strip() removes (String.prototype.trim removes more: no-break spaces…).
+const ASCII_SPACE = /^[ \t\n\r\v\f]+|[ \t\n\r\v\f]+$/g;
+const strip = (text) => text.replace(ASCII_SPACE, "");
 const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -41,19 +52,30 @@ function jsonType(value, raw) {
   if (typeof value === "string") return "str";
   if (Array.isArray(value)) return "array";
   if (typeof value === "object") return "object";
-  // JSON.parse reads 20.0 as 20: the text says whether it was sent as a float.
-  return Number.isInteger(value) && !/[.eE]/.test(raw ?? "") ? "int" : "float";
+  // JSON.parse reads 20.0 as 20 (and 400 digits as Infinity): the text says what was sent.
+  if (raw !== undefined) return /[.eE]/.test(raw) ? "float" : "int";
+  return Number.isInteger(value) ? "int" : "float";
 }
 
+// A body's text: strict UTF-8 (a leading byte order mark dropped, as TextDecoder does), its lone
+// surrogate escapes replaced (servable.js).
 export function decodeText(bytes, what = "body") {
+  let text;
   try {
-    return strictUtf8.decode(bytes);
+    text = strictUtf8.decode(bytes);
   } catch {
     throw new ValidationError(`${what} is not valid UTF-8`, "body");
   }
+  return wellFormed(text);
 }
 
-// One entry's JSON text → {fields…, context: raw text or undefined}; 400s as decode_entry raises.
+// A body of one entry (POST /log): deep nesting refused, then decodeEntry (decode_entry).
+export function decodeBody(text) {
+  checkDepth(text, "the entry");
+  return decodeEntry(text);
+}
+
+// One entry's JSON text → {fields…, context: raw text or undefined}; 400s as decode_item raises.
 export function decodeEntry(text) {
   let value;
   try {
@@ -67,10 +89,12 @@ export function decodeEntry(text) {
     throw new ValidationError(`an entry must be a JSON object; Expected \`object\`, got \`${type}\``);
   }
   const entry = {};
-  for (const [name, accepted] of Object.entries(FIELDS)) {
-    if (!Object.hasOwn(value, name)) continue;
-    const numeric = typeof value[name] === "number";
-    const got = jsonType(value[name], numeric ? rawMember(text, name) : undefined);
+  // In the order the body gives them: msgspec names the first wrong field it meets.
+  for (const name of Object.keys(value)) {
+    const accepted = FIELDS[name];
+    if (!Object.hasOwn(FIELDS, name)) continue;
+    const raw = typeof value[name] === "number" ? rawMember(text, name) : undefined;
+    const got = jsonType(value[name], raw);
     // msgspec takes an int where a float is expected.
     if (!accepted.includes(got) && !(got === "int" && accepted.includes("float"))) {
       throw new ValidationError(
@@ -79,6 +103,16 @@ export function decodeEntry(text) {
       );
     }
     entry[name] = value[name];
+    if (raw === undefined) continue;
+    // What msgspec cannot hold: a float beyond the range, an integer of too many digits; an
+    // integer is kept as written (Python's int), never as the nearest double.
+    if (accepted.includes("float")) {
+      if (!Number.isFinite(value[name])) throw numberOutOfRange(name);
+    } else if (raw.length > MAX_INTEGER_CHARS) {
+      throw integerOutOfRange(name);
+    } else if (name === "user_id") {
+      entry[name] = BigInt(raw).toString();
+    }
   }
   if (entry.message === undefined) {
     throw new ValidationError("Object missing required field `message`", "message");
@@ -100,10 +134,12 @@ function checkCount(count, maxItems) {
 // A batch body's entries (a JSON array or NDJSON), each decoded or the error naming what is wrong.
 export function decodeBatch(bytes, maxItems) {
   const text = decodeText(bytes);
-  const stripped = text.trim();
+  const stripped = strip(text);
   if (!stripped) throw new ValidationError("the batch holds no entries", "body");
   let items;
-  if (stripped.startsWith("[")) {
+  const array = stripped.startsWith("[");
+  if (array) {
+    checkDepth(stripped, "the batch");
     try {
       JSON.parse(stripped);
     } catch {
@@ -111,13 +147,13 @@ export function decodeBatch(bytes, maxItems) {
     }
     items = rawElements(stripped);
   } else {
-    items = stripped.split("\n").filter((line) => line.trim());
+    items = stripped.split("\n").filter((line) => strip(line));
   }
   if (!items.length) throw new ValidationError("the batch holds no entries", "body");
   checkCount(items.length, maxItems);
   return items.map((item) => {
     try {
-      return decodeEntry(item);
+      return array ? decodeEntry(item) : decodeBody(item);
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
       return error;
@@ -160,51 +196,7 @@ function checkContext(raw, rules) {
   if (brackets > limit && depth(JSON.parse(raw), limit) > limit) {
     throw new ValidationError(`context is nested deeper than ${limit} levels`, "context");
   }
-}
-
-// Python's datetime.fromisoformat, for the forms clients send: a date, a time to the
-// microsecond, an offset or Z; without an offset, UTC.
-const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2})(?::?(\d{2})(?::?(\d{2})(?:[.,](\d{1,6}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/;
-
-function timestampMs(value) {
-  let ms;
-  if (typeof value === "string") {
-    const m = ISO.exec(value);
-    const bad = () =>
-      new ValidationError(
-        "timestamp must be milliseconds since the epoch or an ISO 8601 string",
-        "timestamp",
-      );
-    if (m === null) throw bad();
-    const [, y, mo, d, h = "0", mi = "0", s = "0", frac = "", zone] = m;
-    const parts = [+y, +mo, +d, +h, +mi, +s];
-    if (parts[1] < 1 || parts[1] > 12 || parts[2] < 1 || parts[3] > 23 || parts[4] > 59 || parts[5] > 59) {
-      throw bad();
-    }
-    const daysInMonth = new Date(Date.UTC(2000, parts[1], 0)).getUTCDate();
-    const leap = parts[0] % 4 === 0 && (parts[0] % 100 !== 0 || parts[0] % 400 === 0);
-    if (parts[2] > (parts[1] === 2 ? (leap ? 29 : 28) : daysInMonth)) throw bad();
-    const date = new Date(0);
-    date.setUTCFullYear(parts[0], parts[1] - 1, parts[2]);
-    date.setUTCHours(parts[3], parts[4], parts[5], 0);
-    let offsetMin = 0;
-    if (zone && zone !== "Z") {
-      const digits = zone.slice(1).replace(":", "");
-      offsetMin = (zone[0] === "-" ? -1 : 1) * (+digits.slice(0, 2) * 60 + +(digits.slice(2) || 0));
-    }
-    const micros = Number((frac + "000000").slice(0, 6));
-    ms = Math.round(date.getTime() - offsetMin * 60000 + micros / 1000);
-  } else {
-    if (!Number.isFinite(value) || value < 0) {
-      throw new ValidationError("timestamp must be a positive number", "timestamp");
-    }
-    // Below 1e11 a number is seconds (Python's time.time()), above it milliseconds (Date.now()).
-    ms = value < 1e11 ? Math.round(value * 1000) : Math.round(value);
-  }
-  if (!(ms >= 0 && ms < MAX_TIMESTAMP_MS)) {
-    throw new ValidationError("timestamp is out of range", "timestamp");
-  }
-  return ms;
+  checkNumbers(raw, "context");
 }
 
 export function logLevel(given) {

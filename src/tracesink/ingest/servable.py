@@ -41,6 +41,7 @@ _BIG_NUMBER = re.compile(rb"\d{200}|[eE][+-]?\d{3}")
 # JSON strings (skipped) and numbers, so that a number is never looked for inside a string.
 _STRING_OR_NUMBER = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?')
 EXCERPT_CHARS = 24
+NOT_UTF8 = "body is not valid UTF-8"
 
 
 def _pair_or_replacement(found: re.Match[bytes]) -> bytes:
@@ -49,7 +50,14 @@ def _pair_or_replacement(found: re.Match[bytes]) -> bytes:
 
 
 def well_formed(body: bytes) -> bytes:
-    """``body`` without a leading byte order mark, its lone surrogate escapes as ``\\ufffd``."""
+    """``body`` without a leading byte order mark, its lone surrogate escapes as ``\\ufffd``;
+    400 when it is not UTF-8 at all, wherever (msgspec would skip an unknown field's bytes, and
+    the edge Worker decodes a whole body before it parses it)."""
+    if not body.isascii():
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValidationError(NOT_UTF8, field="body") from None
     if body.startswith(BOM):
         body = body[len(BOM) :]
     if _SURROGATE.search(body) is None:

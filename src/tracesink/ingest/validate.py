@@ -62,6 +62,7 @@ def decode_item(raw: bytes | msgspec.Raw) -> IncomingEntry:
     try:
         return _decode_entry(raw)
     except msgspec.ValidationError as exc:
+        _refuse_if_malformed(raw)  # msgspec checks types as it parses; JSON.parse parses first
         text = str(exc)
         found = _FIELD_IN_MESSAGE.search(text)
         field = (found.group(1) or found.group(2)) if found else None
@@ -74,6 +75,17 @@ def decode_item(raw: bytes | msgspec.Raw) -> IncomingEntry:
         raise ValidationError("body is not valid UTF-8", field="body") from None
     except RecursionError:
         raise too_deep(bytes(raw), "the entry") from None
+
+
+def _refuse_if_malformed(raw: bytes | msgspec.Raw) -> None:
+    """A type error in a body that is not JSON at all is reported as what the body is (the edge
+    Worker's order); only bodies already refused pay for this second parse."""
+    try:
+        msgspec.json.decode(raw)
+    except (msgspec.ValidationError, RecursionError):  # (a ValidationError is a DecodeError)
+        pass
+    except msgspec.DecodeError as exc:
+        raise ValidationError(f"body is not valid JSON: {exc}", field="body") from None
 
 
 def split_batch(body: bytes, max_items: int | None = None) -> list[bytes | msgspec.Raw]:

@@ -100,7 +100,7 @@ def test_ids_are_unique_and_sort_by_time() -> None:
         ({"trace_id": "t", "message": "m", "timestamp": True}, "timestamp"),
         ({"trace_id": "t", "message": "m", "user_id": "u" * 257}, "user_id"),
         (b'{"trace_id": "t", "message": "\xff"}', "body"),
-        (b'{"trace_id": "t", "message": "m", "context": {"a": "\xff"}}', "context"),
+        (b'{"trace_id": "t", "message": "m", "context": {"a": "\xff"}}', "body"),
         (b'{"trace_id": "t", "message": "m", "context": "[[[[[[[["}', "context"),
         (b'{"trace_id": "t", "message": "m"', "body"),
         (b"[]", None),
