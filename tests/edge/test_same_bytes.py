@@ -149,11 +149,11 @@ def comparable(answer: Any) -> Any:
 def test_both_ingesters_store_the_same_bytes_or_refuse_alike() -> None:
     """Every body above: the same stored JSON text (ids aside) or the same 400, item by item."""
     edge = edge_answers(BODIES)
-    problems = [
-        f"{body[:80]!r}: python {comparable(python_answer(body, batch))!r}, edge {comparable(got)!r}"
-        for (body, batch), got in zip(BODIES, edge, strict=True)
-        if comparable(python_answer(body, batch)) != comparable(got)
-    ]
+    problems = []
+    for (body, batch), got in zip(BODIES, edge, strict=True):
+        python, edge_answer = comparable(python_answer(body, batch)), comparable(got)
+        if python != edge_answer:
+            problems.append(f"{body[:80]!r}: python {python!r}, edge {edge_answer!r}")
     assert not problems, "\n".join(problems)
 
 
