@@ -118,7 +118,8 @@ def bytes_pattern(expected: str) -> re.Pattern[str]:
 
 
 def check_bytes(store: Stored, trace_id: str, expected: list[str]) -> list[str]:
-    items = [raw.decode() for raw in reversed(store.client.lrange(store.key(trace_id), 0, -1))]
+    listed: list[bytes] = store.client.lrange(store.key(trace_id), 0, -1)  # type: ignore[assignment]
+    items = [raw.decode() for raw in reversed(listed)]
     if len(items) != len(expected):
         return [f"stored bytes: expected {len(expected)} items, got {items!r}"]
     return [
