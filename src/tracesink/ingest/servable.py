@@ -60,6 +60,11 @@ def well_formed(body: bytes) -> bytes:
             raise ValidationError(NOT_UTF8, field="body") from None
     if body.startswith(BOM):
         body = body[len(BOM) :]
+    return surrogates_replaced(body)
+
+
+def surrogates_replaced(body: bytes) -> bytes:
+    """``body`` with each escape of a lone surrogate as ``\\ufffd`` (pairs kept)."""
     if _SURROGATE.search(body) is None:
         return body
     return _ESCAPE.sub(_pair_or_replacement, body)
