@@ -65,7 +65,8 @@ def well_formed(body: bytes) -> bytes:
 
 def surrogates_replaced(body: bytes) -> bytes:
     """``body`` with each escape of a lone surrogate as ``\\ufffd`` (pairs kept)."""
-    if _SURROGATE.search(body) is None:
+    # No backslash, no escape (a one-byte find is a memchr; `b"\\u" in body` is not).
+    if body.find(b"\\") < 0 or _SURROGATE.search(body) is None:
         return body
     return _ESCAPE.sub(_pair_or_replacement, body)
 
