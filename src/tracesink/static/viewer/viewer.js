@@ -112,6 +112,9 @@ function entryRow(entry, isNew) {
   if (entry.kind === "dropped") {
     return el("li", { class: "marker", "data-kind": "dropped", text: entry.message });
   }
+  if (entry.kind === "undecodable") { // an item no reader could decode, shown in its place
+    return el("li", { class: "marker", "data-kind": "undecodable", text: entry.message });
+  }
   const level = entry.level || "log";
   const system = entry.system || "?";
   const row = el("li", { class: `entry level-row-${level}${isNew ? " new" : ""}`, "data-id": entry.id, "data-level": level, "data-system": system },
