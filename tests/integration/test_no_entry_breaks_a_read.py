@@ -5,12 +5,16 @@ What no reader could serve is refused or normalised at the door (a ``1e400`` in 
 naming ``context``; a lone surrogate is stored as U+FFFD), and what reaches a trace list anyway
 (another tool's ``LPUSH``: not JSON, not UTF-8, JSON of the wrong shape, pretty-printed JSON) reads
 as an undecodable placeholder while every other entry reads as usual: ``GET /logs/{trace_id}``,
-``GET /traces``, a trace's live stream and the every-trace stream all keep answering.
+``GET /traces``, a trace's live stream, the every-trace stream and ``tracesink logs`` all keep
+answering.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -164,3 +168,16 @@ def test_garbage_written_into_a_trace_list_reads_as_undecodable(
         assert post(redis_service, b'{"trace_id":"garbage","message":"last"}').is_success
         assert every.next_entry(timeout=20)["message"] == "last"
     assert json.dumps(reads_answer(redis_service, trace_id))  # still whole
+
+    logs = subprocess.run(
+        [sys.executable, "-m", "tracesink", "logs", trace_id, "--url", redis_service.url],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert logs.returncode == 0, logs.stderr
+    assert "undecodable item at position 1" in logs.stdout
+    assert "pretty" in logs.stdout
+    assert "last" in logs.stdout
