@@ -37,14 +37,8 @@ from tracesink.app.read_routes import (
     get_stats,
     get_traces,
 )
-from tracesink.app.sdk_routes import get_sdk, get_sdk_types
 from tracesink.app.state import AppState
-from tracesink.app.static_routes import (
-    CLIENT_PATHS,
-    get_client_js,
-    get_client_mjs,
-    get_client_types,
-)
+from tracesink.app.static_routes import STATIC_PATHS, get_static
 from tracesink.app.viewer_routes import (
     get_viewer_script,
     get_viewer_style,
@@ -109,16 +103,13 @@ ROUTES: dict[str, dict[str, Route]] = {
     "/viewer/viewer.css": {"GET": Route(get_viewer_style, PUBLIC)},
     # Signed by Convex (HMAC of the body): the signature is the credential, not an ingest key.
     "/ingest/convex": {"POST": Route(post_convex, PUBLIC)},
-    "/sdk.mjs": {"GET": Route(get_sdk, PUBLIC)},
-    "/sdk.d.ts": {"GET": Route(get_sdk_types, PUBLIC)},
-    "/client.js": {"GET": Route(get_client_js, PUBLIC)},
-    "/client.mjs": {"GET": Route(get_client_mjs, PUBLIC)},
-    "/client.d.mts": {"GET": Route(get_client_types, PUBLIC)},
+    # The browser client and the JS SDK: one way for every file (static_routes.py).
+    **{path: {"GET": Route(get_static, PUBLIC)} for path in sorted(STATIC_PATHS)},
 }
 # Paths that take logs: CORS treats them apart from everything else, which reads (cors.py).
-# The browser client's files go with them: an origin that may send logs may load the client
-# that sends them (a module import is a CORS request), and they hold nothing to read.
-INGEST_PATHS = CLIENT_PATHS | frozenset(
+# The client and SDK files go with them: an origin that may send logs may load the code that
+# sends them (a module import is a CORS request), and they hold nothing to read.
+INGEST_PATHS = STATIC_PATHS | frozenset(
     path for path, methods in ROUTES.items() if any(r.access == INGEST for r in methods.values())
 )
 TRACE_ROUTE = {"GET": Route(get_trace_or_live, READ)}  # /logs/{trace_id} and /logs/{trace_id}/live
