@@ -199,6 +199,24 @@ function checkContext(raw, rules) {
   checkNumbers(raw, "context");
 }
 
+// What Python's repr() writes for a string, so that a message quoting what was sent is the same.
+const NOT_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
+const SHORT_ESCAPES = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+function pythonRepr(text) {
+  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
+  let out = quote;
+  for (const char of text) {
+    const code = char.codePointAt(0);
+    if (char === quote) out += `\\${char}`;
+    else if (SHORT_ESCAPES[char] !== undefined) out += SHORT_ESCAPES[char];
+    else if (char === " " || !NOT_PRINTABLE.test(char)) out += char;
+    else if (code <= 0xff) out += `\\x${code.toString(16).padStart(2, "0")}`;
+    else if (code <= 0xffff) out += `\\u${code.toString(16).padStart(4, "0")}`;
+    else out += `\\U${code.toString(16).padStart(8, "0")}`;
+  }
+  return out + quote;
+}
+
 export function logLevel(given) {
   if (typeof given === "number") {
     if (given < 0) throw new ValidationError("level must not be a negative number", "level");
@@ -209,7 +227,7 @@ export function logLevel(given) {
   if (!LOG_LEVELS.includes(level)) {
     throw new ValidationError(
       `level must be one of ${LOG_LEVELS.join(", ")}, an alias ` +
-        `(${Object.keys(LEVEL_ALIASES).join(", ")}) or a logging number, got '${given}'`,
+        `(${Object.keys(LEVEL_ALIASES).join(", ")}) or a logging number, got ${pythonRepr(given)}`,
       "level",
     );
   }
@@ -268,7 +286,7 @@ export function prepareEntry(incoming, rules, sender, nowMs) {
   const members = [["id", newId(nowMs)], ["trace_id", traceId]];
   if (incoming.user_id !== undefined && incoming.user_id !== null) {
     const userId = String(incoming.user_id);
-    if (userId.length > MAX_USER_ID_CHARS) {
+    if ([...userId].length > MAX_USER_ID_CHARS) { // characters, as Python counts them
       throw new ValidationError(
         `user_id must be at most ${MAX_USER_ID_CHARS} characters`,
         "user_id",

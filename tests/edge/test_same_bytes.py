@@ -58,7 +58,7 @@ BODIES: list[tuple[bytes, bool]] = [
     (b"[" + entry(b',"context":{"long":"' + b"x" * 600 + b'","n":[[1]]}') + b"]", True),
     (b"[" + entry(b',"x":{"y":' + b"[" * 255 + b"]" * 255 + b"}") + b"]", True),
     (b"[" + entry(b',"x":"' + b"[" * 300 + b'"') + b"]", True),
-    (b"[" + entry(b',"x":"\\\"' + b"[" * 300 + b'"') + b"]", True),
+    (b"[" + entry(b',"x":"\\"' + b"[" * 300 + b'"') + b"]", True),
     (b'{"trace_id":"t",\n"message":"m"}', True),
     (b"\x0b" + entry() + b"\n \xc2\xa0\n" + entry() + b"\x0c", True),
     (entry(b',"user_id":123456789012345678901234'), False),
@@ -88,6 +88,19 @@ BODIES: list[tuple[bytes, bool]] = [
     (entry(b',"system":"browser\\ufeff"'), False),
     (entry(message=b'"\\u0000\\u001f\\u007f\\u2028\\/<>&\\"\\\\\\b\\f\\n\\r\\t"'), False),
     (entry(message=b'"' + "é😀".encode() * 30 + b'"'), False),
+    (entry(b',"user_id":"' + "😀".encode() * 200 + b'"'), False),
+    (entry(b',"user_id":"' + "😀".encode() * 257 + b'"'), False),
+]
+BODIES += [
+    (entry(b',"level":' + json.dumps(level).encode()), False)
+    for level in [
+        "it's",
+        "a\"b'c",
+        "x\ny\t\\",
+        "\u200b\x7f\x00é",
+        "\U0001f600 \u00a0\u2028",
+        "WARN",
+    ]
 ]
 BODIES += [
     (entry(b',"timestamp":"' + text.encode() + b'"'), False)
