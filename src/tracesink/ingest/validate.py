@@ -34,6 +34,8 @@ from tracesink.times import iso_ms
 
 MAX_USER_ID_CHARS = 256
 _FIELD_IN_MESSAGE = re.compile(r"`\$\.([A-Za-z_]+)|field `([A-Za-z_]+)`")
+_OUT_OF_RANGE = ("Number out of range", "Integer value out of range")
+_FLOAT = re.compile(rb"[.eE]")
 _decode_entry = msgspec.json.Decoder(IncomingEntry).decode
 _decode_array = msgspec.json.Decoder(list[msgspec.Raw]).decode
 # The fast path of a batch: entries of known fields only (an unknown field, skipped by msgspec
@@ -71,6 +73,8 @@ def decode_item(raw: bytes | msgspec.Raw) -> IncomingEntry:
         text = str(exc)
         found = _FIELD_IN_MESSAGE.search(text)
         field = (found.group(1) or found.group(2)) if found else None
+        if field is None and text.startswith(_OUT_OF_RANGE):  # a bare number, not an entry
+            text = f"Expected `object`, got `{'float' if _FLOAT.search(bytes(raw)) else 'int'}`"
         if field is None and text.startswith("Expected `object`"):
             text = "an entry must be a JSON object; " + text
         raise ValidationError(text, field=field) from None
