@@ -3,8 +3,8 @@
 // the same messages (msgspec's wording for type errors), the same stored JSON, key for key.
 
 import { ValidationError } from "./errors.js";
-import { rawElements, rawMember } from "./json_raw.js";
-import { checkDepth } from "./nesting.js";
+import { rawElements, rawMember, rawMembers } from "./json_raw.js";
+import { checkDepth, maxDepth } from "./nesting.js";
 import {
   MAX_INTEGER_CHARS,
   checkNumbers,
@@ -46,15 +46,48 @@ const FIELDS = {
   timestamp: ["float", "str", "null"],
 };
 
-function jsonType(value, raw) {
+function jsonType(value) {
   if (value === null) return "null";
   if (typeof value === "boolean") return "bool";
   if (typeof value === "string") return "str";
   if (Array.isArray(value)) return "array";
-  if (typeof value === "object") return "object";
-  // JSON.parse reads 20.0 as 20 (and 400 digits as Infinity): the text says what was sent.
-  if (raw !== undefined) return /[.eE]/.test(raw) ? "float" : "int";
-  return Number.isInteger(value) ? "int" : "float";
+  return "object";
+}
+
+function typeError(name, accepted, got) {
+  return new ValidationError(
+    `Expected \`${accepted.join(" | ")}\`, got \`${got}\` - at \`$.${name}\``,
+    name,
+  );
+}
+
+// How msgspec reads a number where none is expected: an integer it holds as one (64 bits, signed
+// or not), else a float; JSON.parse's value cannot tell (20.0 is 20), the text can.
+const INT64_MIN = -(2n ** 63n);
+const UINT64_MAX = 2n ** 64n - 1n;
+function numberKind(raw) {
+  if (/[.eE]/.test(raw)) return "float";
+  const n = BigInt(raw);
+  return n >= INT64_MIN && n <= UINT64_MAX ? "int" : "float";
+}
+
+// A known field's number as msgspec decodes it into IncomingEntry, or its refusal in msgspec's
+// words: a float field takes any finite number; an int field any integer of at most 4300
+// characters (kept as written: a user_id never becomes the nearest double); a number beyond a
+// float's range is out of range wherever it is.
+function numberField(name, accepted, raw, value) {
+  const integer = !/[.eE]/.test(raw);
+  if (accepted.includes("float")) {
+    if (!Number.isFinite(value)) throw numberOutOfRange(name);
+    return value;
+  }
+  if (accepted.includes("int") && integer) {
+    if (raw.length > MAX_INTEGER_CHARS) throw integerOutOfRange(name);
+    return name === "user_id" ? BigInt(raw).toString() : value;
+  }
+  const kind = numberKind(raw);
+  if (kind === "float" && !Number.isFinite(value)) throw numberOutOfRange(name);
+  throw typeError(name, accepted, kind);
 }
 
 // A body's text: strict UTF-8 (a leading byte order mark dropped, as TextDecoder does), its lone
@@ -84,34 +117,23 @@ export function decodeEntry(text) {
     const detail = text.trim() ? error.message : "Input data was truncated";
     throw new ValidationError(`body is not valid JSON: ${detail}`, "body");
   }
-  const type = jsonType(value, text.trim());
+  const type = typeof value === "number" ? numberKind(text.trim()) : jsonType(value);
   if (type !== "object") {
     throw new ValidationError(`an entry must be a JSON object; Expected \`object\`, got \`${type}\``);
   }
   const entry = {};
-  // In the order the body gives them: msgspec names the first wrong field it meets.
-  for (const name of Object.keys(value)) {
-    const accepted = FIELDS[name];
+  // Member by member as written, a repeated one each time: msgspec names the first wrong
+  // occurrence it meets and keeps the last.
+  for (const [name, raw] of rawMembers(text)) {
     if (!Object.hasOwn(FIELDS, name)) continue;
-    const raw = typeof value[name] === "number" ? rawMember(text, name) : undefined;
-    const got = jsonType(value[name], raw);
-    // msgspec takes an int where a float is expected.
-    if (!accepted.includes(got) && !(got === "int" && accepted.includes("float"))) {
-      throw new ValidationError(
-        `Expected \`${accepted.join(" | ")}\`, got \`${got}\` - at \`$.${name}\``,
-        name,
-      );
-    }
-    entry[name] = value[name];
-    if (raw === undefined) continue;
-    // What msgspec cannot hold: a float beyond the range, an integer of too many digits; an
-    // integer is kept as written (Python's int), never as the nearest double.
-    if (accepted.includes("float")) {
-      if (!Number.isFinite(value[name])) throw numberOutOfRange(name);
-    } else if (raw.length > MAX_INTEGER_CHARS) {
-      throw integerOutOfRange(name);
-    } else if (name === "user_id") {
-      entry[name] = BigInt(raw).toString();
+    const accepted = FIELDS[name];
+    const member = JSON.parse(raw);
+    if (typeof member === "number") {
+      entry[name] = numberField(name, accepted, raw, member);
+    } else if (accepted.includes(jsonType(member))) {
+      entry[name] = member;
+    } else {
+      throw typeError(name, accepted, jsonType(member));
     }
   }
   if (entry.message === undefined) {
@@ -171,18 +193,6 @@ function truncate(text, limit) {
   return [`${kept}… [truncated ${data.length - cut} bytes]`, true];
 }
 
-function depth(value, limit, level = 1) {
-  if (level > limit) return level;
-  const children = Array.isArray(value) ? value : Object.values(value);
-  let deepest = level;
-  for (const child of children) {
-    if (child !== null && typeof child === "object") {
-      deepest = Math.max(deepest, depth(child, limit, level + 1));
-    }
-  }
-  return deepest;
-}
-
 function checkContext(raw, rules) {
   if (!raw.startsWith("{")) throw new ValidationError("context must be a JSON object", "context");
   if (utf8.encode(raw).length > rules.maxContextBytes) {
@@ -193,7 +203,7 @@ function checkContext(raw, rules) {
   }
   const limit = rules.maxContextDepth;
   const brackets = (raw.match(/[{[]/g) ?? []).length;
-  if (brackets > limit && depth(JSON.parse(raw), limit) > limit) {
+  if (brackets > limit && maxDepth(raw) > limit) {
     throw new ValidationError(`context is nested deeper than ${limit} levels`, "context");
   }
   checkNumbers(raw, "context");

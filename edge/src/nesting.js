@@ -8,7 +8,9 @@ export const DEPTH_REPORTED = 256;
 const STRING = /"[^"\\]*(?:\\.[^"\\]*)*"/g;
 const TOKEN = /"[^"\\]*(?:\\.[^"\\]*)*"|[[\]{},:]/g;
 
-function maxDepth(text) {
+// The deepest nesting of the JSON `text`, brackets counted outside strings (nesting.max_depth):
+// of the text as sent, so a duplicate key's overwritten value counts too, as it is stored.
+export function maxDepth(text) {
   const bare = text.replace(STRING, "");
   let depth = 0;
   let deepest = 0;

@@ -220,3 +220,70 @@ def test_random_timestamps_fall_in_the_same_millisecond() -> None:
         if comparable(python_answer(body, batch)) != comparable(got)
     ]
     assert not problems, "\n".join(problems[:20])
+
+
+# Random bodies built from the pieces the two runtimes read differently: escapes (lone
+# surrogates, pairs, escaped quotes), brackets inside strings, numbers at every edge, duplicate
+# and unknown fields, values of every type in every field, a stray byte or a BOM now and then.
+_STRINGS = ["a", "é", "😀", "\\n", '\\"', "\\\\", "\\u0041", "\\ud800", "\\udc00", "\\ud83d\\ude00"]
+_STRINGS += ["[", "{", "]", "}", " ", "\\u0000", "'", "\u2028", "\x7f"]
+_NUMBERS = ["0", "-0", "20", "20.0", "2e1", "1e400", "-1e400", "1e-400", "1715879172882.5"]
+_NUMBERS += ["1715879172.882", "-5", "253402300800000", "99999999999.9999", "18446744073709551616"]
+_NUMBERS += ["9" * 24, "9" * 309, "9" * 4301]
+
+
+def _random_value(rng: random.Random, depth: int = 0) -> str:
+    pick = rng.random()
+    if pick < 0.3:
+        return '"' + "".join(rng.choice(_STRINGS) for _ in range(rng.randint(0, 6))) + '"'
+    if pick < 0.55:
+        return rng.choice(_NUMBERS)
+    if pick < 0.65 or depth > 3:
+        return rng.choice(["true", "false", "null"])
+    if pick < 0.8:
+        return "[" + ",".join(_random_value(rng, depth + 1) for _ in range(rng.randint(0, 3))) + "]"
+    members = [f"{_random_value(rng, 9)}:{_random_value(rng, depth + 1)}" for _ in range(3)]
+    return "{" + ",".join(m for m in members if m.startswith('"')) + "}"
+
+
+def _random_entry(rng: random.Random) -> str:
+    members = ['"trace_id":"t"'] if rng.random() < 0.9 else []
+    for name in ("message", "message", "level", "system", "context", "user_id", "stack"):
+        if rng.random() < (0.6 if name == "message" else 0.25):
+            members.append(f'"{name}":{_random_value(rng)}')
+    for name in ("timestamp", "x"):
+        if rng.random() < 0.25:
+            members.append(f'"{name}":{_random_value(rng)}')
+    rng.shuffle(members)
+    return "{" + ",".join(members) + "}"
+
+
+def _random_body(rng: random.Random) -> tuple[bytes, bool]:
+    shape = rng.random()
+    entries = [_random_entry(rng) for _ in range(rng.randint(1, 4))]
+    if shape < 0.5:
+        text, batch = entries[0], False
+    else:
+        text, batch = ("[" + ",".join(entries) + "]") if shape < 0.75 else "\n".join(entries), True
+    body = text.encode()
+    mutation = rng.random()
+    if mutation < 0.05:
+        body = b"\xef\xbb\xbf" + body
+    elif mutation < 0.1:
+        at = rng.randrange(len(body))
+        body = body[:at] + bytes([rng.randrange(256)]) + body[at + 1 :]
+    return body, batch
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_bodies_get_the_same_answer(seed: int) -> None:
+    """2,000 random bodies per seed: the same stored bytes or the same refusal from both."""
+    rng = random.Random(seed)
+    bodies = [_random_body(rng) for _ in range(2000)]
+    edge = edge_answers(bodies)
+    problems = []
+    for (body, batch), got in zip(bodies, edge, strict=True):
+        python, edge_answer = comparable(python_answer(body, batch)), comparable(got)
+        if python != edge_answer:
+            problems.append(f"{body[:200]!r}: python {python!r}, edge {edge_answer!r}")
+    assert not problems, "\n".join(problems[:10])

@@ -17,7 +17,7 @@ from tracesink.errors import ValidationError
 from tracesink.ids import new_id
 from tracesink.ingest.detect import system_label
 from tracesink.ingest.model import IncomingEntry, KnownFieldsEntry
-from tracesink.ingest.nesting import DEPTH_REPORTED, check_depth, too_deep
+from tracesink.ingest.nesting import DEPTH_REPORTED, check_depth, max_depth, too_deep
 from tracesink.ingest.sender import Sender
 from tracesink.ingest.servable import check_numbers, servable, well_formed
 from tracesink.ingest.timestamp import timestamp_ms
@@ -34,8 +34,8 @@ from tracesink.times import iso_ms
 
 MAX_USER_ID_CHARS = 256
 _FIELD_IN_MESSAGE = re.compile(r"`\$\.([A-Za-z_]+)|field `([A-Za-z_]+)`")
+_check_syntax = msgspec.json.Decoder(msgspec.Raw).decode
 _OUT_OF_RANGE = ("Number out of range", "Integer value out of range")
-_FLOAT = re.compile(rb"[.eE]")
 _decode_entry = msgspec.json.Decoder(IncomingEntry).decode
 _decode_array = msgspec.json.Decoder(list[msgspec.Raw]).decode
 # The fast path of a batch: entries of known fields only (an unknown field, skipped by msgspec
@@ -73,8 +73,8 @@ def decode_item(raw: bytes | msgspec.Raw) -> IncomingEntry:
         text = str(exc)
         found = _FIELD_IN_MESSAGE.search(text)
         field = (found.group(1) or found.group(2)) if found else None
-        if field is None and text.startswith(_OUT_OF_RANGE):  # a bare number, not an entry
-            text = f"Expected `object`, got `{'float' if _FLOAT.search(bytes(raw)) else 'int'}`"
+        if field is None and text.startswith(_OUT_OF_RANGE):  # a bare number, read as a float
+            text = "Expected `object`, got `float`"
         if field is None and text.startswith("Expected `object`"):
             text = "an entry must be a JSON object; " + text
         raise ValidationError(text, field=field) from None
@@ -90,8 +90,8 @@ def _refuse_if_malformed(raw: bytes | msgspec.Raw) -> None:
     """A type error in a body that is not JSON at all is reported as what the body is (the edge
     Worker's order); only bodies already refused pay for this second parse."""
     try:
-        msgspec.json.decode(raw)
-    except (msgspec.ValidationError, RecursionError):  # (a ValidationError is a DecodeError)
+        _check_syntax(raw)  # skipping checks the syntax only: 1e400 is not its business
+    except RecursionError:
         pass
     except msgspec.DecodeError as exc:
         raise ValidationError(f"body is not valid JSON: {exc}", field="body") from None
@@ -195,15 +195,6 @@ def _truncate(text: str, limit: int) -> tuple[str, bool]:
     return f"{kept}… [truncated {len(data) - len(kept.encode())} bytes]", True
 
 
-def _depth(value: Any, limit: int, depth: int = 1) -> int:
-    """Nesting depth of a decoded JSON value, counting stops once past ``limit``."""
-    if depth > limit:
-        return depth
-    children = value.values() if isinstance(value, dict) else value
-    nested = [child for child in children if isinstance(child, dict | list)]
-    return max((_depth(child, limit, depth + 1) for child in nested), default=depth)
-
-
 def _check_context(raw: bytes, rules: EntryRules) -> None:
     """``raw`` is syntactically valid JSON (msgspec parsed it): check what it holds."""
     if not raw.startswith(b"{"):
@@ -213,16 +204,14 @@ def _check_context(raw: bytes, rules: EntryRules) -> None:
             f"context is larger than {rules.max_context_bytes} bytes as JSON", field="context"
         )
     limit = rules.max_context_depth
-    # Every level of nesting opens a bracket, so few brackets bound the depth without decoding;
-    # only a context with more (some may sit inside strings) is decoded and measured.
-    if (
-        raw.count(b"{") + raw.count(b"[") > limit
-        and _depth(msgspec.json.decode(raw), limit) > limit
-    ):
+    # Every level of nesting opens a bracket, so few brackets bound the depth; a context with
+    # more (some may sit inside strings) is measured as written, a duplicate key's overwritten
+    # value included: it is stored, and the edge Worker measures the same text.
+    if raw.count(b"{") + raw.count(b"[") > limit and max_depth(raw) > limit:
         raise ValidationError(f"context is nested deeper than {limit} levels", field="context")
     try:
         raw.decode("utf-8")  # a skipped Raw value is not checked for UTF-8 by msgspec
-    except UnicodeDecodeError:
+    except UnicodeDecodeError:  # (a body is checked whole first; a Raw built elsewhere is not)
         raise ValidationError("context is not valid UTF-8", field="context") from None
     check_numbers(raw, "context")  # nor for numbers no reader can decode (1e400)
 
