@@ -3,7 +3,7 @@
 // the same messages (msgspec's wording for type errors), the same stored JSON, key for key.
 
 import { ValidationError } from "./errors.js";
-import { rawElements, rawMember, rawMembers } from "./json_raw.js";
+import { rawElements, rawMembers } from "./json_raw.js";
 import { checkDepth, maxDepth } from "./nesting.js";
 import {
   MAX_INTEGER_CHARS,
@@ -124,10 +124,12 @@ export function decodeEntry(text) {
   const entry = {};
   // Member by member as written, a repeated one each time: msgspec names the first wrong
   // occurrence it meets and keeps the last.
-  for (const [name, raw] of rawMembers(text)) {
-    if (!Object.hasOwn(FIELDS, name)) continue;
+  const all = rawMembers(text);
+  const members = all.filter(([name]) => Object.hasOwn(FIELDS, name));
+  const repeated = new Set(members.map(([name]) => name)).size < members.length;
+  for (const [name, raw] of members) {
     const accepted = FIELDS[name];
-    const member = JSON.parse(raw);
+    const member = repeated ? JSON.parse(raw) : value[name];
     if (typeof member === "number") {
       entry[name] = numberField(name, accepted, raw, member);
     } else if (accepted.includes(jsonType(member))) {
@@ -139,7 +141,7 @@ export function decodeEntry(text) {
   if (entry.message === undefined) {
     throw new ValidationError("Object missing required field `message`", "message");
   }
-  if (Object.hasOwn(value, "context")) entry.context = rawMember(text, "context");
+  for (const [name, raw] of all) if (name === "context") entry.context = raw; // the last, as kept
   return entry;
 }
 

@@ -55,13 +55,6 @@ export function rawMembers(text) {
   }
 }
 
-// The raw text of member `name` of the JSON object `text` (the last one, as JSON.parse keeps).
-export function rawMember(text, name) {
-  let found;
-  for (const [key, raw] of rawMembers(text)) if (key === name) found = raw;
-  return found;
-}
-
 // The raw text of each element of the JSON array `text`.
 export function rawElements(text) {
   const items = [];

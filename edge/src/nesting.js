@@ -5,19 +5,29 @@
 import { ValidationError } from "./errors.js";
 
 export const DEPTH_REPORTED = 256;
-const STRING = /"[^"\\]*(?:\\.[^"\\]*)*"/g;
-const TOKEN = /"[^"\\]*(?:\\.[^"\\]*)*"|[[\]{},:]/g;
+// A JSON string (one left open runs to the end of the text) or one structural character.
+const TOKEN = /"[^"\\]*(?:\\[\s\S][^"\\]*)*(?:"|\\?$)|[[\]{},:]/g;
 
 // The deepest nesting of the JSON `text`, brackets counted outside strings (nesting.max_depth):
 // of the text as sent, so a duplicate key's overwritten value counts too, as it is stored.
 export function maxDepth(text) {
-  const bare = text.replace(STRING, "");
   let depth = 0;
   let deepest = 0;
-  for (let i = 0; i < bare.length; i += 1) {
-    const c = bare.charCodeAt(i);
-    if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, (depth += 1));
-    else if (c === 0x5d || c === 0x7d) depth -= 1;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // A string: on to its closing quote (an escape skips the character after the backslash).
+      for (i += 1; i < text.length; i += 1) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i += 1;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      depth += 1;
+      if (depth > deepest) deepest = depth;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth -= 1;
+    }
   }
   return deepest;
 }

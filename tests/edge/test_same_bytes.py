@@ -103,6 +103,21 @@ BODIES: list[tuple[bytes, bool]] = [
     (b'{"message":"m","trace_id":"t","level":20.0}', False),
     (b'{"message":"m","trace_id":"t","level":2e1}', False),
     (b'{"message":"m","trace_id":"t","user_id":true}', False),
+    (b'{"message":"m","x":"open' + b"[" * 300, False),
+    (b'{"message":"m\\n","x":"open' + b"[" * 300, False),
+    (b'{"message":"m","x":"open\\', False),
+    (b'{"message":"m","x":"\\\n' + b"[" * 300 + b'"}', False),
+    (b'{"message":"m","x":"\\\xe2\x80\xa8' + b"[" * 300 + b'"}', False),
+    (
+        b"["
+        + b'{"message":"m"},' * 3
+        + b'{"message":"m","x":"'
+        + b"]" * 300
+        + b'","y":'
+        + DEEP
+        + b"}]",
+        True,
+    ),
     (b"1e400", False),
     (b"9" * 400, False),
     (b"-0", False),

@@ -20,12 +20,14 @@ from tracesink.errors import ValidationError
 # Below msgspec's guard (~1000 less the stack) and far above anything a log entry needs
 # (context is capped at TRACESINK_MAX_CONTEXT_DEPTH): the first place past it is refused.
 DEPTH_REPORTED = 256
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+# A JSON string, escapes included (unrolled, so the regex engine does not backtrack per
+# character); one left open runs to the end of the text, as in nesting.js.
+_STRING_PATTERN = rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)'
+_STRING = re.compile(_STRING_PATTERN, re.S)
 _STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"[{]}"))
-# A JSON string (escapes included, written unrolled so the regex engine does not backtrack per
-# character) or one structural character.
-_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},:]')
+# A JSON string or one structural character.
+_TOKEN = re.compile(_STRING_PATTERN + rb"|[\[\]{},:]", re.S)
 
 
 def deep_place(raw: bytes) -> list[str | int]:
