@@ -118,6 +118,14 @@ BODIES: list[tuple[bytes, bool]] = [
         + b"}]",
         True,
     ),
+    (
+        b"["
+        + entry() * 0
+        + b",".join([entry()] * 1001 + [entry(b',"context":{"a":' + DEEP + b"}")])
+        + b"]",
+        True,
+    ),
+    (b",".join([entry()] * 1001).replace(b"},{", b"}\n{"), True),
     (b"1e400", False),
     (b"9" * 400, False),
     (b"-0", False),

@@ -154,9 +154,9 @@ def decode_batch(
     try:
         if stripped.startswith(b"["):
             known = _decode_known_entries(stripped)
-            _check_count(len(known), max_items)
             if _long_context(known):  # the one place an entry of known fields can nest
-                check_depth(stripped, "the batch")
+                check_depth(stripped, "the batch")  # (before the count, as split_batch does)
+            _check_count(len(known), max_items)
         elif stripped:
             lines = [line for line in stripped.split(b"\n") if line.strip()]
             _check_count(len(lines), max_items)
