@@ -19,6 +19,7 @@ import msgspec
 
 UNDECODABLE = "undecodable"
 DROPPED = "dropped"
+TRIMMED = "trimmed"  # at the oldest end of a list that outgrew its cap (store/base.py trim)
 EXCERPT_BYTES = 64
 MAX_MS = 253402300800000  # what a reader can show as an ISO 8601 time
 # Entry fields readers compare, hash or print as text: when present, they must be strings.
@@ -51,6 +52,8 @@ def _shape_problem(item: Any) -> str | None:
     if kind is None:
         wrong = [name for name in _TEXT_FIELDS if name in item and not isinstance(item[name], str)]
         return f"{', '.join(wrong)} not text" if wrong else None
+    if kind == TRIMMED:
+        return None if _is_count(item.get("count")) else "a trimmed marker without its count"
     if kind != DROPPED:
         return "an item of an unknown kind"
     by = item.get("by")

@@ -24,6 +24,7 @@ MARKER = b'{"kind":"dropped","count":2,"by":{"global":0,"system":0,"trace":2},"f
         (b'{"kind":"dropped","count":"many"}', "a drop marker without its counts"),
         (b'{"kind":"dropped","count":1,"by":{"trace":1},"first":1,"last":1e300}', "a drop"),
         (b'{"kind":"something"}', "an item of an unknown kind"),
+        (b'{"kind":"trimmed","count":-1}', "a trimmed marker without its count"),
         (b'{"id":"x","level":["warn"]}', "level not text"),
     ],
 )
@@ -39,6 +40,15 @@ def test_what_cannot_be_read_becomes_a_placeholder(raw: bytes, reason: str) -> N
     assert placeholder["reason"].startswith(reason)
     assert placeholder["excerpt"] == raw[:64].decode("utf-8", "replace")
     assert msgspec.json.encode(placeholder)  # every reader can send it on
+
+
+def test_both_markers_read_as_themselves() -> None:
+    """A drop marker and the trimmed marker of a list at its cap are markers, not placeholders."""
+    trimmed = b'{"kind":"trimmed","count":3}'
+    assert decode_items([MARKER, trimmed]) == [
+        msgspec.json.decode(MARKER),
+        {"kind": "trimmed", "count": 3},
+    ]
 
 
 def test_a_trace_summary_counts_entries_only() -> None:
