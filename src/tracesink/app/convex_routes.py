@@ -16,7 +16,6 @@ itself, a link only when it stored tagged lines.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from tracesink.app.http import Request, Response, json_response
@@ -37,7 +36,6 @@ from tracesink.ingest.validate import prepare_entry
 from tracesink.model import PreparedEntry
 
 _CONVEX_SENDER = Sender({"x-log-system": CONVEX})
-log = logging.getLogger("tracesink")
 
 
 async def post_convex(state: AppState, request: Request) -> Response:
@@ -111,8 +109,8 @@ async def _place(state: AppState, delivery: Delivery, links: dict[str, str], now
     if wanted and not state.pipeline.budget.exhausted(now_ms):
         try:
             links = {**await state.pipeline.store.traces_of_requests(wanted, now_ms), **links}
-        except StorageError as exc:
-            log.warning("Convex request ids not looked up, filed under their own ids: %s", exc)
+        except StorageError as exc:  # untagged events stay under their own request ids
+            state.convex_map_errors.warn(exc)
     placed(delivery, links)
 
 
@@ -124,4 +122,4 @@ async def _link(state: AppState, links: dict[str, str], now_ms: int) -> None:
         await state.pipeline.store.link_requests(links, now_ms)
     except StorageError as exc:
         # The lines are stored: the delivery succeeded; a later failure may land apart.
-        log.warning("Convex request ids not remembered: %s", exc)
+        state.convex_map_errors.warn(exc)
