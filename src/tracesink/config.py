@@ -61,6 +61,12 @@ class Settings:
     convex_webhook_secret: str | None = field(default=None, repr=False)  # POST /ingest/convex
     key_prefix: str = ""  # "" = the plan's keys exactly (logs:{trace_id})
     max_trace_entries: int = 1000  # 10x the default trace limit (docs/keys.md)
+    # Pins (docs/reading.md, "Pinning"): a week by default, a month at most, 100 of them and
+    # 64 MiB of traces in all, so that pins cannot hold a database's memory for ever.
+    pin_s: int = 7 * 86_400
+    max_pin_s: int = 30 * 86_400
+    max_pins: int = 100
+    max_pin_bytes: int = 64 * 1024 * 1024
     # How the user named each setting they gave (a flag or a variable), for messages; not a setting.
     given_as: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -301,6 +307,14 @@ OPTIONS: tuple[Option, ...] = (
         values.trace_entries,
         "most items a trace keeps (entries and markers); the oldest are trimmed beyond",
     ),
+    Option("pin_s", values.positive_int, "how long a pin keeps a trace when no duration is given"),
+    Option("max_pin_s", values.positive_int, "the longest a trace may be pinned for, in seconds"),
+    Option("max_pins", values.positive_int, "most traces pinned at once; a pin beyond is refused"),
+    Option(
+        "max_pin_bytes",
+        values.positive_int,
+        "most bytes of pinned traces (measured when pinned); a pin beyond is refused",
+    ),
 )
 
 
@@ -380,6 +394,11 @@ def _checked(settings: Settings) -> Settings:
         raise ConfigurationError(
             f"{name('global_limit')} x {name('window_s')} is too large "
             f"({settings.global_limit} x {settings.window_s}); keep it below 9e12"
+        )
+    if settings.pin_s > settings.max_pin_s:
+        raise ConfigurationError(
+            f"{name('pin_s')} ({settings.pin_s}) is longer than {name('max_pin_s')} "
+            f"({settings.max_pin_s}): a pin's default may not pass its maximum"
         )
     if not settings.is_loopback and settings.read_token is None and not settings.insecure:
         raise ConfigurationError(

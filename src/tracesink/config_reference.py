@@ -106,6 +106,17 @@ MEANINGS: Mapping[str, str] = {
         "The default is 10x the default trace limit (a trace written at its limit for ten "
         "windows) and bounds what one read returns (see [Redis keys](keys.md#a-trace))"
     ),
+    "pin_s": (
+        "how long `tracesink pin ID` and `POST /logs/{id}/pin` keep a trace when no `for` is "
+        "given, in seconds (7 days); at most `TRACESINK_MAX_PIN_S` (see "
+        "[Reading](reading.md#pinning-a-trace))"
+    ),
+    "max_pin_s": "the longest pin accepted, in seconds (30 days); a longer `for` is refused (400)",
+    "max_pins": "how many traces may be pinned at once; a pin beyond is refused (409)",
+    "max_pin_bytes": (
+        "how many bytes the pinned traces may hold together, each measured when pinned (64 MiB); "
+        "a pin beyond is refused (409)"
+    ),
     "convex_webhook_secret": (
         "the secret of a Convex log stream's webhook: `POST /ingest/convex` checks each "
         "delivery's `x-webhook-signature` with it, and answers 403 while it is unset"

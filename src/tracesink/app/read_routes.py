@@ -7,6 +7,7 @@ from typing import Any
 
 from tracesink import __version__
 from tracesink.app.http import Request, Response, error_response, json_response
+from tracesink.app.pin_stats import pin_stats
 from tracesink.app.query import bounded_int
 from tracesink.app.read_query import entry_filter, trace_filter
 from tracesink.app.state import AppState
@@ -83,6 +84,7 @@ async def get_trace(state: AppState, request: Request) -> Response:
         "expires_at": iso_ms(record.expires_at_ms) if record.expires_at_ms is not None else None,
         "dropped": {"total": sum(dropped.values()), **dropped},
         "trimmed": trimmed,  # the oldest items gone: the list outgrew its cap
+        "pinned_until": iso_ms(record.pinned_until_ms) if record.pinned_until_ms else None,
     }
     return json_response(200, content)
 
@@ -104,6 +106,7 @@ async def get_traces(state: AppState, request: Request) -> Response:
             "levels": s.levels,
             "last_id": s.last_id,
             "last_seen": iso_ms(s.last_seen_ms),
+            "pinned_until": iso_ms(s.pinned_until_ms) if s.pinned_until_ms else None,
         }
         for s in summaries
         if wanted.matches(s)
@@ -135,4 +138,6 @@ async def get_health(state: AppState, request: Request) -> Response:
 
 
 async def get_stats(state: AppState, request: Request) -> Response:
-    return json_response(200, state.pipeline.stats())
+    document = state.pipeline.stats()
+    document["pins"] = await pin_stats(state)  # from the store: one HGETALL
+    return json_response(200, document)

@@ -45,8 +45,9 @@ def run(args: argparse.Namespace) -> int:
         table.add_column(column, justify="right" if column in ("entries", "errors") else "left")
     for trace in traces:
         errors = trace.get("levels", {}).get("error", 0)
+        pinned = " (pinned)" if trace.get("pinned_until") else ""
         table.add_row(
-            trace["trace_id"],
+            trace["trace_id"] + pinned,
             clock_of(trace["last_seen"]),
             str(trace["count"]),
             f"[bold red]{errors}[/]" if errors else "0",
