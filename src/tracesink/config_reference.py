@@ -109,7 +109,7 @@ MEANINGS: Mapping[str, str] = {
     "pin_s": (
         "how long `tracesink pin ID` and `POST /logs/{id}/pin` keep a trace when no `for` is "
         "given, in seconds (7 days); at most `TRACESINK_MAX_PIN_S` (see "
-        "[Reading](reading.md#pinning-a-trace))"
+        '[Reading](reading.md), "Pinning a trace")'
     ),
     "max_pin_s": "the longest pin accepted, in seconds (30 days); a longer `for` is refused (400)",
     "max_pins": "how many traces may be pinned at once; a pin beyond is refused (409)",

@@ -202,3 +202,26 @@ async def test_a_pin_is_two_keys_beside_the_list(
     assert index == {b"a": f"{now + 2 * HOUR}:{len(written.payload)}:{now}".encode()}
     for key in ("pin:{a}", "pins:{tracesink}", trace_key("", "a")):
         assert 2 * HOUR - 60_000 < await raw_redis.pttl(key) <= 2 * HOUR
+
+
+async def test_a_pin_and_an_unpin_cost_what_docs_keys_md_says(
+    make_script_store: StoreFactory,
+) -> None:
+    """usage.commands: a pin 7 (EVALSHA and LRANGE, HGETALL, PEXPIRE, SET, HSET, PEXPIRE), a
+    refused pin 3, an unpin 5 (HDEL, DEL, LINDEX, PEXPIRE), an unpin of no pin 3, a read 3."""
+    store = make_script_store(PLAN)
+    await store.write_batch([entry("a"), entry("b")], T0)
+    await store.pin("a", T0 + HOUR, T0, ROOMY)  # loads the script (a NOSCRIPT costs 2 more)
+    await store.unpin("a", T0)
+    spent = []
+    for step in (
+        store.pin("a", T0 + HOUR, T0, ROOMY),
+        store.pin("b", T0 + HOUR, T0, PinBounds(max_pins=1, max_bytes=1 << 20)),
+        store.unpin("a", T0),
+        store.unpin("a", T0),
+        store.read_trace("a", T0),
+    ):
+        before = store.usage.commands
+        await step
+        spent.append(store.usage.commands - before)
+    assert spent == [7, 3, 5, 3, 3]

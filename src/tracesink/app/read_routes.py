@@ -106,7 +106,8 @@ async def get_traces(state: AppState, request: Request) -> Response:
             "levels": s.levels,
             "last_id": s.last_id,
             "last_seen": iso_ms(s.last_seen_ms),
-            "pinned_until": iso_ms(s.pinned_until_ms) if s.pinned_until_ms else None,
+            # Only on a pinned trace: listed after its hour, until the pin ends.
+            **({"pinned_until": iso_ms(s.pinned_until_ms)} if s.pinned_until_ms else {}),
         }
         for s in summaries
         if wanted.matches(s)
@@ -138,6 +139,5 @@ async def get_health(state: AppState, request: Request) -> Response:
 
 
 async def get_stats(state: AppState, request: Request) -> Response:
-    document = state.pipeline.stats()
-    document["pins"] = await pin_stats(state)  # from the store: one HGETALL
-    return json_response(200, document)
+    pins = await pin_stats(state)  # from the store (one HGETALL), first: the usage counts it
+    return json_response(200, {**state.pipeline.stats(), "pins": pins})

@@ -30,10 +30,10 @@ COUNTERS = "rl:"  # HASH  one fixed window's counters; tag SHARED, tail :{window
 DAY = "day:"  # STRING  the day's shared command count; tag SHARED, tail :{day}
 REQUESTS = "req:"  # HASH  Convex request id -> trace id, one per window; tag SHARED, tail :{window}
 SHARED = "tracesink"  # the tag of every key one script call touches besides the trace lists
+PIN = "pin:"  # STRING  a pinned trace's pin end (ms); tag: the trace id (its list's slot)
+PINS = "pins:"  # HASH  the bounded index of pins: trace id -> until:bytes:pinned at; tag SHARED
 
 # Reserved for later issues, with their shapes (docs/keys.md): never written yet.
-PIN = "pin:"  # a pinned trace's pin; tag: the trace id (its list's slot)
-PINS = "pins:"  # the bounded index of pins; tag SHARED
 MAPS = "maps:"  # a release's index of source maps; tag: the release
 MAP = "map:"  # a chunk of a source map body; tag: the release, tail :{map}:{chunk}
 
@@ -50,7 +50,7 @@ KINDS: dict[str, tuple[str, str]] = {
     MAP: (_TRACE_ID, f":[0-9a-f]{{1,64}}:{_NUMBER}"),
     REQUESTS: (SHARED, f":{_NUMBER}"),
 }
-IN_USE = (TRACE, COUNTERS, DAY, REQUESTS)  # the kinds this version writes
+IN_USE = (TRACE, COUNTERS, DAY, REQUESTS, PIN, PINS)  # the kinds this version writes
 
 assert not any(a != b and a.endswith(b) for a in KINDS for b in KINDS), "a kind ends another"
 assert not any(c in "{}" for kind in KINDS for c in kind), "a kind holds a brace"
@@ -73,6 +73,16 @@ def day_key(prefix: str, day: int) -> str:
 def requests_key(prefix: str, window: int) -> str:
     """Window ``window``'s map of Convex request ids to the trace ids their lines named."""
     return f"{prefix}{REQUESTS}{{{SHARED}}}:{window}"
+
+
+def pin_key(prefix: str, trace_id: str) -> str:
+    """The end of a trace's pin: beside its list, in its Cluster slot."""
+    return f"{prefix}{PIN}{{{trace_id}}}"
+
+
+def pins_key(prefix: str) -> str:
+    """The index of every pin, for their bounds, /traces and /stats."""
+    return f"{prefix}{PINS}{{{SHARED}}}"
 
 
 def trace_lead(prefix: str) -> str:

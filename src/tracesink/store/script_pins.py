@@ -21,11 +21,11 @@ _STATUS = {1: PinStatus.PINNED, 0: PinStatus.NO_TRACE, -1: PinStatus.TOO_MANY}
 
 
 def pin_key(policy: Policy, trace_id: str) -> str:
-    return f"{policy.key_prefix}{layout.PIN}{{{trace_id}}}"
+    return layout.pin_key(policy.key_prefix, trace_id)
 
 
 def pins_key(policy: Policy) -> str:
-    return f"{policy.key_prefix}{layout.PINS}{{{layout.SHARED}}}"
+    return layout.pins_key(policy.key_prefix)
 
 
 def pin_call(
