@@ -112,11 +112,11 @@ async def get_health(state: AppState, request: Request) -> Response:
         content["spool"] = {"entries": status.spool.entries, "bytes": status.spool.bytes}
         if status.spool.entries:
             content["status"] = "degraded"
-    try:
-        await state.pipeline.ping()
-    except Exception as exc:  # any failure to reach the store is a status, never a 500
+    # The latest probe's answer: one command per interval however many ask (store_probe.py).
+    error = await state.pipeline.probe_store()
+    if error is not None:
         spooling = status.spool is not None
-        content.update(status="degraded" if spooling else "unavailable", error=type(exc).__name__)
+        content.update(status="degraded" if spooling else "unavailable", error=error)
     return json_response(503 if content["status"] == "unavailable" else 200, content)
 
 
