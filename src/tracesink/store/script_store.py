@@ -99,7 +99,10 @@ class ScriptStore(ABC):
         A full read capacity is a queue, never an outage: ReadsBusy (503 naming it), not a
         StorageError, so nothing is spooled and /health is not degraded by it."""
         try:
-            await asyncio.wait_for(self._read_slots.acquire(), self.read_wait_s)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can time out a wait that has
+            # just been granted, and the slot would be lost for good.
+            async with asyncio.timeout(self.read_wait_s):
+                await self._read_slots.acquire()
         except TimeoutError:
             raise ReadsBusy(
                 f"all {self.read_slots} read slots of the store stayed busy for "
