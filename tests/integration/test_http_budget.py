@@ -161,7 +161,8 @@ def test_reads_stop_at_the_budget_after_the_reserve(redis_server: RedisServer) -
             answer = http.post("/log", json={"trace_id": f"t{i % 3}", "message": "m"})
             if answer.status_code == 429:
                 break
-        assert answer.status_code == 429 and answer.json()["limited_by"] == "budget"
+        assert answer.status_code == 429
+        assert answer.json()["limited_by"] == "budget"
         assert commands_sent(client) < 200
         reads_after_ingest = 0
         for _ in range(100):
