@@ -13,6 +13,7 @@ from redis import asyncio as aioredis
 from tests.contract.conftest import StoreFactory
 from tests.contract.test_store_contract import PLAN, T0, entry
 from tracesink.errors import ReadsBusy
+from tracesink.store.script_store import ScriptStore
 from tracesink.store.scripts import DAY_MS, counters_key
 
 # The test's own commands and the connection handshakes (docs/cost.md): not tracesink's.
@@ -33,7 +34,7 @@ class Server:
         self.own = 0
 
     async def counted(self) -> int:
-        stats = await self.raw.info("commandstats")
+        stats: dict[str, dict[str, int]] = await self.raw.info("commandstats")
         return sum(v["calls"] for k, v in stats.items() if k not in NOT_OURS) - self.own
 
     async def day_count(self, now_ms: int) -> int:
@@ -101,6 +102,7 @@ async def test_reads_wait_for_a_read_slot_and_never_hold_up_a_write(
     ReadsBusy (naming the read slots), not a StorageError; writes go through meanwhile, on the
     writer's own connection; once a slot frees, reads answer again."""
     store = make_script_store(PLAN)
+    assert isinstance(store, ScriptStore)
     await store.write_batch([entry("a")], T0)
     store.read_wait_s = 0.2
     slots = store._read_slots  # holding them all is the point of the test
