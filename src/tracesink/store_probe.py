@@ -18,6 +18,9 @@ PROBE_EVERY_S = 10.0
 FAILED_PROBE_EVERY_S = 1.0
 # With a daily budget, probes spend at most this share of it, however often /health is called.
 PROBE_BUDGET_SHARE = 0.05
+# What one probe costs an instance that does nothing else: the PING, and publishing it to the
+# shared daily count (count_day.lua: three commands in an active window).
+PROBE_COMMANDS = 4
 DAY_S = 86_400
 
 
@@ -26,7 +29,8 @@ def probe_interval_s(max_commands_per_day: int) -> float:
     otherwise spend more than ``PROBE_BUDGET_SHARE`` of itself on them."""
     if max_commands_per_day <= 0:
         return PROBE_EVERY_S
-    return max(PROBE_EVERY_S, DAY_S / (max_commands_per_day * PROBE_BUDGET_SHARE))
+    probes_per_day = max_commands_per_day * PROBE_BUDGET_SHARE / PROBE_COMMANDS
+    return max(PROBE_EVERY_S, DAY_S / probes_per_day)
 
 
 class StoreProbe:

@@ -99,7 +99,9 @@ async def get_traces(state: AppState, request: Request) -> Response:
 
 async def get_health(state: AppState, request: Request) -> Response:
     """ok: the store answers and nothing waits in the spool. degraded (still 200): entries are
-    being accepted into the spool, or replayed from it. unavailable (503): no store, no spool."""
+    being accepted into the spool, or replayed from it. unavailable (503): no store, no spool.
+
+    Public, so it costs no command per caller: the store's state is the latest probe's."""
     status = state.pipeline.status()
     content: dict[str, Any] = {
         "version": __version__,
