@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from tracesink.errors import StorageError
 from tracesink.limits import Policy
-from tracesink.store.scripts import DAY_MS, DAY_PREFIX, LuaScript, ScriptCall, counters_key
+from tracesink.store import keys as layout
+from tracesink.store.scripts import DAY_MS, LuaScript, ScriptCall, counters_key
 
 COUNT_DAY = LuaScript.load("count_day")
 
@@ -25,7 +26,7 @@ def count_day_call(policy: Policy, now_ms: int, uncounted: int) -> ScriptCall:
     keys = [
         counters_key(policy, index),
         counters_key(policy, index - 1),
-        f"{policy.key_prefix}{DAY_PREFIX}{day}",
+        layout.day_key(policy.key_prefix, day),
     ]
     return ScriptCall(COUNT_DAY, keys, [day, uncounted, now_ms, policy.window_ms, policy.ttl_ms])
 

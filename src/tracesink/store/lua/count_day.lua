@@ -5,9 +5,9 @@ over from the previous window's hash or from the day key when this window has no
 instance whose commands no batch carried (one that only reads, or is idle but probed) adds them
 here, so every instance's budget guard sees them. Needs no key of its own.
 
-KEYS[1] {prefix}tracesink:rl:{window}      HASH    the current fixed window's counters
-KEYS[2] {prefix}tracesink:rl:{window - 1}  HASH    the previous window's
-KEYS[3] {prefix}tracesink:day:{day}        STRING  the day's count carried over a quiet window
+KEYS[1] <prefix>rl:{tracesink}:<window>      HASH    the current fixed window's counters
+KEYS[2] <prefix>rl:{tracesink}:<window - 1>  HASH    the previous window's
+KEYS[3] <prefix>day:{tracesink}:<day>        STRING  the day's count carried over a quiet window
 
 ARGV[1] the UTC day   ARGV[2] commands to add (the caller's, spent before this call)
 ARGV[3] now_ms   ARGV[4] window_ms   ARGV[5] ttl_ms
