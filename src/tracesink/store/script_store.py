@@ -50,7 +50,7 @@ log = logging.getLogger("tracesink")
 
 # How long a read waits for a read slot before it is answered 503 (ReadsBusy): long enough for a
 # burst of heavy reads to drain, short enough that a client is told rather than left hanging.
-READ_WAIT_S = 10.0
+READ_WAIT_S = 30.0
 
 
 class ScriptStore(ABC):
