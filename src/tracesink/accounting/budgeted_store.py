@@ -9,7 +9,7 @@ spool replay or a held drop marker is owed for what was already acknowledged.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from tracesink.accounting.budget import CommandBudget
 from tracesink.errors import BudgetSpent
@@ -69,6 +69,13 @@ class BudgetedStore:
     async def recent_traces(self, limit: int, now_ms: int) -> list[TraceSummary]:
         self.check()
         return await self._store.recent_traces(limit, now_ms)
+
+    async def link_requests(self, links: Mapping[str, str], now_ms: int) -> None:
+        # Ingest's own commands: its callers stop them at ingest's share of the budget.
+        await self._store.link_requests(links, now_ms)
+
+    async def traces_of_requests(self, request_ids: Sequence[str], now_ms: int) -> dict[str, str]:
+        return await self._store.traces_of_requests(request_ids, now_ms)
 
     async def ping(self) -> None:
         self.check()

@@ -119,8 +119,11 @@ class RedisStore(ScriptStore):
             await pool.release(connection)
         return reply
 
-    async def _commands(self, commands: Sequence[Sequence[int | str | bytes]]) -> list[object]:
-        async with self._reads().pipeline(transaction=False) as pipe:
+    async def _commands(
+        self, commands: Sequence[Sequence[int | str | bytes]], *, writer: bool = False
+    ) -> list[object]:
+        client = self._redis() if writer else self._reads()
+        async with client.pipeline(transaction=False) as pipe:
             for command in commands:
                 pipe.execute_command(*command)
             replies: list[object] = await pipe.execute()

@@ -146,11 +146,14 @@ class UpstashStore(ScriptStore):
         self.usage.bytes_sent += len(body)
         return reply
 
-    async def _commands(self, commands: Sequence[Sequence[Arg]]) -> list[object]:
-        return list(await self._pipeline(commands))
+    async def _commands(
+        self, commands: Sequence[Sequence[Arg]], *, writer: bool = False
+    ) -> list[object]:
+        return list(await self._pipeline(commands, writer=writer))
 
-    async def _pipeline(self, commands: Sequence[Sequence[Arg]]) -> list[Reply]:
-        results = await self._rest_reads.pipeline(commands)
+    async def _pipeline(self, commands: Sequence[Sequence[Arg]], *, writer: bool) -> list[Reply]:
+        client = self._rest if writer else self._rest_reads
+        results = await client.pipeline(commands)
         self.usage.commands += len(commands)
         for command, result in zip(commands, results, strict=True):
             if isinstance(result, CommandError):
