@@ -72,7 +72,7 @@ class CommandPublisher:
             return
         try:
             await self._publish()
-        except TraceSinkError as exc:  # the store is down, or the whole budget is spent
+        except (TraceSinkError, OSError) as exc:  # the store is down, or the budget is spent
             if not self._failing:
                 log.warning("could not add this instance's commands to the daily count: %s", exc)
             self._failing = True
