@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tracesink.app.state import AppState
-from tracesink.errors import StorageError
+from tracesink.errors import BudgetSpent, ReadsBusy, StorageError
 
 
 async def pin_stats(state: AppState) -> dict[str, Any]:
@@ -14,8 +14,10 @@ async def pin_stats(state: AppState) -> dict[str, Any]:
     settings, pipeline = state.settings, state.pipeline
     try:
         pins = await pipeline.store.pins(pipeline.now_ms())
-    except StorageError:  # the rest of /stats is this instance's own: still worth answering
-        return {"error": "the store is unavailable"}
+    except (StorageError, BudgetSpent, ReadsBusy) as exc:
+        # The rest of /stats is this instance's own: still worth answering (the budget's state
+        # above all, when it is what refused).
+        return {"error": str(exc) if not isinstance(exc, StorageError) else "store unavailable"}
     held = sum(p.bytes for p in pins)
     return {
         "count": len(pins),
