@@ -225,3 +225,18 @@ async def test_a_pin_and_an_unpin_cost_what_docs_keys_md_says(
         await step
         spent.append(store.usage.commands - before)
     assert spent == [7, 3, 5, 3, 3]
+
+
+async def test_a_replayed_batch_leaves_a_pin(backend: str, make_store: StoreFactory) -> None:
+    """Entries spooled in an outage and replayed into a pinned trace (replay_batch.lua's
+    PEXPIRE, now with GT) leave its pin: it outlives a trace replayed beside it."""
+    store = make_store(SHORT)
+    clock = Clock(backend)
+    await store.write_batch([entry("kept")], clock.now())
+    assert (await store.pin("kept", T0 + HOUR, clock.now(), ROOMY)).status is PinStatus.PINNED
+    now = clock.now()
+    assert await store.replay_batch("spooled", [entry("kept"), entry("gone")], now, now)
+    now = await clock.past_ttl(store, "gone")
+    record = await store.read_trace("kept", now)
+    assert record is not None
+    assert len(record.items) == 2
