@@ -189,7 +189,7 @@ class ScriptStore(ABC):
 
     async def pin(self, trace_id: str, until_ms: int, now_ms: int, bounds: PinBounds) -> PinOutcome:
         """One pin.lua call: LRANGE (the bytes), HGETALL of the index, and when it pins,
-        PEXPIREAT, SET, HSET, PEXPIREAT (an HDEL more when some pins had ended)."""
+        PEXPIRE, SET, HSET, PEXPIRE (an HDEL more when some pins had ended)."""
         await self.flush_drops(trace_id)  # held drops first: they would extend the list after
         with self._errors("pin a trace"):
             return pin_outcome(
@@ -197,7 +197,7 @@ class ScriptStore(ABC):
             )
 
     async def unpin(self, trace_id: str, now_ms: int) -> bool:
-        """One pin.lua call: HDEL, DEL, then LINDEX and PEXPIREAT when it was pinned."""
+        """One pin.lua call: HDEL, DEL, then LINDEX and PEXPIRE when it was pinned."""
         await self.flush_drops(trace_id)
         with self._errors("unpin a trace"):
             status, _, _ = pin_reply(
