@@ -1,6 +1,6 @@
-"""The edge Worker in workerd beside the Python service, both on the same Upstash REST fixture.
+"""The edge Worker in workerd beside the Python service, both on the same Upstash REST emulator.
 
-Same machine, same run, same redis-server and REST server (tests/support/upstash_rest.py, as its
+Same machine, same run, same redis-server and REST server (tracesink.dev.rest_emulator, as its
 own process next to redis-server on the load core), same wrk workloads as bench/run.py; the two
 ingesters take turns on the server core:
 

@@ -23,7 +23,7 @@ import pytest
 from tests.edge.conftest import fresh_prefix
 from tests.support.edge_worker import running_worker
 from tests.support.service import serving
-from tests.support.upstash_rest import UpstashRestServer
+from tracesink.dev.rest_emulator import UpstashRestServer
 
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "ingest.json").read_text("utf-8"))
 GROUPS = {group["name"].split(":")[0]: group for group in VECTORS["groups"]}

@@ -1,8 +1,8 @@
 """The edge Worker in workerd, as a user runs it (``npm --prefix edge run serve``), on a real
-redis-server behind the Upstash REST server: what it writes reads back through the Python service
-and its CLI, its limits (and daily budget) are the Python service's on the same counters,
-refusals cost no command, and a store that forgot the script, a store that is down and a bad
-setting each get the answer the Python service gives.
+redis-server behind the project's Upstash REST emulator (not Upstash): what it writes reads back
+through the Python service and its CLI, its limits (and daily budget) are the Python service's on
+the same counters, refusals cost no command, and a store that forgot the script, a store that is
+down and a bad setting each get the answer the Python service gives.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tests.edge.conftest import fresh_prefix
 from tests.support.edge_worker import EDGE, running_worker
 from tests.support.redis_server import RedisServer, free_port
 from tests.support.service import serving
-from tests.support.upstash_rest import UpstashRestServer
+from tracesink.dev.rest_emulator import UpstashRestServer
 
 pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("node_ready")]
 LUA = Path(__file__).parents[2] / "src" / "tracesink" / "store" / "lua" / "write_batch.lua"

@@ -14,9 +14,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import AppClient, FakeClock
 from tests.support.redis_server import RedisServer
-from tests.support.upstash_rest import start_upstash_rest_server
 from tracesink.app import create_app
 from tracesink.config import Settings
+from tracesink.dev.rest_emulator import start_upstash_rest_server
 
 MakeApp = Callable[..., Any]
 TOKEN = "stats-token-0123456789"  # noqa: S105 - a test credential
@@ -169,11 +169,12 @@ async def test_the_budget_guard_refuses_until_the_day_rolls_over(
 
 
 @pytest.mark.redis
-async def test_stats_on_upstash_equal_what_the_rest_server_billed(
+async def test_stats_over_the_rest_emulator_equal_the_commands_upstash_would_bill(
     redis_server: RedisServer, clock: FakeClock
 ) -> None:
-    """Over the Upstash REST fixture: /stats and /metrics report exactly the commands the REST
-    server received plus the calls the scripts made inside Redis (what Upstash bills)."""
+    """Over the project's Upstash REST emulator (not Upstash): /stats and /metrics report exactly
+    the commands the emulator received plus the calls the scripts made inside Redis (what Upstash
+    bills for the same requests)."""
     plain = redis.Redis.from_url(redis_server.url)
     plain.flushall()
     rest = start_upstash_rest_server(redis_server.url)
