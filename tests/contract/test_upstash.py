@@ -9,7 +9,6 @@ test_store_contract.py.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 
@@ -19,8 +18,9 @@ import redis.asyncio as aioredis
 
 from tests.contract.conftest import UpstashStoreFactory
 from tests.contract.test_store_contract import PLAN, T0, entries, entry, outcomes, read_items
+from tests.support.poll import until
 from tests.support.redis_server import free_port
-from tracesink.dev.rest_emulator import UpstashRestServer
+from tracesink.dev.rest_emulator import Request, UpstashRestServer
 from tracesink.errors import ConfigurationError, StorageError
 from tracesink.model import PreparedEntry
 from tracesink.store import open_store
@@ -122,8 +122,14 @@ async def test_a_timed_out_write_is_not_sent_again_and_its_replay_is_recognised(
     sent = entries(2)
     with pytest.raises(StorageError, match="may have run"):
         await store.write_batch(sent, T0, "slow-batch")
-    await asyncio.sleep(0.6)  # the stalled answer goes out, to nobody
-    assert len(upstash_server.requests) == 1
+
+    async def answered() -> list[Request]:
+        return upstash_server.requests
+
+    # The emulator records a request when it answers: the stalled answer goes out (to nobody)
+    # 0.6 s after it came. A second request would have been counted at once, before that.
+    [stalled] = await until(answered, "the stalled answer sent")
+    assert upstash_server.commands_received == len(stalled.commands)
     assert await store.replay_batch("slow-batch", sent, T0, T0 + 1_000) is False
     assert await read_items(store, "a") == [e.payload for e in sent]
 
