@@ -20,7 +20,7 @@ EVERY_S = 0.05
 
 
 def wait_until(
-    condition: Callable[[], T], what: str, within: float = DEADLINE_S, every: float = EVERY_S
+    condition: Callable[[], T | None], what: str, within: float = DEADLINE_S, every: float = EVERY_S
 ) -> T:
     """The first truthy value of ``condition()``; AssertionError naming ``what`` (and the last
     value) if none comes within ``within`` seconds."""
@@ -35,7 +35,7 @@ def wait_until(
 
 
 async def until(
-    condition: Callable[[], Awaitable[T]],
+    condition: Callable[[], Awaitable[T | None]],
     what: str,
     within: float = DEADLINE_S,
     every: float = EVERY_S,
