@@ -7,7 +7,6 @@ hide exactly the failure it exists to catch; every run ends with a line counting
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
@@ -17,17 +16,13 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.ci import in_ci
 from tests.support.redis_server import RedisServer, redis_server_binary, running_redis_server
 from tracesink.app import TraceSinkApp, create_app
 from tracesink.config import Settings
 
 # Tools the Redis, fault, fuzz and multi-instance tests start; elsewhere they skip without them.
 REQUIRED_TOOLS = {"redis-server": "apt-get install redis-server"}
-
-
-def in_ci() -> bool:
-    """Whether this run is CI's (``CI`` set to true, as CI services do and ``.ci/run`` does)."""
-    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
 def pytest_configure(config: pytest.Config) -> None:
