@@ -105,10 +105,12 @@ def test_refusals_cost_no_command_and_are_marked_within_seconds(
         httpx.Client(base_url=worker.url) as client,
     ):
         assert client.post("/log", json=entry("full", "kept")).status_code == 200
-        assert client.post("/log", json=entry("full", "refused by the script")).status_code == 429
+        by_script = client.post("/log", json=entry("full", "refused by the script"))
+        assert (by_script.status_code, by_script.json()["limited_by"]) == (429, "trace")
         before = upstash_server.commands_received
         for _ in range(20):
-            assert client.post("/log", json=entry("full", "refused here")).status_code == 429
+            here = client.post("/log", json=entry("full", "refused here"))
+            assert (here.status_code, here.json()["limited_by"]) == (429, "trace")
         assert upstash_server.commands_received == before
         deadline = time.monotonic() + 6
         while True:
@@ -215,7 +217,8 @@ def test_the_daily_budget_is_one_count_for_edge_and_python(
         )
         assert int(refused.headers["retry-after"]) <= 86_400
         before = upstash_server.commands_received
-        assert httpx.post(f"{worker.url}/log", json=entry("b9", "x")).status_code == 429
+        spent = httpx.post(f"{worker.url}/log", json=entry("b9", "x"))
+        assert (spent.status_code, spent.json()["limited_by"]) == (429, "budget")
         assert upstash_server.commands_received == before  # a spent budget costs nothing more
         from_python = [httpx.post(f"{python.url}/log", json=entry("p", "x")) for _ in range(2)]
         assert from_python[-1].status_code == 429

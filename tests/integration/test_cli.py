@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.poll import wait_until
 from tests.support.redis_server import free_port
+from tests.support.refusal import assert_refused
 from tests.support.service import Service, serving, tracesink
 
 pytestmark = pytest.mark.slow
@@ -28,15 +29,15 @@ def test_serve_takes_logs_over_real_http_and_stops_on_sigterm(
 ) -> None:
     """`tracesink serve` answers the wire contract, then exits 0 on SIGTERM, printing its banner."""
     base, process = served.url, served.process
-    codes = [
-        httpx.post(f"{base}/log", json={"trace_id": "cli", "message": str(i)}).status_code
-        for i in range(4)
+    answers = [
+        httpx.post(f"{base}/log", json={"trace_id": "cli", "message": str(i)}) for i in range(4)
     ]
-    assert codes == [200, 200, 200, 429]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert answers[3].json()["limited_by"] == "trace"
     trace = httpx.get(f"{base}/logs/cli").json()
     assert [e["message"] for e in trace["entries"][:3]] == ["0", "1", "2"]
     big = httpx.post(f"{base}/log", content=b"x" * 10_000)
-    assert big.status_code == 413
+    assert_refused(big, 413, "body", "4096 bytes (TRACESINK_MAX_BODY_BYTES)")
     process.send_signal(signal.SIGTERM)
     out, _ = process.communicate(timeout=15)
     assert process.returncode == 0

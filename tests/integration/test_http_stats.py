@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import AppClient, FakeClock
 from tests.support.redis_server import RedisServer
+from tests.support.refusal import assert_refused
 from tracesink.app import create_app
 from tracesink.config import Settings
 from tracesink.dev.rest_emulator import start_upstash_rest_server
@@ -53,7 +54,8 @@ async def test_stats_and_metrics_need_the_read_token(make_app: MakeApp) -> None:
     """Like every read, /stats and /metrics need the bearer token when one is set."""
     sink: AppClient = await make_app(read_token=TOKEN)
     for path in ("/stats", "/metrics"):
-        assert (await sink.http.get(path)).status_code == 401
+        refused = await sink.http.get(path)
+        assert_refused(refused, 401, "Authorization", "Bearer <TRACESINK_READ_TOKEN>")
         response = await sink.http.get(path, headers={"authorization": f"Bearer {TOKEN}"})
         assert response.status_code == 200
         assert TOKEN not in response.text

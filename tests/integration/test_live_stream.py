@@ -13,6 +13,7 @@ import redis
 
 from tests.support.live import reading
 from tests.support.redis_server import RedisServer
+from tests.support.refusal import assert_refused
 from tests.support.service import Service, serving, stop_service
 
 pytestmark = pytest.mark.slow
@@ -97,7 +98,8 @@ def test_a_bad_cursor_is_refused_before_streaming(memory_service: Service) -> No
 def test_live_reads_need_the_token_when_one_is_set() -> None:
     """The streams are read routes: 401 without the bearer token, a stream with it."""
     with serving({"TRACESINK_READ_TOKEN": TOKEN}) as service:
-        assert httpx.get(f"{service.url}/live", timeout=5).status_code == 401
+        refused = httpx.get(f"{service.url}/live", timeout=5)
+        assert_refused(refused, 401, "Authorization", "TRACESINK_READ_TOKEN")
         with reading(f"{service.url}/live", {"Authorization": f"Bearer {TOKEN}"}) as live:
             assert live.status == 200
             live.until_ready()
