@@ -54,7 +54,7 @@ from run import (
     cpu_ticks,
     free_port,
     redis_server,
-    rest_fixture,
+    rest_emulator,
     run_wrk,
     started,
     stored_entries,
@@ -251,7 +251,7 @@ def main() -> None:
     results: dict[str, list[dict[str, Any]]] = {}
     with ExitStack() as stack:
         redis_port, _ = stack.enter_context(redis_server())
-        rest_url = stack.enter_context(rest_fixture(redis_port))
+        rest_url = stack.enter_context(rest_emulator(redis_port))
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="edge-bench-")))
         client = redis.Redis(port=redis_port)
         for name in args.phases.split(","):

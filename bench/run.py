@@ -420,7 +420,7 @@ def one_run(
 
 
 @contextmanager
-def rest_fixture(redis_port: int) -> Iterator[str]:
+def rest_emulator(redis_port: int) -> Iterator[str]:
     """``python -m tracesink.dev.rest_emulator`` on the load core (next to redis-server, as a
     hosted REST front end would sit next to its Redis); yields the store URL tracesink takes."""
     RESULTS.mkdir(exist_ok=True)
@@ -636,7 +636,7 @@ def main() -> None:
             running: dict[str, tuple[int, int]] = {}
             with ExitStack() as stack:
                 scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
-                rest_url = stack.enter_context(rest_fixture(redis_port)) if args.upstash else ""
+                rest_url = stack.enter_context(rest_emulator(redis_port)) if args.upstash else ""
                 for server in servers:
                     port = free_port()
                     argv = server_argv(server, port, redis_port, args.store, rest_url)
