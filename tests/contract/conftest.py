@@ -114,10 +114,11 @@ def make_store(backend: str, request: pytest.FixtureRequest) -> StoreFactory:
 @pytest.fixture(
     params=[
         pytest.param("redis", marks=pytest.mark.redis),
-        pytest.param("upstash", marks=pytest.mark.redis),
+        pytest.param("upstash", marks=pytest.mark.redis, id="upstash-rest-emulator"),
     ]
 )
 def make_script_store(request: pytest.FixtureRequest) -> StoreFactory:
-    """A store that runs the Lua scripts on the test's redis-server: natively or over REST."""
+    """A store that runs the Lua scripts on the test's redis-server: natively or over REST (the
+    Upstash store on the REST emulator)."""
     factory: StoreFactory = request.getfixturevalue(f"make_{request.param}_store")
     return factory

@@ -533,7 +533,8 @@ async def test_a_runaway_loop_is_refused_without_commands_and_marked_within_the_
 
     async def all_drops_marked() -> bool:
         head = await raw_redis.lindex("logs:a", 0)
-        return head is not None and msgspec.json.decode(head)["count"] == 201
+        marked = head is not None and msgspec.json.decode(head)["count"] == 201
+        return marked and store.usage.commands > before  # and its answer read (then counted)
 
     await until(all_drops_marked, "the 201 drops written as one marker")  # a 2 s timer
     head = await raw_redis.lindex("logs:a", 0)
