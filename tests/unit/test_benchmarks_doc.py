@@ -24,9 +24,12 @@ def test_benchmarks_tables_match_the_committed_results() -> None:
 
 
 RESULTS = ROOT / "bench" / "results-committed"
-# A raw file as BENCHMARKS.md cites it: in a report marker, or by name in backticks.
+# A raw file as BENCHMARKS.md cites it: in a report marker, or by name in backticks (with its
+# folder, "…/" for it, or alone).
 MARKER = re.compile(r"^<!-- report: bench/results-committed/(\S+) -->$", re.M)
-CITED = re.compile(r"`(?:bench/results-committed/)?([\w.-]+\.(?:json|txt))`")
+CITED = re.compile(
+    r"`(?:bench/results-committed/|\N{HORIZONTAL ELLIPSIS}/)?([\w.-]+\.(?:json|txt))`"
+)
 
 
 def test_every_raw_file_is_cited_and_every_cited_file_is_committed() -> None:
