@@ -89,7 +89,7 @@ def dev_stack(*args: str, env: dict[str, str] | None = None) -> Iterator[DevStac
     finally:
         if process.poll() is None:
             leftovers = descendants(process.pid)
-            end(process)
+            end(process, drain=False)  # the pump thread reads its output
             for pid in leftovers:
                 _kill_quietly(pid)
         reader.join(timeout=10)

@@ -28,15 +28,24 @@ START_TIMEOUT_S = 20.0
 END_TIMEOUT_S = 30.0
 
 
-def end(process: subprocess.Popen[Any], timeout: float = END_TIMEOUT_S) -> int:
+def end(
+    process: subprocess.Popen[Any], timeout: float = END_TIMEOUT_S, *, drain: bool = True
+) -> int:
     """SIGTERM ``process`` (if it still runs), SIGKILL it if it has not exited ``timeout`` seconds
-    later, and reap it; its exit status. Pipes are left to the caller (``communicate``)."""
+    later, and reap it; its exit status.
+
+    With ``drain``, its pipes are read meanwhile (``communicate``), so that a full pipe cannot hold
+    its exit; what it wrote stays available to a later ``communicate()``. Without, the caller
+    reads them (a thread of its own, say)."""
     if process.poll() is None:
         process.terminate()
-        try:
-            return process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    try:
+        if drain:
+            process.communicate(timeout=timeout)
+        else:
+            process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
     return process.wait()
 
 
