@@ -8,6 +8,7 @@ hide exactly the failure it exists to catch; every run ends with a line counting
 from __future__ import annotations
 
 import shutil
+import signal
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import replace
@@ -26,7 +27,13 @@ REQUIRED_TOOLS = {"redis-server": "apt-get install redis-server"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """In CI, stop at once, naming the tool, when a required tool is missing."""
+    """In CI, stop at once, naming the tool, when a required tool is missing. And let Ctrl-C
+    reach the processes the tests start."""
+    # A run started in the background by a non-interactive shell (`scripts/test &`, nohup, some
+    # CI runners) ignores SIGINT, and every process it starts inherits that: `tracesink tail`
+    # would then never see the Ctrl-C its tests send. A handler (unlike SIG_IGN) is not inherited.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     missing = [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
     if in_ci() and missing:
         hints = "; ".join(f"{tool}: {REQUIRED_TOOLS[tool]}" for tool in missing)

@@ -166,7 +166,7 @@ def test_protobuf_answers_protobuf(http: httpx.Client) -> None:
             400,
             "traceId must be hex, got 'zz'",
         ),
-        (b"[1, 2]", JSON, 400, "an OTLP/JSON body is an object with resourceLogs"),
+        (b"[1, 2]", JSON, 400, "not a valid OTLP/JSON request"),
         (b"{}", {"content-type": "text/plain"}, 415, "Content-Type must be application/x-protobuf"),
         (b"not gzip", {**JSON, "content-encoding": "gzip"}, 400, "body is not valid gzip"),
         (
