@@ -53,6 +53,7 @@ class Settings:
     spool_max_bytes: int = 256 * 1024 * 1024
     outage_share: int = 100
     max_commands_per_day: int = 0  # 0: no budget
+    read_reserve: int = 10  # percent of the daily budget ingest leaves to reads
     price_per_100k_commands: float = 0.20
     price_per_gb_month: float = 0.25
     otlp_fallback_trace: str = "otlp-{service}"
@@ -266,7 +267,14 @@ OPTIONS: tuple[Option, ...] = (
         "outage_share", values.percent, "percent of each limit one instance admits in an outage"
     ),
     Option(
-        "max_commands_per_day", values.count, "store commands per UTC day before ingest is refused"
+        "max_commands_per_day",
+        values.count,
+        "store commands per UTC day (0: no limit); ingest stops short by the read reserve",
+    ),
+    Option(
+        "read_reserve",
+        values.reserve_percent,
+        "percent of the daily command budget ingest leaves to reads, probes and live polls",
     ),
     Option("price_per_100k_commands", values.price, "USD per 100,000 commands, for /stats"),
     Option("price_per_gb_month", values.price, "USD per GB-month stored, for /stats"),
@@ -304,6 +312,25 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 
+# What deploy/systemd/tracesink.env holds where a real value must go: a copy left unedited
+# would otherwise start (a 32-character "token" anyone can read in the template).
+PLACEHOLDER = "CHANGE-ME"
+
+
+def _refuse_placeholders(environ: Mapping[str, str], overrides: Mapping[str, str | None]) -> None:
+    named = [
+        option.flag if overrides.get(option.name) is not None else option.env
+        for option in OPTIONS
+        if PLACEHOLDER.lower()
+        in str(overrides.get(option.name) or environ.get(option.env) or "").lower()
+    ]
+    if named:
+        raise ConfigurationError(
+            f"{', '.join(named)} still {'holds' if len(named) == 1 else 'hold'} the deploy "
+            f"template's placeholder {PLACEHOLDER}: set a real value"
+        )
+
+
 def load_settings(
     environ: Mapping[str, str], overrides: Mapping[str, str | None] | None = None
 ) -> Settings:
@@ -311,6 +338,7 @@ def load_settings(
     values: dict[str, Any] = {}
     given_as: dict[str, str] = {}
     known = {option.name for option in OPTIONS}
+    _refuse_placeholders(environ, overrides or {})
     for option in OPTIONS:
         raw = environ.get(option.env)
         source = option.env

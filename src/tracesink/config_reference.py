@@ -28,8 +28,8 @@ MEANINGS: Mapping[str, str] = {
     ),
     "global_limit": "entries per window, all systems together",
     "system_shares": (
-        "the systems and each one's share of the global limit, in percent (`python=20` adds "
-        "a system)"
+        "the systems and each one's share of the global limit, in percent, adding up to 100 at "
+        "most (`browser=30,worker=25,convex=25,python=20` adds a system)"
     ),
     "trace_limit": "entries per window for one trace",
     "window_s": "rate-limit window, seconds",
@@ -77,9 +77,15 @@ MEANINGS: Mapping[str, str] = {
         "instances keeps the total within the limits)"
     ),
     "max_commands_per_day": (
-        "store commands per UTC day, counted over every instance on the database (inside "
-        "each batch's script call, at no extra command; give every instance the same "
-        "value); past it ingest answers 429 `limited_by: budget` until midnight UTC"
+        "store commands per UTC day, every command counted (reads, health probes and live "
+        "polls too) over every instance on the database (inside each batch's script call; an "
+        "instance that only reads publishes its own; give every instance the same value); "
+        "past `100 - TRACESINK_READ_RESERVE` percent of it ingest answers 429 `limited_by: "
+        "budget`, past all of it reads answer 429 too, until midnight UTC"
+    ),
+    "read_reserve": (
+        "percent (0 to 90) of the daily command budget ingest leaves to reads, so that an "
+        "exhausted ingest can still be inspected"
     ),
     "price_per_100k_commands": "USD per 100,000 commands, for the cost estimate in `/stats`",
     "price_per_gb_month": "USD per GB-month stored, for the cost estimate",
@@ -130,7 +136,9 @@ With `TRACESINK_STORE=upstash`, the store's REST URL and token come from Upstash
 `UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN` (see
 [Upstash as the store](deploy.md#upstash-as-the-store)).
 
-`tracesink check` validates the settings, reaches the store and exits 0 (or 1/2 with the reason).
+`tracesink check` validates the settings and reaches the store; it exits 0 when both are
+fine, 1 when the store cannot be reached, 2 when a setting is invalid (the message names
+its variable or flag; a value left at the deploy template's `CHANGE-ME` is invalid).
 `tracesink stats [--url http://127.0.0.1:8787] [--json]` prints a running instance's `/stats` in
 the terminal (with `TRACESINK_READ_TOKEN` from the environment when reads are protected); the
 other terminal commands are in [Reading a trace](reading.md)."""

@@ -13,7 +13,7 @@ from tracesink.app.state import AppState
 from tracesink.errors import ValidationError
 from tracesink.ingest.trace_context import TRACE_ID, TRACE_ID_RULE
 from tracesink.limits import LIMIT_LEVELS
-from tracesink.store.base import decode_items
+from tracesink.store.items import decode_items, is_entry
 from tracesink.times import iso_ms
 
 MAX_TRACES_LISTED = 500
@@ -63,10 +63,11 @@ async def get_trace(state: AppState, request: Request) -> Response:
     for item in items:
         if item.get("kind") == "dropped":
             for level, n in item["by"].items():
-                dropped[level] += n
+                if level in dropped:  # (a marker another version wrote may name others)
+                    dropped[level] += n
         elif item.get("kind") == "trimmed":
             trimmed += item["count"]
-        else:
+        elif is_entry(item):  # a placeholder for an undecodable item is shown, not counted
             total += 1
             last_id = max(last_id or "", str(item.get("id", ""))) or None
     entries = [
@@ -112,7 +113,9 @@ async def get_traces(state: AppState, request: Request) -> Response:
 
 async def get_health(state: AppState, request: Request) -> Response:
     """ok: the store answers and nothing waits in the spool. degraded (still 200): entries are
-    being accepted into the spool, or replayed from it. unavailable (503): no store, no spool."""
+    being accepted into the spool, or replayed from it. unavailable (503): no store, no spool.
+
+    Public, so it costs no command per caller: the store's state is the latest probe's."""
     status = state.pipeline.status()
     content: dict[str, Any] = {
         "version": __version__,
@@ -125,11 +128,11 @@ async def get_health(state: AppState, request: Request) -> Response:
         content["spool"] = {"entries": status.spool.entries, "bytes": status.spool.bytes}
         if status.spool.entries:
             content["status"] = "degraded"
-    try:
-        await state.pipeline.ping()
-    except Exception as exc:  # any failure to reach the store is a status, never a 500
+    # The latest probe's answer: one command per interval however many ask (store_probe.py).
+    error = await state.pipeline.probe_store()
+    if error is not None:
         spooling = status.spool is not None
-        content.update(status="degraded" if spooling else "unavailable", error=type(exc).__name__)
+        content.update(status="degraded" if spooling else "unavailable", error=error)
     return json_response(503 if content["status"] == "unavailable" else 200, content)
 
 

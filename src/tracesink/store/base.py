@@ -14,14 +14,15 @@ trimmed marker (``{"kind": "trimmed", "count"}``) at its oldest end says how man
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import msgspec
 
 from tracesink.limits import LIMIT_LEVELS, Decision
-from tracesink.model import PreparedEntry
+from tracesink.model import MANUAL, PreparedEntry
+from tracesink.store.items import decode_items, is_entry
 
 
 @dataclass(slots=True)
@@ -105,9 +106,23 @@ class Store(Protocol):
 
     async def read_trace(self, trace_id: str, now_ms: int) -> TraceRecord | None: ...
 
+    async def link_requests(self, links: Mapping[str, str], now_ms: int) -> None:
+        """Remember Convex request id → trace id for every instance, for this window and the
+        next (bounded: callers link only requests whose entries were admitted)."""
+        ...
+
+    async def traces_of_requests(self, request_ids: Sequence[str], now_ms: int) -> dict[str, str]:
+        """The traces ``link_requests`` remembered for those of ``request_ids`` it knows."""
+        ...
+
     async def recent_traces(self, limit: int, now_ms: int) -> list[TraceSummary]: ...
 
     async def ping(self) -> None: ...
+
+    async def publish_commands(self, now_ms: int) -> None:
+        """Add this instance's commands not yet in the store's shared daily count to it; a
+        store without a shared count does nothing."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -156,13 +171,10 @@ def recent_from_index(
     return [(trace_id, at) for at, trace_id in live[:limit]]
 
 
-def decode_items(items: Sequence[bytes]) -> list[dict[str, Any]]:
-    return [msgspec.json.decode(item) for item in items]
-
-
 def summarize(trace_id: str, items: Sequence[bytes], last_seen_ms: int) -> TraceSummary:
-    entries = [item for item in decode_items(items) if "kind" not in item]
-    systems = sorted({entry["system"] for entry in entries})
+    """A trace as the recent list shows it; items no reader can decode are not counted."""
+    entries = [item for item in decode_items(items) if is_entry(item)]
+    systems = sorted({entry.get("system", MANUAL) for entry in entries})
     levels: dict[str, int] = {}
     for entry in entries:
         levels[entry.get("level", "log")] = levels.get(entry.get("level", "log"), 0) + 1
