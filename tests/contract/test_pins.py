@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 
 from tests.contract.conftest import StoreFactory
 from tests.contract.test_store_contract import PLAN, T0, entries, entry
+from tests.support.poll import until
 from tracesink.store.base import Store
 from tracesink.store.keys import trace_key
 from tracesink.store.pinning import PinBounds, PinStatus
@@ -25,7 +26,6 @@ from tracesink.store.pinning import PinBounds, PinStatus
 SHORT = replace(PLAN, ttl_ms=1_000)  # slack 100 ms: a trace lives 1.0 to 1.1 s unpinned
 ROOMY = PinBounds(max_pins=100, max_bytes=64 << 20)
 HOUR = 3_600_000
-DEADLINE_S = 30.0
 
 
 class Clock:
@@ -52,10 +52,11 @@ class Clock:
         """Once the unpinned trace ``control`` has expired: the time then."""
         if self.backend == "memory":
             self.moved += 2_500
-        deadline = time.monotonic() + DEADLINE_S
-        while await store.read_trace(control, self.now()) is not None:
-            assert time.monotonic() < deadline, f"{control} outlived its TTL"
-            await asyncio.sleep(0.1)
+
+        async def expired() -> bool:
+            return await store.read_trace(control, self.now()) is None
+
+        await until(expired, f"{control}'s expiry")
         return self.now()
 
 
