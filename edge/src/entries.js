@@ -1,39 +1,35 @@
 // Parse and validate request bodies into prepared entries; every error names the field.
 // A port of tracesink/ingest/validate.py (and ingest/model.py's IncomingEntry): the same checks,
 // the same messages (msgspec's wording for type errors), the same stored JSON, key for key.
+// The levels, sizes, fields and messages are src/tracesink/rules.json's (through rules.js).
 
 import { ValidationError } from "./errors.js";
 import { rawElements, rawMember } from "./json_raw.js";
+import { message } from "./messages.js";
+import { RULES } from "./rules.js";
 import { MANUAL } from "./settings.js";
 import { systemLabel } from "./sender.js";
 import { TRACE_ID, TRACE_ID_RULE } from "./trace_context.js";
 
-
-const LOG_LEVELS = ["log", "info", "warn", "error"];
-const LEVEL_ALIASES = {
-  debug: "log",
-  trace: "log",
-  notset: "log",
-  warning: "warn",
-  critical: "error",
-  fatal: "error",
-};
-const NUMERIC_LEVELS = [[40, "error"], [30, "warn"], [20, "info"], [0, "log"]];
-const MAX_USER_ID_CHARS = 256;
-const MAX_TIMESTAMP_MS = 253402300800000; // year 10000: what ISO 8601 strings can show
+const {
+  levels: LOG_LEVELS,
+  level_aliases: LEVEL_ALIASES,
+  numeric_levels: NUMERIC_LEVELS,
+  max_user_id_chars: MAX_USER_ID_CHARS,
+  max_timestamp_ms: MAX_TIMESTAMP_MS, // year 10000: what ISO 8601 strings can show
+  seconds_below: SECONDS_BELOW,
+} = RULES.entry;
 const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
-// The field types of IncomingEntry, as msgspec names them in its errors.
-const FIELDS = {
-  message: ["str"],
-  trace_id: ["str", "null"],
-  level: ["int", "str"],
-  system: ["str", "null"],
-  user_id: ["int", "str", "null"],
-  stack: ["str", "null"],
-  timestamp: ["float", "str", "null"],
-};
+// The field types of an entry, as msgspec names them in its errors; context is kept as the raw
+// JSON it was sent as and checked by checkContext.
+const FIELDS = Object.fromEntries(
+  Object.entries(RULES.entry.fields).filter(([name]) => name !== "about" && name !== "context"),
+);
+// The fields handled by name below; any other field of the rules file is stored as sent.
+const HANDLED = new Set(["message", "trace_id", "level", "system", "user_id", "stack", "timestamp"]);
+const AS_SENT = Object.keys(FIELDS).filter((name) => !HANDLED.has(name));
 
 function jsonType(value, raw) {
   if (value === null) return "null";
@@ -45,11 +41,11 @@ function jsonType(value, raw) {
   return Number.isInteger(value) && !/[.eE]/.test(raw ?? "") ? "int" : "float";
 }
 
-export function decodeText(bytes, what = "body") {
+export function decodeText(bytes) {
   try {
     return strictUtf8.decode(bytes);
   } catch {
-    throw new ValidationError(`${what} is not valid UTF-8`, "body");
+    throw new ValidationError(message("body_utf8"), "body");
   }
 }
 
@@ -60,11 +56,12 @@ export function decodeEntry(text) {
     value = JSON.parse(text);
   } catch (error) {
     const detail = text.trim() ? error.message : "Input data was truncated";
-    throw new ValidationError(`body is not valid JSON: ${detail}`, "body");
+    throw new ValidationError(message("body_json", { detail }), "body");
   }
   const type = jsonType(value, text.trim());
   if (type !== "object") {
-    throw new ValidationError(`an entry must be a JSON object; Expected \`object\`, got \`${type}\``);
+    const detail = `Expected \`object\`, got \`${type}\``;
+    throw new ValidationError(message("not_an_object", { detail }));
   }
   const entry = {};
   for (const [name, accepted] of Object.entries(FIELDS)) {
@@ -80,8 +77,10 @@ export function decodeEntry(text) {
     }
     entry[name] = value[name];
   }
-  if (entry.message === undefined) {
-    throw new ValidationError("Object missing required field `message`", "message");
+  for (const name of RULES.entry.required) {
+    if (entry[name] === undefined) {
+      throw new ValidationError(`Object missing required field \`${name}\``, name);
+    }
   }
   if (Object.hasOwn(value, "context")) entry.context = rawMember(text, "context");
   return entry;
@@ -90,7 +89,7 @@ export function decodeEntry(text) {
 function checkCount(count, maxItems) {
   if (count > maxItems) {
     throw new ValidationError(
-      `the batch holds ${count} entries; at most ${maxItems} (TRACESINK_MAX_BATCH_ITEMS)`,
+      message("batch_items", { count, max: maxItems }),
       "body",
       413,
     );
@@ -101,19 +100,19 @@ function checkCount(count, maxItems) {
 export function decodeBatch(bytes, maxItems) {
   const text = decodeText(bytes);
   const stripped = text.trim();
-  if (!stripped) throw new ValidationError("the batch holds no entries", "body");
+  if (!stripped) throw new ValidationError(message("batch_empty"), "body");
   let items;
   if (stripped.startsWith("[")) {
     try {
       JSON.parse(stripped);
     } catch {
-      throw new ValidationError("body is not a valid JSON array", "body");
+      throw new ValidationError(message("batch_array"), "body");
     }
     items = rawElements(stripped);
   } else {
     items = stripped.split("\n").filter((line) => line.trim());
   }
-  if (!items.length) throw new ValidationError("the batch holds no entries", "body");
+  if (!items.length) throw new ValidationError(message("batch_empty"), "body");
   checkCount(items.length, maxItems);
   return items.map((item) => {
     try {
@@ -148,17 +147,14 @@ function depth(value, limit, level = 1) {
 }
 
 function checkContext(raw, rules) {
-  if (!raw.startsWith("{")) throw new ValidationError("context must be a JSON object", "context");
+  if (!raw.startsWith("{")) throw new ValidationError(message("context_object"), "context");
   if (utf8.encode(raw).length > rules.maxContextBytes) {
-    throw new ValidationError(
-      `context is larger than ${rules.maxContextBytes} bytes as JSON`,
-      "context",
-    );
+    throw new ValidationError(message("context_bytes", { max: rules.maxContextBytes }), "context");
   }
   const limit = rules.maxContextDepth;
   const brackets = (raw.match(/[{[]/g) ?? []).length;
   if (brackets > limit && depth(JSON.parse(raw), limit) > limit) {
-    throw new ValidationError(`context is nested deeper than ${limit} levels`, "context");
+    throw new ValidationError(message("context_depth", { max: limit }), "context");
   }
 }
 
@@ -170,11 +166,7 @@ function timestampMs(value) {
   let ms;
   if (typeof value === "string") {
     const m = ISO.exec(value);
-    const bad = () =>
-      new ValidationError(
-        "timestamp must be milliseconds since the epoch or an ISO 8601 string",
-        "timestamp",
-      );
+    const bad = () => new ValidationError(message("timestamp_form"), "timestamp");
     if (m === null) throw bad();
     const [, y, mo, d, h = "0", mi = "0", s = "0", frac = "", zone] = m;
     const parts = [+y, +mo, +d, +h, +mi, +s];
@@ -196,30 +188,27 @@ function timestampMs(value) {
     ms = Math.round(date.getTime() - offsetMin * 60000 + micros / 1000);
   } else {
     if (!Number.isFinite(value) || value < 0) {
-      throw new ValidationError("timestamp must be a positive number", "timestamp");
+      throw new ValidationError(message("timestamp_negative"), "timestamp");
     }
     // Below 1e11 a number is seconds (Python's time.time()), above it milliseconds (Date.now()).
-    ms = value < 1e11 ? Math.round(value * 1000) : Math.round(value);
+    ms = value < SECONDS_BELOW ? Math.round(value * 1000) : Math.round(value);
   }
   if (!(ms >= 0 && ms < MAX_TIMESTAMP_MS)) {
-    throw new ValidationError("timestamp is out of range", "timestamp");
+    throw new ValidationError(message("timestamp_range"), "timestamp");
   }
   return ms;
 }
 
 export function logLevel(given) {
   if (typeof given === "number") {
-    if (given < 0) throw new ValidationError("level must not be a negative number", "level");
+    if (given < 0) throw new ValidationError(message("level_negative"), "level");
     return NUMERIC_LEVELS.find(([threshold]) => given >= threshold)[1];
   }
   const lower = given.toLowerCase();
   const level = LEVEL_ALIASES[lower] ?? lower;
   if (!LOG_LEVELS.includes(level)) {
-    throw new ValidationError(
-      `level must be one of ${LOG_LEVELS.join(", ")}, an alias ` +
-        `(${Object.keys(LEVEL_ALIASES).join(", ")}) or a logging number, got '${given}'`,
-      "level",
-    );
+    const [levels, aliases] = [LOG_LEVELS.join(", "), Object.keys(LEVEL_ALIASES).join(", ")];
+    throw new ValidationError(message("level", { levels, aliases, given }), "level");
   }
   return level;
 }
@@ -259,7 +248,7 @@ export function prepareEntry(incoming, rules, sender, nowMs) {
   if (sender.pinned !== null) {
     if (system !== null && systemLabel(system, "system") !== sender.pinned) {
       throw new ValidationError(
-        `this ingest key logs as system ${sender.pinned} only, not ${system}`,
+        message("system_pinned", { pinned: sender.pinned, given: system }),
         "system",
       );
     }
@@ -277,10 +266,7 @@ export function prepareEntry(incoming, rules, sender, nowMs) {
   if (incoming.user_id !== undefined && incoming.user_id !== null) {
     const userId = String(incoming.user_id);
     if (userId.length > MAX_USER_ID_CHARS) {
-      throw new ValidationError(
-        `user_id must be at most ${MAX_USER_ID_CHARS} characters`,
-        "user_id",
-      );
+      throw new ValidationError(message("user_id", { max: MAX_USER_ID_CHARS }), "user_id");
     }
     members.push(["user_id", userId]);
   }
@@ -293,6 +279,9 @@ export function prepareEntry(incoming, rules, sender, nowMs) {
   const given = incoming.timestamp;
   const sentMs = given === undefined || given === null ? nowMs : timestampMs(given);
   members.push(["timestamp", isoMs(sentMs)], ["received_at", isoMs(nowMs)]);
+  for (const name of AS_SENT) {
+    if (incoming[name] !== undefined && incoming[name] !== null) members.push([name, incoming[name]]);
+  }
   let context = null;
   if (incoming.context !== undefined && incoming.context !== "null") {
     checkContext(incoming.context, rules);

@@ -10,10 +10,10 @@ import WRITE_BATCH from "../../src/tracesink/store/lua/write_batch.lua";
 import { DAY_MS, DailyBudget } from "./budget.js";
 import { LIMIT_LEVELS, windowOf } from "./limits.js";
 import { RefusalMemory } from "./refusals.js";
+import { RULES } from "./rules.js";
 
-const LOGS_PREFIX = "logs:";
-const COUNTERS_PREFIX = "tracesink:rl:";
-const DAY_PREFIX = "tracesink:day:";
+// The key layout is src/tracesink/rules.json's, the Python stores' own.
+const { logs: LOGS_PREFIX, counters: COUNTERS_PREFIX, day: DAY_PREFIX } = RULES.keys;
 const LIMITED_BY = [null, "global", "system", "trace"]; // by the script's per-entry code
 const REPLY_WIDTH = 5; // code, remaining global, remaining system, remaining trace, retry_after_ms
 const COMMAND_TIMEOUT_MS = 5000;

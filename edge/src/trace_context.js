@@ -2,9 +2,11 @@
 // (a port of tracesink/ingest/trace_context.py): X-Trace-Id, else a W3C traceparent.
 
 import { ValidationError } from "./errors.js";
+import { RULES } from "./rules.js";
+import { whole } from "./settings.js";
 
-export const TRACE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-export const TRACE_ID_RULE = "trace_id must be 1 to 128 characters from A-Z a-z 0-9 . _ : -";
+export const TRACE_ID = whole(RULES.entry.trace_id);
+export const TRACE_ID_RULE = RULES.messages.trace_id;
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/s;
 
 export function parseTraceparent(value) {

@@ -18,7 +18,8 @@ from typing import Any
 
 from tracesink import config_values as values
 from tracesink.errors import ConfigurationError
-from tracesink.model import DEFAULT_SYSTEM_SHARES, MANUAL
+from tracesink.model import MANUAL
+from tracesink.rules import DEFAULTS
 
 ENV_PREFIX = "TRACESINK_"
 
@@ -28,22 +29,25 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8787
     store: str = "memory://"
-    global_limit: int = 1000
-    trace_limit: int = 100
-    system_shares: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_SYSTEM_SHARES))
-    window_s: int = 3600
-    ttl_s: int = 3600
-    max_body_bytes: int = 1024 * 1024
-    max_message_bytes: int = 16 * 1024
-    max_context_bytes: int = 16 * 1024
-    max_context_depth: int = 8
-    max_batch_items: int = 1000
+    # The defaults the edge Worker shares are in rules.json (DEFAULTS), the others here.
+    global_limit: int = DEFAULTS.global_limit
+    trace_limit: int = DEFAULTS.trace_limit
+    system_shares: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULTS.system_shares))
+    window_s: int = DEFAULTS.window_s
+    ttl_s: int = DEFAULTS.ttl_s
+    max_body_bytes: int = DEFAULTS.max_body_bytes
+    max_message_bytes: int = DEFAULTS.max_message_bytes
+    max_context_bytes: int = DEFAULTS.max_context_bytes
+    max_context_depth: int = DEFAULTS.max_context_depth
+    max_batch_items: int = DEFAULTS.max_batch_items
     max_batch: int = 512
     max_queue: int = 20_000
-    cors_origins: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = DEFAULTS.cors_origins
     read_token: str | None = field(default=None, repr=False)
     insecure: bool = False
-    ingest_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    ingest_keys: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: dict(DEFAULTS.ingest_keys), repr=False
+    )
     trusted_proxies: tuple[str, ...] = ()
     read_timeout_s: float = 10.0
     header_timeout_s: float = 10.0
@@ -52,14 +56,14 @@ class Settings:
     spool_dir: str = ""  # "" = the default place for this port; "off" = no spool
     spool_max_bytes: int = 256 * 1024 * 1024
     outage_share: int = 100
-    max_commands_per_day: int = 0  # 0: no budget
+    max_commands_per_day: int = DEFAULTS.max_commands_per_day  # 0: no budget
     price_per_100k_commands: float = 0.20
     price_per_gb_month: float = 0.25
     otlp_fallback_trace: str = "otlp-{service}"
     otlp_service_systems: Mapping[str, str] = field(default_factory=dict)
     live_poll_s: float = 1.0  # 0: live streams show this instance's entries only
     convex_webhook_secret: str | None = field(default=None, repr=False)  # POST /ingest/convex
-    key_prefix: str = ""  # "" = the plan's keys exactly (logs:{trace_id})
+    key_prefix: str = DEFAULTS.key_prefix  # "" = the plan's keys exactly (logs:{trace_id})
     # How the user named each setting they gave (a flag or a variable), for messages; not a setting.
     given_as: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 

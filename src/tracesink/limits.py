@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 
+from tracesink.rules import EXPIRY_SLACK_FRACTION  # a trace lives ttl to ttl + ttl/10
+
 LIMIT_LEVELS = ("global", "system", "trace")
-EXPIRY_SLACK_FRACTION = 10  # a trace lives ttl to ttl + ttl/10 after its last write
 
 
 @dataclass(frozen=True, slots=True)

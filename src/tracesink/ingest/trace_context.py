@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tracesink.errors import ValidationError
+from tracesink.rules import TRACE_ID as TRACE_ID  # the pattern and its message: rules.json
+from tracesink.rules import TRACE_ID_RULE as TRACE_ID_RULE
 
-TRACE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-TRACE_ID_RULE = "trace_id must be 1 to 128 characters from A-Z a-z 0-9 . _ : -"
 # version "-" trace-id "-" parent-id "-" flags, all lowercase hex. Versions above 00 may append
 # fields after the flags (the specification's forward compatibility); ff is never valid.
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")

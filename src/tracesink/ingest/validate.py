@@ -18,7 +18,7 @@ import msgspec
 from tracesink.errors import ValidationError
 from tracesink.ids import new_id
 from tracesink.ingest.detect import system_label
-from tracesink.ingest.model import IncomingEntry
+from tracesink.ingest.model import AS_SENT, IncomingEntry
 from tracesink.ingest.nesting import too_deep
 from tracesink.ingest.sender import Sender
 from tracesink.ingest.trace_context import TRACE_ID, TRACE_ID_RULE
@@ -30,9 +30,11 @@ from tracesink.model import (
     NUMERIC_LEVELS,
     PreparedEntry,
 )
+from tracesink.rules import MAX_TIMESTAMP_MS, SECONDS_BELOW
+from tracesink.rules import MAX_USER_ID_CHARS as MAX_USER_ID_CHARS
+from tracesink.rules import message as error_text  # the messages are in rules.json
 from tracesink.times import iso_ms
 
-MAX_USER_ID_CHARS = 256
 _FIELD_IN_MESSAGE = re.compile(r"`\$\.([A-Za-z_]+)|field `([A-Za-z_]+)`")
 _decode_entry = msgspec.json.Decoder(IncomingEntry).decode
 _decode_array = msgspec.json.Decoder(list[msgspec.Raw]).decode
@@ -58,12 +60,12 @@ def decode_entry(raw: bytes | msgspec.Raw) -> IncomingEntry:
         found = _FIELD_IN_MESSAGE.search(text)
         field = (found.group(1) or found.group(2)) if found else None
         if field is None and text.startswith("Expected `object`"):
-            text = "an entry must be a JSON object; " + text
+            text = error_text("not_an_object", detail=text)
         raise ValidationError(text, field=field) from None
     except msgspec.DecodeError as exc:
-        raise ValidationError(f"body is not valid JSON: {exc}", field="body") from None
+        raise ValidationError(error_text("body_json", detail=exc), field="body") from None
     except UnicodeDecodeError:
-        raise ValidationError("body is not valid UTF-8", field="body") from None
+        raise ValidationError(error_text("body_utf8"), field="body") from None
     except RecursionError:
         raise too_deep(bytes(raw), "the entry") from None
 
@@ -73,20 +75,20 @@ def split_batch(body: bytes, max_items: int | None = None) -> list[bytes | msgsp
     there are more than ``max_items``, before any item is decoded."""
     stripped = body.strip()
     if not stripped:
-        raise ValidationError("the batch holds no entries", field="body")
+        raise ValidationError(error_text("batch_empty"), field="body")
     if stripped.startswith(b"["):
         try:
             items: list[bytes | msgspec.Raw] = list(_decode_array(stripped))
         except (msgspec.ValidationError, msgspec.DecodeError):
-            raise ValidationError("body is not a valid JSON array", field="body") from None
+            raise ValidationError(error_text("batch_array"), field="body") from None
         except UnicodeDecodeError:
-            raise ValidationError("body is not valid UTF-8", field="body") from None
+            raise ValidationError(error_text("body_utf8"), field="body") from None
         except RecursionError:
             raise too_deep(stripped, "the batch") from None
     else:
         items = [line for line in stripped.split(b"\n") if line.strip()]
     if not items:
-        raise ValidationError("the batch holds no entries", field="body")
+        raise ValidationError(error_text("batch_empty"), field="body")
     _check_count(len(items), max_items)
     return items
 
@@ -94,7 +96,7 @@ def split_batch(body: bytes, max_items: int | None = None) -> list[bytes | msgsp
 def _check_count(count: int, max_items: int | None) -> None:
     if max_items is not None and count > max_items:
         raise ValidationError(
-            f"the batch holds {count} entries; at most {max_items} (TRACESINK_MAX_BATCH_ITEMS)",
+            error_text("batch_items", count=count, max=max_items),
             field="body",
             status=413,
         )
@@ -159,10 +161,10 @@ def _depth(value: Any, limit: int, depth: int = 1) -> int:
 def _check_context(raw: bytes, rules: EntryRules) -> None:
     """``raw`` is syntactically valid JSON (msgspec parsed it): check what it holds."""
     if not raw.startswith(b"{"):
-        raise ValidationError("context must be a JSON object", field="context")
+        raise ValidationError(error_text("context_object"), field="context")
     if len(raw) > rules.max_context_bytes:
         raise ValidationError(
-            f"context is larger than {rules.max_context_bytes} bytes as JSON", field="context"
+            error_text("context_bytes", max=rules.max_context_bytes), field="context"
         )
     limit = rules.max_context_depth
     # Every level of nesting opens a bracket, so few brackets bound the depth without decoding;
@@ -171,11 +173,11 @@ def _check_context(raw: bytes, rules: EntryRules) -> None:
         raw.count(b"{") + raw.count(b"[") > limit
         and _depth(msgspec.json.decode(raw), limit) > limit
     ):
-        raise ValidationError(f"context is nested deeper than {limit} levels", field="context")
+        raise ValidationError(error_text("context_depth", max=limit), field="context")
     try:
         raw.decode("utf-8")  # a skipped Raw value is not checked for UTF-8 by msgspec
     except UnicodeDecodeError:
-        raise ValidationError("context is not valid UTF-8", field="context") from None
+        raise ValidationError(error_text("context_utf8"), field="context") from None
 
 
 def _timestamp_ms(value: float | str) -> int:
@@ -183,20 +185,17 @@ def _timestamp_ms(value: float | str) -> int:
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
-            raise ValidationError(
-                "timestamp must be milliseconds since the epoch or an ISO 8601 string",
-                field="timestamp",
-            ) from None
+            raise ValidationError(error_text("timestamp_form"), field="timestamp") from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         ms = round(moment.timestamp() * 1000)
     else:
         if not math.isfinite(value) or value < 0:
-            raise ValidationError("timestamp must be a positive number", field="timestamp")
+            raise ValidationError(error_text("timestamp_negative"), field="timestamp")
         # Below 1e11 a number is seconds (Python's time.time()), above it milliseconds (Date.now()).
-        ms = round(value * 1000) if value < 1e11 else round(value)
-    if not 0 <= ms < 253402300800000:  # before year 10000: what ISO 8601 strings can show
-        raise ValidationError("timestamp is out of range", field="timestamp")
+        ms = round(value * 1000) if value < SECONDS_BELOW else round(value)
+    if not 0 <= ms < MAX_TIMESTAMP_MS:  # before year 10000: what ISO 8601 strings can show
+        raise ValidationError(error_text("timestamp_range"), field="timestamp")
     return ms
 
 
@@ -211,14 +210,18 @@ def log_level(given: str | int) -> str:
         return known
     if isinstance(given, int):
         if given < 0:
-            raise ValidationError("level must not be a negative number", field="level")
+            raise ValidationError(error_text("level_negative"), field="level")
         return next(name for threshold, name in NUMERIC_LEVELS if given >= threshold)
     level = given.lower()
     level = LEVEL_ALIASES.get(level, level)
     if level not in LOG_LEVELS:
         raise ValidationError(
-            f"level must be one of {', '.join(LOG_LEVELS)}, an alias "
-            f"({', '.join(LEVEL_ALIASES)}) or a logging number, got {given!r}",
+            error_text(
+                "level",
+                levels=", ".join(LOG_LEVELS),
+                aliases=", ".join(LEVEL_ALIASES),
+                given=given,
+            ),
             field="level",
         )
     return level
@@ -254,7 +257,7 @@ def prepare_entry(
     if sender.pinned is not None:
         if incoming.system is not None and system_label(incoming.system, "system") != sender.pinned:
             raise ValidationError(
-                f"this ingest key logs as system {sender.pinned} only, not {incoming.system}",
+                error_text("system_pinned", pinned=sender.pinned, given=incoming.system),
                 field="system",
             )
         label, rule = sender.pinned, "ingest_key"
@@ -269,9 +272,7 @@ def prepare_entry(
     if incoming.user_id is not None:
         user_id = str(incoming.user_id)
         if len(user_id) > MAX_USER_ID_CHARS:
-            raise ValidationError(
-                f"user_id must be at most {MAX_USER_ID_CHARS} characters", field="user_id"
-            )
+            raise ValidationError(error_text("user_id", max=MAX_USER_ID_CHARS), field="user_id")
         entry["user_id"] = user_id
     entry.update(system=label, level=level, message=message)
     if incoming.stack is not None:
@@ -281,6 +282,9 @@ def prepare_entry(
     sent_ms = now_ms if incoming.timestamp is None else _timestamp_ms(incoming.timestamp)
     entry["timestamp"] = iso_ms(sent_ms)
     entry["received_at"] = iso_ms(now_ms)
+    for name in AS_SENT:  # fields the rules file adds, stored as sent (ingest/model.py)
+        if (value := getattr(incoming, name)) is not None:
+            entry[name] = value
     if incoming.context:
         context = bytes(incoming.context)
         if context != b"null":

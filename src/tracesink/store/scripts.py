@@ -16,11 +16,10 @@ from typing import cast
 from tracesink.errors import StorageError
 from tracesink.limits import LIMIT_LEVELS, Decision, Policy, window_of
 from tracesink.model import PreparedEntry
+from tracesink.rules import COUNTERS_PREFIX, DAY_PREFIX  # the key layout, in rules.json
+from tracesink.rules import LOGS_PREFIX as LOGS_PREFIX
 from tracesink.store.refusals import DropRun
 
-LOGS_PREFIX = "logs:"
-COUNTERS_PREFIX = "tracesink:rl:"
-DAY_PREFIX = "tracesink:day:"
 DAY_MS = 86_400_000
 _LIMITED_BY = (None, "global", "system", "trace")  # indexed by write_batch.lua's per-entry code
 _REPLY_WIDTH = 5  # code, remaining global, remaining system, remaining trace, retry_after_ms
