@@ -5,7 +5,7 @@
 
 import { ValidationError } from "./errors.js";
 import { rawElements, rawMember } from "./json_raw.js";
-import { message } from "./messages.js";
+import { message as errorText } from "./messages.js";
 import { RULES } from "./rules.js";
 import { MANUAL } from "./settings.js";
 import { systemLabel } from "./sender.js";
@@ -45,7 +45,7 @@ export function decodeText(bytes) {
   try {
     return strictUtf8.decode(bytes);
   } catch {
-    throw new ValidationError(message("body_utf8"), "body");
+    throw new ValidationError(errorText("body_utf8"), "body");
   }
 }
 
@@ -56,12 +56,12 @@ export function decodeEntry(text) {
     value = JSON.parse(text);
   } catch (error) {
     const detail = text.trim() ? error.message : "Input data was truncated";
-    throw new ValidationError(message("body_json", { detail }), "body");
+    throw new ValidationError(errorText("body_json", { detail }), "body");
   }
   const type = jsonType(value, text.trim());
   if (type !== "object") {
     const detail = `Expected \`object\`, got \`${type}\``;
-    throw new ValidationError(message("not_an_object", { detail }));
+    throw new ValidationError(errorText("not_an_object", { detail }));
   }
   const entry = {};
   for (const [name, accepted] of Object.entries(FIELDS)) {
@@ -89,7 +89,7 @@ export function decodeEntry(text) {
 function checkCount(count, maxItems) {
   if (count > maxItems) {
     throw new ValidationError(
-      message("batch_items", { count, max: maxItems }),
+      errorText("batch_items", { count, max: maxItems }),
       "body",
       413,
     );
@@ -100,19 +100,19 @@ function checkCount(count, maxItems) {
 export function decodeBatch(bytes, maxItems) {
   const text = decodeText(bytes);
   const stripped = text.trim();
-  if (!stripped) throw new ValidationError(message("batch_empty"), "body");
+  if (!stripped) throw new ValidationError(errorText("batch_empty"), "body");
   let items;
   if (stripped.startsWith("[")) {
     try {
       JSON.parse(stripped);
     } catch {
-      throw new ValidationError(message("batch_array"), "body");
+      throw new ValidationError(errorText("batch_array"), "body");
     }
     items = rawElements(stripped);
   } else {
     items = stripped.split("\n").filter((line) => line.trim());
   }
-  if (!items.length) throw new ValidationError(message("batch_empty"), "body");
+  if (!items.length) throw new ValidationError(errorText("batch_empty"), "body");
   checkCount(items.length, maxItems);
   return items.map((item) => {
     try {
@@ -147,14 +147,14 @@ function depth(value, limit, level = 1) {
 }
 
 function checkContext(raw, rules) {
-  if (!raw.startsWith("{")) throw new ValidationError(message("context_object"), "context");
+  if (!raw.startsWith("{")) throw new ValidationError(errorText("context_object"), "context");
   if (utf8.encode(raw).length > rules.maxContextBytes) {
-    throw new ValidationError(message("context_bytes", { max: rules.maxContextBytes }), "context");
+    throw new ValidationError(errorText("context_bytes", { max: rules.maxContextBytes }), "context");
   }
   const limit = rules.maxContextDepth;
   const brackets = (raw.match(/[{[]/g) ?? []).length;
   if (brackets > limit && depth(JSON.parse(raw), limit) > limit) {
-    throw new ValidationError(message("context_depth", { max: limit }), "context");
+    throw new ValidationError(errorText("context_depth", { max: limit }), "context");
   }
 }
 
@@ -166,7 +166,7 @@ function timestampMs(value) {
   let ms;
   if (typeof value === "string") {
     const m = ISO.exec(value);
-    const bad = () => new ValidationError(message("timestamp_form"), "timestamp");
+    const bad = () => new ValidationError(errorText("timestamp_form"), "timestamp");
     if (m === null) throw bad();
     const [, y, mo, d, h = "0", mi = "0", s = "0", frac = "", zone] = m;
     const parts = [+y, +mo, +d, +h, +mi, +s];
@@ -188,27 +188,27 @@ function timestampMs(value) {
     ms = Math.round(date.getTime() - offsetMin * 60000 + micros / 1000);
   } else {
     if (!Number.isFinite(value) || value < 0) {
-      throw new ValidationError(message("timestamp_negative"), "timestamp");
+      throw new ValidationError(errorText("timestamp_negative"), "timestamp");
     }
     // Below 1e11 a number is seconds (Python's time.time()), above it milliseconds (Date.now()).
     ms = value < SECONDS_BELOW ? Math.round(value * 1000) : Math.round(value);
   }
   if (!(ms >= 0 && ms < MAX_TIMESTAMP_MS)) {
-    throw new ValidationError(message("timestamp_range"), "timestamp");
+    throw new ValidationError(errorText("timestamp_range"), "timestamp");
   }
   return ms;
 }
 
 export function logLevel(given) {
   if (typeof given === "number") {
-    if (given < 0) throw new ValidationError(message("level_negative"), "level");
+    if (given < 0) throw new ValidationError(errorText("level_negative"), "level");
     return NUMERIC_LEVELS.find(([threshold]) => given >= threshold)[1];
   }
   const lower = given.toLowerCase();
   const level = LEVEL_ALIASES[lower] ?? lower;
   if (!LOG_LEVELS.includes(level)) {
     const [levels, aliases] = [LOG_LEVELS.join(", "), Object.keys(LEVEL_ALIASES).join(", ")];
-    throw new ValidationError(message("level", { levels, aliases, given }), "level");
+    throw new ValidationError(errorText("level", { levels, aliases, given }), "level");
   }
   return level;
 }
@@ -248,7 +248,7 @@ export function prepareEntry(incoming, rules, sender, nowMs) {
   if (sender.pinned !== null) {
     if (system !== null && systemLabel(system, "system") !== sender.pinned) {
       throw new ValidationError(
-        message("system_pinned", { pinned: sender.pinned, given: system }),
+        errorText("system_pinned", { pinned: sender.pinned, given: system }),
         "system",
       );
     }
@@ -266,7 +266,7 @@ export function prepareEntry(incoming, rules, sender, nowMs) {
   if (incoming.user_id !== undefined && incoming.user_id !== null) {
     const userId = String(incoming.user_id);
     if (userId.length > MAX_USER_ID_CHARS) {
-      throw new ValidationError(message("user_id", { max: MAX_USER_ID_CHARS }), "user_id");
+      throw new ValidationError(errorText("user_id", { max: MAX_USER_ID_CHARS }), "user_id");
     }
     members.push(["user_id", userId]);
   }

@@ -122,7 +122,9 @@ export const RULES = {
   },
   "messages": {
     "trace_id": "trace_id must be 1 to 128 characters from A-Z a-z 0-9 . _ : -",
+    "trace_id_missing": "trace_id is missing: send it in the entry, or as an X-Trace-Id or traceparent header",
     "system_name": "a-z, 0-9, '_', '.', '-', starting with a letter, at most 32 characters",
+    "system_label": "{field} must be a system name ({rule})",
     "level": "level must be one of {levels}, an alias ({aliases}) or a logging number, got '{given}'",
     "level_negative": "level must not be a negative number",
     "user_id": "user_id must be at most {max} characters",
