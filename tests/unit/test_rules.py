@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+import tomllib
 from dataclasses import fields
 from pathlib import Path
 
@@ -15,12 +16,13 @@ import msgspec
 import pytest
 
 from tracesink import rules
-from tracesink.config import OPTIONS, Settings
+from tracesink.config import OPTIONS, Settings, load_settings
 from tracesink.ingest.model import AS_SENT, IncomingEntry
 from tracesink.limits import Policy
 
 ROOT = Path(__file__).parents[2]
 EDGE_COPY = ROOT / "edge" / "src" / "rules.js"
+WRANGLER = ROOT / "edge" / "wrangler.toml"
 FILE = json.loads((ROOT / "src" / "tracesink" / "rules.json").read_text("utf-8"))
 
 
@@ -119,3 +121,22 @@ def test_every_message_is_used_by_both_ingesters(name: str) -> None:
     used = re.compile(rf"""["'.]{name}["'\s,);]|MESSAGES\[["']{name}["']\]""")
     assert used.search(python), f"{name} is not used by the Python service"
     assert bool(used.search(edge)) != (name in PYTHON_ONLY), f"{name}: used by the edge Worker?"
+
+
+def test_wrangler_sets_only_what_an_environment_changes() -> None:
+    """edge/wrangler.toml keeps no copy of a default: wrangler does not pass top-level [vars] to
+    an environment, so none are written there, and each variable an environment sets is one the
+    Worker reads (a default of the rules file), valid for the Python service too, and different
+    from its default, which lives in rules.json alone."""
+    config = tomllib.loads(WRANGLER.read_text("utf-8"))
+    assert "vars" not in config
+    readable = {f"TRACESINK_{name.upper()}": name for name in FILE["defaults"]}
+    environments = config["env"]
+    assert set(environments) == {"production", "development"}
+    for environment, table in environments.items():
+        for variable, value in table.get("vars", {}).items():
+            assert variable in readable, f"{environment}: the Worker does not read {variable}"
+            name = readable[variable]
+            assert getattr(load_settings({variable: value}), name) != getattr(Settings(), name), (
+                f"{environment}: {variable} repeats the default of src/tracesink/rules.json"
+            )
