@@ -51,6 +51,7 @@ class ScriptStore(ABC):
     """``write_batch`` and ``replay_batch`` over ``_run``, which sends one script call."""
 
     max_in_flight = 1  # Store.max_in_flight: one step at a time, unless a store says more
+    shared = True  # Store.shared: a Redis database, any number of instances on it
     # The driver's own errors, each turned into a StorageError that names the store.
     driver_errors: tuple[type[Exception], ...] = ()
 
