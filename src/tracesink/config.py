@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -186,6 +187,8 @@ def mask_url(url: str) -> str:
 class Option:
     name: str
     parse: Callable[[str], Any]
+    # What the setting does, in Markdown: docs/configuration.md shows it as written, `--help` as
+    # plain text (plain_help); the one text of it ("|" written "\\|": it sits in a table).
     help: str
     secret: bool = False  # never echo the value back, not even in an error
     shown_as: Callable[[str], str] = repr  # how a refused value is shown in the error
@@ -199,6 +202,15 @@ class Option:
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
 
+    @property
+    def plain_help(self) -> str:
+        """``help`` for a terminal: code marks dropped, a link as its words."""
+        text = _LINK.sub(r"\1", self.help)
+        return text.replace("`", "").replace("\\|", "|")
+
+
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")  # [words](target)
+
 
 OPTIONS: tuple[Option, ...] = (
     Option("host", values.host, "address to listen on"),
@@ -206,52 +218,74 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "store",
         values.store_url,
+        "`memory://`, `redis://[:password@]host:port/db`, `rediss://…` (TLS), "
+        "`redis+unix:///path.sock`, `upstash+https://:TOKEN@HOST` (Upstash's REST API; "
+        "`upstash+http://` for a local REST-compatible server), or `upstash` to take "
+        "`UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN` from the environment",
         shown_as=lambda raw: repr(mask_url(raw)),
-        help="store URL: memory:// (default), redis://, rediss://, redis+unix://, "
-        "upstash+https://, or upstash (reads UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN)",
+    ),
+    Option("global_limit", values.positive_int, "entries per window, all systems together"),
+    Option("trace_limit", values.positive_int, "entries per window for one trace"),
+    Option(
+        "system_shares",
+        values.shares,
+        "the systems and each one's share of the global limit, in percent (`python=20` adds a"
+        " system)",
+    ),
+    Option("window_s", values.positive_int, "rate-limit window, seconds"),
+    Option("ttl_s", values.positive_int, "a trace is kept this long after its last write"),
+    Option("max_body_bytes", values.positive_int, "largest request body (413 beyond)"),
+    Option("max_message_bytes", values.positive_int, "longer messages and stacks are truncated"),
+    Option("max_context_bytes", values.positive_int, "largest `context`, as JSON"),
+    Option("max_context_depth", values.positive_int, "deepest nesting in `context`"),
+    Option("max_batch_items", values.positive_int, "most entries in one `POST /logs`"),
+    Option(
+        "max_batch",
+        values.positive_int,
+        "most entries the writer sends to the store in one step",
+    ),
+    Option("max_queue", values.positive_int, "most entries waiting for the store (503 beyond)"),
+    Option(
+        "cors_origins",
+        values.origins,
+        "comma-separated origins allowed to send from a browser; listed by name, also to read"
+        " (`*` never grants reads)",
     ),
     Option(
-        "global_limit", values.positive_int, "entries admitted per window, all systems together"
+        "read_token",
+        values.token,
+        "bearer token for `GET /logs/…` and `/traces`; at least 16 characters",
+        secret=True,
     ),
-    Option("trace_limit", values.positive_int, "entries admitted per window for one trace_id"),
-    Option("system_shares", values.shares, "per-system shares of the global limit, in percent"),
-    Option("window_s", values.positive_int, "length of the rate-limit window in seconds"),
-    Option(
-        "ttl_s", values.positive_int, "how long a trace is kept after its last write, in seconds"
-    ),
-    Option("max_body_bytes", values.positive_int, "largest request body accepted"),
-    Option("max_message_bytes", values.positive_int, "longer messages are truncated with a marker"),
-    Option("max_context_bytes", values.positive_int, "largest context object, as JSON"),
-    Option("max_context_depth", values.positive_int, "deepest nesting allowed in context"),
-    Option("max_batch_items", values.positive_int, "most entries in one POST /logs request"),
-    Option(
-        "max_batch", values.positive_int, "most entries the writer sends to the store in one step"
-    ),
-    Option("max_queue", values.positive_int, "most entries waiting for the store before 503"),
-    Option("cors_origins", values.origins, "origins allowed to send logs from a browser"),
-    Option("read_token", values.token, "bearer token required to read logs", secret=True),
     Option(
         "insecure",
         values.flag,
-        "serve beyond loopback without a read token (dangerous)",
+        "allow serving beyond loopback without a read token (says so loudly)",
         switch=True,
     ),
     Option(
         "ingest_keys",
         values.ingest_keys,
-        "public ingest keys and their allowed origins",
+        "public ingest keys, each with its origins, optionally pinned to the one system its "
+        "clients log as: `pk_web@browser=https://app.example.com\\|https://b.example,pk_cli=*`",
         secret=True,
     ),
     Option(
         "trusted_proxies",
         values.networks,
-        "addresses of proxies in front (IPs or CIDRs) whose X-Forwarded-For is believed",
+        "IPs or CIDRs of proxies in front whose `X-Forwarded-For` / `Forwarded` is believed "
+        "(see [Security](security.md#behind-a-proxy-or-a-tunnel))",
     ),
-    Option("read_timeout_s", values.positive_number, "seconds a client may take to send its body"),
+    Option(
+        "read_timeout_s",
+        values.positive_number,
+        "seconds a client may take to send its whole body (408 beyond)",
+    ),
     Option(
         "header_timeout_s",
         values.positive_number,
-        "seconds a client may take to send a request line and headers (408 beyond)",
+        "seconds a client may take to send a request line and headers (408 beyond; an idle "
+        "connection is closed)",
     ),
     Option(
         "max_header_bytes",
@@ -261,43 +295,65 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "max_concurrency",
         values.positive_int,
-        "most requests served at once, idle connections not counted; 503 beyond",
-    ),
-    Option("spool_dir", str, "where batches wait while the store is unreachable (off: nowhere)"),
-    Option("spool_max_bytes", values.positive_int, "largest spool; 503 beyond"),
-    Option(
-        "outage_share", values.percent, "percent of each limit one instance admits in an outage"
+        "most requests served at once by one process, idle connections not counted (503 beyond)",
     ),
     Option(
-        "max_commands_per_day", values.count, "store commands per UTC day before ingest is refused"
+        "spool_dir",
+        str,
+        "where batches wait while the store is unreachable (a spool holding batches for "
+        "another store is refused, never replayed); `off` for no spool (then an outage "
+        "answers 503)",
     ),
-    Option("price_per_100k_commands", values.price, "USD per 100,000 commands, for /stats"),
-    Option("price_per_gb_month", values.price, "USD per GB-month stored, for /stats"),
+    Option("spool_max_bytes", values.positive_int, "largest spool (503 with `Retry-After` beyond)"),
+    Option(
+        "outage_share",
+        values.percent,
+        "percent of each limit one instance admits on its own during an outage (100/N for N "
+        "instances keeps the total within the limits)",
+    ),
+    Option(
+        "max_commands_per_day",
+        values.count,
+        "store commands per UTC day, counted over every instance on the database (inside each"
+        " batch's script call, at no extra command; give every instance the same value); past"
+        " it ingest answers 429 `limited_by: budget` until midnight UTC",
+    ),
+    Option(
+        "price_per_100k_commands",
+        values.price,
+        "USD per 100,000 commands, for the cost estimate in `/stats`",
+    ),
+    Option("price_per_gb_month", values.price, "USD per GB-month stored, for the cost estimate"),
     Option(
         "otlp_fallback_trace",
         values.trace_template,
-        "trace of OTLP records without a trace id; {service} is the service name",
+        "the trace of OTLP records that carry no trace id; `{service}` is their `service.name`",
     ),
     Option(
         "otlp_service_systems",
         values.service_systems,
-        "OTLP service.name=system pairs, for records sent without X-Log-System",
+        "`service.name=system` pairs, the system of OTLP records sent without `X-Log-System` "
+        "(`checkout-web=browser,api=python`)",
     ),
     Option(
         "live_poll_s",
         values.seconds_or_off,
-        "seconds between polls of a shared store for live streams, while any is open (0: off)",
+        "on a shared store (Redis, Upstash), seconds between polls that bring other "
+        "instances' entries into live streams, only while a stream is open; `0` shows this "
+        "instance's entries only (see [Reading a trace](reading.md))",
     ),
     Option(
         "convex_webhook_secret",
         values.token,
-        "the Convex log stream's webhook secret; POST /ingest/convex is refused without it",
+        "the secret of a Convex log stream's webhook: `POST /ingest/convex` checks each "
+        "delivery's `x-webhook-signature` with it, and answers 403 while it is unset",
         secret=True,
     ),
     Option(
         "key_prefix",
         values.key_prefix,
-        "put before every Redis key, so deployments can share one database (e.g. 'dev:')",
+        "put before every Redis key (`dev:` gives `dev:logs:{trace_id}`), so two deployments "
+        "can share one database; empty keeps the plan's `logs:{trace_id}`",
     ),
 )
 

@@ -1,9 +1,9 @@
 """The configuration reference, docs/configuration.md, rendered from the settings themselves.
 
-Names, flags and defaults come from ``config.OPTIONS`` and ``config.Settings``; only the meaning of
-each setting is written here, and it must exist for every option (an option added without one
-fails at import and in tests/unit/test_docs.py, which also fails while docs/configuration.md
-differs from what this renders). Regenerate with::
+Names, flags, meanings (``Option.help``, the one text ``--help`` shows too) and defaults come
+from ``config.OPTIONS`` and ``config.Settings``; only the page around the table is written here
+(tests/unit/test_docs.py fails while docs/configuration.md differs from what this renders).
+Regenerate with::
 
     python -m tracesink.config_reference > docs/configuration.md
 """
@@ -15,94 +15,6 @@ from dataclasses import MISSING, fields
 from typing import Any
 
 from tracesink.config import IGNORED_ENV, OPTIONS, Option, Settings
-
-# What each setting does, for the reference table (Markdown; a literal "|" written as "\\|").
-MEANINGS: Mapping[str, str] = {
-    "host": "address to listen on",
-    "port": "port to listen on",
-    "store": (
-        "`memory://`, `redis://[:password@]host:port/db`, `rediss://…` (TLS), "
-        "`redis+unix:///path.sock`, `upstash+https://:TOKEN@HOST` (Upstash's REST API; "
-        "`upstash+http://` for a local REST-compatible server), or `upstash` to take "
-        "`UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN` from the environment"
-    ),
-    "global_limit": "entries per window, all systems together",
-    "system_shares": (
-        "the systems and each one's share of the global limit, in percent (`python=20` adds "
-        "a system)"
-    ),
-    "trace_limit": "entries per window for one trace",
-    "window_s": "rate-limit window, seconds",
-    "ttl_s": "a trace is kept this long after its last write",
-    "max_body_bytes": "largest request body (413 beyond)",
-    "max_message_bytes": "longer messages and stacks are truncated",
-    "max_context_bytes": "largest `context`, as JSON",
-    "max_context_depth": "deepest nesting in `context`",
-    "max_batch_items": "most entries in one `POST /logs`",
-    "max_batch": "most entries the writer sends to the store in one step",
-    "max_queue": "most entries waiting for the store (503 beyond)",
-    "cors_origins": (
-        "comma-separated origins allowed to send from a browser; listed by name, also to "
-        "read (`*` never grants reads)"
-    ),
-    "read_token": "bearer token for `GET /logs/…` and `/traces`; at least 16 characters",
-    "insecure": "allow serving beyond loopback without a read token (says so loudly)",
-    "ingest_keys": (
-        "public ingest keys, each with its origins, optionally pinned to the one system its "
-        "clients log as: "
-        "`pk_web@browser=https://app.example.com\\|https://b.example,pk_cli=*`"
-    ),
-    "trusted_proxies": (
-        "IPs or CIDRs of proxies in front whose `X-Forwarded-For` / `Forwarded` is believed "
-        "(see [Security](security.md#behind-a-proxy-or-a-tunnel))"
-    ),
-    "read_timeout_s": "seconds a client may take to send its whole body (408 beyond)",
-    "header_timeout_s": (
-        "seconds a client may take to send a request line and headers (408 beyond; an idle "
-        "connection is closed)"
-    ),
-    "max_header_bytes": "largest request line and headers together (431 beyond)",
-    "max_concurrency": (
-        "most requests served at once by one process, idle connections not counted (503 beyond)"
-    ),
-    "spool_dir": (
-        "where batches wait while the store is unreachable (a spool holding batches for "
-        "another store is refused, never replayed); `off` for no spool (then an outage "
-        "answers 503)"
-    ),
-    "spool_max_bytes": "largest spool (503 with `Retry-After` beyond)",
-    "outage_share": (
-        "percent of each limit one instance admits on its own during an outage (100/N for N "
-        "instances keeps the total within the limits)"
-    ),
-    "max_commands_per_day": (
-        "store commands per UTC day, counted over every instance on the database (inside "
-        "each batch's script call, at no extra command; give every instance the same "
-        "value); past it ingest answers 429 `limited_by: budget` until midnight UTC"
-    ),
-    "price_per_100k_commands": "USD per 100,000 commands, for the cost estimate in `/stats`",
-    "price_per_gb_month": "USD per GB-month stored, for the cost estimate",
-    "otlp_fallback_trace": (
-        "the trace of OTLP records that carry no trace id; `{service}` is their `service.name`"
-    ),
-    "otlp_service_systems": (
-        "`service.name=system` pairs, the system of OTLP records sent without "
-        "`X-Log-System` (`checkout-web=browser,api=python`)"
-    ),
-    "live_poll_s": (
-        "on a shared store (Redis, Upstash), seconds between polls that bring other "
-        "instances' entries into live streams, only while a stream is open; `0` shows this "
-        "instance's entries only (see [Reading a trace](reading.md))"
-    ),
-    "key_prefix": (
-        "put before every Redis key (`dev:` gives `dev:logs:{trace_id}`), so two "
-        "deployments can share one database; empty keeps the plan's `logs:{trace_id}`"
-    ),
-    "convex_webhook_secret": (
-        "the secret of a Convex log stream's webhook: `POST /ingest/convex` checks each "
-        "delivery's `x-webhook-signature` with it, and answers 403 while it is unset"
-    ),
-}
 
 # Defaults that are not a literal value of the dataclass field, in words.
 DEFAULTS_IN_WORDS: Mapping[str, str] = {
@@ -126,9 +38,6 @@ With `TRACESINK_STORE=upstash`, the store's REST URL and token come from Upstash
 `tracesink stats [--url http://127.0.0.1:8787] [--json]` prints a running instance's `/stats` in
 the terminal (with `TRACESINK_READ_TOKEN` from the environment when reads are protected); the
 other terminal commands are in [Reading a trace](reading.md)."""
-
-missing = {option.name for option in OPTIONS} ^ set(MEANINGS)
-assert not missing, f"config_reference.MEANINGS and config.OPTIONS differ: {sorted(missing)}"
 
 
 def shown_default(option: Option) -> str:
@@ -155,9 +64,7 @@ def shown_default(option: Option) -> str:
 
 def render() -> str:
     """docs/configuration.md, whole."""
-    rows = [
-        f"| `{o.env}` | `{o.flag}` | {shown_default(o)} | {MEANINGS[o.name]} |" for o in OPTIONS
-    ]
+    rows = [f"| `{o.env}` | `{o.flag}` | {shown_default(o)} | {o.help} |" for o in OPTIONS]
     others = ", ".join(f"`{name}`" for name in sorted(IGNORED_ENV))
     return "\n".join(
         [
