@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from tracesink import __version__
+from tracesink import __version__, rules
 from tracesink.app.auth import IngestGuard, ReadGuard
 from tracesink.app.convex_routes import post_convex
 from tracesink.app.cors import cors_policy, valid_origin
@@ -222,14 +222,14 @@ class TraceSinkApp:
     def _cors_refusal(self, request: Request, origin: str) -> Response | None:
         """The 4xx for an origin that may not use this route, or None when it may."""
         if not valid_origin(origin):
-            return error_response(400, "Origin must be scheme://host[:port] or null", "Origin")
+            return error_response(400, rules.message("origin_malformed"), "Origin")
         ingest = request.path in INGEST_PATHS
         local = self._locality.is_local(request)
         own = f"http://{request.headers.get('host', '')}"
         if self._cors.allows(origin, ingest=ingest, local=local, own=own):
             return None
         if ingest:
-            message = f"origin {origin} may not send logs here (TRACESINK_CORS_ORIGINS)"
+            message = rules.message("origin_refused", origin=origin)
         else:
             message = (
                 f"origin {origin} may not read from tracesink: only origins listed by name in "
@@ -276,7 +276,7 @@ class TraceSinkApp:
         except StorageError as exc:
             self._store_errors.warn(exc)
             return error_response(
-                503, "the store is unavailable; retry later", headers=[(b"retry-after", b"1")]
+                503, rules.message("store_unavailable"), headers=[(b"retry-after", b"1")]
             )
         except Exception:  # the last line of defence: log it here, never leak a trace to the client
             log.exception("unexpected error on %s %s", method, path)
