@@ -27,7 +27,8 @@ INTRO = """\
 Every setting is an environment variable and a flag of `tracesink serve` (the flag wins;
 `tracesink serve --help` lists them with their defaults). A bad value stops start-up with a message
 naming it as you wrote it (the flag or the variable); an unknown `TRACESINK_*` variable does too,
-suggesting the setting you probably meant."""
+suggesting the setting you probably meant. The defaults of the limits and sizes are those of
+`src/tracesink/rules.json`, which the [edge Worker](edge.md) reads too."""
 
 OUTRO = """\
 With `TRACESINK_STORE=upstash`, the store's REST URL and token come from Upstash's own variables,
