@@ -122,6 +122,11 @@ export const RULES = {
   },
   "messages": {
     "trace_id": "trace_id must be 1 to 128 characters from A-Z a-z 0-9 . _ : -",
+    "x_trace_id": "X-Trace-Id: {rule}",
+    "traceparent_form": "traceparent must be version-traceid-parentid-flags in lowercase hex, like 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    "traceparent_version": "traceparent version ff is invalid",
+    "traceparent_fields": "traceparent version 00 has exactly four fields",
+    "traceparent_zero": "traceparent has an all-zero trace id or parent id, which is invalid",
     "trace_id_missing": "trace_id is missing: send it in the entry, or as an X-Trace-Id or traceparent header",
     "system_name": "a-z, 0-9, '_', '.', '-', starting with a letter, at most 32 characters",
     "system_label": "{field} must be a system name ({rule})",
