@@ -234,13 +234,14 @@ def test_a_batch_is_split_or_refused_alike(edge: dict[str, Any], index: int) -> 
 PYTHON_PROBE = """
 import json, sys
 import tracesink
+from tracesink.app.openapi_schemas import ENTRY
 from tracesink.config import Settings
 from tracesink.errors import ValidationError
 from tracesink.ingest.sender import Sender
 from tracesink.ingest.validate import decode_entry, prepare_entry
 from tracesink.pipeline import rules_from
 NOW_MS = int(sys.argv[1])
-answers = {"package": tracesink.__file__, "entries": []}
+answers = {"package": tracesink.__file__, "entries": [], "schema": ENTRY["properties"]}
 for body in json.loads(sys.stdin.read()):
     try:
         entry = prepare_entry(
@@ -258,7 +259,8 @@ print(json.dumps(answers))
 def test_a_field_added_to_the_rules_file_alone_is_taken_by_both(tmp_path: Path) -> None:
     """A copy of the package and of the Worker whose rules file lists one more field (and which
     differ in nothing else, the Worker's copy regenerated) both check that field's type with
-    the same words and store it as sent, after received_at: a later field is one line there."""
+    the same words and store it as sent, after received_at, and /openapi.json lists it: a later
+    field is one line there."""
     package = tmp_path / "tracesink"
     shutil.copytree(
         ROOT / "src" / "tracesink", package, ignore=shutil.ignore_patterns("__pycache__")
@@ -307,3 +309,4 @@ def test_a_field_added_to_the_rules_file_alone_is_taken_by_both(tmp_path: Path) 
         "status": 400,
     }
     assert "release" not in json.loads(python["entries"][2]["payload"])
+    assert python["schema"]["release"] == {"type": ["string", "null"]}  # /openapi.json says so
