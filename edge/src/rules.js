@@ -156,6 +156,7 @@ export const RULES = {
     "budget_spent": "the daily store budget is spent ({variable}={value}); ingest resumes at 00:00 UTC",
     "unknown_system": "system '{system}' is not configured (TRACESINK_SYSTEM_SHARES): stored under its label and counted as manual",
     "store_unavailable": "the store is unavailable; retry later",
+    "setting_invalid": "{variable}={shown} is not valid: expected {expected}",
     "setting_whole": "a whole number",
     "setting_positive": "a whole number of at least 1",
     "setting_count": "a whole number (0 for none)",

@@ -109,6 +109,8 @@ const OPTIONS = {
   max_commands_per_day: count,
 };
 
+const SECRET = new Set(["ingest_keys"]); // config.py's secret=True options the Worker reads
+
 // A default of the rules file as a TRACESINK_* variable holds it: 1000, browser=40,worker=30,
 // https://a.example,https://b.example, pk_web@browser=https://a.example|https://b.example.
 export function asVariable(value) {
@@ -130,7 +132,11 @@ function parseOptions(env) {
     try {
       given[name] = parse(raw === undefined || raw === null ? fallback : String(raw));
     } catch (error) {
-      throw new ConfigurationError(`${variable}: expected ${error.message}, got '${raw}'`);
+      // As the Python service words it; a secret's value is never repeated (it would be in
+      // every answer, to anyone).
+      const shown = SECRET.has(name) ? "****" : `'${raw}'`;
+      const expected = error.message;
+      throw new ConfigurationError(message("setting_invalid", { variable, shown, expected }));
     }
   }
   return given;

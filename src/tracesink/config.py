@@ -20,7 +20,7 @@ from typing import Any
 from tracesink import config_values as values
 from tracesink.errors import ConfigurationError
 from tracesink.model import MANUAL
-from tracesink.rules import DEFAULTS
+from tracesink.rules import DEFAULTS, message
 
 ENV_PREFIX = "TRACESINK_"
 
@@ -378,7 +378,8 @@ def load_settings(
             values[option.name] = option.parse(raw)
         except ValueError as exc:
             shown = "****" if option.secret else option.shown_as(raw)
-            raise ConfigurationError(f"{source}={shown} is not valid: expected {exc}") from None
+            refusal = message("setting_invalid", variable=source, shown=shown, expected=exc)
+            raise ConfigurationError(refusal) from None
     unknown = [
         k
         for k in environ

@@ -162,16 +162,6 @@ def without_id(answer: dict[str, Any]) -> dict[str, Any]:
     return {**answer, "payload": payload}
 
 
-def expected_text(refused: str) -> str:
-    """What a refusal of a variable says is expected, as either runtime words it:
-    ``VAR='raw' is not valid: expected …`` (Python), ``VAR: expected …, got 'raw'`` (edge)."""
-    found = re.search(r"is not valid: expected (.*)$", refused, re.S) or re.search(
-        r"^TRACESINK_\w+: expected (.*), got '.*'$", refused, re.S
-    )
-    assert found is not None, refused
-    return found.group(1)
-
-
 @pytest.fixture(scope="module")
 def edge() -> dict[str, Any]:
     return probe(edge_cases())
@@ -209,12 +199,12 @@ def test_the_worker_derives_the_python_services_defaults_and_limits(edge: dict[s
 
 @pytest.mark.parametrize("index", range(len(BAD_VARIABLES)))
 def test_a_bad_variable_is_refused_with_the_same_words(edge: dict[str, Any], index: int) -> None:
-    """Each bad TRACESINK_* value is refused by both, saying the same thing is expected."""
+    """Each bad TRACESINK_* value is refused by both in the same words (a secret's value shown
+    as **** by both)."""
     env = BAD_VARIABLES[index]
     with pytest.raises(ConfigurationError) as refused:
         load_settings(env)
-    assert edge["env"][index] is not None, f"the Worker accepted {env}"
-    assert expected_text(edge["env"][index]) == expected_text(str(refused.value))
+    assert edge["env"][index] == str(refused.value)
 
 
 @pytest.mark.parametrize("index", range(len(ENTRIES)))
