@@ -109,6 +109,11 @@ const OPTIONS = {
   max_commands_per_day: count,
 };
 
+// Every setting of the rules file is one the Worker reads: one added there without a parser here
+// stops the Worker loading (and tests/edge/test_rules_agree.py), never silently ignored.
+for (const name of Object.keys(RULES.defaults)) {
+  if (!Object.hasOwn(OPTIONS, name)) throw new Error(`settings.js: no parser for ${name}`);
+}
 const SECRET = new Set(["ingest_keys"]); // config.py's secret=True options the Worker reads
 
 // A default of the rules file as a TRACESINK_* variable holds it: 1000, browser=40,worker=30,
