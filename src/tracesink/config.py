@@ -285,7 +285,8 @@ OPTIONS: tuple[Option, ...] = (
         "header_timeout_s",
         values.positive_number,
         "seconds a client may take to send a request line and headers (408 beyond; an idle "
-        "connection is closed)",
+        "connection is closed); also the longest a connection answered before its body arrived "
+        "lingers, and an answer the client stops reading may stall",
     ),
     Option(
         "max_header_bytes",

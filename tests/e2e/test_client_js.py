@@ -4,19 +4,23 @@ from a real ``tracesink serve``, and the test reads back the trace the page left
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from email.utils import formatdate
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.e2e.conftest import PageServer, logged, page_html, read_trace, wait_for_trace
+from tests.support import client_policy as policy
+from tests.support.answering import answering_429
 from tests.support.redis_server import (
     kill_redis_server,
     redis_server_binary,
     restart_redis_server,
     start_redis_server,
 )
-from tests.support.service import Service, serving
+from tests.support.service import Service, entries_if_any, serving
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
@@ -134,49 +138,86 @@ def test_fetch_and_xhr_carry_the_trace_to_configured_origins_only(
     assert "traceparent" not in seen["/api/unlisted"]
 
 
-def test_429_is_honoured_and_what_the_queue_dropped_is_reported_in_place(
+def test_limit_refusals_follow_the_client_policy(
     context: BrowserContext, pages: PageServer
 ) -> None:
-    """With a trace quota of 3 a second, the client waits out every 429's Retry-After before it
-    sends again, loses none of what it held, and the 2 entries its 4-entry queue could not hold
-    show up as one marker where they were dropped, after the entries that were kept."""
-    with serving({"TRACESINK_TRACE_LIMIT": "3", "TRACESINK_WINDOW_S": "1"}) as sink:
-        # The page wraps fetch before the script loads (as a monitoring library would), so the
-        # test sees every answer, keepalive requests included, which DevTools does not report.
-        spy = """
-        window.answers = [];
-        const pageFetch = window.fetch;
-        window.fetch = (...args) => pageFetch(...args).then((response) => {
-          answers.push([performance.now(), response.status, response.headers.get("retry-after")]);
-          return response;
-        });
-        """
-        body = """
-        for (const n of [1, 2, 3]) console.log("a" + n);
-        TraceSink.flush().then(() => {
-          for (const n of [1, 2, 3, 4, 5, 6]) console.log("b" + n);
-        });
-        """
-        html = page_html(sink.url, body, trace_id="backoff", max_batch="1", max_queue="4")
-        pages.pages["/busy.html"] = html.replace("<head>", f"<head><script>{spy}</script>")
-        page = context.new_page()
-        page.goto(f"{pages.origin}/busy.html")
-        entries = wait_for_trace(sink.url, "backoff", lambda e: len(logged(e)) >= 8, timeout=15)
-        answers: list[tuple[float, int, str | None]] = page.evaluate("answers")
+    """The three clients' shared scenario (tests/support/client_policy.py): items refused inside
+    a 200 and a batch refused whole (429) count as dropped ``rate_limited``, never resent; what
+    the server stored counts as sent; sending pauses for Retry-After, then goes on by itself."""
+    with serving(policy.LIMITED) as sink:
+        html = page_html(sink.url, "document.title = 'done'", trace_id="browser-policy")
+        pages.pages["/policy.html"] = html
+        page, errors = _done(context, f"{pages.origin}/policy.html")
+        log_and_flush = """async (messages) => {
+          for (const m of messages) console.log(m);
+          await TraceSink.flush();
+          return TraceSink.stats();
+        }"""
 
+        def counts(stats: dict[str, Any]) -> policy.Counts:
+            return policy.Counts.of(stats["sent"], stats["droppedBy"])
+
+        first = counts(page.evaluate(log_and_flush, policy.FILL))
+        second = counts(page.evaluate(log_and_flush, policy.REFUSED))
+        held = page.evaluate(log_and_flush, [policy.AFTER])["queued"] == 1
+        stored_while_held = policy.messages(entries_if_any(sink, "browser-policy"))
+        page.wait_for_function(
+            "(s => s.queued === 0 && s.sent + s.dropped === 8)(TraceSink.stats())",
+            timeout=policy.DELIVERY_TIMEOUT_S * 1000,
+        )
+        final = counts(page.evaluate("TraceSink.stats()"))
+        observed = policy.Observed(first, second, held, stored_while_held, final)
+        policy.check(sink, "browser-policy", observed)
+    assert errors == []
+
+
+def test_retry_after_is_read_in_both_forms_and_bounded(
+    context: BrowserContext, pages: PageServer, sink: Service
+) -> None:
+    """A 429's Retry-After (from a server that answers nothing else) as delta-seconds is the
+    pause; an HTTP-date a year ahead is capped at data-max-pause, one in the past is no pause,
+    an unreadable one a second; the refused entry is dropped as rate_limited."""
+    a_year = formatdate(time.time() + 365 * 86400, usegmt=True)
+    forms = [("12", 12_000), (a_year, 30_000), (formatdate(0, usegmt=True), 0), ("soon", 1000)]
+    with answering_429([header for header, _ in forms]) as url:
+        body = """
+        const before = Date.now();
+        console.log("refused");
+        TraceSink.flush().then(() => {
+          window.pause = TraceSink.stats().pausedUntil - before;
+          window.limited = TraceSink.stats().droppedBy.rate_limited;
+          document.title = "done";
+        });
+        """
+        pages.pages["/limited.html"] = page_html(sink.url, body, endpoint=url, max_pause="30000")
+        for header, expected in forms:
+            page, errors = _done(context, f"{pages.origin}/limited.html")
+            pause = page.evaluate("window.pause")
+            assert expected <= pause < expected + 5000, (header, pause)
+            assert page.evaluate("window.limited") == 1
+            assert errors == []
+            page.close()
+
+
+def test_what_the_queue_could_not_hold_is_reported_in_place(
+    context: BrowserContext, pages: PageServer, sink: Service
+) -> None:
+    """The 2 entries a 4-entry queue could not hold show up as one marker where they were
+    dropped, after the entries that were kept, with the reason spelled as every client spells
+    it; stats() counts them by reason."""
+    body = """
+    for (const n of [1, 2, 3, 4, 5, 6]) console.log("b" + n);
+    TraceSink.flush().then(() => document.title = "done");
+    """
+    pages.pages["/full.html"] = page_html(sink.url, body, trace_id="full", max_queue="4")
+    page, _ = _done(context, f"{pages.origin}/full.html")
+    entries = wait_for_trace(sink.url, "full", lambda e: len(e) >= 5)
     assert logged(entries) == [
-        "a1", "a2", "a3", "b1", "b2", "b3", "b4",
-        "tracesink client dropped 2 entries (2 queue full)",
+        "b1", "b2", "b3", "b4", "tracesink client dropped 2 entries (2 queue_full)",
     ]  # fmt: skip
-    assert any(e.get("kind") == "dropped" for e in entries)  # the server's own gap marker
-    limited = [i for i, (_, status, _) in enumerate(answers) if status == 429]
-    assert limited, f"the quota was never hit: {answers}"
-    for i in limited:
-        if i + 1 < len(answers):
-            at, _, retry_after = answers[i]
-            assert retry_after is not None
-            # the next answer came after Retry-After (a request takes a little time as well)
-            assert answers[i + 1][0] - at >= float(retry_after) * 1000
+    assert entries[-1]["context"] == {"tracesink_dropped": {"queue_full": 2}}
+    stats = page.evaluate("TraceSink.stats()")
+    assert (stats["sent"], stats["dropped"], stats["droppedBy"]) == (4, 2, {"queue_full": 2})
 
 
 def _done(context: BrowserContext, url: str) -> tuple[Page, list[str]]:
@@ -313,7 +354,7 @@ def test_noise_is_collapsed_capped_and_ignored_and_secrets_are_redacted(
         "paid with [card]",
         'getter {"loud":1}',
         *[f"burst {i}" for i in range(5)],
-        "tracesink client dropped 5 entries (5 over the client cap of 12/min)",
+        "tracesink client dropped 5 entries (5 client_cap)",
     ]
 
 
@@ -351,7 +392,7 @@ def test_413_halves_the_batch_and_drops_only_what_can_never_fit(
         "after",
         "tracesink",
     ]
-    assert logged(entries)[-1] == "tracesink client dropped 1 entries (1 too large for the server)"
+    assert logged(entries)[-1] == "tracesink client dropped 1 entries (1 refused)"
     assert stats["requests"] <= 12
     assert stats["batchLimit"] < 10
 

@@ -5,22 +5,28 @@ copy served at GET /sdk.mjs."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.support import client_policy as policy
+from tests.support.answering import answering_429
 from tests.support.redis_server import free_port
 from tests.support.service import Service, serving
 
 STATIC = Path(__file__).parents[2] / "src" / "tracesink" / "static"
 SDK = STATIC / "sdk.mjs"
 SCENARIOS = Path(__file__).parent / "js" / "sdk_scenarios.mjs"
+DROP_REASONS = ("queue_full", "rate_limited", "refused", "undeliverable")
 
 pytestmark = [
     pytest.mark.slow,
@@ -29,11 +35,13 @@ pytestmark = [
 
 
 def run_node(scenario: str, url: str, sdk: Path = SDK) -> dict[str, Any]:
+    timeout_ms = str(int(policy.DELIVERY_TIMEOUT_S * 1000))
     done = subprocess.run(
         ["node", str(SCENARIOS), sdk.as_uri(), scenario, url],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=60 + policy.DELIVERY_TIMEOUT_S,
+        env={**os.environ, "DELIVERY_TIMEOUT_MS": timeout_ms},
     )
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -57,7 +65,13 @@ def test_entries_go_in_batches_and_flush_delivers_them(sink: Service) -> None:
     stored, with the system sent as X-Log-System."""
     result = run_node("batching", sink.url)
     assert result["calls"] == [5, 5, 2]
-    assert result["flushed"] == {"sent": 12, "pending": 0, "dropped": 0}
+    assert result["flushed"] == {
+        "sent": 12,
+        "pending": 0,
+        "dropped": 0,
+        "droppedBy": dict.fromkeys(DROP_REASONS, 0),
+        "pausedUntil": 0,
+    }
     stored = entries(sink, "js-batch")
     assert [e["message"] for e in stored] == [f"entry {i}" for i in range(12)]
     assert {(e["system"], e["detected_by"]) for e in stored} == {("convex", "x-log-system")}
@@ -71,26 +85,54 @@ def test_the_timer_sends_without_a_flush(sink: Service) -> None:
     assert (entry["message"], entry["level"]) == ("sent by the timer", "warn")
 
 
-def test_429_is_honoured() -> None:
-    """Entries refused inside a 200 are counted; a batch refused whole (429) is dropped, not
-    resent, and sending pauses: the next flush sends nothing and reports the entry pending."""
-    with serving({"TRACESINK_TRACE_LIMIT": "3"}) as limited:
-        result = run_node("limited", limited.url)
-        assert result["first"] == {"sent": 5, "pending": 0, "dropped": 0}
-        assert result["second"]["dropped"] == 1
-        assert result["third"] == {"sent": 5, "pending": 1, "dropped": 1}
-        assert result["calls"] == [5, 1]  # nothing sent while paused
-        assert [e["message"] for e in entries(limited, "js-limited")] == [
-            "fill 0",
-            "fill 1",
-            "fill 2",
-        ]
+def test_limit_refusals_follow_the_client_policy() -> None:
+    """The three clients' shared scenario (tests/support/client_policy.py): items refused inside
+    a 200 and a batch refused whole (429) count as dropped ``rate_limited``, never resent; what
+    the server stored counts as sent; sending pauses for Retry-After (flush reports the entry
+    pending), then delivers."""
+    with serving(policy.LIMITED) as limited:
+        result = run_node("policy", limited.url)
+        observed = policy.Observed(
+            policy.Counts.of(**result["first"]),
+            policy.Counts.of(**result["second"]),
+            result["held"],
+            result["storedWhileHeld"],
+            policy.Counts.of(**result["final"]),
+        )
+        policy.check(limited, "js-policy", observed)
+
+
+def test_retry_after_is_read_in_both_forms_and_bounded() -> None:
+    """A 429's Retry-After as delta-seconds is the pause; an HTTP-date a year ahead is capped at
+    maxPauseMs, one in the past is no pause, an unreadable one a second; each refused entry is
+    dropped as rate_limited."""
+    a_year = formatdate(time.time() + 365 * 86400, usegmt=True)
+    with answering_429(["12", a_year, formatdate(0, usegmt=True), "soon"]) as url:
+        pauses = run_node("retryAfter", url)["pauses"]
+    for pause, expected in zip(pauses, [12_000, 30_000, 0, 1000], strict=True):
+        assert expected <= pause["ms"] < expected + 5000, (pauses, expected)
+        assert pause["dropped"] == 1
+
+
+def test_what_the_queue_could_not_hold_is_counted_and_reported_in_band(sink: Service) -> None:
+    """A 2-entry queue holding 4: 2 sent, 2 dropped as queue_full, and the batch that carries
+    the 2 kept carries a report of the drop, spelled as every client spells it."""
+    flushed = run_node("queueFull", sink.url)["flushed"]
+    assert (flushed["sent"], flushed["droppedBy"]["queue_full"]) == (2, 2)
+    found = httpx.get(f"{sink.url}/logs/js-full").json()["entries"]
+    assert [e["message"] for e in found] == [
+        "kept or not 0",
+        "kept or not 1",
+        "tracesink sdk dropped 2 entries (2 queue_full)",
+    ]
+    assert found[-1]["context"] == {"tracesink_dropped": {"queue_full": 2}}
 
 
 def test_a_dead_endpoint_neither_throws_nor_hangs() -> None:
     """Nothing listens: flush resolves with every entry dropped, errors go to onError only."""
     result = run_node("dead", f"http://127.0.0.1:{free_port()}")
-    assert result["flushed"] == {"sent": 0, "pending": 0, "dropped": 3}
+    assert result["flushed"]["dropped"] == 3
+    assert result["flushed"]["droppedBy"] == {**dict.fromkeys(DROP_REASONS, 0), "undeliverable": 3}
     assert result["errors"] >= 2  # one per attempt
     assert result["ms"] < 10_000
 

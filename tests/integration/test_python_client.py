@@ -13,10 +13,10 @@ import textwrap
 import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 import tracesink
+from tests.support import client_policy as policy
 from tests.support.redis_server import free_port
 from tests.support.service import Service, entries_if_any, serving
 from tracesink.client import TraceSinkHandler
@@ -136,33 +136,35 @@ def test_a_dead_sink_neither_blocks_nor_raises() -> None:
     assert "cannot reach" in handler.last_error
 
 
-def test_429_pauses_sending_and_counts_the_refused() -> None:
-    """A trace over its quota: the items refused inside a 200 are counted as rate limited; a
-    batch refused whole (429) pauses sending (Retry-After, capped) instead of hammering; emits
-    stay instant and close() still returns in time."""
-    with serving({"TRACESINK_TRACE_LIMIT": "5"}) as limited:
-        handler = TraceSinkHandler(limited.url, max_pause=30)
-        log = logger_with(handler, "limited")
-        with tracesink.trace("py-limited"):
-            for i in range(8):
-                log.info("fill %d", i)
-            assert handler.flush()
-            assert (handler.sent, handler.dropped["rate_limited"]) == (5, 3)
-            for i in range(3):
-                log.info("refused %d", i)
-            assert handler.flush()
-            assert handler.dropped["rate_limited"] == 6
-            assert handler._paused_until > time.monotonic() + 5  # Retry-After honoured
-            started = time.perf_counter()
-            for i in range(100):
-                log.info("while paused %d", i)
-            assert time.perf_counter() - started < 0.5
-            assert not handler.flush(timeout=0.3)  # paused: not sent yet
-        handler.close(timeout=3)
-        entries = httpx.get(f"{limited.url}/logs/py-limited").json()["entries"]
-        assert [e["message"] for e in entries if "kind" not in e][:5] == [
-            f"fill {i}" for i in range(5)
-        ]
+def test_limit_refusals_follow_the_client_policy() -> None:
+    """The three clients' shared scenario (tests/support/client_policy.py): items refused inside
+    a 200 and a batch refused whole (429) count as dropped ``rate_limited``, never resent; what
+    the server stored counts as sent; sending pauses for Retry-After, then goes on by itself;
+    emits stay instant while paused."""
+    with serving(policy.LIMITED) as limited, tracesink.trace("py-policy"):
+        handler = TraceSinkHandler(limited.url)
+        log = logger_with(handler, "policy")
+
+        def counts() -> policy.Counts:
+            return policy.Counts.of(handler.sent, handler.dropped)
+
+        for message in policy.FILL:
+            log.info(message)
+        assert handler.flush()
+        first = counts()
+        for message in policy.REFUSED:
+            log.info(message)
+        assert handler.flush()
+        second = counts()
+        started = time.perf_counter()
+        log.info(policy.AFTER)
+        assert time.perf_counter() - started < 0.5
+        held = not handler.flush(timeout=0.3)
+        stored_while_held = policy.messages(entries_if_any(limited, "py-policy"))
+        assert handler.flush(timeout=policy.DELIVERY_TIMEOUT_S)
+        observed = policy.Observed(first, second, held, stored_while_held, counts())
+        handler.close()
+        policy.check(limited, "py-policy", observed)
 
 
 FORKING = textwrap.dedent(

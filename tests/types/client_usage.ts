@@ -22,3 +22,10 @@ export const ids = [id, same, global];
 init({ levels: ["verbose"] });
 // @ts-expect-error: traceId is read-only
 client.traceId = "x";
+
+// The counts by reason, the same reasons as every tracesink client's
+const stats = init({ maxPause: 30_000 }).stats();
+const limited: number | undefined = "droppedBy" in stats ? stats.droppedBy.rate_limited : undefined;
+export const counted = [limited];
+// @ts-expect-error: a reason no client uses
+void ("droppedBy" in stats ? stats.droppedBy["queue full"] : 0);

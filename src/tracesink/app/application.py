@@ -37,14 +37,8 @@ from tracesink.app.read_routes import (
     get_stats,
     get_traces,
 )
-from tracesink.app.sdk_routes import get_sdk, get_sdk_types
 from tracesink.app.state import AppState
-from tracesink.app.static_routes import (
-    CLIENT_PATHS,
-    get_client_js,
-    get_client_mjs,
-    get_client_types,
-)
+from tracesink.app.static_routes import STATIC_PATHS, get_static
 from tracesink.app.viewer_routes import (
     get_viewer_script,
     get_viewer_style,
@@ -68,6 +62,7 @@ log = logging.getLogger("tracesink")
 Handler = Callable[[AppState, Request], Awaitable[Response]]
 PUBLIC, READ, INGEST = "public", "read", "ingest"
 STORE_ERROR_LOG_EVERY_S = 10.0
+UNEXPECTED_ERROR_LOG_EVERY_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,16 +104,13 @@ ROUTES: dict[str, dict[str, Route]] = {
     "/viewer/viewer.css": {"GET": Route(get_viewer_style, PUBLIC)},
     # Signed by Convex (HMAC of the body): the signature is the credential, not an ingest key.
     "/ingest/convex": {"POST": Route(post_convex, PUBLIC)},
-    "/sdk.mjs": {"GET": Route(get_sdk, PUBLIC)},
-    "/sdk.d.ts": {"GET": Route(get_sdk_types, PUBLIC)},
-    "/client.js": {"GET": Route(get_client_js, PUBLIC)},
-    "/client.mjs": {"GET": Route(get_client_mjs, PUBLIC)},
-    "/client.d.mts": {"GET": Route(get_client_types, PUBLIC)},
+    # The browser client and the JS SDK: one way for every file (static_routes.py).
+    **{path: {"GET": Route(get_static, PUBLIC)} for path in sorted(STATIC_PATHS)},
 }
 # Paths that take logs: CORS treats them apart from everything else, which reads (cors.py).
-# The browser client's files go with them: an origin that may send logs may load the client
-# that sends them (a module import is a CORS request), and they hold nothing to read.
-INGEST_PATHS = CLIENT_PATHS | frozenset(
+# The client and SDK files go with them: an origin that may send logs may load the code that
+# sends them (a module import is a CORS request), and they hold nothing to read.
+INGEST_PATHS = STATIC_PATHS | frozenset(
     path for path, methods in ROUTES.items() if any(r.access == INGEST for r in methods.values())
 )
 TRACE_ROUTE = {"GET": Route(get_trace_or_live, READ)}  # /logs/{trace_id} and /logs/{trace_id}/live
@@ -147,6 +139,7 @@ class TraceSinkApp:
         }
         self.state: AppState | None = None
         self._store_errors = ThrottledLog("store error", STORE_ERROR_LOG_EVERY_S)
+        self._unexpected = ThrottledLog("unexpected error", UNEXPECTED_ERROR_LOG_EVERY_S)
 
     @property
     def pipeline(self) -> IngestPipeline:
@@ -278,8 +271,10 @@ class TraceSinkApp:
             return error_response(
                 503, rules.message("store_unavailable"), headers=[(b"retry-after", b"1")]
             )
-        except Exception:  # the last line of defence: log it here, never leak a trace to the client
-            log.exception("unexpected error on %s %s", method, path)
+        except Exception as exc:  # the last line of defence: logged here, never told the client
+            # One request that fails this way is usually all of them that look like it: its
+            # traceback once per interval, with a count, not one per request.
+            self._unexpected.exception(exc, f"on {method} {path}")
             return error_response(500, "internal error")
 
 
@@ -294,13 +289,24 @@ class ThrottledLog:
         self._held = 0
 
     def warn(self, exc: Exception) -> None:
+        suffix = self._due()
+        if suffix is not None:
+            log.warning("%s: %s%s", self._what, exc, suffix)
+
+    def exception(self, exc: BaseException, where: str) -> None:
+        """An error with its traceback, at most once per interval."""
+        suffix = self._due()
+        if suffix is not None:
+            log.error("%s %s%s", self._what, where, suffix, exc_info=exc)
+
+    def _due(self) -> str | None:
+        """None while the interval runs (the event is counted), else the count to report."""
         now = time.monotonic()
         if now - self._last < self._every_s:
             self._held += 1
-            return
+            return None
         held, self._held, self._last = self._held, 0, now
-        suffix = f" ({held} more since the last report)" if held else ""
-        log.warning("%s: %s%s", self._what, exc, suffix)
+        return f" ({held} more since the last report)" if held else ""
 
 
 def _tune_gc() -> None:

@@ -28,7 +28,6 @@ from tracesink.app.openapi_schemas import (
     header,
     json_content,
     live_stream,
-    static_file,
 )
 
 
@@ -147,8 +146,6 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
-            "/sdk.mjs": static_file("The JavaScript SDK (an ES module)", "text/javascript"),
-            "/sdk.d.ts": static_file("The SDK's TypeScript types", "application/typescript"),
             "/logs/{trace_id}": {
                 "get": {
                     "summary": "A trace, oldest first, with drop markers in place",

@@ -193,11 +193,13 @@ TRACE: dict[str, Any] = {
     },
 }
 
-# The browser client (app/static_routes.py): path, media type, summary.
+# The browser client and the SDK (app/static_routes.py): path, media type, summary.
 STATIC_FILES = [
     ("/client.js", "text/javascript", "The browser client: one <script> tag captures the console"),
     ("/client.mjs", "text/javascript", "The browser client as an ES module (init, getTraceId)"),
     ("/client.d.mts", "text/plain", "TypeScript types of the browser client"),
+    ("/sdk.mjs", "text/javascript", "The JavaScript SDK (an ES module)"),
+    ("/sdk.d.ts", "text/plain", "The SDK's TypeScript types"),
 ]
 
 # Reads are open, or need a bearer token when TRACESINK_READ_TOKEN is set.
@@ -230,20 +232,6 @@ CONVEX_RESULT: dict[str, Any] = {
         "rejected": {"type": "array", "items": {"type": "object"}},
     },
 }
-
-
-def static_file(summary: str, media_type: str) -> dict[str, Any]:
-    return {
-        "get": {
-            "summary": summary,
-            "responses": {
-                "200": {
-                    "description": summary,
-                    "content": {media_type: {"schema": {"type": "string"}}},
-                }
-            },
-        }
-    }
 
 
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:

@@ -1,12 +1,18 @@
-"""``GET /client.js``, ``/client.mjs``, ``/client.d.mts``: the browser client, served by the
-service it talks to, so that one ``<script>`` tag is the whole setup.
+"""``GET /client.js``, ``/client.mjs``, ``/client.d.mts``, ``/sdk.mjs``, ``/sdk.d.ts``: the
+browser client and the JavaScript SDK, served by the service they talk to, so that one
+``<script>`` tag (or one ``curl -O``) is the whole setup and a deployment hands out the code that
+matches its API.
 
-The files ship inside the package (``tracesink/static/``) and are read once, at import. Each answer
-carries a strong ETag (a hash of the bytes) and a short ``max-age``: a page revalidates at most
-every few minutes and gets a 304 when nothing changed, and a new tracesink version is picked up
-without a cache-busting URL. ``Cross-Origin-Resource-Policy: cross-origin`` lets pages on other
-origins (even ones that isolate themselves with COEP) load it; for a module import (a CORS
-request) the app applies the ingest routes' CORS rule to these paths.
+Every file is served one way, by ``get_static``: read once from the package
+(``tracesink/static/``) at import; JavaScript as ``text/javascript; charset=utf-8`` (a module
+import refuses anything else), TypeScript types as ``text/plain; charset=utf-8`` (TypeScript has
+no registered media type; ``application/typescript`` is not one either); a strong ETag (a hash of
+the bytes) answered with 304 on ``If-None-Match``; a short ``max-age``, so that a page
+revalidates at most every few minutes and a new tracesink version is picked up without a
+cache-busting URL; HEAD as GET without the body (the router). ``Cross-Origin-Resource-Policy:
+cross-origin`` lets pages on other origins (even ones that isolate themselves with COEP) load
+them; for a module import (a CORS request) the app applies the ingest routes' CORS rule to these
+paths (``STATIC_PATHS``).
 """
 
 from __future__ import annotations
@@ -19,11 +25,9 @@ from tracesink.app.http import Request, Response
 from tracesink.app.state import AppState
 
 CACHE_CONTROL = b"public, max-age=300"
-CONTENT_TYPES = {
-    ".js": b"text/javascript; charset=utf-8",
-    ".mjs": b"text/javascript; charset=utf-8",
-    ".d.mts": b"text/plain; charset=utf-8",  # TypeScript has no registered media type
-}
+JAVASCRIPT = b"text/javascript; charset=utf-8"
+TYPESCRIPT = b"text/plain; charset=utf-8"
+CONTENT_TYPES = {".js": JAVASCRIPT, ".mjs": JAVASCRIPT, ".d.mts": TYPESCRIPT, ".d.ts": TYPESCRIPT}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,21 +64,14 @@ def _matches(header: str | None, etag: bytes) -> bool:
     return etag in {tag.strip().removeprefix("W/").encode() for tag in header.split(",")}
 
 
-# The paths these are served at (app/application.py's ROUTES); CORS lets whoever may send logs
+# Path → file (app/application.py routes each to get_static); CORS lets whoever may send logs
 # load them.
-CLIENT_PATHS = frozenset({"/client.js", "/client.mjs", "/client.d.mts"})
-CLIENT_JS = StaticFile.load("client.js")
-CLIENT_MJS = StaticFile.load("client.mjs")
-CLIENT_TYPES = StaticFile.load("client.d.mts")
+FILES = {
+    f"/{name}": StaticFile.load(name)
+    for name in ("client.js", "client.mjs", "client.d.mts", "sdk.mjs", "sdk.d.ts")
+}
+STATIC_PATHS = frozenset(FILES)
 
 
-async def get_client_js(state: AppState, request: Request) -> Response:
-    return CLIENT_JS.answer(request)
-
-
-async def get_client_mjs(state: AppState, request: Request) -> Response:
-    return CLIENT_MJS.answer(request)
-
-
-async def get_client_types(state: AppState, request: Request) -> Response:
-    return CLIENT_TYPES.answer(request)
+async def get_static(state: AppState, request: Request) -> Response:
+    return FILES[request.path].answer(request)  # routed for STATIC_PATHS only

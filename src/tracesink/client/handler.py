@@ -6,19 +6,23 @@ network and never raises into the application. A daemon thread sends what is que
 to ``POST /logs`` (NDJSON): one request at a time, whatever gathered while the previous one was
 in flight going together, as the server's writer does.
 
-What can go wrong, and what it does:
+What can go wrong, and what it does (the policy every tracesink client follows, and the drop
+reasons, are in docs/http-api.md "Refused entries"):
 
-- queue full (the sink is slow or away): the record is dropped and counted;
-- 429: the batch is not resent (the sink already marks the gap in the trace) and sending
-  pauses for ``Retry-After`` (at most ``max_pause`` seconds) while records queue up;
-- network error, 5xx: the batch is retried with backoff, then dropped and counted;
-- other 4xx: dropped and counted (resending cannot help).
+- queue full (the sink is slow or away): the record is dropped, ``queue_full``;
+- refused by a limit (429, or an item of a 200's ``rejected`` marked ``retryable``): dropped,
+  ``rate_limited``, never resent (the sink already marks the gap in the trace); after a 429
+  sending pauses for ``Retry-After`` (at most ``max_pause`` seconds) while records queue up;
+- refused as invalid (another 4xx, or an item of a 200's ``rejected``): dropped, ``refused``;
+- network error, 5xx: the batch is retried with backoff, then dropped, ``undeliverable``.
 
-Drops are reported in-band: the next batch that gets through carries a ``warn`` entry saying how
-many were dropped and why (in the trace of that batch's first record), and ``handler.dropped``
-holds the running counts. ``flush()`` and ``close()`` deliver what is queued within a timeout;
-``logging.shutdown()`` (run at exit) calls both. After ``os.fork()`` the child starts with an
-empty queue and its own sender thread (the parent still sends what it had queued).
+``handler.sent`` counts the records the sink stored, ``handler.dropped`` the others by reason.
+Drops are reported in-band, except ``rate_limited`` ones, which the sink's own marker reports:
+the next batch that gets through carries a ``warn`` entry saying how many were dropped and why
+(in the trace of that batch's first record). ``flush()`` and ``close()`` deliver what is
+queued within a timeout; ``logging.shutdown()`` (run at exit) calls both. After ``os.fork()``
+the child starts with an empty queue and its own sender thread (the parent still sends what it
+had queued).
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ from tracesink.client.context import current_trace_id, valid_trace_id
 from tracesink.client.record import encode_record
 from tracesink.client.transport import Delivered, Transport
 
-DROP_REASONS = ("queue_full", "rate_limited", "undeliverable", "refused")
+DROP_REASONS = ("queue_full", "rate_limited", "refused", "undeliverable")
+# What the in-band report tells: a limit's refusals are in the trace already, as the sink's marker.
+REPORTED = ("queue_full", "refused", "undeliverable")
 REPORT_EVERY_S = 60.0
 _STOP = object()
 
@@ -119,7 +125,7 @@ class TraceSinkHandler(logging.Handler):
         self._last_report = -REPORT_EVERY_S
         self.sent = 0
         self.dropped = dict.fromkeys(DROP_REASONS, 0)
-        self._unreported = dict.fromkeys(DROP_REASONS, 0)
+        self._unreported = dict.fromkeys(REPORTED, 0)
 
     # --- the application's side: emit() --------------------------------------------------
 
@@ -148,7 +154,8 @@ class TraceSinkHandler(logging.Handler):
     def _drop(self, reason: str, count: int = 1) -> None:
         with self._counts_lock:
             self.dropped[reason] += count
-            self._unreported[reason] += count
+            if reason in self._unreported:
+                self._unreported[reason] += count
 
     def _ensure_thread(self) -> None:
         if self._thread is not None and self._thread.is_alive():
@@ -226,16 +233,15 @@ class TraceSinkHandler(logging.Handler):
 
     def _take_report(self, trace_id: str) -> tuple[dict[str, int], bytes] | None:
         with self._counts_lock:
-            counts = self._unreported
-            if not any(counts.values()):
+            counts = {reason: n for reason, n in self._unreported.items() if n}
+            if not counts:
                 return None
-            self._unreported = dict.fromkeys(DROP_REASONS, 0)
-        total = sum(counts.values())
-        detail = ", ".join(f"{n} {reason.replace('_', ' ')}" for reason, n in counts.items() if n)
+            self._unreported = dict.fromkeys(REPORTED, 0)
+        detail = ", ".join(f"{n} {reason}" for reason, n in counts.items())
         entry = {
             "trace_id": trace_id,
             "level": "warn",
-            "message": f"tracesink handler dropped {total} log records ({detail})",
+            "message": f"tracesink handler dropped {sum(counts.values())} entries ({detail})",
             "timestamp": time.time(),
             "context": {"tracesink_dropped": counts},
         }
@@ -253,10 +259,13 @@ class TraceSinkHandler(logging.Handler):
         report = self._take_report(first_trace)
         outcome = self._transport.post(b"\n".join([*lines, report[1]] if report else lines))
         if isinstance(outcome, Delivered):  # stored, but for the items the sink refused
-            self.sent += len(lines) - len(outcome.rejected)
-            for item in outcome.rejected:
-                limited = isinstance(item, dict) and item.get("limited_by") is not None
-                self._drop("rate_limited" if limited else "refused")
+            refused = [item for item in outcome.rejected if isinstance(item, dict)]
+            if report is not None and any(item.get("index") == len(lines) for item in refused):
+                self._restore_report(report[0])  # the report itself: the next batch carries it
+                refused = [item for item in refused if item.get("index") != len(lines)]
+            self.sent += len(lines) - len(refused)
+            for item in refused:
+                self._drop("rate_limited" if item.get("retryable") is True else "refused")
             return
         if outcome.pause_s:
             self._paused_until = time.monotonic() + outcome.pause_s

@@ -1,15 +1,20 @@
 """POST one batch to tracesink with ``urllib``, retrying what a retry can fix.
 
 The answer is ``Delivered`` (with the items the sink refused inside its 200) or ``Failed``
-with the reason the whole batch is lost: ``rate_limited`` (429: never resent, the sink already
-marks the gap; ``pause_s`` is its Retry-After), ``refused`` (another 4xx: resending cannot help)
-or ``undeliverable`` (network errors and 5xx, after ``max_retries`` retries with backoff).
+with the reason the whole batch is lost: ``rate_limited`` (429: never resent, see
+docs/http-api.md "Refused entries"; ``pause_s`` is its Retry-After), ``refused`` (another 4xx:
+resending cannot help) or ``undeliverable`` (network errors and 5xx, after ``max_retries``
+retries with backoff).
 """
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import json
+import math
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -28,12 +33,25 @@ class Failed:
     pause_s: float = 0.0  # how long to hold further batches back (a 429's Retry-After)
 
 
-def retry_after_s(value: str | None) -> float:
-    """Seconds from a Retry-After header (a number of seconds); 1 when absent or unreadable."""
+DEFAULT_RETRY_AFTER_S = 1.0
+
+
+def retry_after_s(value: str | None, now: float | None = None) -> float:
+    """Seconds from a Retry-After header, delta-seconds or an HTTP-date (RFC 9110 10.2.3);
+    a date in the past is 0; absent or unreadable, 1. The caller caps a huge value."""
+    if value is None:
+        return DEFAULT_RETRY_AFTER_S
     try:
-        return max(0.0, float(value)) if value is not None else 1.0
+        seconds = float(value)
     except ValueError:
-        return 1.0
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return DEFAULT_RETRY_AFTER_S
+        if when.tzinfo is None:  # "-0000": UTC, as HTTP-dates always are
+            when = when.replace(tzinfo=datetime.UTC)
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    return DEFAULT_RETRY_AFTER_S if math.isnan(seconds) else max(0.0, seconds)
 
 
 class Transport:

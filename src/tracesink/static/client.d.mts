@@ -43,6 +43,8 @@ export interface TraceSinkOptions {
   maxQueue?: number;
   /** longest wait between retries after errors, ms; default 30000 */
   maxBackoff?: number;
+  /** longest pause a 429's Retry-After imposes, ms; default 60000 */
+  maxPause?: number;
   /** identical messages within this many ms become one "(repeated N×)"; default 2000 */
   dedupeWindow?: number;
   /** entries per minute this page may send; default 600 */
@@ -55,10 +57,18 @@ export interface TraceSinkOptions {
   beforeSend?: (entry: TraceSinkEntry) => TraceSinkEntry | null | undefined | false;
 }
 
+/** Why entries were dropped: the reasons every tracesink client uses (docs/http-api.md), and
+ * client_cap, over maxPerMinute. */
+export type TraceSinkDropReason =
+  | "queue_full" | "rate_limited" | "refused" | "undeliverable" | "client_cap";
+
 export interface TraceSinkStats {
   queued: number;
+  /** entries the server stored (at page exit: handed to the browser to send) */
   sent: number;
+  /** entries dropped, the sum of droppedBy */
   dropped: number;
+  droppedBy: Partial<Record<TraceSinkDropReason, number>>;
   requests: number;
   pausedUntil: number;
   batchLimit: number;

@@ -24,6 +24,7 @@
   var queue = [];
   var marker = null; // the queue item that reports what was dropped since it was queued
   var counters = { sent: 0, dropped: 0, requests: 0 };
+  var droppedBy = {}; // reason → count: queue_full, rate_limited, refused, undeliverable, client_cap
   var inflight = null;
   var timer = null;
   var due = 0; // when the timer fires
@@ -55,8 +56,8 @@
       api.flush = flushQueue;
       api.stats = function () {
         return { queued: queue.length, sent: counters.sent, dropped: counters.dropped,
-          requests: counters.requests, pausedUntil: pausedUntil, batchLimit: batchLimit,
-          stopped: stopped };
+          droppedBy: Object.assign({}, droppedBy), requests: counters.requests,
+          pausedUntil: pausedUntil, batchLimit: batchLimit, stopped: stopped };
       };
     } catch (e) { /* never break the page */ }
     return api;
@@ -99,6 +100,7 @@
       maxBytes: Math.max(1024, num("maxBytes", 48 * 1024)),
       maxQueue: Math.max(1, num("maxQueue", 1000)),
       maxBackoff: num("maxBackoff", 30000),
+      maxPause: num("maxPause", 60000),
       dedupeWindow: num("dedupeWindow", 2000),
       maxPerMinute: num("maxPerMinute", 600),
       ignore: (Array.isArray(ignore) ? ignore : [ignore]).map(function (p) {
@@ -240,7 +242,7 @@
       return;
     }
     if (now - minute.start >= 60000) minute = { start: now, count: 0 };
-    if (++minute.count > o.maxPerMinute) return drop("over the client cap of " + o.maxPerMinute + "/min");
+    if (++minute.count > o.maxPerMinute) return drop("client_cap");
     var entry = { trace_id: o.traceId, level: level, message: message, system: o.system, timestamp: now };
     if (stack) entry.stack = cut(String(stack));
     if (context) entry.context = context;
@@ -250,14 +252,14 @@
       if (entry.stack) entry.stack = scrub(entry.stack);
     }
     if (o.beforeSend) {
-      try { entry = o.beforeSend(entry); } catch (e) { return drop("beforeSend threw"); }
+      try { entry = o.beforeSend(entry); } catch (e) { return drop("refused"); }
       if (!entry) return;
     }
     enqueue({ entry: entry, level: level, message: message, at: now, repeated: 1, sent: false });
   }
 
   function enqueue(item) {
-    if (queue.length >= o.maxQueue) return drop("queue full");
+    if (queue.length >= o.maxQueue) return drop("queue_full");
     queue.push(item);
     last = item;
     schedule(queue.length >= Math.min(o.maxBatch, batchLimit) ? 0 : o.flushInterval);
@@ -271,11 +273,22 @@
     return s.replace(BEARER, "$1 [redacted]").replace(JWT, "[redacted jwt]");
   }
 
-  // What is dropped is counted in a marker entry queued where the gap is (after everything
-  // queued so far), so that the trace shows it in place; it may exceed maxQueue by one.
+  // The reasons and the policy are every tracesink client's (docs/http-api.md, "Refused
+  // entries"). What is dropped is counted in a marker entry queued where the gap is (after
+  // everything queued so far), so that the trace shows it in place; it may exceed maxQueue by
+  // one. Not what a limit refused: the server's own marker shows that gap already.
   function drop(reason, n) {
     n = n || 1;
+    count(reason, n);
+    if (reason !== "rate_limited") report(reason, n);
+  }
+
+  function count(reason, n) {
     counters.dropped += n;
+    droppedBy[reason] = (droppedBy[reason] || 0) + n;
+  }
+
+  function report(reason, n) {
     if (!marker || marker.sent) {
       marker = { dropped: {}, repeated: 1, sent: false, at: Date.now() };
       queue.push(marker);
@@ -370,7 +383,7 @@
       var batch = take(batchLimit);
       inflight = post(batch.body, batch.bytes)
         .then(function (res) { return settle(batch.items, res); },
-          function () { retryLater(batch.items, 0); })
+          function () { retryLater(batch.items); })
         .then(finish, finish);
       return inflight;
     } catch (e) {
@@ -383,35 +396,62 @@
     if (!stopped && queue.length) schedule(failures ? 0 : o.flushInterval);
   }
 
+  // Stored entries count as sent; what the server refused (a 429, or items of a 200's
+  // `rejected`) is dropped, never resent: as rate_limited when a limit refused it (retryable),
+  // else as refused. A marker of ours that was refused goes back in the queue.
   function settle(items, res) {
     var status = res.status;
     if (status < 300) {
       failures = 0;
-      counters.sent += items.length;
-      return;
+      return res.json().then(function (body) { return body.rejected; }, function () {})
+        .then(function (rejected) {
+          var why = [];
+          (Array.isArray(rejected) ? rejected : []).forEach(function (r) {
+            if (r) why[r.index] = r.retryable === true ? "rate_limited" : "refused";
+          });
+          refuse(items, why);
+        });
+    }
+    if (status === 429) {
+      pausedUntil = Date.now() + retryAfter(res.headers.get("Retry-After"));
+      return refuse(items, items.map(function () { return "rate_limited"; }));
     }
     if (status === 413) {
-      if (items.length === 1) return drop("too large for the server");
+      if (items.length === 1) return refuse(items, ["refused"]);
       batchLimit = Math.max(1, Math.floor(items.length / 2)); // halve; a single entry is dropped
       requeue(items);
       return;
     }
-    if (status === 429) {
-      var wait = Number(res.headers.get("Retry-After"));
-      retryLater(items, isFinite(wait) && wait > 0 ? wait * 1000 : 1000);
-      return;
-    }
-    if (status >= 500 || status === 408) return retryLater(items, 0);
-    if (status === 400) return drop("invalid (HTTP 400)", items.length);
+    if (status >= 500 || status === 408) return retryLater(items);
+    if (status === 400) return refuse(items, items.map(function () { return "refused"; }));
     // 401, 403, 404…: a wrong key, origin or endpoint will not heal by retrying; stop quietly.
     stopped = "HTTP " + status + " from " + o.endpoint;
+    count("refused", items.concat(queue).filter(function (item) { return !item.dropped; }).length);
     queue = [];
   }
 
-  function retryLater(items, wait) {
+  // why[i]: the drop reason of items[i], or nothing when it was stored.
+  function refuse(items, why) {
+    var back = [];
+    items.forEach(function (item, i) {
+      if (!why[i]) { if (!item.dropped) counters.sent++; }
+      else if (item.dropped) back.push(item);
+      else drop(why[i]);
+    });
+    requeue(back);
+  }
+
+  // Retry-After as delta-seconds or an HTTP-date, at most maxPause; a past date is no wait,
+  // none or an unreadable one a second.
+  function retryAfter(v) {
+    var ms = v === null || v.trim() === "" ? NaN : isNaN(v) ? Date.parse(v) - Date.now() : v * 1000;
+    return Math.min(o.maxPause, Math.max(0, isNaN(ms) ? 1000 : ms));
+  }
+
+  function retryLater(items) {
     failures++;
     var backoff = Math.min(o.maxBackoff, 500 * Math.pow(2, failures - 1)) * (0.5 + Math.random() / 2);
-    pausedUntil = Date.now() + Math.max(wait, backoff);
+    pausedUntil = Date.now() + backoff;
     requeue(items);
   }
 
@@ -423,11 +463,8 @@
     var over = queue.splice(o.maxQueue + 1); // the newest go; their counts are kept
     over.forEach(function (item) {
       if (item === marker) marker = null;
-      if (!item.dropped) return drop("queue full");
-      for (var r in item.dropped) {
-        drop(r, item.dropped[r]);
-        counters.dropped -= item.dropped[r]; // counted once already
-      }
+      if (!item.dropped) return drop("queue_full");
+      for (var r in item.dropped) report(r, item.dropped[r]); // counted once already
     });
   }
 
@@ -444,7 +481,7 @@
           try { post(batch.body, batch.bytes).catch(function () {}); sent = true; } catch (e) { /* over budget */ }
         }
         if (!sent && !(navigator.sendBeacon && navigator.sendBeacon(url(), batch.body))) {
-          counters.dropped += batch.items.length; // nowhere left to report it
+          count("undeliverable", batch.items.length); // nowhere left to report it
           break;
         }
         counters.sent += batch.items.length;

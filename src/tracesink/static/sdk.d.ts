@@ -37,13 +37,21 @@ export interface LoggerOptions {
   onError?: (error: unknown) => void;
 }
 
+/** Why an entry was dropped (the same reasons in every tracesink client; docs/http-api.md). */
+export type DropReason = "queue_full" | "rate_limited" | "refused" | "undeliverable";
+
 export interface FlushResult {
-  /** Entries delivered by this logger's queue so far. */
+  /** Entries the server stored, from this logger's queue, so far. */
   sent: number;
   /** Entries still queued (sending paused by a 429). */
   pending: number;
-  /** Entries dropped and not yet reported in-band. */
+  /** Entries dropped so far: the sum of droppedBy. */
   dropped: number;
+  /** Entries dropped so far, by reason: the queue was full; refused by a limit (never resent);
+   * refused as invalid; not delivered after the retries (network errors, 5xx). */
+  droppedBy: Record<DropReason, number>;
+  /** Until when (ms since the epoch) a 429 paused sending; 0 before any 429. */
+  pausedUntil: number;
 }
 
 export interface Logger {

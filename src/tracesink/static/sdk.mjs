@@ -7,12 +7,15 @@
 //   ctx.waitUntil(log.flush());           // Workers: deliver after the response is sent
 //
 // Entries are queued and sent in batches to POST /logs. Nothing here throws into the caller or
-// rejects a promise: a full queue, a 429 and a dead endpoint are counted as drops, and the count
-// is reported in-band (an entry in the next batch that gets through). On 429 sending pauses for
-// Retry-After (capped by maxPauseMs); entries refused by a limit are not resent, since the server
-// already marks the gap in the trace.
+// rejects a promise: what cannot be delivered is counted as dropped, by reason, and reported
+// in-band (an entry in the next batch that gets through). The policy every tracesink client
+// follows (docs/http-api.md, "Refused entries"): entries refused by a limit (a 429, or items of
+// a 200 marked retryable) are dropped as rate_limited and never resent, since the server already
+// marks the gap in the trace, nor reported again; after a 429 sending pauses for Retry-After
+// (capped by maxPauseMs).
 
 const LEVELS = ["log", "info", "warn", "error"];
+const noDrops = () => ({ queue_full: 0, rate_limited: 0, refused: 0, undeliverable: 0 });
 const TRACE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}(-.*)?$/;
 
@@ -101,10 +104,11 @@ function safeContext(context) {
   }
 }
 
+// Retry-After as delta-seconds or an HTTP-date; a past date is 0, absent or unreadable 1 s.
 function retryAfterMs(response) {
   const raw = response.headers.get("retry-after");
   const seconds = Number(raw);
-  if (raw !== null && Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  if (raw !== null && !Number.isNaN(seconds)) return Math.max(0, seconds * 1000);
   const date = raw === null ? NaN : Date.parse(raw);
   return Number.isFinite(date) ? Math.max(0, date - Date.now()) : 1000;
 }
@@ -123,7 +127,8 @@ class Sender {
     this.maxPauseMs = options.maxPauseMs ?? 60_000;
     this.onError = options.onError;
     this.queue = [];
-    this.dropped = { queue_full: 0, rate_limited: 0, undeliverable: 0 };
+    this.droppedBy = noDrops(); // every drop so far
+    this.unreported = {}; // what the next in-band report tells (never rate_limited)
     this.sent = 0;
     this.pausedUntil = 0;
     this.timer = undefined;
@@ -138,9 +143,18 @@ class Sender {
     }
   }
 
+  drop(reason, n = 1) {
+    this.droppedBy[reason] += n;
+    if (reason !== "rate_limited") this.unreported[reason] = (this.unreported[reason] ?? 0) + n;
+  }
+
+  restore(counts) {
+    for (const [why, n] of Object.entries(counts)) this.unreported[why] = (this.unreported[why] ?? 0) + n;
+  }
+
   enqueue(entry) {
     if (this.queue.length >= this.maxQueue) {
-      this.dropped.queue_full += 1;
+      this.drop("queue_full");
       return;
     }
     this.queue.push(entry);
@@ -171,17 +185,17 @@ class Sender {
   }
 
   droppedReport(traceId) {
-    const total = this.dropped.queue_full + this.dropped.rate_limited + this.dropped.undeliverable;
+    const counts = this.unreported;
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
     if (total === 0) return undefined;
-    const counts = this.dropped;
-    this.dropped = { queue_full: 0, rate_limited: 0, undeliverable: 0 };
+    this.unreported = {};
+    const detail = Object.entries(counts).map(([why, n]) => `${n} ${why}`).join(", ");
     return {
       counts,
       entry: {
         trace_id: traceId,
         level: "warn",
-        message: `tracesink sdk dropped ${total} entries (queue full: ${counts.queue_full}, ` +
-          `rate limited: ${counts.rate_limited}, undeliverable: ${counts.undeliverable})`,
+        message: `tracesink sdk dropped ${total} entries (${detail})`,
         timestamp: Date.now(),
         context: { tracesink_dropped: counts },
       },
@@ -192,16 +206,22 @@ class Sender {
     while (this.queue.length > 0 && Date.now() >= this.pausedUntil) {
       const batch = this.queue.splice(0, this.batchSize);
       const report = this.droppedReport(batch[0].trace_id);
-      const sent = report ? [...batch, report.entry] : batch;
-      const outcome = await this.post(sent);
-      if (outcome === "ok") {
-        this.sent += batch.length;
+      const answer = await this.post(report ? [...batch, report.entry] : batch);
+      if (answer.outcome !== "ok") {
+        if (report) this.restore(report.counts);
+        this.drop(answer.outcome, batch.length);
         continue;
       }
-      if (report) {
-        for (const [why, n] of Object.entries(report.counts)) this.dropped[why] += n;
+      let stored = batch.length; // but for what the server refused inside its 200
+      for (const item of answer.rejected) {
+        if (report && item.index === batch.length) {
+          this.restore(report.counts); // the report itself: the next batch carries it
+          continue;
+        }
+        stored -= 1;
+        this.drop(item.retryable === true ? "rate_limited" : "refused");
       }
-      this.dropped[outcome] += batch.length;
+      this.sent += stored;
     }
     if (this.queue.length > 0 && this.timer === undefined) this.schedule();
   }
@@ -225,15 +245,19 @@ class Sender {
         if (attempt < this.maxRetries) await sleep(100 * 2 ** attempt);
         continue;
       }
+      let answer;
       try {
-        await response.arrayBuffer(); // free the connection
+        answer = JSON.parse(await response.text()); // also frees the connection
       } catch {
         // the status says enough
       }
-      if (response.ok) return "ok";
+      if (response.ok) {
+        const rejected = answer && Array.isArray(answer.rejected) ? answer.rejected : [];
+        return { outcome: "ok", rejected: rejected.filter((item) => item && typeof item === "object") };
+      }
       if (response.status === 429) {
         this.pausedUntil = Date.now() + Math.min(retryAfterMs(response), this.maxPauseMs);
-        return "rate_limited";
+        return { outcome: "rate_limited" };
       }
       if (response.status >= 500 || response.status === 408) {
         this.report(new Error(`tracesink answered ${response.status}`));
@@ -243,9 +267,15 @@ class Sender {
         continue;
       }
       this.report(new Error(`tracesink refused the batch: ${response.status}`));
-      return "undeliverable"; // 4xx: resending the same batch cannot help
+      return { outcome: "refused" }; // 4xx: resending the same batch cannot help
     }
-    return "undeliverable";
+    return { outcome: "undeliverable" };
+  }
+
+  result() {
+    const dropped = Object.values(this.droppedBy).reduce((a, b) => a + b, 0);
+    const { sent, pausedUntil } = this;
+    return { sent, pending: this.queue.length, dropped, droppedBy: { ...this.droppedBy }, pausedUntil };
   }
 
   async flush() {
@@ -255,11 +285,7 @@ class Sender {
     }
     if (this.running !== undefined) await this.running;
     if (this.queue.length > 0) await this.kick();
-    return {
-      sent: this.sent,
-      pending: this.queue.length,
-      dropped: this.dropped.queue_full + this.dropped.rate_limited + this.dropped.undeliverable,
-    };
+    return this.result();
   }
 }
 
@@ -329,14 +355,15 @@ class Logger {
     return tracedFetch(this.traceId, this.sender.fetch)(input, init);
   }
 
-  /** Deliver what is queued; resolves (never rejects) with what was sent, is pending (paused
-   * by a 429) and was dropped. Workers: `ctx.waitUntil(log.flush())`. */
+  /** Deliver what is queued; resolves (never rejects) with what the server stored, what is
+   * pending (paused by a 429) and what was dropped, by reason. Workers:
+   * `ctx.waitUntil(log.flush())`. */
   async flush() {
     try {
       return await this.sender.flush();
     } catch (error) {
       this.sender.report(error);
-      return { sent: this.sender.sent, pending: this.sender.queue.length, dropped: 0 };
+      return this.sender.result();
     }
   }
 }

@@ -35,19 +35,45 @@ const scenarios = {
     return { pending: (await log.flush()).pending };
   },
 
-  async limited() {
-    const calls = [];
-    const log = sdk.createLogger({
-      endpoint: url, system: "worker", traceId: "js-limited", flushIntervalMs: 0,
-      maxPauseMs: 30_000, fetch: countingFetch(calls),
-    });
+  // The three clients' shared scenario: tests/support/client_policy.py.
+  async policy() {
+    const traceId = "js-policy";
+    const log = sdk.createLogger({ endpoint: url, traceId, flushIntervalMs: 0 });
+    const counts = (r) => ({ sent: r.sent, dropped: r.droppedBy });
     for (let i = 0; i < 5; i += 1) log.info(`fill ${i}`);
-    const first = await log.flush(); // 3 stored, 2 refused inside a 200
-    log.info("refused whole");
-    const second = await log.flush(); // 429: dropped, sending paused
-    log.info("while paused");
-    const third = await log.flush(); // paused: nothing sent
-    return { calls, first, second, third };
+    const first = counts(await log.flush());
+    for (let i = 0; i < 2; i += 1) log.info(`refused ${i}`);
+    const second = counts(await log.flush());
+    log.info("after");
+    const held = (await log.flush()).pending === 1;
+    const trace = await (await fetch(`${url}/logs/${traceId}`)).json();
+    const storedWhileHeld = trace.entries.filter((e) => !e.kind).map((e) => e.message);
+    const deadline = Date.now() + Number(process.env.DELIVERY_TIMEOUT_MS);
+    let final = await log.flush();
+    while (final.pending > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      final = await log.flush();
+    }
+    return { first, second, held, storedWhileHeld, final: counts(final) };
+  },
+
+  // A 429 with each Retry-After in turn (url is a server that answers so); the pause each set.
+  async retryAfter() {
+    const pauses = [];
+    for (let i = 0; i < 4; i += 1) {
+      const log = sdk.createLogger({ endpoint: url, flushIntervalMs: 0, maxPauseMs: 30_000 });
+      log.info("refused");
+      const before = Date.now();
+      const done = await log.flush();
+      pauses.push({ ms: done.pausedUntil - before, dropped: done.droppedBy.rate_limited });
+    }
+    return { pauses };
+  },
+
+  async queueFull() {
+    const log = sdk.createLogger({ endpoint: url, traceId: "js-full", maxQueue: 2, flushIntervalMs: 0 });
+    for (let i = 0; i < 4; i += 1) log.info(`kept or not ${i}`);
+    return { flushed: await log.flush() };
   },
 
   async dead() {

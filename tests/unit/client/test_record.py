@@ -7,7 +7,6 @@ import logging
 from typing import Any
 
 from tracesink.client.record import encode_record
-from tracesink.client.transport import retry_after_s
 
 
 def encoded(msg: str, *args: Any, **extra: Any) -> dict[str, Any]:
@@ -36,13 +35,3 @@ def test_critical_keeps_its_name_and_stack_info_is_the_stack() -> None:
         "CRITICAL",
         "Stack (x)",
     )
-
-
-def test_retry_after_reads_seconds_and_defaults_to_one() -> None:
-    """A number of seconds; absent or unreadable (an HTTP date) is one second."""
-    assert [retry_after_s(v) for v in ("30", "0.5", None, "Wed, 21 Oct 2026 07:28:00 GMT")] == [
-        30.0,
-        0.5,
-        1.0,
-        1.0,
-    ]
