@@ -27,15 +27,29 @@ export const RULES = {
     "cors_origins": [],
     "ingest_keys": {},
     "key_prefix": "",
-    "max_commands_per_day": 0
+    "max_commands_per_day": 0,
+    "max_trace_entries": 1000
   },
   "keys": {
-    "about": "Every key is TRACESINK_KEY_PREFIX + one of these + its id (docs/keys.md).",
-    "logs": "logs:",
-    "counters": "tracesink:rl:",
-    "day": "tracesink:day:",
+    "about": [
+      "A key is <prefix><kind>{<tag>}<tail>, the braces literal (store/keys.py, docs/keys.md):",
+      "TRACESINK_KEY_PREFIX (matching `prefix`), a kind, the tag (a trace id, or `shared_tag` for",
+      "the keys one script call touches besides the trace lists), then a tail some kinds have."
+    ],
     "prefix": "[A-Za-z0-9._:-]{0,64}",
-    "expiry_slack_fraction": 10
+    "kinds": {
+      "trace": "logs:",
+      "counters": "rl:",
+      "day": "day:",
+      "pin": "pin:",
+      "pins": "pins:",
+      "maps": "maps:",
+      "map": "map:",
+      "requests": "req:"
+    },
+    "shared_tag": "tracesink",
+    "expiry_slack_fraction": 10,
+    "min_trace_entries": 2
   },
   "entry": {
     "fields": {
@@ -118,7 +132,10 @@ export const RULES = {
     ],
     "max_user_id_chars": 256,
     "max_timestamp_ms": 253402300800000,
-    "seconds_below": 100000000000
+    "seconds_below": 100000000000,
+    "timestamp_nudge_ms": 0.0005,
+    "timestamp_iso": "(\\d{4})(?:-(\\d\\d)-(\\d\\d)|(\\d\\d)(\\d\\d)|-W(\\d\\d)(?:-([1-7]))?|W(\\d\\d)([1-7])?)(?:[Tt ](\\d\\d)(?::?(\\d\\d)(?::?(\\d\\d)(?:[.,](\\d+))?)?)?([Zz]|[+-]\\d\\d(?::?\\d\\d(?::?\\d\\d)?)?)?)?",
+    "timestamp_offset": "([+-])(\\d\\d):?(\\d\\d)?:?(\\d\\d)?"
   },
   "messages": {
     "trace_id": "trace_id must be 1 to 128 characters from A-Z a-z 0-9 . _ : -",
@@ -130,7 +147,7 @@ export const RULES = {
     "trace_id_missing": "trace_id is missing: send it in the entry, or as an X-Trace-Id or traceparent header",
     "system_name": "a-z, 0-9, '_', '.', '-', starting with a letter, at most 32 characters",
     "system_label": "{field} must be a system name ({rule})",
-    "level": "level must be one of {levels}, an alias ({aliases}) or a logging number, got '{given}'",
+    "level": "level must be one of {levels}, an alias ({aliases}) or a logging number, got {given}",
     "level_negative": "level must not be a negative number",
     "user_id": "user_id must be at most {max} characters",
     "system_pinned": "this ingest key logs as system {pinned} only, not {given}",
@@ -169,6 +186,7 @@ export const RULES = {
     "setting_origins": "a comma-separated list of origins like https://app.example.com",
     "setting_ingest_keys": "a list like pk_web@browser=https://app.example.com|https://b.example,pk_cli=* (@system optional: a system name, {rule})",
     "setting_ingest_key_length": "{accepted}; each key at least 8 characters",
+    "setting_trace_entries": "a whole number of at least {min}",
     "setting_key_prefix": "up to 64 of A-Z a-z 0-9 . _ : - (e.g. 'dev:'), or empty for none"
   }
 };

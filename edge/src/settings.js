@@ -13,6 +13,7 @@ export const whole = (pattern) => new RegExp(`^(?:${pattern})$`);
 export const MANUAL = RULES.entry.manual;
 export const SYSTEM_NAME = whole(RULES.entry.system_name);
 export const SYSTEM_NAME_RULE = RULES.messages.system_name;
+// store/keys.py's PREFIX: no brace, so the key layout is unambiguous for every prefix.
 const KEY_PREFIX = whole(RULES.keys.prefix);
 
 export class ConfigurationError extends Error {}
@@ -84,6 +85,14 @@ function ingestKeys(raw) {
   return keys;
 }
 
+// config_values.trace_entries: room for the newest entry and the trimmed marker.
+function traceEntries(raw) {
+  const value = positiveInt(raw);
+  const min = RULES.keys.min_trace_entries;
+  if (value < min) throw new Error(message("setting_trace_entries", { min }));
+  return value;
+}
+
 function keyPrefix(raw) {
   if (!KEY_PREFIX.test(raw)) {
     throw new Error(message("setting_key_prefix"));
@@ -107,6 +116,7 @@ const OPTIONS = {
   ingest_keys: ingestKeys,
   key_prefix: keyPrefix,
   max_commands_per_day: count,
+  max_trace_entries: traceEntries,
 };
 
 // Every setting of the rules file is one the Worker reads: one added there without a parser here
@@ -164,6 +174,8 @@ function policyOf(o) {
     keyPrefix: o.key_prefix,
     // Count every ingester's commands per UTC day in the store (TRACESINK_MAX_COMMANDS_PER_DAY).
     sharedBudget: o.max_commands_per_day > 0,
+    // The most items a trace's list keeps (TRACESINK_MAX_TRACE_ENTRIES).
+    maxTraceEntries: o.max_trace_entries,
   };
 }
 

@@ -65,6 +65,7 @@ class Settings:
     live_poll_s: float = 1.0  # 0: live streams show this instance's entries only
     convex_webhook_secret: str | None = field(default=None, repr=False)  # POST /ingest/convex
     key_prefix: str = DEFAULTS.key_prefix  # "" = the plan's keys exactly (logs:{trace_id})
+    max_trace_entries: int = DEFAULTS.max_trace_entries  # 10x the default trace limit (keys.md)
     # How the user named each setting they gave (a flag or a variable), for messages; not a setting.
     given_as: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -353,8 +354,17 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "key_prefix",
         values.key_prefix,
-        "put before every Redis key (`dev:` gives `dev:logs:{trace_id}`), so two deployments "
-        "can share one database; empty keeps the plan's `logs:{trace_id}`",
+        "put before every Redis key (`dev:` gives `dev:logs:{<trace_id>}`, braces and all), "
+        "so deployments can share one database; no two prefixes (`kp:` and `kp:logs:` alike) "
+        "ever name one key (see [Redis keys](keys.md#the-layout))",
+    ),
+    Option(
+        "max_trace_entries",
+        values.trace_entries,
+        "the most items (entries and drop markers) one trace's list keeps, at least 2; past it "
+        "the oldest are trimmed and the trace's read answer says how many went (`trimmed`). "
+        "The default is 10x the default trace limit (a trace written at its limit for ten "
+        "windows) and bounds what one read returns (see [Redis keys](keys.md#a-trace))",
     ),
 )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 
 from tracesink.model import MANUAL, SYSTEM_NAME, SYSTEM_NAME_RULE
-from tracesink.rules import KEY_PREFIX, message  # messages the edge Worker shares
+from tracesink.rules import KEY_PREFIX, MIN_TRACE_ENTRIES, message  # shared with the edge
 
 
 def positive_int(raw: str) -> int:
@@ -186,8 +186,15 @@ def seconds_or_off(raw: str) -> float:
     return positive_number(raw)
 
 
+def trace_entries(raw: str) -> int:
+    value = positive_int(raw)
+    if value < MIN_TRACE_ENTRIES:  # the newest entry and the trimmed marker
+        raise ValueError(message("setting_trace_entries", min=MIN_TRACE_ENTRIES))
+    return value
+
+
 def key_prefix(raw: str) -> str:
-    # The characters a trace id may have: a prefix can never make a key ambiguous or unreadable.
+    # No brace: store/keys.py's layout is unambiguous for every such prefix (docs/keys.md).
     if not KEY_PREFIX.fullmatch(raw):
         raise ValueError(message("setting_key_prefix"))
     return raw

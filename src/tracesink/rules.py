@@ -51,6 +51,7 @@ class Defaults:
     ingest_keys: Mapping[str, tuple[str, ...]]
     key_prefix: str
     max_commands_per_day: int
+    max_trace_entries: int
 
 
 def _defaults(given: Mapping[str, Any]) -> Defaults:
@@ -64,12 +65,13 @@ def _defaults(given: Mapping[str, Any]) -> Defaults:
 DEFAULTS: Final = _defaults(RULES["defaults"])
 
 _KEYS = RULES["keys"]
-LOGS_PREFIX: Final[str] = _KEYS["logs"]
-COUNTERS_PREFIX: Final[str] = _KEYS["counters"]
-DAY_PREFIX: Final[str] = _KEYS["day"]
 KEY_PREFIX: Final = re.compile(_KEYS["prefix"])  # what TRACESINK_KEY_PREFIX may be
+KEY_KINDS: Final[Mapping[str, str]] = dict(_KEYS["kinds"])  # name -> literal (store/keys.py)
+SHARED_TAG: Final[str] = _KEYS["shared_tag"]
 # A trace lives ttl to ttl + ttl/fraction after its last write (limits.Policy.expiry_slack_ms).
 EXPIRY_SLACK_FRACTION: Final[int] = _KEYS["expiry_slack_fraction"]
+# TRACESINK_MAX_TRACE_ENTRIES keeps room for the newest entry and the trimmed marker.
+MIN_TRACE_ENTRIES: Final[int] = _KEYS["min_trace_entries"]
 
 _ENTRY = RULES["entry"]
 # Field name -> the JSON types it takes, named as msgspec names them in its errors.

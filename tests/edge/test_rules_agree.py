@@ -182,6 +182,7 @@ def test_the_worker_derives_the_python_services_defaults_and_limits(edge: dict[s
         "slackMs": policy.expiry_slack_ms,
         "keyPrefix": policy.key_prefix,
         "sharedBudget": policy.shared_budget,
+        "maxTraceEntries": policy.max_trace_entries,
     }
     assert edge["settings"]["rules"] == {
         "maxMessageBytes": rules.max_message_bytes,

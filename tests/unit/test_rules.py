@@ -56,13 +56,18 @@ def test_the_settings_defaults_are_the_rules_files() -> None:
 
 
 def test_the_expiry_slack_and_key_layout_are_the_rules_files() -> None:
-    """The stores' key prefixes and a trace's expiry slack come from the rules file."""
-    from tracesink.store import scripts
+    """The stores' key kinds, shared tag and prefix rule, and a trace's expiry slack, come from
+    the rules file; store/keys.py knows the grammar of every kind the file lists."""
+    from tracesink.store import keys, scripts
 
+    layout = FILE["keys"]
     policy = Policy(1000, 100, {}, 3_600_000, 3_600_000, key_prefix="p:")
-    assert policy.expiry_slack_ms == 3_600_000 // FILE["keys"]["expiry_slack_fraction"]
-    assert scripts.logs_key(policy, "t") == "p:" + FILE["keys"]["logs"] + "t"
-    assert scripts.counters_key(policy, 7) == "p:" + FILE["keys"]["counters"] + "7"
+    assert policy.expiry_slack_ms == 3_600_000 // layout["expiry_slack_fraction"]
+    assert scripts.logs_key(policy, "t") == "p:" + layout["kinds"]["trace"] + "{t}"
+    shared = "{" + layout["shared_tag"] + "}"
+    assert scripts.counters_key(policy, 7) == "p:" + layout["kinds"]["counters"] + shared + ":7"
+    assert set(keys.KINDS) == set(layout["kinds"].values())
+    assert keys.PREFIX.pattern == layout["prefix"]
 
 
 def _type_names(kind: msgspec.inspect.Type) -> set[str]:

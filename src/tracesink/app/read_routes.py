@@ -13,7 +13,7 @@ from tracesink.app.state import AppState
 from tracesink.errors import ValidationError
 from tracesink.ingest.trace_context import TRACE_ID, TRACE_ID_RULE
 from tracesink.limits import LIMIT_LEVELS
-from tracesink.store.base import decode_items
+from tracesink.store.items import decode_items, is_entry
 from tracesink.times import iso_ms
 
 MAX_TRACES_LISTED = 500
@@ -27,6 +27,16 @@ def _render_marker(marker: dict[str, Any]) -> dict[str, Any]:
     marker["message"] = f"{marker['count']} entries dropped ({levels}) between {first} and {last}"
     marker["first"], marker["last"] = first, last
     return marker
+
+
+def _render_trimmed(marker: dict[str, Any]) -> dict[str, Any]:
+    marker["message"] = (
+        f"{marker['count']} older items trimmed: the trace outgrew TRACESINK_MAX_TRACE_ENTRIES"
+    )
+    return marker
+
+
+RENDER = {"dropped": _render_marker, "trimmed": _render_trimmed}
 
 
 def trace_id_of(path: str) -> str:
@@ -49,16 +59,19 @@ async def get_trace(state: AppState, request: Request) -> Response:
         return error_response(404, f"no trace {trace_id}: never written, or expired", "trace_id")
     items = decode_items(record.items)
     dropped = dict.fromkeys(LIMIT_LEVELS, 0)
-    total, last_id = 0, None
+    total, last_id, trimmed = 0, None, 0
     for item in items:
         if item.get("kind") == "dropped":
             for level, n in item["by"].items():
-                dropped[level] += n
-        else:
+                if level in dropped:  # (a marker another version wrote may name others)
+                    dropped[level] += n
+        elif item.get("kind") == "trimmed":
+            trimmed += item["count"]
+        elif is_entry(item):  # a placeholder for an undecodable item is shown, not counted
             total += 1
             last_id = max(last_id or "", str(item.get("id", ""))) or None
     entries = [
-        _render_marker(item) if item.get("kind") == "dropped" else item
+        RENDER[item["kind"]](item) if item.get("kind") in RENDER else item
         for item in wanted.apply(items)
     ]
     content = {
@@ -69,6 +82,7 @@ async def get_trace(state: AppState, request: Request) -> Response:
         "entries": entries,
         "expires_at": iso_ms(record.expires_at_ms) if record.expires_at_ms is not None else None,
         "dropped": {"total": sum(dropped.values()), **dropped},
+        "trimmed": trimmed,  # the oldest items gone: the list outgrew its cap
     }
     return json_response(200, content)
 

@@ -7,7 +7,8 @@ request of that batch answered.
 A trace's list holds entries and drop markers in arrival order. A marker
 (``{"kind": "dropped", "count", "by": {level: n}, "first", "last"}``) is written where entries
 were refused and updated in place while refusals continue, so a reader sees the gap where it
-happened.
+happened. A list that outgrows ``Policy.max_trace_entries`` loses its oldest items, and a
+trimmed marker (``{"kind": "trimmed", "count"}``) at its oldest end says how many.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import Any, Protocol
 import msgspec
 
 from tracesink.limits import LIMIT_LEVELS, Decision
-from tracesink.model import PreparedEntry
+from tracesink.model import MANUAL, PreparedEntry
+from tracesink.store.items import decode_items, is_entry
 
 
 @dataclass(slots=True)
@@ -128,6 +130,24 @@ def new_marker(level: str, now_ms: int) -> dict[str, Any]:
     return {"kind": "dropped", "count": 1, "by": by, "first": now_ms, "last": now_ms}
 
 
+def trim(items: list[bytes], max_items: int) -> None:
+    """Keep a list (oldest first) within ``max_items`` as write_batch.lua does: beyond it, the
+    newest ``max_items - 1`` items stay, after a trimmed marker counting every item removed so
+    far (docs/keys.md). Whenever it runs, the result is the same."""
+    if len(items) <= max_items:
+        return
+    cut = len(items) - max_items + 1
+    gone = items[:cut]
+    removed = len(gone)
+    if gone[0].startswith(TRIMMED_HEAD):
+        removed += int(msgspec.json.decode(gone[0])["count"]) - 1
+    marker = {"kind": "trimmed", "count": removed}
+    items[:] = [msgspec.json.encode(marker), *items[cut:]]
+
+
+TRIMMED_HEAD = b'{"kind":"trimmed"'
+
+
 def recent_from_index(
     fields: Sequence[tuple[bytes, bytes]], limit: int, now_ms: int, ttl_ms: int
 ) -> list[tuple[str, int]]:
@@ -144,13 +164,10 @@ def recent_from_index(
     return [(trace_id, at) for at, trace_id in live[:limit]]
 
 
-def decode_items(items: Sequence[bytes]) -> list[dict[str, Any]]:
-    return [msgspec.json.decode(item) for item in items]
-
-
 def summarize(trace_id: str, items: Sequence[bytes], last_seen_ms: int) -> TraceSummary:
-    entries = [item for item in decode_items(items) if "kind" not in item]
-    systems = sorted({entry["system"] for entry in entries})
+    """A trace as the recent list shows it; items no reader can decode are not counted."""
+    entries = [item for item in decode_items(items) if is_entry(item)]
+    systems = sorted({entry.get("system", MANUAL) for entry in entries})
     levels: dict[str, int] = {}
     for entry in entries:
         levels[entry.get("level", "log")] = levels.get(entry.get("level", "log"), 0) + 1

@@ -8,13 +8,13 @@ several instances need the Redis store.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import msgspec
 
 from tracesink.limits import Decision, LocalCounters, Policy
 from tracesink.model import PreparedEntry
-from tracesink.store.base import TraceRecord, TraceSummary, Usage, new_marker, summarize
+from tracesink.store.base import TraceRecord, TraceSummary, Usage, new_marker, summarize, trim
+from tracesink.store.items import decode_item
 
 SWEEP_EVERY_MS = 60_000
 
@@ -51,6 +51,7 @@ class MemoryStore:
         if batch_id is not None and any(d.admitted for d in decisions):
             self._remember(batch_id, now_ms, now_ms)
         expires = now_ms + policy.ttl_ms
+        written: set[str] = set()
         for entry, decision in zip(entries, decisions, strict=True):
             if decision.limited_by is None:
                 self._live_list(entry.trace_id, now_ms).append(entry.payload)
@@ -61,6 +62,9 @@ class MemoryStore:
                 self.usage.drops_unmarked += 1  # a refusal never creates a trace
                 continue
             self._expires_ms[entry.trace_id] = expires
+            written.add(entry.trace_id)
+        for trace_id in written:  # once per trace and batch, as the script trims
+            trim(self._lists[trace_id], policy.max_trace_entries)
         return decisions
 
     async def replay_batch(
@@ -75,6 +79,8 @@ class MemoryStore:
             self._live_list(entry.trace_id, now_ms).append(entry.payload)
             self._last_seen_ms[entry.trace_id] = now_ms
             self._expires_ms[entry.trace_id] = now_ms + self._policy.ttl_ms
+        for trace_id in {e.trace_id for e in entries}:
+            trim(self._lists[trace_id], self._policy.max_trace_entries)
         return True
 
     def _remember(self, batch_id: str, written_ms: int, now_ms: int) -> None:
@@ -94,7 +100,7 @@ class MemoryStore:
 
     @staticmethod
     def _record_drop(items: list[bytes], level: str, now_ms: int) -> None:
-        last: dict[str, Any] = msgspec.json.decode(items[-1]) if items else {}
+        last = decode_item(items[-1], len(items) - 1) if items else {}
         if last.get("kind") == "dropped":
             last["count"] += 1
             last["by"][level] += 1
