@@ -133,6 +133,8 @@ export const RULES = {
     "max_user_id_chars": 256,
     "max_timestamp_ms": 253402300800000,
     "seconds_below": 100000000000,
+    "max_nesting": 256,
+    "excerpt_chars": 24,
     "timestamp_nudge_ms": 0.0005,
     "timestamp_iso": "(\\d{4})(?:-(\\d\\d)-(\\d\\d)|(\\d\\d)(\\d\\d)|-W(\\d\\d)(?:-([1-7]))?|W(\\d\\d)([1-7])?)(?:[Tt ](\\d\\d)(?::?(\\d\\d)(?::?(\\d\\d)(?:[.,](\\d+))?)?)?([Zz]|[+-]\\d\\d(?::?\\d\\d(?::?\\d\\d)?)?)?)?",
     "timestamp_offset": "([+-])(\\d\\d):?(\\d\\d)?:?(\\d\\d)?"
@@ -155,6 +157,8 @@ export const RULES = {
     "context_bytes": "context is larger than {max} bytes as JSON",
     "context_depth": "context is nested deeper than {max} levels",
     "context_utf8": "context is not valid UTF-8",
+    "too_deep": "{place} is nested too deeply (more than {max} levels)",
+    "number_range": "{field} holds a number beyond the range of a 64-bit float, which no reader can show: {written}",
     "timestamp_form": "timestamp must be milliseconds since the epoch or an ISO 8601 string",
     "timestamp_negative": "timestamp must be a positive number",
     "timestamp_range": "timestamp is out of range",
