@@ -31,6 +31,7 @@ PREFIX_RULE = MESSAGES["setting_key_prefix"]
 TRACE = KEY_KINDS["trace"]  # LIST  a trace's entries and drop markers, newest first; tag: trace id
 COUNTERS = KEY_KINDS["counters"]  # HASH  one fixed window's counters; tag SHARED, tail :{window}
 DAY = KEY_KINDS["day"]  # STRING  the day's shared command count; tag SHARED, tail :{day}
+REQUESTS = KEY_KINDS["requests"]  # HASH  Convex request id -> trace id, one per window; tag SHARED
 SHARED = SHARED_TAG  # the tag of every key one script call touches besides the trace lists
 
 # Reserved for later issues, with their shapes (docs/keys.md): never written yet.
@@ -38,7 +39,6 @@ PIN = KEY_KINDS["pin"]  # a pinned trace's pin; tag: the trace id (its list's sl
 PINS = KEY_KINDS["pins"]  # the bounded index of pins; tag SHARED
 MAPS = KEY_KINDS["maps"]  # a release's index of source maps; tag: the release
 MAP = KEY_KINDS["map"]  # a chunk of a source map body; tag: the release, tail :{map}:{chunk}
-REQUESTS = KEY_KINDS["requests"]  # Convex request id -> trace id per window; tag SHARED
 
 _TRACE_ID = r"[A-Za-z0-9._:-]{1,128}"
 _NUMBER = r"-?[0-9]+"
@@ -53,7 +53,7 @@ KINDS: dict[str, tuple[str, str]] = {
     MAP: (_TRACE_ID, f":[0-9a-f]{{1,64}}:{_NUMBER}"),
     REQUESTS: (SHARED, f":{_NUMBER}"),
 }
-IN_USE = (TRACE, COUNTERS, DAY)  # the kinds this version writes
+IN_USE = (TRACE, COUNTERS, DAY, REQUESTS)  # the kinds this version writes
 
 assert not any(a != b and a.endswith(b) for a in KINDS for b in KINDS), "a kind ends another"
 assert not any(c in "{}" for kind in KINDS for c in kind), "a kind holds a brace"
@@ -71,6 +71,11 @@ def counters_key(prefix: str, window: int) -> str:
 def day_key(prefix: str, day: int) -> str:
     """The day's shared command count, carried over a window without writes."""
     return f"{prefix}{DAY}{{{SHARED}}}:{day}"
+
+
+def requests_key(prefix: str, window: int) -> str:
+    """Window ``window``'s map of Convex request ids to the trace ids their lines named."""
+    return f"{prefix}{REQUESTS}{{{SHARED}}}:{window}"
 
 
 def trace_lead(prefix: str) -> str:
