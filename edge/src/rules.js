@@ -1,11 +1,11 @@
-// Generated from src/tracesink/rules.json by `python -m tracesink.rules > edge/src/rules.js`;
+// Generated from src/tracesink/rules.json by `python -m tracesink.edge_rules > edge/src/rules.js`;
 // do not edit: change rules.json and regenerate (tests/unit/test_rules.py fails while stale).
 
 export const RULES = {
   "about": [
     "The one definition of the rules both ingesters enforce: the Python service loads this file",
     "(src/tracesink/rules.py) and the edge Worker imports a generated copy of it",
-    "(edge/src/rules.js, `python -m tracesink.rules > edge/src/rules.js`; a test fails while it is",
+    "(edge/src/rules.js, `python -m tracesink.edge_rules > edge/src/rules.js`; a test fails while it is",
     "stale). Change a default, a limit, a message or a key here, nowhere else. Messages hold",
     "{placeholders} that both runtimes fill the same way (tracesink.rules.message, edge/src/messages.js)."
   ],
@@ -28,6 +28,7 @@ export const RULES = {
     "ingest_keys": {},
     "key_prefix": "",
     "max_commands_per_day": 0,
+    "read_reserve": 10,
     "max_trace_entries": 1000
   },
   "keys": {
@@ -50,6 +51,10 @@ export const RULES = {
     "shared_tag": "tracesink",
     "expiry_slack_fraction": 10,
     "min_trace_entries": 2
+  },
+  "budget": {
+    "about": "TRACESINK_READ_RESERVE: the share of the daily command budget kept for reads.",
+    "max_read_reserve": 90
   },
   "entry": {
     "fields": {
@@ -190,6 +195,7 @@ export const RULES = {
     "setting_origins": "a comma-separated list of origins like https://app.example.com",
     "setting_ingest_keys": "a list like pk_web@browser=https://app.example.com|https://b.example,pk_cli=* (@system optional: a system name, {rule})",
     "setting_ingest_key_length": "{accepted}; each key at least 8 characters",
+    "setting_reserve": "a percentage from 0 to {max}",
     "setting_trace_entries": "a whole number of at least {min}",
     "setting_key_prefix": "up to 64 of A-Z a-z 0-9 . _ : - (e.g. 'dev:'), or empty for none"
   }

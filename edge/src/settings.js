@@ -32,6 +32,13 @@ function count(raw) {
   return value;
 }
 
+function reservePercent(raw) {
+  const value = count(raw);
+  const max = RULES.budget.max_read_reserve;
+  if (value > max) throw new Error(message("setting_reserve", { max }));
+  return value;
+}
+
 function shares(raw) {
   const accepted = message("setting_shares");
   const parsed = new Map();
@@ -116,6 +123,7 @@ const OPTIONS = {
   ingest_keys: ingestKeys,
   key_prefix: keyPrefix,
   max_commands_per_day: count,
+  read_reserve: reservePercent,
   max_trace_entries: traceEntries,
 };
 
@@ -204,6 +212,7 @@ export function settingsFrom(env) {
     maxBodyBytes: o.max_body_bytes,
     maxBatchItems: o.max_batch_items,
     maxCommandsPerDay: o.max_commands_per_day,
+    readReservePct: o.read_reserve,
     corsOrigins: o.cors_origins,
     ingestKeys: o.ingest_keys,
     store: { url: String(url).replace(/\/+$/, ""), token: String(token) },

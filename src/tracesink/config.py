@@ -58,6 +58,7 @@ class Settings:
     spool_max_bytes: int = 256 * 1024 * 1024
     outage_share: int = 100
     max_commands_per_day: int = DEFAULTS.max_commands_per_day  # 0: no budget
+    read_reserve: int = DEFAULTS.read_reserve  # percent of the daily budget ingest leaves to reads
     price_per_100k_commands: float = 0.20
     price_per_gb_month: float = 0.25
     otlp_fallback_trace: str = "otlp-{service}"
@@ -316,9 +317,17 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "max_commands_per_day",
         values.count,
-        "store commands per UTC day, counted over every instance on the database (inside each"
-        " batch's script call, at no extra command; give every instance the same value); past"
-        " it ingest answers 429 `limited_by: budget` until midnight UTC",
+        "store commands per UTC day, every command counted (reads, health probes and live "
+        "polls too) over every instance on the database (inside each batch's script call; an "
+        "instance that only reads publishes its own; give every instance the same value); "
+        "past `100 - TRACESINK_READ_RESERVE` percent of it ingest answers 429 `limited_by: "
+        "budget`, past all of it reads answer 429 too, until midnight UTC",
+    ),
+    Option(
+        "read_reserve",
+        values.reserve_percent,
+        "percent (0 to 90) of the daily command budget ingest leaves to reads, so that an "
+        "exhausted ingest can still be inspected",
     ),
     Option(
         "price_per_100k_commands",

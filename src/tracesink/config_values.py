@@ -6,7 +6,12 @@ from __future__ import annotations
 import ipaddress
 
 from tracesink.model import MANUAL, SYSTEM_NAME, SYSTEM_NAME_RULE
-from tracesink.rules import KEY_PREFIX, MIN_TRACE_ENTRIES, message  # shared with the edge
+from tracesink.rules import (  # shared with the edge Worker
+    KEY_PREFIX,
+    MAX_READ_RESERVE,
+    MIN_TRACE_ENTRIES,
+    message,
+)
 
 
 def positive_int(raw: str) -> int:
@@ -108,6 +113,13 @@ def percent(raw: str) -> int:
     value = positive_int(raw)
     if value > 100:
         raise ValueError("a percentage from 1 to 100")
+    return value
+
+
+def reserve_percent(raw: str) -> int:
+    value = count(raw)
+    if value > MAX_READ_RESERVE:
+        raise ValueError(message("setting_reserve", max=MAX_READ_RESERVE))
     return value
 
 

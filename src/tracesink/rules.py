@@ -7,7 +7,7 @@ copy, and nothing noticed when one changed. The Worker cannot read a file at run
 test runners (node, workerd through Miniflare) disagree on importing JSON, so it imports a
 generated ES module holding the same data, ``edge/src/rules.js``::
 
-    python -m tracesink.rules > edge/src/rules.js
+    python -m tracesink.edge_rules > edge/src/rules.js
 
 tests/unit/test_rules.py fails while that copy differs from what this prints, and
 tests/edge/test_rules_edge.py runs the Worker's own settings code under node and compares what it
@@ -51,6 +51,7 @@ class Defaults:
     ingest_keys: Mapping[str, tuple[str, ...]]
     key_prefix: str
     max_commands_per_day: int
+    read_reserve: int
     max_trace_entries: int
 
 
@@ -72,6 +73,8 @@ SHARED_TAG: Final[str] = _KEYS["shared_tag"]
 EXPIRY_SLACK_FRACTION: Final[int] = _KEYS["expiry_slack_fraction"]
 # TRACESINK_MAX_TRACE_ENTRIES keeps room for the newest entry and the trimmed marker.
 MIN_TRACE_ENTRIES: Final[int] = _KEYS["min_trace_entries"]
+# TRACESINK_READ_RESERVE's largest value: ingest always keeps some of the budget.
+MAX_READ_RESERVE: Final[int] = RULES["budget"]["max_read_reserve"]
 
 _ENTRY = RULES["entry"]
 # Field name -> the JSON types it takes, named as msgspec names them in its errors.
@@ -104,18 +107,3 @@ def message(name: str, /, **values: object) -> str:
 
 TRACE_ID_RULE: Final[str] = MESSAGES["trace_id"]
 SYSTEM_NAME_RULE: Final[str] = MESSAGES["system_name"]
-
-EDGE_HEADER = """\
-// Generated from src/tracesink/rules.json by `python -m tracesink.rules > edge/src/rules.js`;
-// do not edit: change rules.json and regenerate (tests/unit/test_rules.py fails while stale).
-"""
-
-
-def render_edge_module() -> str:
-    """edge/src/rules.js, whole: the rules file as an ES module the Worker imports."""
-    data = json.dumps(RULES, indent=2, ensure_ascii=False)
-    return f"{EDGE_HEADER}\nexport const RULES = {data};\n"
-
-
-if __name__ == "__main__":
-    print(render_edge_module(), end="")

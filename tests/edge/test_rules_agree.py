@@ -55,6 +55,8 @@ BAD_VARIABLES = [
     {"TRACESINK_KEY_PREFIX": "has space"},
     {"TRACESINK_MAX_COMMANDS_PER_DAY": "-1"},
     {"TRACESINK_MAX_COMMANDS_PER_DAY": "some"},
+    {"TRACESINK_READ_RESERVE": "95"},
+    {"TRACESINK_MAX_TRACE_ENTRIES": "1"},
 ]
 
 BROWSER = {"origin": "https://app.example"}
@@ -194,6 +196,7 @@ def test_the_worker_derives_the_python_services_defaults_and_limits(edge: dict[s
     assert edge["settings"]["maxBodyBytes"] == settings.max_body_bytes
     assert edge["settings"]["maxBatchItems"] == settings.max_batch_items
     assert edge["settings"]["maxCommandsPerDay"] == settings.max_commands_per_day
+    assert edge["settings"]["readReservePct"] == settings.read_reserve
     assert edge["settings"]["corsOrigins"] == list(settings.cors_origins)
     assert edge["settings"]["ingestKeys"] == list(settings.ingest_keys)
 
@@ -264,7 +267,7 @@ def test_a_field_added_to_the_rules_file_alone_is_taken_by_both(tmp_path: Path) 
     shutil.copytree(ROOT / "edge" / "src", edge_src)
     shutil.copy(ROOT / "edge" / "package.json", edge_src.parent)  # "type": "module"
     generated = subprocess.run(
-        [sys.executable, "-m", "tracesink.rules"], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "tracesink.edge_rules"], env=env, capture_output=True, text=True
     )
     (edge_src / "rules.js").write_text(generated.stdout, "utf-8")
     bodies = [

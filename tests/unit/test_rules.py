@@ -15,7 +15,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from tracesink import rules
+from tracesink import edge_rules, rules
 from tracesink.config import OPTIONS, Settings, load_settings
 from tracesink.ingest.model import AS_SENT, IncomingEntry
 from tracesink.limits import Policy
@@ -27,13 +27,13 @@ FILE = json.loads((ROOT / "src" / "tracesink" / "rules.json").read_text("utf-8")
 
 
 def test_the_edge_workers_copy_is_what_the_rules_file_generates() -> None:
-    """edge/src/rules.js is the rules file as `python -m tracesink.rules` prints it, so a rule
+    """edge/src/rules.js is the rules file as `python -m tracesink.edge_rules` prints it, so a rule
     changed without regenerating the Worker's copy fails here."""
-    assert EDGE_COPY.read_text("utf-8") == rules.render_edge_module(), (
-        "edge/src/rules.js is stale: run `python -m tracesink.rules > edge/src/rules.js`"
+    assert EDGE_COPY.read_text("utf-8") == edge_rules.render(), (
+        "edge/src/rules.js is stale: run `python -m tracesink.edge_rules > edge/src/rules.js`"
     )
     printed = subprocess.run(
-        [sys.executable, "-m", "tracesink.rules"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "tracesink.edge_rules"], capture_output=True, text=True, check=True
     ).stdout
     assert printed == EDGE_COPY.read_text("utf-8")
 
