@@ -137,7 +137,9 @@ export default {
         return errorResponse(400, message("origin_malformed"), "Origin");
       }
       if (!cors.allows(origin)) {
-        return errorResponse(403, message("origin_refused", { origin }), "Origin");
+        // Readable by the refused page (CORS headers on the refusal alone), as the Python
+        // service does: its client sees the 403 and stops instead of retrying a network error.
+        return errorResponse(403, message("origin_refused", { origin }), "Origin", cors.headers(origin));
       }
       if (request.method === "OPTIONS") {
         const preflight = new Response(null, { status: 204 });
