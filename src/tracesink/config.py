@@ -62,6 +62,11 @@ class Settings:
     convex_webhook_secret: str | None = field(default=None, repr=False)  # POST /ingest/convex
     key_prefix: str = ""  # "" = the plan's keys exactly (logs:{trace_id})
     max_trace_entries: int = 1000  # 10x the default trace limit (docs/keys.md)
+    # Source maps (docs/browser.md): bounded per release, few releases, their own expiry.
+    sourcemaps_dir: str = ""  # "" = none; else <dir>/<release>/<path>.map beside the service
+    sourcemaps_max_bytes: int = 32 * 1024 * 1024  # one release's maps together
+    sourcemaps_releases: int = 5  # releases kept; the least recently uploaded go first
+    sourcemaps_ttl_s: int = 30 * 24 * 3600  # a release's maps expire after its last upload
     # How the user named each setting they gave (a flag or a variable), for messages; not a setting.
     given_as: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -308,6 +313,24 @@ OPTIONS: tuple[Option, ...] = (
         "max_trace_entries",
         values.trace_entries,
         "most items a trace keeps (entries and markers); the oldest are trimmed beyond",
+    ),
+    Option(
+        "sourcemaps_dir",
+        str,
+        "a folder of source maps deployed beside the service, as <dir>/<release>/<file>.map",
+    ),
+    Option(
+        "sourcemaps_max_bytes", values.positive_int, "most bytes of source maps one release keeps"
+    ),
+    Option(
+        "sourcemaps_releases",
+        values.positive_int,
+        "releases whose source maps are kept; the least recently uploaded are deleted beyond",
+    ),
+    Option(
+        "sourcemaps_ttl_s",
+        values.positive_int,
+        "seconds a release's source maps are kept after its last upload",
     ),
 )
 

@@ -34,8 +34,10 @@ SHARED = "tracesink"  # the tag of every key one script call touches besides the
 # Reserved for later issues, with their shapes (docs/keys.md): never written yet.
 PIN = "pin:"  # a pinned trace's pin; tag: the trace id (its list's slot)
 PINS = "pins:"  # the bounded index of pins; tag SHARED
-MAPS = "maps:"  # a release's index of source maps; tag: the release
-MAP = "map:"  # a chunk of a source map body; tag: the release, tail :{map}:{chunk}
+# Source maps (sourcemaps/storage.py): a release's index, its maps' chunks, the releases kept.
+MAPS = "maps:"  # HASH  a release's index of source maps; tag: the release
+MAP = "map:"  # STRING  a chunk of a source map body; tag: the release, tail :{map}:{chunk}
+RELEASES = "releases:"  # ZSET  releases with maps, by upload time; tag SHARED
 
 _TRACE_ID = r"[A-Za-z0-9._:-]{1,128}"
 _NUMBER = r"-?[0-9]+"
@@ -49,8 +51,9 @@ KINDS: dict[str, tuple[str, str]] = {
     MAPS: (_TRACE_ID, ""),
     MAP: (_TRACE_ID, f":[0-9a-f]{{1,64}}:{_NUMBER}"),
     REQUESTS: (SHARED, f":{_NUMBER}"),
+    RELEASES: (SHARED, ""),
 }
-IN_USE = (TRACE, COUNTERS, DAY, REQUESTS)  # the kinds this version writes
+IN_USE = (TRACE, COUNTERS, DAY, REQUESTS, MAPS, MAP, RELEASES)  # the kinds this version writes
 
 assert not any(a != b and a.endswith(b) for a in KINDS for b in KINDS), "a kind ends another"
 assert not any(c in "{}" for kind in KINDS for c in kind), "a kind holds a brace"
@@ -73,6 +76,21 @@ def day_key(prefix: str, day: int) -> str:
 def requests_key(prefix: str, window: int) -> str:
     """Window ``window``'s map of Convex request ids to the trace ids their lines named."""
     return f"{prefix}{REQUESTS}{{{SHARED}}}:{window}"
+
+
+def maps_key(prefix: str, release: str) -> str:
+    """A release's index of source maps: file name -> the map's record (sourcemaps/storage.py)."""
+    return f"{prefix}{MAPS}{{{release}}}"
+
+
+def map_chunk_key(prefix: str, release: str, map_id: str, chunk: int) -> str:
+    """Chunk ``chunk`` of map ``map_id`` (a hex content hash) of ``release``."""
+    return f"{prefix}{MAP}{{{release}}}:{map_id}:{chunk}"
+
+
+def releases_key(prefix: str) -> str:
+    """The releases that have maps, scored by their last upload: the oldest beyond the cap go."""
+    return f"{prefix}{RELEASES}{{{SHARED}}}"
 
 
 def trace_lead(prefix: str) -> str:
