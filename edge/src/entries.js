@@ -29,6 +29,9 @@ const LEVEL_ALIASES = {
 };
 const NUMERIC_LEVELS = [[40, "error"], [30, "warn"], [20, "info"], [0, "log"]];
 const MAX_USER_ID_CHARS = 256;
+// A release names its source maps' keys (store/keys.py): no braces, no spaces.
+const RELEASE = /^[A-Za-z0-9._:@+-]{1,128}$/;
+const RELEASE_RULE = "release must be 1-128 of A-Z a-z 0-9 . _ : @ + -";
 // What Python's bytes.strip() removes (String.prototype.trim removes more: no-break spaces…).
 const ASCII_SPACE = /^[ \t\n\r\v\f]+|[ \t\n\r\v\f]+$/g;
 const strip = (text) => text.replace(ASCII_SPACE, "");
@@ -43,6 +46,7 @@ const FIELDS = {
   system: ["str", "null"],
   user_id: ["int", "str", "null"],
   stack: ["str", "null"],
+  release: ["str", "null"],
   timestamp: ["float", "str", "null"],
 };
 
@@ -311,6 +315,10 @@ export function prepareEntry(incoming, rules, sender, nowMs) {
     const [stack, stackTruncated] = truncate(incoming.stack, rules.maxMessageBytes);
     members.push(["stack", stack]);
     truncated ||= stackTruncated;
+  }
+  if (incoming.release !== undefined && incoming.release !== null) {
+    if (!RELEASE.test(incoming.release)) throw new ValidationError(RELEASE_RULE, "release");
+    members.push(["release", incoming.release]);
   }
   const given = incoming.timestamp;
   const sentMs = given === undefined || given === null ? nowMs : timestampMs(given);

@@ -18,6 +18,8 @@ class IncomingEntry(msgspec.Struct, frozen=True):
     context: msgspec.Raw = msgspec.Raw(b"")
     user_id: str | int | None = None
     stack: str | None = None
+    # The build that sent it (the browser client's data-release): picks its source maps.
+    release: str | None = None
     timestamp: float | str | None = None
 
 

@@ -33,6 +33,9 @@ from tracesink.model import (
 from tracesink.times import iso_ms
 
 MAX_USER_ID_CHARS = 256
+# A release names its source maps' keys (store/keys.py): no braces, no spaces.
+RELEASE = re.compile(r"[A-Za-z0-9._:@+-]{1,128}")
+RELEASE_RULE = "release must be 1-128 of A-Z a-z 0-9 . _ : @ + -"
 _FIELD_IN_MESSAGE = re.compile(r"`\$\.([A-Za-z_]+)|field `([A-Za-z_]+)`")
 _check_syntax = msgspec.json.Decoder(msgspec.Raw).decode
 _OUT_OF_RANGE = ("Number out of range", "Integer value out of range")
@@ -294,6 +297,10 @@ def prepare_entry(
         stack, stack_truncated = _truncate(incoming.stack, rules.max_message_bytes)
         entry["stack"] = stack
         truncated = truncated or stack_truncated
+    if incoming.release is not None:
+        if not RELEASE.fullmatch(incoming.release):
+            raise ValidationError(RELEASE_RULE, field="release")
+        entry["release"] = incoming.release
     sent_ms = now_ms if incoming.timestamp is None else timestamp_ms(incoming.timestamp)
     entry["timestamp"] = iso_ms(sent_ms)
     entry["received_at"] = iso_ms(now_ms)
