@@ -80,9 +80,12 @@ def check_commit(
     record it replaces, if any."""
     if not record.file or len(record.file) > MAX_FILE_CHARS:
         raise ValidationError(f"file is 1 to {MAX_FILE_CHARS} characters", field="file")
-    if record.chunks != -(-record.size // CHUNK_BYTES) or record.size <= 0:
+    # Chunks are cut between UTF-8 characters: each but the last is at least CHUNK_BYTES - 3.
+    fewest, most = -(-record.size // CHUNK_BYTES), -(-record.size // (CHUNK_BYTES - 3))
+    if record.size <= 0 or not fewest <= record.chunks <= most:
         raise ValidationError(
-            f"chunks must be bytes / {CHUNK_BYTES} rounded up ({record.size} bytes)", "chunks"
+            f"{record.size} bytes come in {fewest} to {most} chunks of at most {CHUNK_BYTES}",
+            field="chunks",
         )
     others = sum(r.size for name, r in index.items() if name != record.file)
     if others + record.size > limits.max_bytes:

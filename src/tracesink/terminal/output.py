@@ -15,6 +15,8 @@ import msgspec
 from rich.console import Console
 from rich.text import Text
 
+from tracesink.sourcemaps.resolve import resolved_text
+
 LEVEL_STYLES = {"error": "bold red", "warn": "yellow", "info": "cyan", "log": "dim"}
 SYSTEM_STYLES = {
     "browser": "magenta",
@@ -58,7 +60,12 @@ def entry_line(entry: dict[str, Any], with_trace: bool = False) -> Text:
     if "context" in entry:
         line.append("\n    context ", style="dim")
         line.append(msgspec.json.encode(entry["context"]).decode())
-    if "stack" in entry:
+    if entry.get("release"):
+        line.append(f"\n    release {entry['release']}", style="dim")
+    if "resolved" in entry:  # through the release's source maps (sourcemaps/resolve.py)
+        for stack_line in resolved_text(entry["resolved"]).splitlines():
+            line.append(f"\n    {stack_line}", style="dim")
+    elif "stack" in entry:
         for stack_line in str(entry["stack"]).splitlines():
             line.append(f"\n    {stack_line}", style="dim")
     return line
