@@ -9,13 +9,12 @@ from dataclasses import asdict, dataclass
 import msgspec
 
 from tracesink.errors import ValidationError
+from tracesink.ingest.validate import RELEASE, RELEASE_RULE
 
 # Every chunk but a map's last is exactly this long: under the default body cap (1 MiB) and
 # Upstash's 1 MB request limit with room for JSON escaping, and it bounds a map's chunk count.
 CHUNK_BYTES = 256 * 1024
 MAP_ID = re.compile(r"[0-9a-f]{16,64}")
-RELEASE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-RELEASE_RULE = "a release is 1-128 of A-Z a-z 0-9 . _ : - (and not . or ..)"
 MAX_FILE_CHARS = 1024
 
 
@@ -46,7 +45,7 @@ class MapLimits:
 
 def check_release(release: str) -> str:
     if not RELEASE.fullmatch(release) or release in (".", ".."):
-        raise ValidationError(RELEASE_RULE, field="release")
+        raise ValidationError(RELEASE_RULE + " (not . or ..)", field="release")
     return release
 
 

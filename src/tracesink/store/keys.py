@@ -41,6 +41,7 @@ RELEASES = "releases:"  # ZSET  releases with maps, by upload time; tag SHARED
 
 _TRACE_ID = r"[A-Za-z0-9._:-]{1,128}"
 _NUMBER = r"-?[0-9]+"
+_RELEASE = r"[A-Za-z0-9._:@+-]{1,128}"  # ingest/validate.py's RELEASE
 # kind -> (what its tag may be, what its tail may be), as regular expressions.
 KINDS: dict[str, tuple[str, str]] = {
     TRACE: (_TRACE_ID, ""),
@@ -48,8 +49,8 @@ KINDS: dict[str, tuple[str, str]] = {
     DAY: (SHARED, f":{_NUMBER}"),
     PIN: (_TRACE_ID, ""),
     PINS: (SHARED, ""),
-    MAPS: (_TRACE_ID, ""),
-    MAP: (_TRACE_ID, f":[0-9a-f]{{1,64}}:{_NUMBER}"),
+    MAPS: (_RELEASE, ""),
+    MAP: (_RELEASE, f":[0-9a-f]{{1,64}}:{_NUMBER}"),
     REQUESTS: (SHARED, f":{_NUMBER}"),
     RELEASES: (SHARED, ""),
 }
