@@ -18,8 +18,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from tracesink.ingest.validate import RELEASE
 from tracesink.sourcemaps.parsed import MapError, ParsedMap
-from tracesink.sourcemaps.record import RELEASE, MapRecord
+from tracesink.sourcemaps.record import MapRecord
 from tracesink.sourcemaps.stack import Frame, parse_stack
 
 CACHE_BYTES = 64 * 1024 * 1024  # raw map bytes whose parsed form stays in memory
