@@ -35,7 +35,7 @@ import httptools
 import msgspec
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from tracesink.app.streaming import STOP_ON_SHUTDOWN
+from tracesink.scope_keys import STOP_ON_SHUTDOWN
 from tracesink.server.joined_writes import HeadJoiningTransport
 
 SWEEP_EVERY_S = 0.25
