@@ -12,7 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.contract.conftest import StoreFactory
-from tests.support.upstash_rest import UpstashRestServer
+from tracesink.dev.rest_emulator import UpstashRestServer
 from tracesink.errors import ValidationError
 from tracesink.limits import Policy
 from tracesink.sourcemaps.record import CHUNK_BYTES, MapLimits, MapRecord
