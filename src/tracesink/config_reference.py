@@ -116,6 +116,22 @@ MEANINGS: Mapping[str, str] = {
         "the secret of a Convex log stream's webhook: `POST /ingest/convex` checks each "
         "delivery's `x-webhook-signature` with it, and answers 403 while it is unset"
     ),
+    "sourcemaps_dir": (
+        "a folder of source maps deployed beside the service: "
+        "`<dir>/<release>/assets/app.js.map` maps the bundle `~/assets/app.js` of that release "
+        "(read only; never served; see [Browser](browser.md#releases-and-source-maps))"
+    ),
+    "sourcemaps_max_bytes": (
+        "the most bytes of source maps one release keeps in the store (32 MiB); an upload "
+        "past it is refused with 413"
+    ),
+    "sourcemaps_releases": (
+        "how many releases keep their source maps; an upload for a new release past it deletes "
+        "the least recently uploaded release's maps"
+    ),
+    "sourcemaps_ttl_s": (
+        "how long a release's source maps are kept after its last upload (30 days)"
+    ),
 }
 
 # Defaults that are not a literal value of the dataclass field, in words.

@@ -91,7 +91,8 @@ async def index(state: AppState, request: Request) -> Response:
         return viewer_page(state)
     routes = [f"{method} {path}" for path, methods in ROUTES.items() for method in methods]
     routes.append(f"GET {TRACE_PATH_PREFIX}{{trace_id}}")
-    routes.append(f"GET POST PUT {SOURCEMAPS_PREFIX}{{release}}")
+    routes += [f"{m} {SOURCEMAPS_PREFIX}{{release}}" for m in ("GET", "POST")]
+    routes.append(f"PUT {SOURCEMAPS_PREFIX}{{release}}/{{map}}/{{chunk}}")
     return json_response(200, {"name": "tracesink", "version": __version__, "routes": routes})
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tracesink.ingest.trace_context import TRACE_ID
-from tracesink.ingest.validate import MAX_USER_ID_CHARS
+from tracesink.ingest.validate import MAX_USER_ID_CHARS, RELEASE
 from tracesink.model import LEVEL_ALIASES, LOG_LEVELS, SYSTEM_NAME
 
 TRACE_ID_SCHEMA = {"type": "string", "pattern": f"^{TRACE_ID.pattern}$"}
@@ -73,6 +73,7 @@ def errors(*codes: int) -> dict[str, Any]:
         403: "the origin is not allowed, or the route is off (Convex: no secret set)",
         404: "not found",
         408: "the body did not arrive within the read timeout",
+        409: "a release already has another source map for that file (a rebuilt bundle)",
         413: "the body (or batch) is larger than allowed",
         429: "the daily command budget is spent (TRACESINK_MAX_COMMANDS_PER_DAY); see Retry-After",
         503: "overloaded, store unreachable without a spool, spool full, or every read slot "
@@ -107,6 +108,11 @@ ENTRY: dict[str, Any] = {
         "context": {"type": "object", "description": "any JSON object, depth and size capped"},
         "user_id": {"type": ["string", "integer"], "maxLength": MAX_USER_ID_CHARS},
         "stack": {"type": "string"},
+        "release": {
+            "type": "string",
+            "pattern": f"^{RELEASE.pattern}$",
+            "description": "the build that sent it: picks its stack's source maps when read",
+        },
         "timestamp": {
             "oneOf": [
                 {"type": "number", "minimum": 0, "maximum": 1e14},

@@ -67,6 +67,27 @@ def check_chunk(map_id: str, index: int, data: bytes, limits: MapLimits) -> None
         raise ValidationError("a chunk must be UTF-8, split between characters", "chunk") from None
 
 
+def check_record(record: MapRecord, limits: MapLimits) -> None:
+    """What a commit's record must be before anything is sent for it: its chunk count fits its
+    size, and its size fits a release."""
+    if not record.file or len(record.file) > MAX_FILE_CHARS:
+        raise ValidationError(f"file is 1 to {MAX_FILE_CHARS} characters", field="file")
+    if record.size > limits.max_bytes:
+        raise ValidationError(
+            f"a map of {record.size} bytes is over TRACESINK_SOURCEMAPS_MAX_BYTES "
+            f"({limits.max_bytes})",
+            field="size",
+            status=413,
+        )
+    # Chunks are cut between UTF-8 characters: each but the last is at least CHUNK_BYTES - 3.
+    fewest, most = -(-record.size // CHUNK_BYTES), -(-record.size // (CHUNK_BYTES - 3))
+    if record.size <= 0 or not fewest <= record.chunks <= most:
+        raise ValidationError(
+            f"{record.size} bytes come in {fewest} to {most} chunks of at most {CHUNK_BYTES}",
+            field="chunks",
+        )
+
+
 def check_commit(
     release: str,
     record: MapRecord,
@@ -77,21 +98,13 @@ def check_commit(
 ) -> MapRecord | None:
     """Refuse an upload that breaks a bound or would silently swap a release's bundle; the
     record it replaces, if any."""
-    if not record.file or len(record.file) > MAX_FILE_CHARS:
-        raise ValidationError(f"file is 1 to {MAX_FILE_CHARS} characters", field="file")
-    # Chunks are cut between UTF-8 characters: each but the last is at least CHUNK_BYTES - 3.
-    fewest, most = -(-record.size // CHUNK_BYTES), -(-record.size // (CHUNK_BYTES - 3))
-    if record.size <= 0 or not fewest <= record.chunks <= most:
-        raise ValidationError(
-            f"{record.size} bytes come in {fewest} to {most} chunks of at most {CHUNK_BYTES}",
-            field="chunks",
-        )
+    check_record(record, limits)
     others = sum(r.size for name, r in index.items() if name != record.file)
     if others + record.size > limits.max_bytes:
         raise ValidationError(
             f"release {release} would hold {others + record.size} bytes of maps, over "
             f"TRACESINK_SOURCEMAPS_MAX_BYTES ({limits.max_bytes})",
-            field="bytes",
+            field="size",
             status=413,
         )
     old = index.get(record.file)

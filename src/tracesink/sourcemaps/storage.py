@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from tracesink.errors import ValidationError
-from tracesink.sourcemaps.record import MapLimits, MapRecord, check_commit
+from tracesink.sourcemaps.record import MapLimits, MapRecord, check_commit, check_record
 from tracesink.store import keys
 
 Command = Sequence[int | str | bytes]
@@ -67,6 +67,7 @@ class CommandMaps:
         return _index_of(pairs)
 
     async def commit(self, release: str, record: MapRecord, *, replace: bool) -> list[str]:
+        check_record(record, self.limits)  # before a command names its chunks
         index_key = keys.maps_key(self._prefix, release)
         chunk_keys = self._chunks(release, record)
         present, pairs = await self._run([["EXISTS", *chunk_keys], ["HGETALL", index_key]])
@@ -171,6 +172,7 @@ class MemoryMaps:
             )
 
     async def commit(self, release: str, record: MapRecord, *, replace: bool) -> list[str]:
+        check_record(record, self.limits)
         kept = self._live(release)
         missing = [n for n in range(record.chunks) if (record.map_id, n) not in kept.chunks]
         if missing:
