@@ -63,7 +63,7 @@ def median_s(fn: Any, runs: int) -> float:
 def positions(bundle: bytes, count: int) -> list[tuple[int, int]]:
     lines = bundle.decode().split("\n")
     rng = random.Random(7)
-    found = []
+    found: list[tuple[int, int]] = []
     while len(found) < count:
         line = rng.randrange(len(lines))
         if lines[line]:
