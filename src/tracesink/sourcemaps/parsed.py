@@ -11,6 +11,7 @@ map resolves nothing, saying so.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import pairwise
@@ -79,16 +80,20 @@ class ParsedMap:
         contents = document.get("sourcesContent") or []
         self._contents: list[str | None] = [c if isinstance(c, str) else None for c in contents]
         self._lines_of: dict[int, list[str]] = {}
-        self.size = len(raw)
-        self._columns: list[list[int]] = []
-        self._targets: list[list[tuple[int, int, int, int]]] = []
+        self._columns: list[array[int]] = []
+        self._targets: list[array[int]] = []  # (source, line, column, name) per segment
         self._decode(document["mappings"])
+        # What the parsed map holds in memory, roughly: what the cache bounds.
+        self.size = sum(a.itemsize * len(a) for a in (*self._columns, *self._targets)) + sum(
+            len(c) for c in self._contents if c is not None
+        )
 
     def _decode(self, mappings: str) -> None:
+        # Per generated line, two flat int arrays (not tuples): a 2.2 MB map's 108k segments
+        # take 2 MB this way, against ~20 MB as Python tuples.
         source = line = column = name = 0
         for text_line in mappings.split(";"):
-            columns: list[int] = []
-            targets: list[tuple[int, int, int, int]] = []
+            segments: list[tuple[int, int, int, int, int]] = []
             generated = 0
             for segment in text_line.split(","):
                 if not segment:
@@ -102,17 +107,11 @@ class ParsedMap:
                 column += values[3]
                 if len(values) > 4:
                     name += values[4]
-                    target = (source, line, column, name)
-                else:
-                    target = (source, line, column, -1)
-                columns.append(generated)
-                targets.append(target)
-            if columns and any(a > b for a, b in pairwise(columns)):
-                order = sorted(range(len(columns)), key=columns.__getitem__)
-                columns = [columns[i] for i in order]
-                targets = [targets[i] for i in order]
-            self._columns.append(columns)
-            self._targets.append(targets)
+                segments.append((generated, source, line, column, name if len(values) > 4 else -1))
+            if any(a[0] > b[0] for a, b in pairwise(segments)):
+                segments.sort(key=lambda s: s[0])
+            self._columns.append(array("i", (s[0] for s in segments)))
+            self._targets.append(array("i", (v for s in segments for v in s[1:])))
 
     def lookup(self, line: int, column: int) -> Original | None:
         """The original position of generated ``line``:``column`` (both 1-based, as a stack
@@ -123,7 +122,7 @@ class ParsedMap:
         at = bisect_right(columns, column - 1) - 1
         if at < 0:
             return None
-        source, orig_line, orig_column, name = self._targets[line - 1][at]
+        source, orig_line, orig_column, name = self._targets[line - 1][4 * at : 4 * at + 4]
         if not 0 <= source < len(self.sources):
             return None
         return Original(

@@ -23,7 +23,7 @@ from tracesink.sourcemaps.parsed import MapError, ParsedMap
 from tracesink.sourcemaps.record import MapRecord
 from tracesink.sourcemaps.stack import Frame, parse_stack
 
-CACHE_BYTES = 64 * 1024 * 1024  # raw map bytes whose parsed form stays in memory
+CACHE_BYTES = 64 * 1024 * 1024  # parsed maps kept in memory (ParsedMap.size: their arrays, sources)
 INDEX_FRESH_S = 5.0
 MAX_FRAMES = 2000  # per read: a bound on the work one request can ask for
 
@@ -107,7 +107,7 @@ class Resolver:
             parsed = ParsedMap(raw)
         except MapError as exc:
             parsed = exc
-        self.cache.put(key, parsed, len(raw))
+        self.cache.put(key, parsed, parsed.size if isinstance(parsed, ParsedMap) else 0)
         return parsed
 
     async def resolve_entries(self, entries: Sequence[dict[str, Any]]) -> None:
