@@ -93,7 +93,8 @@ class ParsedMap:
         # take 2 MB this way, against ~20 MB as Python tuples.
         source = line = column = name = 0
         for text_line in mappings.split(";"):
-            segments: list[tuple[int, int, int, int, int]] = []
+            columns: list[int] = []
+            targets: list[int] = []
             generated = 0
             for segment in text_line.split(","):
                 if not segment:
@@ -107,11 +108,14 @@ class ParsedMap:
                 column += values[3]
                 if len(values) > 4:
                     name += values[4]
-                segments.append((generated, source, line, column, name if len(values) > 4 else -1))
-            if any(a[0] > b[0] for a, b in pairwise(segments)):
-                segments.sort(key=lambda s: s[0])
-            self._columns.append(array("i", (s[0] for s in segments)))
-            self._targets.append(array("i", (v for s in segments for v in s[1:])))
+                columns.append(generated)
+                targets += (source, line, column, name if len(values) > 4 else -1)
+            if any(a > b for a, b in pairwise(columns)):  # rare: bisect needs them in order
+                order = sorted(range(len(columns)), key=columns.__getitem__)
+                columns = [columns[i] for i in order]
+                targets = [targets[4 * i + k] for i in order for k in range(4)]
+            self._columns.append(array("i", columns))
+            self._targets.append(array("i", targets))
 
     def lookup(self, line: int, column: int) -> Original | None:
         """The original position of generated ``line``:``column`` (both 1-based, as a stack

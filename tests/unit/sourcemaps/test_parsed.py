@@ -114,3 +114,12 @@ def test_every_mapping_of_an_esbuild_map_agrees_with_mozillas_source_map(tmp_pat
         # source-map resolves sources against the map's URL; the names, lines and columns agree.
         assert source.endswith(got.source.lstrip("./"))
         assert (got.line, got.column - 1, got.name) == (orig_line, orig_column, name)
+
+
+def test_segments_out_of_column_order_are_looked_up_in_order() -> None:
+    """A line whose segments are not sorted by generated column (allowed by the spec) still
+    maps each column to the segment starting at or before it."""
+    parsed = ParsedMap(a_map(mappings="IAAA,DAAC"))  # columns 4 then 3
+    assert parsed.lookup(1, 4) == Original("a.js", 1, 2, None, None)
+    assert parsed.lookup(1, 5) == Original("a.js", 1, 1, None, None)
+    assert parsed.lookup(1, 3) is None
