@@ -6,6 +6,7 @@ Builds a bundle of terser + acorn from node_modules with esbuild (minified, with
 630 KB of code, a 2.1 MB map with sourcesContent), then measures, medians of ``--runs``:
 - the parse of that map by tracesink's VLQ decoder, and by PyPI's ``sourcemap`` (0.2.1, last
   released 2016) when it is installed, as the alternative the choice was measured against;
+- what the parsed map holds in memory (tracemalloc), both parsers;
 - 100,000 lookups of random mapped positions;
 - a trace of 100 stacks of 10 frames each, resolved by the resolver over a memory store: cold
   (the map fetched from the store and parsed once) and warm (the parsed map cached).
@@ -24,6 +25,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,16 @@ def median_s(fn: Any, runs: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def held_mb(build: Any) -> float:
+    """What an object built by ``build()`` holds in memory once built, in MB."""
+    tracemalloc.start()
+    kept = build()
+    held = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    del kept
+    return round(held / 1e6, 1)
 
 
 def positions(bundle: bytes, count: int) -> list[tuple[int, int]]:
@@ -125,6 +137,7 @@ def main() -> None:
         "runs": args.runs,
     }
     result["parse_ms_tracesink"] = round(median_s(lambda: ParsedMap(raw_map), args.runs) * 1e3, 1)
+    result["held_mb_tracesink"] = held_mb(lambda: ParsedMap(raw_map))
     try:
         import sourcemap  # type: ignore[import-untyped]  # measured against, not a dependency
 
@@ -132,8 +145,9 @@ def main() -> None:
         result["parse_ms_pypi_sourcemap_0_2_1"] = round(
             median_s(lambda: sourcemap.loads(text), args.runs) * 1e3, 1
         )
+        result["held_mb_pypi_sourcemap_0_2_1"] = held_mb(lambda: sourcemap.loads(text))
     except ImportError:
-        result["parse_ms_pypi_sourcemap_0_2_1"] = None
+        result["parse_ms_pypi_sourcemap_0_2_1"] = result["held_mb_pypi_sourcemap_0_2_1"] = None
     parsed = ParsedMap(raw_map)
     points = positions(bundle, 100_000)
     lookups = median_s(lambda: [parsed.lookup(line, col) for line, col in points], args.runs)
