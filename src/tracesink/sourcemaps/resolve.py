@@ -26,6 +26,19 @@ from tracesink.sourcemaps.stack import Frame, parse_stack
 CACHE_BYTES = 64 * 1024 * 1024  # parsed maps kept in memory (ParsedMap.size: their arrays, sources)
 INDEX_FRESH_S = 5.0
 MAX_FRAMES = 2000  # per read: a bound on the work one request can ask for
+MAX_FETCHES = 8  # maps read from the store (and parsed) per read, the rest cached
+MAX_RELEASES = 16  # release indexes read from the store per read
+
+
+class Budget:
+    """What one read may still spend: frames resolved, maps fetched."""
+
+    def __init__(
+        self, frames: int = MAX_FRAMES, fetches: int = MAX_FETCHES, releases: int = MAX_RELEASES
+    ) -> None:
+        self.frames = frames
+        self.fetches = fetches
+        self.releases = releases
 
 
 class MapSource(Protocol):
@@ -81,11 +94,15 @@ class Resolver:
         """A release's index changed here: read it again next time."""
         self._indexes.pop(release, None)
 
-    async def _index(self, release: str) -> list[dict[str, MapRecord]]:
+    async def _index(self, release: str, budget: Budget) -> list[dict[str, MapRecord]] | None:
+        """Each source's index of ``release`` (cached briefly); None past the read's share."""
         now = self._clock()
         cached = self._indexes.get(release)
         if cached is not None and now - cached[0] < INDEX_FRESH_S:
             return cached[1]
+        if budget.releases <= 0:
+            return None
+        budget.releases -= 1
         indexes = [await source.index(release) for source in self._sources]
         if len(self._indexes) > 256:
             self._indexes.clear()
@@ -93,12 +110,17 @@ class Resolver:
         return indexes
 
     async def _parsed(
-        self, release: str, source: MapSource, record: MapRecord
-    ) -> ParsedMap | MapError:
+        self, release: str, source: MapSource, record: MapRecord, budget: Budget
+    ) -> ParsedMap | MapError | None:
+        """The parsed map (cached), the reason it is unusable, or None past the read's
+        fetches."""
         key = (release, record.map_id)
         found = self.cache.get(key)
         if found is not None:
             return found
+        if budget.fetches <= 0:
+            return None
+        budget.fetches -= 1
         raw = await source.body(release, record)
         if raw is None:
             return MapError("its chunks have expired or were deleted: upload it again")
@@ -111,19 +133,18 @@ class Resolver:
         return parsed
 
     async def resolve_entries(self, entries: Sequence[dict[str, Any]]) -> None:
-        """Add ``resolved`` to every entry with a stack (in place), within ``MAX_FRAMES``."""
-        budget = MAX_FRAMES
+        """Add ``resolved`` to every entry with a stack (in place), within one ``Budget``."""
+        budget = Budget()
         for entry in entries:
             stack = entry.get("stack")
             if not isinstance(stack, str) or "kind" in entry:
                 continue
-            frames = await self.resolve_stack(stack, entry.get("release"), budget)
-            budget -= sum(1 for f in frames if "line" in f)
-            entry["resolved"] = frames
+            entry["resolved"] = await self.resolve_stack(stack, entry.get("release"), budget)
 
     async def resolve_stack(
-        self, stack: str, release: object, budget: int = MAX_FRAMES
+        self, stack: str, release: object, budget: Budget | None = None
     ) -> list[dict[str, Any]]:
+        budget = budget or Budget()
         out: list[dict[str, Any]] = []
         for item in parse_stack(stack):
             if isinstance(item, str):
@@ -136,26 +157,39 @@ class Resolver:
                 "line": item.line,
                 "column": item.column,
             }
-            if budget <= 0:
+            if budget.frames <= 0:
                 frame["unresolved"] = f"not resolved: more than {MAX_FRAMES} frames in one read"
             else:
-                budget -= 1
-                await self._resolve_frame(frame, item, release)
+                budget.frames -= 1
+                await self._resolve_frame(frame, item, release, budget)
             out.append(frame)
         _name_functions(out)
         return out
 
-    async def _resolve_frame(self, frame: dict[str, Any], item: Frame, release: object) -> None:
+    async def _resolve_frame(
+        self, frame: dict[str, Any], item: Frame, release: object, budget: Budget
+    ) -> None:
         if not isinstance(release, str) or not RELEASE.fullmatch(release):
             frame["unresolved"] = "the entry has no release, so no map can be chosen for it"
             return
         names = candidates(item.url)
-        indexes = await self._index(release)
+        indexes = await self._index(release, budget)
+        if indexes is None:
+            frame["unresolved"] = (
+                f"not resolved: this read already looked up {MAX_RELEASES} releases"
+            )
+            return
         for source, index in zip(self._sources, indexes, strict=True):
             record = next((index[n] for n in names if n in index), None)
             if record is None:
                 continue
-            parsed = await self._parsed(release, source, record)
+            parsed = await self._parsed(release, source, record, budget)
+            if parsed is None:
+                frame["unresolved"] = (
+                    f"not resolved: this read already fetched {MAX_FETCHES} maps (read again: "
+                    "they stay cached)"
+                )
+                return
             if isinstance(parsed, MapError):
                 frame["unresolved"] = f"the map of {record.file} ({release}) is unusable: {parsed}"
                 return
@@ -177,6 +211,7 @@ class Resolver:
             frame["map"] = {
                 "file": record.file,
                 **({"debug_id": record.debug_id} if record.debug_id else {}),
+                **({"bundle_sha256": record.bundle_sha256} if record.bundle_sha256 else {}),
             }
             return
         frame["unresolved"] = f"no source map for {names[-1]} in release {release}"

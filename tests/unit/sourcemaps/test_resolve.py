@@ -10,7 +10,7 @@ import pytest
 from tests.unit.sourcemaps.test_routes import MAP, STACK
 from tracesink.errors import ValidationError
 from tracesink.sourcemaps.record import MapRecord, check_release
-from tracesink.sourcemaps.resolve import Resolver, candidates
+from tracesink.sourcemaps.resolve import Budget, Resolver, candidates
 
 
 def test_query_strings_and_hashes_do_not_change_the_name() -> None:
@@ -53,3 +53,19 @@ async def test_a_map_is_fetched_and_parsed_once_for_many_stacks() -> None:
     assert all(e["resolved"][1]["original"]["line"] == 2 for e in entries)
     assert (source.indexes, source.bodies) == (1, 1)
     assert len(resolver.cache) == 1
+
+
+async def test_one_read_fetches_a_bounded_number_of_maps_and_releases() -> None:
+    """Past its share of map fetches or release lookups, a read leaves frames raw, saying so;
+    what it fetched stays cached for the next read."""
+    source = CountingSource()
+    resolver = Resolver([source])
+    entries: list[dict[str, Any]] = [{"stack": STACK, "release": "web-1"}]
+    frames = await resolver.resolve_stack(STACK, "web-1", Budget(fetches=0))
+    assert "already fetched 8 maps" in frames[1]["unresolved"]
+    await resolver.resolve_entries(entries)
+    assert entries[0]["resolved"][1]["original"]["line"] == 2
+    cached = await resolver.resolve_stack(STACK, "web-1", Budget(fetches=0))
+    assert "original" in cached[1]
+    fresh = await Resolver([source]).resolve_stack(STACK, "web-2", Budget(releases=0))
+    assert "already looked up 16 releases" in fresh[1]["unresolved"]
