@@ -223,6 +223,13 @@ def test_a_minified_bundle_reads_as_its_source_through_api_viewer_and_terminal(
     for function, file, line in EXPECTED[:3]:
         assert f"at {function} (" in shown, shown
         assert f"{file}:{line}:" in shown, shown
+    older_shown = subprocess.run(
+        [sys.executable, "-m", "tracesink", "logs", "sm-older", "--url", sink.url],
+        capture_output=True, text=True, timeout=60, check=True, env={**os.environ, "NO_COLOR": "1"},
+    ).stdout  # fmt: skip
+    assert "stack not resolved: no source map for ~/assets/app.js in release shop@1.3.9" in (
+        older_shown
+    )
 
     page = context.new_page()
     page.goto(f"{sink.url}/#/trace/sm-plain")
@@ -233,5 +240,14 @@ def test_a_minified_bundle_reads_as_its_source_through_api_viewer_and_terminal(
         assert f"at {function} (" in stack.inner_text()
         assert f"{file}:{line}:" in stack.inner_text()
     assert f"release {RELEASE}" in row.inner_text()
+    page.goto(f"{sink.url}/#/trace/sm-older")  # another release: raw, and why
+    older_row = page.locator("#entries li.entry", has_text="checkout failed")
+    older_row.locator("summary").first.click()
+    assert "at r (" in older_row.locator('pre[aria-label="stack"]').inner_text()
+    assert "stack not resolved: no source map for ~/assets/app.js in release shop@1.3.9" in (
+        older_row.inner_text()
+    )
+    page.goto(f"{sink.url}/#/trace/sm-plain")
+    page.locator("#entries li.entry", has_text="checkout failed").locator("summary").first.click()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "sourcemaps.png"), full_page=True)

@@ -223,7 +223,8 @@ def _name_functions(frames: list[dict[str, Any]]) -> None:
     of the frame's function (the outermost frame has no caller: its minified name stays)."""
     located = [f for f in frames if "line" in f]
     # Frames go innermost first, so each one's caller is the next; read before it is popped.
-    for frame, caller in zip(located, [*located[1:], None], strict=True):
+    callers: list[dict[str, Any] | None] = [*located[1:], None] if located else []
+    for frame, caller in zip(located, callers, strict=True):
         original = frame.get("original")
         if original is None:
             continue
@@ -249,3 +250,11 @@ def resolved_text(frames: Sequence[dict[str, Any]]) -> str:
         else:
             lines.append(frame["raw"])
     return "\n".join(lines)
+
+
+def unresolved_note(frames: Sequence[dict[str, Any]]) -> str | None:
+    """Why none of a stack's frames resolved (the first frame's reason), or None when one did
+    or there was no frame: readers then show the raw stack with this one line."""
+    if any("original" in f for f in frames):
+        return None
+    return next((str(f["unresolved"]) for f in frames if "unresolved" in f), None)

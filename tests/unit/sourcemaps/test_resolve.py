@@ -69,3 +69,12 @@ async def test_one_read_fetches_a_bounded_number_of_maps_and_releases() -> None:
     assert "original" in cached[1]
     fresh = await Resolver([source]).resolve_stack(STACK, "web-2", Budget(releases=0))
     assert "already looked up 16 releases" in fresh[1]["unresolved"]
+
+
+async def test_a_stack_without_a_frame_stays_as_it_is() -> None:
+    """A stack none of whose lines names a file:line:column (a Node-less message, a frame
+    without a column) resolves to its lines, unchanged."""
+    frames = await Resolver([CountingSource()]).resolve_stack(
+        "Error: declined\n    at charge (pay.ts:12)", "web-1"
+    )
+    assert frames == [{"raw": "Error: declined"}, {"raw": "    at charge (pay.ts:12)"}]

@@ -121,12 +121,16 @@ function entryRow(entry, isNew) {
     el("span", { class: "message", text: entry.message }));
   const details = [];
   if (entry.context !== undefined) details.push(el("pre", { "aria-label": "context", text: JSON.stringify(entry.context, null, 2) }));
-  if (entry.resolved) { // through the release's source maps; the raw stack one click away
+  const resolvedAny = (entry.resolved || []).some((f) => f.original);
+  const note = entry.resolved && entry.release && !resolvedAny
+    ? (entry.resolved.find((f) => f.unresolved) || {}).unresolved : null;
+  if (resolvedAny) { // through the release's source maps; the raw stack one click away
     details.push(el("pre", { "aria-label": "stack", class: "resolved", text: resolvedText(entry.resolved) }));
     details.push(el("details", {}, el("summary", { text: "raw stack" }), el("pre", { "aria-label": "raw stack", text: entry.stack })));
   } else if (entry.stack) details.push(el("pre", { "aria-label": "stack", text: entry.stack }));
   const about = [`id ${entry.id}`];
   if (entry.release) about.push(`release ${entry.release}`);
+  if (note) about.push(`stack not resolved: ${note}`);
   if (entry.user_id) about.push(`user ${entry.user_id}`);
   if (entry.detected_by) about.push(`system from ${entry.detected_by}`);
   if (entry.truncated) about.push("truncated");
