@@ -60,17 +60,28 @@ def chunks_of(data: bytes) -> list[bytes]:
     return pieces
 
 
-def debug_id_of(map_bytes: bytes, bundle: bytes | None) -> str | None:
+def debug_id_of(path: Path, map_bytes: bytes, bundle: bytes | None) -> str | None:
+    """The build's debug ID, from the map (``debugId``) or the bundle's ``//# debugId=``
+    comment; a map and a bundle that both carry one must agree, or the map is from another
+    build (a stale file left in DIR) and is not uploaded."""
     try:
         document = msgspec.json.decode(map_bytes)
     except msgspec.DecodeError:
         document = None
+    in_map = None
     if isinstance(document, dict):
-        for name in ("debugId", "debug_id"):
-            if isinstance(document.get(name), str):
-                return str(document[name])
+        in_map = next(
+            (str(document[n]) for n in ("debugId", "debug_id") if isinstance(document.get(n), str)),
+            None,
+        )
     found = DEBUG_ID.search(bundle) if bundle is not None else None
-    return found.group(1).decode() if found else None
+    in_bundle = found.group(1).decode() if found else None
+    if in_map and in_bundle and in_map.lower() != in_bundle.lower():
+        raise TraceSinkError(
+            f"{path}: its debugId {in_map} is not its bundle's ({in_bundle}): the map is from "
+            "another build; rebuild, or remove the stale map"
+        )
+    return in_map or in_bundle
 
 
 def upload_map(
@@ -84,7 +95,7 @@ def upload_map(
     for n, piece in enumerate(pieces):
         client.request("PUT", f"/sourcemaps/{release}/{map_id}/{n}", content=piece)
     record: dict[str, Any] = {"file": name, "map": map_id, "chunks": len(pieces), "size": len(data)}
-    debug_id = debug_id_of(data, bundle)
+    debug_id = debug_id_of(path, data, bundle)
     if debug_id:
         record["debug_id"] = debug_id
     if bundle is not None:
