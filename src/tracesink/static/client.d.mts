@@ -26,7 +26,7 @@ export interface TraceSinkOptions {
   system?: string;
   userId?: string | number;
   /** the build (e.g. a git sha), sent with every entry: picks its source maps; default:
-   * data-release, else the global TRACESINK_RELEASE a bundler may define */
+   * data-release, else a global TRACESINK_RELEASE set before the client starts */
   release?: string;
   /** origins whose fetch/XHR calls get X-Trace-Id; "*" for all; default: the page's own */
   propagate?: string[] | string;
