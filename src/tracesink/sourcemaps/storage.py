@@ -96,7 +96,9 @@ class CommandMaps:
             commands.append(["DEL", *self._chunks(release, old)])
         replies = await self._run(commands)
         ranked = replies[ranked_at]
+        # (Never the release just uploaded, were its score tied with older ones' in one ms.)
         gone = [_decoded(r) for r in ranked] if isinstance(ranked, list) else []
+        gone = [name for name in gone if name != release]
         for name in gone:
             await self._drop(name)
         return gone
