@@ -61,6 +61,7 @@ class Settings:
     convex_webhook_secret: str | None = field(default=None, repr=False)  # POST /ingest/convex
     key_prefix: str = ""  # "" = the plan's keys exactly (logs:{trace_id})
     max_trace_entries: int = 1000  # 10x the default trace limit (docs/keys.md)
+    mcp_allowed_hosts: tuple[str, ...] = ()  # Host values /mcp answers beyond loopback
     # How the user named each setting they gave (a flag or a variable), for messages; not a setting.
     given_as: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -300,6 +301,11 @@ OPTIONS: tuple[Option, ...] = (
         "max_trace_entries",
         values.trace_entries,
         "most items a trace keeps (entries and markers); the oldest are trimmed beyond",
+    ),
+    Option(
+        "mcp_allowed_hosts",
+        values.hosts,
+        "Host header values /mcp answers besides loopback (host or host:port, host:* any port)",
     ),
 )
 
