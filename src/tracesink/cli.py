@@ -28,7 +28,7 @@ from tracesink.errors import ConfigurationError, TraceSinkError
 from tracesink.pipeline import policy_from
 from tracesink.server.run import serve
 from tracesink.store.diagnose import probe
-from tracesink.terminal import doctor, logs, send, stats, tail, traces
+from tracesink.terminal import doctor, logs, mcp_command, send, stats, tail, traces
 
 # Commands that talk to a running server, and ``dev`` (which runs one): each module adds its
 # parser and runs it.
@@ -37,6 +37,7 @@ TERMINAL_COMMANDS = {
     for module in (logs, tail, traces, send, doctor, stats)
 }
 TERMINAL_COMMANDS["dev"] = dev
+TERMINAL_COMMANDS["mcp"] = mcp_command  # the MCP server over stdio (agents/)
 DESCRIPTION = (
     "A log sink for developers: browsers, backends and edge workers send logs to one HTTP "
     "endpoint, each entry with a trace_id; one read returns a trace's whole story."

@@ -8,6 +8,7 @@ filter, no token) comes back as a tool error whose one line says what to do.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
@@ -20,6 +21,7 @@ from pydantic import Field
 from tracesink import __version__
 from tracesink.agents import tools
 from tracesink.agents.reader import Reader
+from tracesink.agents.since import DEFAULT_WINDOW
 from tracesink.errors import TraceSinkError
 
 INSTRUCTIONS = (
@@ -30,6 +32,7 @@ INSTRUCTIONS = (
     "read what it logged. Answers are plain text within 60,000 characters; a cut answer ends "
     "with the exact call that returns the rest."
 )
+ToolFunction = Callable[..., Awaitable[str]]
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
 
 Level = Annotated[
@@ -63,6 +66,22 @@ async def _answer(answer: Awaitable[str]) -> str:
         raise ToolError(str(exc)) from None
 
 
+def _tool(server: MCPServer) -> Callable[[ToolFunction], ToolFunction]:
+    """Declare a read-only tool whose description is its docstring, dedented; plain text only
+    (no structured copy of the same text, which would double every answer's size)."""
+
+    def declare(fn: ToolFunction) -> ToolFunction:
+        server.add_tool(
+            fn,
+            description=inspect.cleandoc(fn.__doc__ or ""),
+            annotations=READ_ONLY,
+            structured_output=False,
+        )
+        return fn
+
+    return declare
+
+
 def build_server(reader: Reader, clock: Callable[[], float] = time.time) -> MCPServer:
     server: MCPServer = MCPServer(
         "tracesink", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
@@ -71,9 +90,9 @@ def build_server(reader: Reader, clock: Callable[[], float] = time.time) -> MCPS
     def now_ms() -> int:
         return int(clock() * 1000)
 
-    @server.tool(annotations=READ_ONLY)
+    @_tool(server)
     async def find_traces(
-        since: Since = tools.DEFAULT_WINDOW,
+        since: Since = DEFAULT_WINDOW,
         level: Level = None,
         system: System = None,
         text: Text = None,
@@ -88,7 +107,7 @@ def build_server(reader: Reader, clock: Callable[[], float] = time.time) -> MCPS
             tools.find_traces(reader, now_ms(), since, level, system, text, limit, format)
         )
 
-    @server.tool(annotations=READ_ONLY)
+    @_tool(server)
     async def get_trace(
         trace_id: Annotated[str, Field(description="a trace id from find_traces or a log")],
         level: Level = None,
@@ -110,12 +129,12 @@ def build_server(reader: Reader, clock: Callable[[], float] = time.time) -> MCPS
             tools.get_trace(reader, trace_id, level, system, text, cursor, limit, format)
         )
 
-    @server.tool(annotations=READ_ONLY)
+    @_tool(server)
     async def search(
         text: Annotated[str, Field(description="case-insensitive text to look for")],
         level: Level = None,
         system: System = None,
-        since: Since = tools.DEFAULT_WINDOW,
+        since: Since = DEFAULT_WINDOW,
         limit: Annotated[int, Field(ge=1, le=tools.SEARCH_MAX)] = tools.SEARCH_DEFAULT,
         format: Format = "text",
     ) -> str:
@@ -126,7 +145,7 @@ def build_server(reader: Reader, clock: Callable[[], float] = time.time) -> MCPS
             tools.search(reader, now_ms(), text, level, system, since, limit, format)
         )
 
-    @server.tool(annotations=READ_ONLY)
+    @_tool(server)
     async def wait_for_entries(
         trace_id: Annotated[
             str | None, Field(description="wait for this trace only (else any trace)")

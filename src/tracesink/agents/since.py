@@ -29,3 +29,7 @@ def since_id(since: str | None, now_ms: int) -> str | None:
         raise ValidationError(f"since must be {SINCE_RULE}", "since")
     back = int(float(window.group(1)) * UNIT_MS[window.group(2)])
     return f"{max(0, now_ms - back):012x}"
+
+
+def since_is_id(since: str) -> bool:
+    return bool(ENTRY_ID.fullmatch(since.strip().lower()))

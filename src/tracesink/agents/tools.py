@@ -15,7 +15,7 @@ import msgspec
 
 from tracesink.agents.reader import Reader, ReadFailed
 from tracesink.agents.render import clock, entry_text, item_text, ms_of, relative
-from tracesink.agents.since import DEFAULT_WINDOW, since_id
+from tracesink.agents.since import DEFAULT_WINDOW, since_id, since_is_id
 from tracesink.errors import ValidationError
 from tracesink.read_filter import SEVERITY
 
@@ -115,7 +115,11 @@ async def find_traces(
                 for trace in found
             ]
         )
-    window = f"since {since}" if cursor else "in the store"
+    window = (
+        f"in the last {since}"
+        if cursor and since and not since_is_id(since)
+        else (f"after {since}" if cursor else "in the store")
+    )
     where = ", ".join(f"{k}={v}" for k, v in filter_params(level, system, text).items())
     lines = [
         f"{len(found)} trace(s) with entries {window}{f' ({where})' if where else ''}, "
@@ -281,7 +285,11 @@ async def search(
     found = found[:limit]
     if fmt == "json":
         return _cut_json(found)
-    window = f"since {since}" if cursor else "in the store"
+    window = (
+        f"in the last {since}"
+        if cursor and since and not since_is_id(since)
+        else (f"after {since}" if cursor else "in the store")
+    )
     lines = [
         f"{len(found)} entries contain {text!r} {window}, newest first "
         f"(searched the {len(traces)} most recent matching traces, at most {SEARCH_TRACES}):"
@@ -328,7 +336,8 @@ async def wait_for_entries(
     for entry in got:
         lines.append(entry_text(entry, clock(entry.get("timestamp")), trace=trace_id is None))
     newest = max(str(entry.get("id", "")) for entry in got)
-    lines.append(f'Wait for more: wait_for_entries(since="{newest}", same filters).')
+    again = f'trace_id="{trace_id}", ' if trace_id else ""
+    lines.append(f'Wait for more: wait_for_entries({again}since="{newest}", same filters).')
     return _cut_text(lines, "the filters")
 
 
