@@ -106,6 +106,12 @@ MEANINGS: Mapping[str, str] = {
         "The default is 10x the default trace limit (a trace written at its limit for ten "
         "windows) and bounds what one read returns (see [Redis keys](keys.md#a-trace))"
     ),
+    "mcp_allowed_hosts": (
+        "`Host` values `/mcp` answers besides loopback (`logs.example.com`, `10.0.0.5:8787`, "
+        "`logs.example.com:*` for any port): the MCP SDK's DNS-rebinding protection refuses any "
+        "other with 421; list the name agents reach this deployment by (see "
+        "[Agents](agents.md#over-http-mcp))"
+    ),
     "convex_webhook_secret": (
         "the secret of a Convex log stream's webhook: `POST /ingest/convex` checks each "
         "delivery's `x-webhook-signature` with it, and answers 403 while it is unset"
