@@ -5,9 +5,11 @@ over streamable HTTP. Also: ``/mcp`` refuses what the read routes refuse."""
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -328,3 +330,38 @@ def test_a_listed_host_is_served() -> None:
         auth = {"authorization": f"Bearer {TOKEN}"}
         assert mcp_and_read(service, {**auth, "host": "logs.example.com"}) == (200, 200)
         assert mcp_and_read(service, {**auth, "host": "other.example.com"})[0] == 421
+
+
+def documented_config() -> dict[str, Any]:
+    """The Claude Code ``.mcp.json`` stdio entry exactly as docs/agents.md shows it."""
+    page = (Path(__file__).parents[2] / "docs" / "agents.md").read_text()
+    block = page.split("```json\n", 1)[1].split("```", 1)[0]
+    server: dict[str, Any] = msgspec.json.decode(block)["mcpServers"]["tracesink"]
+    return server
+
+
+async def test_the_documented_client_configuration_works(served: Service) -> None:
+    """The stdio configuration docs/agents.md gives Claude Code, as a user adds it (the command
+    found on PATH, the env variables filled in as the client expands them), starts a server
+    whose tools answer."""
+    config = documented_config()
+    assert (config["command"], config["args"]) == ("tracesink", ["mcp"])
+    env = {**config["env"], "TRACESINK_URL": served.url, "TRACESINK_READ_TOKEN": TOKEN}
+    venv_bin = str(Path(sys.executable).parent)
+    params = StdioServerParameters(
+        command=config["command"],
+        args=config["args"],
+        env={**env, "PATH": f"{venv_bin}:{os.environ.get('PATH', '')}"},
+    )
+    with tempfile.TemporaryFile("w+") as errlog:
+        async with (
+            stdio_client(params, errlog=errlog) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            found = await call(session, "find_traces", since="all")
+            prompt = await session.get_prompt("latest_error")  # some trace here has an error
+    assert "trace checkout-1" in found
+    text = str(prompt.messages[0].content)
+    assert "Find the cause of the latest error" in text
+    assert "first error:" in text
