@@ -65,7 +65,12 @@ def test_an_entry_is_one_line_with_its_folds_beneath() -> None:
 def test_a_page_starts_after_its_cursor_even_once_that_entry_is_gone() -> None:
     """The cursor is the last entry shown: the next page starts after it; when it was trimmed
     away since, after the last entry whose id is not above it."""
-    items: list[dict[str, Any]] = [{"kind": "trimmed", "count": 3}, {"id": "0a"}, {"id": "0c"}, {"id": "0e"}]
+    items: list[dict[str, Any]] = [
+        {"kind": "trimmed", "count": 3},
+        {"id": "0a"},
+        {"id": "0c"},
+        {"id": "0e"},
+    ]
     assert _start(items, None) == 0
     assert _start(items, "0c") == 3
     assert _start(items, "0b") == 2
