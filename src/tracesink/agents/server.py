@@ -8,9 +8,11 @@ filter, no token) comes back as a tool error whose one line says what to do.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Literal
 
 from mcp.server.mcpserver import MCPServer
@@ -66,6 +68,20 @@ async def _answer(answer: Awaitable[str]) -> str:
         raise ToolError(str(exc)) from None
 
 
+@contextlib.contextmanager
+def _logging_untouched() -> Iterator[None]:
+    """``MCPServer()`` calls ``logging.basicConfig`` (a rich handler on the root logger, at its
+    level): inside the service that would restyle every log line of the process. While the root
+    logger holds a handler, basicConfig does nothing; a placeholder is one for the moment."""
+    placeholder = logging.NullHandler()
+    root = logging.getLogger()
+    root.addHandler(placeholder)
+    try:
+        yield
+    finally:
+        root.removeHandler(placeholder)
+
+
 def _tool(server: MCPServer) -> Callable[[ToolFunction], ToolFunction]:
     """Declare a read-only tool whose description is its docstring, dedented; plain text only
     (no structured copy of the same text, which would double every answer's size)."""
@@ -83,9 +99,10 @@ def _tool(server: MCPServer) -> Callable[[ToolFunction], ToolFunction]:
 
 
 def build_server(reader: Reader, clock: Callable[[], float] = time.time) -> MCPServer:
-    server: MCPServer = MCPServer(
-        "tracesink", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
-    )
+    with _logging_untouched():
+        server: MCPServer = MCPServer(
+            "tracesink", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
+        )
 
     def now_ms() -> int:
         return int(clock() * 1000)
