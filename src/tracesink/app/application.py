@@ -163,7 +163,6 @@ class TraceSinkApp:
     async def startup(self) -> None:
         pipeline = await IngestPipeline.open(self.settings, self._given_store, self._clock)
         self.state = AppState.around(pipeline)
-        await self._mcp.start()
         if self._tune_gc:
             _tune_gc()
 

@@ -9,24 +9,24 @@ protection stays on: the Host (and Origin) must be a loopback one or one listed 
 
 The SDK is an extra (``tracesink[mcp]``): without it ``/mcp`` answers 501 saying how to add it,
 and nothing of it is imported. Its session manager needs a task group for the service's whole
-life: entered at start-up and left at shutdown, in the lifespan's one task.
+life, entered and left in one task: a task of its own, started by the first ``/mcp`` request
+and ended at shutdown (whichever task that runs in: a test starts an app in one task and stops
+it in another).
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from tracesink.app.http import Receive, Request, Scope, Send, error_response
+from tracesink.app.http import Receive, Scope, Send, error_response
 from tracesink.app.state import AppState
 from tracesink.config import Settings
 
 MCP_PATH = "/mcp"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 MISSING = "/mcp needs the mcp package on the server: pip install 'tracesink[mcp]'"
-log = logging.getLogger("tracesink")
 
 
 def allowed_hosts(settings: Settings) -> tuple[list[str], list[str]]:
@@ -38,26 +38,33 @@ def allowed_hosts(settings: Settings) -> tuple[list[str], list[str]]:
 
 
 class McpMount:
+    """Built at the first ``/mcp`` request, not at start-up: importing the SDK takes ~0.8 s, which
+    a service nobody points an agent at should not pay (nor every test that starts one)."""
+
     def __init__(
         self, settings: Settings, state: Callable[[], AppState], clock: Callable[[], float]
     ) -> None:
         self._settings = settings
         self._state = state
         self._clock = clock
-        self._asgi: Any = None  # the SDK's Starlette app, while running
-        self._stack: contextlib.AsyncExitStack | None = None
+        self._asgi: Any = None  # the SDK's Starlette app, once built
+        self._missing = False  # the extra is not installed
+        self._holder: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._building = asyncio.Lock()
 
-    async def start(self) -> None:
+    async def _build(self) -> None:
         try:
             from mcp.server.transport_security import TransportSecuritySettings
 
             from tracesink.agents.app_reader import AppReader
             from tracesink.agents.server import build_server
         except ImportError:
-            return  # the extra is not installed: /mcp says so
+            self._missing = True
+            return
         server = build_server(AppReader(self._state), self._clock)
         hosts, origins = allowed_hosts(self._settings)
-        self._asgi = server.streamable_http_app(
+        asgi = server.streamable_http_app(
             streamable_http_path=MCP_PATH,
             stateless_http=True,
             json_response=True,
@@ -67,20 +74,35 @@ class McpMount:
                 allowed_origins=origins,
             ),
         )
-        self._stack = contextlib.AsyncExitStack()
-        await self._stack.enter_async_context(server.session_manager.run())
+        running = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+        async def hold() -> None:
+            async with server.session_manager.run():
+                running.set()
+                await self._stopping.wait()
+
+        self._holder = asyncio.create_task(hold(), name="tracesink-mcp-sessions")
+        started = asyncio.create_task(running.wait())
+        await asyncio.wait((self._holder, started), return_when=asyncio.FIRST_COMPLETED)
+        if not running.is_set():
+            started.cancel()
+            self._holder.result()  # raises what stopped it
+        self._asgi = asgi
 
     async def stop(self) -> None:
-        if self._stack is not None:
-            await self._stack.aclose()
-        self._stack, self._asgi = None, None
+        """End the session manager's task (the service is stopping)."""
+        if self._holder is not None:
+            self._stopping.set()
+            await self._holder
+        self._holder, self._asgi = None, None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._asgi is None and not self._missing:
+            async with self._building:
+                if self._asgi is None and not self._missing:
+                    await self._build()
         if self._asgi is None:
             await error_response(501, MISSING, "path").send(send)
             return
         await self._asgi(scope, receive, send)
-
-
-def is_mcp(request: Request) -> bool:
-    return request.path == MCP_PATH
