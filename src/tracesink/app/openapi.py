@@ -153,7 +153,7 @@ def openapi_document() -> dict[str, Any]:
                     "parameters": [TRACE_ID_PARAM, *ENTRY_FILTERS],
                     "responses": {
                         "200": json_content(TRACE, "the trace"),
-                        **errors(400, 401, 404, 503),
+                        **errors(400, 401, 404, 429, 503),
                     },
                 }
             },
@@ -181,7 +181,7 @@ def openapi_document() -> dict[str, Any]:
                             },
                             "traces",
                         ),
-                        **errors(400, 401, 503),
+                        **errors(400, 401, 429, 503),
                     },
                 }
             },
