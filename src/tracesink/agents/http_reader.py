@@ -34,6 +34,8 @@ class HttpReader:
             raise ReadFailed(str(self._client.unreachable(exc))) from None
         if response.status_code == 404 and path.startswith("/logs/"):
             return None
+        if response.status_code == 429:  # the daily command budget (the terminal waits on it)
+            raise ReadFailed(f"{self._client.url}{path} answered 429: {_error_of(response)}")
         try:
             self._client.check(response, path)
         except TraceSinkError as exc:
@@ -80,3 +82,10 @@ async def _entries(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
             for entry in entries_of_events(lines):
                 yield entry
             lines = []
+
+
+def _error_of(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("error"))
+    except ValueError:
+        return response.text[:200]
