@@ -365,3 +365,28 @@ async def test_the_documented_client_configuration_works(served: Service) -> Non
     text = str(prompt.messages[0].content)
     assert "Find the cause of the latest error" in text
     assert "first error:" in text
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_wait_for_entries_with_a_window_returns_what_already_ran(
+    served: Service, transport: str
+) -> None:
+    """The agent ran a test, then asks: since='2m' counts what was logged in the last two
+    minutes, so the answer comes at once (not after the timeout), filtered, with a cursor
+    from which a second wait returns nothing old."""
+    trace = f"ran-{transport}"
+    post(
+        served,
+        [
+            {"trace_id": trace, "system": "worker", "message": "test started"},
+            {"trace_id": trace, "system": "worker", "level": "error", "message": "assert failed"},
+        ],
+    )
+    async with TRANSPORTS[transport](served) as session:
+        with anyio.fail_after(30):  # far below the 60 s the wait may take
+            ran = await call(session, "wait_for_entries", since="2m", level="error", timeout_s=60)
+        cursor = ran.rsplit('since="', 1)[1].split('"', 1)[0]
+        again = await call(session, "wait_for_entries", since=cursor, level="error", timeout_s=1)
+    assert "assert failed" in ran
+    assert "test started" not in ran
+    assert again.startswith("No new entries in any trace, level=error within 1s.")

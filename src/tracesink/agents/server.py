@@ -172,14 +172,18 @@ def build_server(reader: Reader, clock: Callable[[], float] = time.time) -> MCPS
         text: Text = None,
         since: Annotated[
             str | None,
-            Field(description="an entry id (the last answer's cursor); default: from now"),
+            Field(
+                description="an entry id (a previous answer's cursor), or a window like '2m' "
+                "(entries already logged in it count); default: only entries after this call"
+            ),
         ] = None,
         timeout_s: Annotated[float, Field(gt=0, le=tools.WAIT_MAX_S)] = tools.WAIT_DEFAULT_S,
     ) -> str:
-        """Use right after starting something (a test, a request, a page load) to read what it
-        logs: blocks until new entries matching the filters arrive (at most timeout_s, 60 s),
-        then returns them and a cursor (since) to wait for more without missing any. No
-        polling loop needed."""
+        """Use to read what a test, request or page load logs: blocks until entries matching
+        the filters arrive (at most timeout_s, 60 s), then returns them and a cursor (since) to
+        wait for more without missing any. No polling loop needed. After something that has
+        already run, pass since='2m' (what it logged in the last 2 minutes counts, returned at
+        once); before starting something in the background, leave since out."""
         return await _answer(
             tools.wait_for_entries(
                 reader, now_ms(), trace_id, level, system, text, since, timeout_s

@@ -247,7 +247,7 @@ def _trace_header(
         lines.append(f"trimmed: the {trimmed} oldest items are gone (TRACESINK_MAX_TRACE_ENTRIES)")
     lines.append(f"expires: {document.get('expires_at') or 'never'}")
     if matching:
-        lines.append(f"times: relative to {matching[0].get('timestamp')} (the first shown entry)")
+        lines.append(f"times: from {matching[0].get('timestamp')} (the first matching entry)")
     lines.append("")
     return lines
 
@@ -329,16 +329,27 @@ async def wait_for_entries(
                         break
     scope = f"trace {trace_id}" if trace_id else "any trace"
     where = "".join(f", {k}={v}" for k, v in filter_params(level, system, text).items())
+    again = f'trace_id="{trace_id}", ' if trace_id else ""
     if not got:
-        resume = f' Wait again with since="{since}" to miss nothing.' if since else ""
+        cursor = params.get("since")
+        resume = f' Wait again with since="{cursor}" to miss nothing.' if cursor else ""
         return f"No new entries in {scope}{where} within {timeout_s:g}s.{resume}"
     lines = [f"{len(got)} new entries in {scope}{where}:"]
+    used = len(lines[0]) + FOOTER_RESERVE
+    shown: list[dict[str, Any]] = []
     for entry in got:
-        lines.append(entry_text(entry, clock(entry.get("timestamp")), trace=trace_id is None))
-    newest = max(str(entry.get("id", "")) for entry in got)
-    again = f'trace_id="{trace_id}", ' if trace_id else ""
+        text_of = entry_text(entry, clock(entry.get("timestamp")), trace=trace_id is None)
+        if shown and used + len(text_of) + 1 > MAX_ANSWER_CHARS:
+            break
+        lines.append(text_of)
+        shown.append(entry)
+        used += len(text_of) + 1
+    # The cursor is the newest entry SHOWN: waiting again from it returns what was cut.
+    newest = max(str(entry.get("id", "")) for entry in shown)
+    if len(shown) < len(got):
+        lines.append(f"[cut at {MAX_ANSWER_CHARS:,} characters: {len(got) - len(shown)} more]")
     lines.append(f'Wait for more: wait_for_entries({again}since="{newest}", same filters).')
-    return _cut_text(lines, "the filters")
+    return "\n".join(lines)
 
 
 async def _first(stream: AsyncIterator[dict[str, Any]]) -> list[dict[str, Any]]:
