@@ -296,7 +296,8 @@ def mcp_and_read(service: Service, headers: dict[str, str]) -> tuple[int, int]:
 def test_mcp_refuses_what_the_read_routes_refuse_with_a_token(served: Service) -> None:
     """With a read token: none, a wrong one, or the ingest key (as a bearer or as the ingest
     header) is refused by /mcp as by GET /traces; the token is let in; a Host no deployment
-    serves is refused by the SDK's DNS-rebinding protection (421)."""
+    serves is refused by the SDK's DNS-rebinding protection (421); a GET (the stream a stateful
+    server would hold open) is refused with 405."""
     for headers in (
         {},
         {"authorization": "Bearer wrong-token"},
@@ -311,6 +312,13 @@ def test_mcp_refuses_what_the_read_routes_refuse_with_a_token(served: Service) -
         f"{served.url}/mcp", json=INITIALIZE, headers={**MCP_HEADERS, **rebound}, timeout=10
     )
     assert response.status_code == 421
+    stream = httpx.get(
+        f"{served.url}/mcp",
+        headers={"authorization": f"Bearer {TOKEN}", "accept": "text/event-stream"},
+        timeout=10,
+    )
+    assert stream.status_code == 405  # stateless: no stream held open
+    assert stream.headers["allow"] == "POST"
 
 
 def test_without_a_token_mcp_is_for_this_machine_only() -> None:

@@ -98,6 +98,13 @@ class McpMount:
         self._holder, self._asgi = None, None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] != "POST":
+            # Stateless: no server-initiated messages, so no GET stream to open (the spec's
+            # answer is 405), and no session to DELETE. A GET held open would also hold up a
+            # graceful shutdown.
+            message = f"{scope['method']} is not allowed on {MCP_PATH}; use POST (MCP, stateless)"
+            await error_response(405, message, "method", [(b"allow", b"POST")]).send(send)
+            return
         if self._asgi is None and not self._missing:
             async with self._building:
                 if self._asgi is None and not self._missing:
