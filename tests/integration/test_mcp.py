@@ -21,6 +21,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+from tests.support.redis_server import redis_server_binary, running_redis_server
 from tests.support.service import Service, serving
 from tracesink.agents.tools import MAX_ANSWER_CHARS
 
@@ -398,3 +399,52 @@ async def test_wait_for_entries_with_a_window_returns_what_already_ran(
     assert "assert failed" in ran
     assert "test started" not in ran
     assert again.startswith("No new entries in any trace, level=error within 1s.")
+
+
+def call_without_session(service: Service, tool: str, arguments: dict[str, Any]) -> str:
+    """One JSON-RPC tools/call POSTed alone: no initialize, no session id."""
+    request = {
+        "jsonrpc": "2.0",
+        "id": 7,
+        "method": "tools/call",
+        "params": {"name": tool, "arguments": arguments},
+    }
+    response = httpx.post(f"{service.url}/mcp", json=request, headers=MCP_HEADERS, timeout=10)
+    assert response.status_code == 200, response.text
+    text: str = response.json()["result"]["content"][0]["text"]
+    return text
+
+
+async def test_two_instances_on_one_redis_answer_alike() -> None:
+    """On a shared Redis, /mcp on instance A reads what instance B stored, waits for an entry
+    B stores after the call (the live poll), and B answers a tools/call with no session opened
+    first: stateless, any instance answers any request."""
+    if redis_server_binary() is None:
+        pytest.skip("redis-server is not installed")
+    env = {"TRACESINK_INGEST_KEYS": f"{INGEST_KEY}=*"}
+    with running_redis_server() as redis:
+        shared = {**env, "TRACESINK_STORE": redis.url}
+        with serving(shared) as first, serving(shared) as second:
+            post(second, [{"trace_id": "shared-1", "system": "worker", "message": "from B"}])
+            answer: list[str] = []
+            async with over_http(first, token=None) as session:
+                story = await call(session, "get_trace", trace_id="shared-1")
+
+                async def wait() -> None:
+                    answer.append(
+                        await call(session, "wait_for_entries", trace_id="shared-1", timeout_s=60)
+                    )
+
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(wait)
+                    n = 0
+                    while not answer:
+                        await anyio.sleep(0.3)
+                        message = {"trace_id": "shared-1", "system": "browser", "message": f"b-{n}"}
+                        post(second, [message])
+                        n += 1
+            sessionless = call_without_session(second, "get_trace", {"trace_id": "shared-1"})
+    assert "worker log from B" in story
+    assert "b-" in answer[0]
+    assert "from B" not in answer[0]
+    assert "worker log from B" in sessionless
