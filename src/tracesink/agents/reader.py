@@ -1,8 +1,8 @@
 """What the tools need from tracesink: the read routes' answers, whichever way they are reached.
 
-Two implementations: ``http_reader.HttpReader`` (``tracesink mcp`` talking to a running service)
-and ``app_reader.AppReader`` (``/mcp`` inside the service, calling the same route handlers). Both
-go through the read routes, so filters, order and placeholders are the routes' own.
+Two implementations: ``http_reader.HttpReader`` (``tracesink mcp`` talking to a running
+service) and ``app/mcp_reader.AppReader`` (``/mcp`` inside the service, calling the same route
+handlers). Both go through the read routes, so filters, order and placeholders are the routes' own.
 """
 
 from __future__ import annotations

@@ -57,8 +57,8 @@ class McpMount:
         try:
             from mcp.server.transport_security import TransportSecuritySettings
 
-            from tracesink.agents.app_reader import AppReader
             from tracesink.agents.server import build_server
+            from tracesink.app.mcp_reader import AppReader
         except ImportError:
             self._missing = True
             return

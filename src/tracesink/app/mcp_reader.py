@@ -1,4 +1,5 @@
-"""The tools' reader inside the service (``/mcp``): the read routes' handlers, called directly.
+"""The MCP tools' reader inside the service (``/mcp``): the read routes' handlers, called directly.
+It lives in the app (the layers import downwards: ``agents/`` never imports ``app/``).
 
 The request ``/mcp`` received was let in by the read guard already; each read here is the
 route's own handler given a request of its own (path and query), so its filters, its order and
