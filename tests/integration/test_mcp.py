@@ -109,7 +109,9 @@ async def over_stdio(service: Service, token: str | None = TOKEN) -> AsyncIterat
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "tracesink", "mcp", "--url", service.url],
-        env={"TRACESINK_READ_TOKEN": token} if token else {},
+        # The client passes on a few variables only (PATH, HOME …): coverage's own too, so the
+        # server process is measured as every other tracesink process of the suite is.
+        env=coverage_env() | ({"TRACESINK_READ_TOKEN": token} if token else {}),
     )
     with tempfile.TemporaryFile("w+") as errlog:
         async with (
@@ -118,6 +120,10 @@ async def over_stdio(service: Service, token: str | None = TOKEN) -> AsyncIterat
         ):
             await session.initialize()
             yield session
+
+
+def coverage_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith("COVERAGE_")}
 
 
 TRANSPORTS = {"http": over_http, "stdio": over_stdio}
@@ -360,7 +366,7 @@ async def test_the_documented_client_configuration_works(served: Service) -> Non
     params = StdioServerParameters(
         command=config["command"],
         args=config["args"],
-        env={**env, "PATH": f"{venv_bin}:{os.environ.get('PATH', '')}"},
+        env={**coverage_env(), **env, "PATH": f"{venv_bin}:{os.environ.get('PATH', '')}"},
     )
     with tempfile.TemporaryFile("w+") as errlog:
         async with (
