@@ -21,7 +21,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from tests.support.redis_server import redis_server_binary, running_redis_server
+from tests.support.redis_server import free_port, redis_server_binary, running_redis_server
 from tests.support.service import Service, serving
 from tracesink.agents.tools import MAX_ANSWER_CHARS
 
@@ -269,19 +269,33 @@ async def test_wait_for_entries_without_a_trace_follows_a_filter(served: Service
 
 
 async def test_a_refused_read_is_a_tool_error_that_says_what_to_do(served: Service) -> None:
-    """An unknown trace, a bad filter, and a stdio server without the token each come back as
-    a tool error whose text says what happened."""
+    """An unknown trace, a bad filter, a stdio server without the token or with no service to
+    reach, each come back as a tool error whose text says what happened."""
     async with over_http(served) as session:
         missing = await session.call_tool("get_trace", {"trace_id": "never-written"})
         bad = await session.call_tool("search", {"text": "x", "since": "yesterday"})
     async with over_stdio(served, token=None) as session:
         tokenless = await session.call_tool("find_traces", {})
+    async with over_stdio(served) as session:
+        unknown = await session.call_tool("get_trace", {"trace_id": "never-written"})
+        bad_live = await session.call_tool(
+            "wait_for_entries", {"system": "Not A System", "since": "all", "timeout_s": 5}
+        )
+    nobody = Service(served.process, f"http://127.0.0.1:{free_port()}")
+    async with over_stdio(nobody) as session:
+        unreachable = await session.call_tool("find_traces", {})
     assert missing.is_error
     assert "no trace never-written" in str(missing.content)
     assert bad.is_error
     assert "since must be" in str(bad.content)
     assert tokenless.is_error
     assert "TRACESINK_READ_TOKEN" in str(tokenless.content)
+    assert unknown.is_error
+    assert "no trace never-written" in str(unknown.content)
+    assert bad_live.is_error
+    assert "/live answered 400: system 'Not A System' is not valid" in str(bad_live.content)
+    assert unreachable.is_error
+    assert "cannot reach tracesink at http://127.0.0.1:" in str(unreachable.content)
 
 
 INITIALIZE = {
