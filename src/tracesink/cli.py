@@ -1,7 +1,8 @@
 """``tracesink serve`` runs the service; ``tracesink check`` validates settings, reaches the store;
 ``tracesink dev`` runs it for development with a private redis-server (dev/);
 the terminal commands (``logs``, ``tail``, ``traces``, ``send``, ``doctor``, ``stats``) talk to a
-running instance over HTTP and live in ``terminal/``, one module each.
+running instance over HTTP and live in ``terminal/``, one module each; so does ``tracesink mcp``,
+the MCP server over stdio for coding agents (``terminal/mcp_command.py``, tools in ``agents/``).
 
 argparse stays (rather than click or typer): the serve flags are generated from
 ``config.OPTIONS``, which argparse takes as data without decorators, and it costs no dependency;
