@@ -85,3 +85,14 @@ def test_filters_become_the_read_routes_parameters() -> None:
         "q": "timeout",
     }
     assert filter_params(None, None, None) == {}
+
+
+def test_a_stack_that_repeats_the_message_starts_at_its_frames() -> None:
+    """A stack's first line is usually the message: said once, on the entry's line."""
+    entry = {
+        "system": "convex",
+        "level": "error",
+        "message": "TypeError: x",
+        "stack": "TypeError: x\n  at f (a.ts:1:1)",
+    }
+    assert entry_text(entry, "+0.000s") == "+0.000s convex ERROR TypeError: x\n    at f (a.ts:1:1)"

@@ -86,7 +86,10 @@ def entry_text(entry: dict[str, Any], when: str, trace: bool = False) -> str:
     if "context" in entry:
         lines.append(f"    context: {fold_context(entry['context'])}")
     if isinstance(entry.get("stack"), str):
-        lines.extend(f"    {line}" for line in fold_stack(entry["stack"]))
+        folded = fold_stack(entry["stack"])
+        if folded and folded[0] == cut(one_line(entry.get("message", "")), STACK_LINE_CHARS):
+            folded = folded[1:]  # the stack's first line is the message, said just above
+        lines.extend(f"    {line}" for line in folded)
     return "\n".join(lines)
 
 

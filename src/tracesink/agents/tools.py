@@ -135,6 +135,9 @@ async def find_traces(
         ]
         if text:
             block[0] += f"; {len(entries)} contain {text!r}"
+        dropped = trace["document"].get("dropped", {}).get("total", 0)
+        if dropped:
+            block[0] += f"; {dropped} dropped by the rate limits"
         error = _first_error(entries)
         if error is not None:
             when = relative(ms_of(error.get("timestamp")), t0)
@@ -212,7 +215,7 @@ async def get_trace(
         )
         lines.append(
             f"[page cut after {len(shown)} items (limit {limit} entries, "
-            f"{MAX_ANSWER_CHARS:,} characters): {rest} more. Next page: get_trace({again})]"
+            f"{MAX_ANSWER_CHARS:,} characters): {rest} more items. Next page: get_trace({again})]"
         )
     else:
         lines.append("[end of trace]")
@@ -297,6 +300,11 @@ async def search(
     lines.extend(entry_text(entry, clock(entry.get("timestamp")), trace=True) for entry in found)
     if more > 0:
         lines.append(f"[{more} more beyond limit={limit}: narrow since or the filters]")
+    if not found:
+        lines.append(
+            "Nothing. Widen since ('1h', 'all') or shorten the text: it is looked for in the "
+            "message, stack, user id and context."
+        )
     return _cut_text(lines, "since or limit")
 
 
