@@ -159,13 +159,15 @@ async def test_a_wait_cut_by_size_resumes_from_the_newest_entry_shown() -> None:
     assert f'more]\nWait for more: wait_for_entries(since="{big[shown - 1]["id"]}"' in answer
 
 
-async def test_a_wait_whose_stream_ends_says_nothing_came() -> None:
-    """A stream that ends (the service stopping) answers like a timeout, with the cursor."""
+async def test_a_wait_whose_stream_ends_says_the_service_is_stopping() -> None:
+    """A stream that ends before anything came (the service stopping) says so, with the cursor
+    to wait again from."""
     answer = await tools.wait_for_entries(
         ListReader({}), NOW_MS, trace_id="t", since="0" * 20, timeout_s=5
     )
     assert answer == (
-        f'No new entries in trace t within 5s. Wait again with since="{"0" * 20}" to miss nothing.'
+        "No new entries in trace t: the service is stopping. "
+        f'Wait again with since="{"0" * 20}" to miss nothing.'
     )
 
 

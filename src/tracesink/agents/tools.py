@@ -326,9 +326,11 @@ async def wait_for_entries(
     if since:
         params["since"] = since_id(since, now_ms) or ""
     got: list[dict[str, Any]] = []
+    ended = False  # the stream ended before anything came: the service is stopping
     async with reader.live(trace_id, params) as stream:
         with anyio.move_on_after(timeout_s):
             got.extend(await _first(stream))
+            ended = not got
         if got:
             with anyio.move_on_after(WAIT_GRACE_S):
                 async for entry in stream:
@@ -341,6 +343,8 @@ async def wait_for_entries(
     if not got:
         cursor = params.get("since")
         resume = f' Wait again with since="{cursor}" to miss nothing.' if cursor else ""
+        if ended:
+            return f"No new entries in {scope}{where}: the service is stopping.{resume}"
         return f"No new entries in {scope}{where} within {timeout_s:g}s.{resume}"
     lines = [f"{len(got)} new entries in {scope}{where}:"]
     used = len(lines[0]) + FOOTER_RESERVE

@@ -23,6 +23,7 @@ from typing import Any
 from tracesink.app.http import Receive, Scope, Send, error_response
 from tracesink.app.state import AppState
 from tracesink.config import Settings
+from tracesink.scope_keys import STOP_ON_SHUTDOWN
 
 MCP_PATH = "/mcp"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
@@ -52,6 +53,9 @@ class McpMount:
         self._holder: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._building = asyncio.Lock()
+        # Set by the server when it stops (STOP_ON_SHUTDOWN, as for a live stream): a
+        # wait_for_entries in flight answers at once instead of holding the shutdown up.
+        self._server_stopping = asyncio.Event()
 
     async def _build(self) -> None:
         try:
@@ -62,7 +66,8 @@ class McpMount:
         except ImportError:
             self._missing = True
             return
-        server = build_server(AppReader(self._state), self._clock)
+        reader = AppReader(self._state, self._server_stopping)
+        server = build_server(reader, self._clock)
         hosts, origins = allowed_hosts(self._settings)
         asgi = server.streamable_http_app(
             streamable_http_path=MCP_PATH,
@@ -96,6 +101,7 @@ class McpMount:
             self._stopping.set()
             await self._holder
         self._holder, self._asgi = None, None
+        self._server_stopping = asyncio.Event()  # a fresh one for the next run (tests restart)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] != "POST":
@@ -105,6 +111,7 @@ class McpMount:
             message = f"{scope['method']} is not allowed on {MCP_PATH}; use POST (MCP, stateless)"
             await error_response(405, message, "method", [(b"allow", b"POST")]).send(send)
             return
+        scope[STOP_ON_SHUTDOWN] = self._server_stopping.set
         if self._asgi is None and not self._missing:
             async with self._building:
                 if self._asgi is None and not self._missing:

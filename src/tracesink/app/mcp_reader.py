@@ -8,8 +8,9 @@ its placeholders are exactly what ``GET /logs/{id}`` serves, and it costs the sa
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -47,8 +48,9 @@ def _refused(response: Response) -> ReadFailed:
 
 
 class AppReader:
-    def __init__(self, state: Callable[[], AppState]) -> None:
+    def __init__(self, state: Callable[[], AppState], stopping: asyncio.Event) -> None:
         self._state = state  # read per call: the app's state exists between start-up and shutdown
+        self._stopping = stopping  # set when the server stops: a wait ends rather than holding it
 
     async def traces(self, params: Mapping[str, str]) -> list[dict[str, Any]]:
         response = await get_traces(self._state(), _request("/traces", params))
@@ -79,12 +81,33 @@ class AppReader:
             raise _refused(response)
         body = response.body_chunks
         try:
-            yield _entries(body)
+            yield _entries(body, self._stopping)
         finally:
             await body.aclose()  # unsubscribes from the live feed
 
 
-async def _entries(body: AsyncIterator[bytes]) -> AsyncIterator[dict[str, Any]]:
-    async for chunk in body:  # each chunk is whole events (live_routes._stream)
-        for entry in entries_of_events(chunk.decode().split("\n")):
-            yield entry
+async def _entries(
+    body: AsyncGenerator[bytes, None], stopping: asyncio.Event
+) -> AsyncIterator[dict[str, Any]]:
+    """The entries of the stream's chunks (each chunk is whole events: live_routes._stream), until
+    it ends or the server stops (as a live route's stream ends then: app/streaming.py)."""
+    stopped = asyncio.ensure_future(stopping.wait())
+    chunk: asyncio.Future[bytes] | None = None
+    try:
+        while True:
+            chunk = asyncio.ensure_future(anext(body))
+            await asyncio.wait((chunk, stopped), return_when=asyncio.FIRST_COMPLETED)
+            if not chunk.done():
+                return
+            try:
+                data = chunk.result()
+            except StopAsyncIteration:
+                return
+            for entry in entries_of_events(data.decode().split("\n")):
+                yield entry
+    finally:
+        for pending in (chunk, stopped):
+            if pending is not None and not pending.done():
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await pending
