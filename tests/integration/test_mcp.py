@@ -165,6 +165,8 @@ async def test_the_tools_tell_a_story_from_three_systems(served: Service, transp
         listing = await call(session, "find_traces", since="all", system="convex", format="json")
     assert "trace checkout-1" in found
     assert "other-2" in found
+    assert found.splitlines()[1].startswith("systems: ")
+    assert "convex " in found.splitlines()[1]
     assert "first error:" in found
     assert "card declined" in found
     lines = story.splitlines()

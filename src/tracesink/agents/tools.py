@@ -125,6 +125,9 @@ async def find_traces(
         f"{len(found)} trace(s) with entries {window}{f' ({where})' if where else ''}, "
         "newest first:"
     ]
+    if found:  # discovery: the systems and levels there are, to filter by
+        every = [e for trace in found for e in trace["entries"]]
+        lines.append(f"systems: {_counts(every, 'system')} | levels: {_counts(every, 'level')}")
     for trace in found:
         entries = trace["entries"]
         t0 = ms_of(entries[0].get("timestamp")) if entries else None
