@@ -1,5 +1,5 @@
-"""The tools' logic (agents/tools.py) over a reader that answers from lists: how answers are
-bounded and cut, what each says when there is nothing, and how refusals name the field.
+"""The tools' logic (agents/tools.py, agents/wait.py) over a reader that answers from lists: how
+answers are bounded and cut, what each says when there is nothing, how refusals name the field.
 
 The reader here stands in for the read routes' answers (their shapes as http-api.md gives them);
 that the routes really answer so is pinned over both transports in tests/integration/test_mcp.py.
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tracesink.agents import tools
+from tracesink.agents import tools, wait
 from tracesink.agents.tools import MAX_ANSWER_CHARS
 from tracesink.errors import ValidationError
 
@@ -128,7 +128,7 @@ async def test_get_trace_shows_markers_and_what_an_entry_carries() -> None:
         (lambda r: tools.get_trace(r, "t", limit=0), "limit"),
         (lambda r: tools.get_trace(r, "t", fmt="xml"), "format"),
         (lambda r: tools.search(r, NOW_MS, ""), "text"),
-        (lambda r: tools.wait_for_entries(r, NOW_MS, timeout_s=61), "timeout_s"),
+        (lambda r: wait.wait_for_entries(r, NOW_MS, timeout_s=61), "timeout_s"),
     ],
 )
 async def test_a_bad_argument_is_refused_naming_it(call: Any, field: str) -> None:
@@ -152,7 +152,7 @@ async def test_a_wait_cut_by_size_resumes_from_the_newest_entry_shown() -> None:
     """When what arrived exceeds the answer, the cursor is the newest entry SHOWN, so the next
     wait returns what was cut."""
     big = [entry(n, "x" * 400) for n in range(300)]
-    answer = await tools.wait_for_entries(ListReader({}, live=big), NOW_MS, since="all")
+    answer = await wait.wait_for_entries(ListReader({}, live=big), NOW_MS, since="all")
     assert len(answer) <= MAX_ANSWER_CHARS
     shown = answer.count("worker log [t] xxx")
     assert 0 < shown < 300
@@ -162,7 +162,7 @@ async def test_a_wait_cut_by_size_resumes_from_the_newest_entry_shown() -> None:
 async def test_a_wait_whose_stream_ends_says_the_service_is_stopping() -> None:
     """A stream that ends before anything came (the service stopping) says so, with the cursor
     to wait again from."""
-    answer = await tools.wait_for_entries(
+    answer = await wait.wait_for_entries(
         ListReader({}), NOW_MS, trace_id="t", since="0" * 20, timeout_s=5
     )
     assert answer == (

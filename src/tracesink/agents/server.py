@@ -21,7 +21,7 @@ from mcp_types import ToolAnnotations
 from pydantic import Field
 
 from tracesink import __version__
-from tracesink.agents import tools
+from tracesink.agents import tools, wait
 from tracesink.agents.reader import Reader
 from tracesink.agents.since import DEFAULT_WINDOW
 from tracesink.errors import TraceSinkError
@@ -177,7 +177,7 @@ def build_server(reader: Reader, clock: Callable[[], float] = time.time) -> MCPS
                 "(entries already logged in it count); default: only entries after this call"
             ),
         ] = None,
-        timeout_s: Annotated[float, Field(gt=0, le=tools.WAIT_MAX_S)] = tools.WAIT_DEFAULT_S,
+        timeout_s: Annotated[float, Field(gt=0, le=wait.WAIT_MAX_S)] = wait.WAIT_DEFAULT_S,
     ) -> str:
         """Use to read what a test, request or page load logs: blocks until entries matching
         the filters arrive (at most timeout_s, 60 s), then returns them and a cursor (since) to
@@ -185,9 +185,7 @@ def build_server(reader: Reader, clock: Callable[[], float] = time.time) -> MCPS
         already run, pass since='2m' (what it logged in the last 2 minutes counts, returned at
         once); before starting something in the background, leave since out."""
         return await _answer(
-            tools.wait_for_entries(
-                reader, now_ms(), trace_id, level, system, text, since, timeout_s
-            )
+            wait.wait_for_entries(reader, now_ms(), trace_id, level, system, text, since, timeout_s)
         )
 
     @server.prompt()
