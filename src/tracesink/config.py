@@ -73,6 +73,7 @@ class Settings:
     sourcemaps_max_bytes: int = 32 * 1024 * 1024  # one release's maps together
     sourcemaps_releases: int = 5  # releases kept; the least recently uploaded go first
     sourcemaps_ttl_s: int = 30 * 24 * 3600  # a release's maps expire after its last upload
+    mcp_allowed_hosts: tuple[str, ...] = ()  # Host values /mcp answers beyond loopback
     # Pins (docs/reading.md, "Pinning a trace"): a week by default, a month at most, 100 of them
     # and 64 MiB of traces in all, so that pins cannot hold a database's memory for ever.
     pin_s: int = 7 * 86_400
@@ -440,6 +441,13 @@ OPTIONS: tuple[Option, ...] = (
         values.positive_int,
         "how many bytes the pinned traces may hold together, each measured when pinned "
         "(64 MiB); a pin beyond is refused (409)",
+    ),
+    Option(
+        "mcp_allowed_hosts",
+        values.hosts,
+        "`Host` values `/mcp` answers besides loopback (`logs.example.com`, `10.0.0.5:8787`, "
+        "`logs.example.com:*` for any port): the MCP SDK's DNS-rebinding protection refuses any "
+        "other with 421 (see [Agents](agents.md#over-http-mcp))",
     ),
 )
 
