@@ -128,9 +128,7 @@ async def test_recent_traces_preview_the_first_error_else_the_first_message(
     await sink.log(trace_id="calm", message="page\n  loaded", timestamp="2026-11-29T10:00:05Z")
     await sink.log(trace_id="calm", message="earlier", timestamp="2026-11-29T10:00:01Z")
     await sink.log(trace_id="bad", message="clicked", timestamp="2026-11-29T10:00:00Z")
-    await sink.log(
-        trace_id="bad", level="error", message="late", timestamp="2026-11-29T10:00:09Z"
-    )
+    await sink.log(trace_id="bad", level="error", message="late", timestamp="2026-11-29T10:00:09Z")
     await sink.log(
         trace_id="bad", level="error", message="declined", timestamp="2026-11-29T10:00:03Z"
     )

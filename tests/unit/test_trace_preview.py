@@ -11,7 +11,7 @@ def entry(message: str, at: str, level: str = "info") -> dict[str, str]:
 
 def test_the_first_error_by_event_time_wins_over_earlier_messages() -> None:
     """An error anywhere in the trace is the preview, the earliest one by event time."""
-    entries = [entry("click", "01"), entry("boom late", "09", "error"), entry("boom", "05", "error")]
+    entries = [entry("click", "01"), entry("late", "09", "error"), entry("boom", "05", "error")]
     assert preview_of(entries) == "boom"
 
 
