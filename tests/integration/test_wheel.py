@@ -34,6 +34,7 @@ DATA_FILES = [
     "tracesink/static/viewer/index.html",
     "tracesink/static/viewer/viewer.js",
     "tracesink/static/viewer/viewer.css",
+    "tracesink/static/viewer/favicon.ico",
     "tracesink/examples/fullstack/index.html",
     "tracesink/examples/fullstack/backend.py",
     "tracesink/examples/fullstack/worker.mjs",

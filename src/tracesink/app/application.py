@@ -40,6 +40,7 @@ from tracesink.app.read_routes import (
 from tracesink.app.state import AppState
 from tracesink.app.static_routes import STATIC_PATHS, get_static
 from tracesink.app.viewer_routes import (
+    get_favicon,
     get_viewer_script,
     get_viewer_style,
     viewer_page,
@@ -102,6 +103,7 @@ ROUTES: dict[str, dict[str, Route]] = {
     "/live": {"GET": Route(get_live, READ)},
     "/viewer/viewer.js": {"GET": Route(get_viewer_script, PUBLIC)},
     "/viewer/viewer.css": {"GET": Route(get_viewer_style, PUBLIC)},
+    "/favicon.ico": {"GET": Route(get_favicon, PUBLIC)},
     # Signed by Convex (HMAC of the body): the signature is the credential, not an ingest key.
     "/ingest/convex": {"POST": Route(post_convex, PUBLIC)},
     # The browser client and the JS SDK: one way for every file (static_routes.py).

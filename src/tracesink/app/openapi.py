@@ -244,6 +244,7 @@ def openapi_document() -> dict[str, Any]:
             },
             "/viewer/viewer.js": asset("The viewer's script", "text/javascript"),
             "/viewer/viewer.css": asset("The viewer's stylesheet", "text/css"),
+            "/favicon.ico": asset("The viewer's icon", "image/x-icon"),
             "/health": {
                 "get": {
                     "summary": "ok, degraded (spooling) or unavailable",

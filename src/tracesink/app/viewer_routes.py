@@ -1,4 +1,5 @@
-"""The viewer: ``GET /`` serves its page to a browser, ``/viewer/*`` its script and stylesheet.
+"""The viewer: ``GET /`` serves its page to a browser, ``/viewer/*`` its script and stylesheet,
+``/favicon.ico`` its icon (a browser asks for it on every page: answered, never a 404).
 
 The page is rendered on the server (whether a read token is needed, the version) and filled by a
 small script from the read API; the script reads the token from the tab's ``sessionStorage``,
@@ -20,6 +21,7 @@ _ASSETS = files("tracesink") / "static" / "viewer"
 _PAGE = (_ASSETS / "index.html").read_text(encoding="utf-8")
 _SCRIPT = (_ASSETS / "viewer.js").read_bytes()
 _STYLE = (_ASSETS / "viewer.css").read_bytes()
+_ICON = (_ASSETS / "favicon.ico").read_bytes()  # 16x16, a PNG inside an ICO: 167 bytes
 
 # Only this origin's script, style and API; no inline script, no framing, no referrer leak.
 _CSP = (
@@ -36,6 +38,8 @@ def wants_html(request: Request) -> bool:
 def viewer_page(state: AppState) -> Response:
     page = _PAGE.replace("{token_required}", "true" if state.settings.read_token else "false")
     page = page.replace("{version}", escape(__version__))
+    # The empty list's curl says whether it needs an ingest key (never which one).
+    page = page.replace("{ingest_key_required}", "true" if state.settings.ingest_keys else "false")
     return Response(
         200,
         page.encode(),
@@ -66,4 +70,12 @@ async def get_viewer_style(state: AppState, request: Request) -> Response:
         200,
         _STYLE,
         [(b"content-type", b"text/css; charset=utf-8"), (b"cache-control", b"no-cache"), *_COMMON],
+    )
+
+
+async def get_favicon(state: AppState, request: Request) -> Response:
+    return Response(
+        200,
+        _ICON,
+        [(b"content-type", b"image/x-icon"), (b"cache-control", b"public, max-age=86400"), *_COMMON],
     )
