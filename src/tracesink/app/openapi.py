@@ -29,6 +29,7 @@ from tracesink.app.openapi_schemas import (
     json_content,
     live_stream,
 )
+from tracesink.app.viewer_routes import VIEWER_ASSETS
 
 
 def openapi_document() -> dict[str, Any]:
@@ -242,8 +243,12 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": json_content({"type": "object"}, "an index")},
                 }
             },
-            "/viewer/viewer.js": asset("The viewer's script", "text/javascript"),
-            "/viewer/viewer.css": asset("The viewer's stylesheet", "text/css"),
+            **{
+                path: asset("The viewer's stylesheet", "text/css")
+                if path.endswith(".css")
+                else asset("A module of the viewer's script", "text/javascript")
+                for path in VIEWER_ASSETS
+            },
             "/favicon.ico": asset("The viewer's icon", "image/x-icon"),
             "/health": {
                 "get": {
