@@ -183,6 +183,7 @@ TRACE: dict[str, Any] = {
         "entries": {"type": "array", "items": {"type": "object"}},
         "expires_at": {"type": ["string", "null"]},
         "dropped": {"type": "object"},
+        "trimmed": {"type": "integer"},
     },
 }
 
