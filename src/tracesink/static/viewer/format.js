@@ -44,10 +44,12 @@ export function millis(iso) { return iso ? Date.parse(iso) : NaN; }
 /** 10:04:05.123 (UTC, as stored). */
 export function wallClock(iso) { return typeof iso === "string" ? iso.slice(11, 23) : ""; }
 
-/** +1.234 s after the trace's first entry (a gap's start may come before it: −0.500 s). */
+/** +1.234 s after the trace's first entry (a gap's start may come before it: −0.500 s); past
+ * 1,000 s the milliseconds stop mattering: +2 h 5 min. */
 export function relative(ms) {
   if (!Number.isFinite(ms)) return "";
-  return `${ms < 0 ? "−" : "+"}${(Math.abs(ms) / 1000).toFixed(3)} s`;
+  const sign = ms < 0 ? "−" : "+";
+  return Math.abs(ms) < 1_000_000 ? `${sign}${(Math.abs(ms) / 1000).toFixed(3)} s` : `${sign}${duration(Math.abs(ms))}`;
 }
 
 /** How long a trace lasted, in the unit a reader wants: 4.521 s, 12 min 3 s, 5 h 3 min, 3 d 2 h. */

@@ -103,11 +103,19 @@ function showTraces() {
   }
   $("trace-list").replaceChildren(...traces.map(traceItem));
   $("traces-none").hidden = page.traces.length > 0;
+  showStart();
   $("traces-nomatch").hidden = !(page.traces.length > 0 && traces.length === 0);
   if (!$("traces-nomatch").hidden) {
     const among = page.traces.length === 1 ? "the one recent trace" : `the ${page.traces.length} most recent traces`;
     $("traces-nomatch-why").textContent = `No trace id or preview among ${among} contains “${$("trace-search").value.trim()}”.`;
   }
+}
+
+/** With no trace open: "pick one", or, when there is none at all, how to send the first. */
+function showStart() {
+  const none = page.traces.length === 0;
+  $("trace-none").hidden = Boolean(view.traceId) || none;
+  $("first-steps").hidden = Boolean(view.traceId) || !none;
 }
 
 function fillSendExample() {
@@ -126,11 +134,11 @@ function fillSendExample() {
 async function openTrace(traceId, filters) {
   stopStream();
   resetView(traceId);
-  $("trace-title").textContent = traceId ? `Trace ${traceId}` : "Pick a trace";
+  $("trace-title").textContent = traceId ? `Trace ${traceId}` : "No trace open";
   status("");
   $("trace-body").hidden = !traceId;
   $("filters").hidden = !traceId;
-  $("trace-none").hidden = Boolean(traceId);
+  showStart();
   $("trace-missing").hidden = true;
   $("entries").replaceChildren();
   $("trace-meta").textContent = "";
