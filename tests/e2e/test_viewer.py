@@ -357,7 +357,7 @@ def test_e_and_shift_e_jump_between_errors_and_the_keys_are_shown(
     page.goto(f"{roomy.url}/#/trace/errors-1")
     expect(page.locator("#entries li.entry")).to_have_count(45)
     expect(page.locator("#keys")).to_contain_text("e / E next / previous error")
-    page.locator("body").click()
+    page.locator("#trace-title").click()  # the page has the focus, no row is opened
     page.keyboard.press("e")
     selected = page.locator("#entries li.entry.selected")
     expect(selected.locator(".message")).to_have_text("step 20 card declined")
@@ -375,6 +375,7 @@ def test_e_and_shift_e_jump_between_errors_and_the_keys_are_shown(
     expect(selected.locator(".message")).to_have_text("step 21")
     page.keyboard.press("Enter")
     expect(selected.locator(".more")).to_contain_text("(when it happened)")
+    expect(page.locator("#entries details[open]")).to_have_count(1)
     page.locator("#first-error").click()
     expect(selected.locator(".message")).to_have_text("step 20 card declined")
     shot(page, "viewer-errors.png")
