@@ -462,3 +462,18 @@ def test_the_favicon_is_served_and_the_page_loads_without_a_failed_request(
     expect(page.locator("#traces-title")).to_be_visible()
     page.evaluate("fetch('/favicon.ico').then(r => r.status)")
     assert failed == []
+
+
+def test_a_trimmed_trace_says_so_in_its_header_and_first_row(page: Page) -> None:
+    """A trace that outgrew TRACESINK_MAX_TRACE_ENTRIES tells the reader: the header counts the
+    oldest items trimmed, and a marked row stands first, where they were."""
+    env = {"TRACESINK_MAX_TRACE_ENTRIES": "3", "TRACESINK_TRACE_LIMIT": "50"}
+    with serving(env) as capped:
+        send(capped, [stamped("capped-1", i * 10, f"step {i}", "browser") for i in range(5)])
+        page.goto(f"{capped.url}/#/trace/capped-1")
+        expect(page.locator("#entries li.entry")).to_have_count(2)  # the marker holds a slot
+        expect(page.locator("#trace-meta")).to_contain_text("3 oldest items trimmed")
+        first = page.locator("#entries > li").first
+        expect(first).to_have_attribute("data-kind", "trimmed")
+        expect(first).to_contain_text("3 older items trimmed")
+        expect(page.locator("#entries li.entry .message")).to_have_text(["step 3", "step 4"])
