@@ -44,11 +44,11 @@ export function millis(iso) { return iso ? Date.parse(iso) : NaN; }
 /** 10:04:05.123 (UTC, as stored). */
 export function wallClock(iso) { return typeof iso === "string" ? iso.slice(11, 23) : ""; }
 
-/** +1.234 s after the trace's first entry (a gap's start may come before it: −0.500 s); past
+/** +1.234 s after the trace's first entry (a gap's start may come before it: -0.500 s); past
  * 1,000 s the milliseconds stop mattering: +2 h 5 min. */
 export function relative(ms) {
   if (!Number.isFinite(ms)) return "";
-  const sign = ms < 0 ? "−" : "+";
+  const sign = ms < 0 ? "-" : "+";
   return Math.abs(ms) < 1_000_000 ? `${sign}${(Math.abs(ms) / 1000).toFixed(3)} s` : `${sign}${duration(Math.abs(ms))}`;
 }
 
@@ -64,7 +64,7 @@ export function duration(ms) {
 
 /** The clock correction an entry carries, as a reader says it: "clock +5.012 s corrected". */
 export function correction(offsetMs) {
-  const sign = offsetMs < 0 ? "−" : "+";
+  const sign = offsetMs < 0 ? "-" : "+";
   return `clock ${sign}${(Math.abs(offsetMs) / 1000).toFixed(3)} s corrected`;
 }
 
