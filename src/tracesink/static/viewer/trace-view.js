@@ -18,6 +18,7 @@ export const view = {
 };
 
 export function resetView(traceId) {
+  built = new WeakMap();
   Object.assign(view, { traceId, entries: [], ids: new Set(), open: new Set(), selected: null, trace: null });
 }
 
@@ -111,7 +112,20 @@ function details(entry, start) {
   return el("div", { class: "more" }, ...parts);
 }
 
-function entryRow(entry, start, isNew) {
+// A row is built once per entry and reused by every later render (a filter change, a live
+// arrival), so a 1,000-entry trace is not rebuilt on each keystroke; it is rebuilt only when
+// the trace's first entry changes (its relative time moves). An opened row stays open.
+let built = new WeakMap();
+
+function rowOf(item, start) {
+  const cached = built.get(item);
+  if (cached && (cached.start === start || (Number.isNaN(start) && Number.isNaN(cached.start)))) return cached.row;
+  const row = isEntry(item) ? entryRow(item, start) : markerRow(item, start);
+  built.set(item, { row, start });
+  return row;
+}
+
+function entryRow(entry, start) {
   const level = entry.level || "log";
   const system = entry.system || "?";
   const hints = [];
@@ -132,8 +146,7 @@ function entryRow(entry, start, isNew) {
     if (box.open) view.open.add(entry.id); else view.open.delete(entry.id);
   });
   if (view.open.has(entry.id)) { box.open = true; fill(); }
-  const classes = `entry level-row-${level}${isNew ? " new" : ""}${entry.id === view.selected ? " selected" : ""}`;
-  return el("li", { class: classes, "data-id": entry.id, "data-level": level, "data-system": system }, box);
+  return el("li", { class: `entry level-row-${level}`, "data-id": entry.id, "data-level": level, "data-system": system }, box);
 }
 
 // --- the whole trace -------------------------------------------------------------------------
@@ -147,8 +160,13 @@ export function render(newIds = new Set()) {
   const total = view.entries.filter(isEntry).length;
   for (const entry of view.entries) {
     if (!matches(entry, wanted)) continue;
-    if (isEntry(entry)) { shown += 1; rows.push(entryRow(entry, start, newIds.has(entry.id))); }
-    else rows.push(markerRow(entry, start));
+    const row = rowOf(entry, start);
+    if (isEntry(entry)) {
+      shown += 1;
+      row.classList.toggle("new", newIds.has(entry.id)); // re-inserted: the animation replays
+      row.classList.toggle("selected", entry.id === view.selected);
+    }
+    rows.push(row);
   }
   list.replaceChildren(...rows);
   $("shown").textContent = shown === total ? `${total} ${total === 1 ? "entry" : "entries"}` : `${shown} of ${total} entries`;
