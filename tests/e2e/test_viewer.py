@@ -352,7 +352,8 @@ def test_e_and_shift_e_jump_between_errors_and_the_keys_are_shown(
 ) -> None:
     """The page lists its keys. "First error" selects the first error; e goes to the next
     error, E back; past the last one the status says there is none after it; the selected
-    row has the focus (Enter opens it) and its tick is marked on the strip."""
+    row has the focus (Enter opens it) and its tick is marked on the strip. The rows are one
+    tab stop (the selected row), the arrows move between them."""
     send(roomy, story("errors-1"))
     page.goto(f"{roomy.url}/#/trace/errors-1")
     expect(page.locator("#entries li.entry")).to_have_count(45)
@@ -379,6 +380,13 @@ def test_e_and_shift_e_jump_between_errors_and_the_keys_are_shown(
     page.locator("#first-error").click()
     expect(selected.locator(".message")).to_have_text("step 20 card declined")
     shot(page, "viewer-errors.png")
+    page.locator("#first-error").focus()
+    page.keyboard.press("Tab")  # one tab stop for the rows: the selected one
+    expect(selected.locator("summary")).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(selected.locator(".message")).to_have_text("step 21")
+    page.keyboard.press("Shift+Tab")  # and out again, not through 45 rows
+    expect(page.locator("#first-error")).to_be_focused()
 
 
 def test_the_trace_list_previews_each_trace_and_is_searchable(roomy: Service, page: Page) -> None:

@@ -169,6 +169,7 @@ export function render(newIds = new Set()) {
     rows.push(row);
   }
   list.replaceChildren(...rows);
+  rove();
   $("shown").textContent = shown === total ? `${total} ${total === 1 ? "entry" : "entries"}` : `${shown} of ${total} entries`;
   const filtered = describeFilters(wanted);
   const empty = $("entries-empty");
@@ -233,6 +234,15 @@ function renderMeta(start) {
 
 function rowsOf(selector) { return [...$("entries").querySelectorAll(selector)]; }
 
+// One row is a tab stop (the selected one, else the first): Tab goes from the filters to the
+// rows and on, not through a thousand of them; j/k and the arrows move between rows.
+function rove() {
+  const rows = rowsOf("li.entry > details > summary");
+  for (const summary of rows) summary.tabIndex = -1;
+  const chosen = view.selected && $("entries").querySelector(`li.entry[data-id="${CSS.escape(view.selected)}"] > details > summary`);
+  if (chosen || rows.length) (chosen || rows[0]).tabIndex = 0;
+}
+
 /** Selects the row of `id`: focused (its summary), scrolled into view, marked on the strip. */
 export function select(id, { open = false, block = "nearest" } = {}) {
   const row = $("entries").querySelector(`li.entry[data-id="${CSS.escape(id)}"]`);
@@ -240,6 +250,7 @@ export function select(id, { open = false, block = "nearest" } = {}) {
   for (const old of rowsOf("li.entry.selected")) old.classList.remove("selected");
   row.classList.add("selected");
   view.selected = id;
+  rove();
   const box = row.querySelector("details");
   if (open) box.open = true;
   row.querySelector("summary").focus({ preventScroll: true });
@@ -280,5 +291,6 @@ $("entries").addEventListener("focusin", (event) => {
   for (const old of rowsOf("li.entry.selected")) old.classList.remove("selected");
   row.classList.add("selected");
   view.selected = row.dataset.id;
+  rove();
   markCurrent($("strip"), view.selected);
 });

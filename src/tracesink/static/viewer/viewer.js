@@ -214,6 +214,11 @@ document.addEventListener("keydown", (event) => {
   const typing = ["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement.tagName);
   if (event.key === "Escape" && document.activeElement === $("f-text")) { $("f-text").value = ""; render(); writeFiltersToHash(); return; }
   if (event.key === "Escape" && document.activeElement === $("trace-search")) { $("trace-search").value = ""; showTraces(); return; }
+  if ((event.key === "ArrowDown" || event.key === "ArrowUp") && document.activeElement.closest("#entries")) {
+    event.preventDefault(); // from a row, the arrows move between rows as j / k do
+    move(event.key === "ArrowDown" ? +1 : -1);
+    return;
+  }
   if (typing || event.ctrlKey || event.metaKey || event.altKey || !Object.hasOwn(KEYS, event.key)) return;
   event.preventDefault();
   KEYS[event.key]();
