@@ -2,7 +2,7 @@
 // tracesink/app/ingest_routes.py answers them. Every entry of a request goes to the store in
 // one script call.
 
-import { decodeBatch, decodeEntry, decodeText, prepareEntry } from "./entries.js";
+import { decodeBatch, decodeBody, decodeText, prepareEntry } from "./entries.js";
 import { ValidationError } from "./errors.js";
 import { jsonResponse, rateLimitHeaders, retryAfterS } from "./http.js";
 import { remainingQuota } from "./limits.js";
@@ -28,7 +28,7 @@ function unknownSystemWarning(entry) {
 export async function postLog(request, body, pinned, settings, store) {
   const sender = new Sender(request.headers, pinned);
   const nowMs = Date.now();
-  const entry = prepareEntry(decodeEntry(decodeText(body)), settings.rules, sender, nowMs);
+  const entry = prepareEntry(decodeBody(decodeText(body)), settings.rules, sender, nowMs);
   const [decision] = await store.write([entry], nowMs);
   const headers = rateLimitHeaders(settings.policy, entry.system, decision, nowMs);
   if (decision.limitedBy !== null) {

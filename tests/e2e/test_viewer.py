@@ -26,7 +26,9 @@ from tests.e2e.conftest import CHROMIUM
 from tests.support.redis_server import RedisServer
 from tests.support.service import Service, serving
 from tracesink.config import Settings
+from tracesink.pipeline import policy_from
 from tracesink.store.keys import trace_key
+from tracesink.store.scripts import logs_key
 from tracesink.times import iso_ms
 
 ARTIFACTS = Path(os.environ.get("TRACESINK_ARTIFACTS", Path(__file__).parent / "artifacts"))
@@ -485,3 +487,24 @@ def test_a_trimmed_trace_says_so_in_its_header_and_first_row(page: Page) -> None
         expect(first).to_have_attribute("data-kind", "trimmed")
         expect(first).to_contain_text("3 older items trimmed")
         expect(page.locator("#entries li.entry .message")).to_have_text(["step 3", "step 4"])
+
+
+def test_an_item_no_reader_can_decode_shows_in_its_place(
+    page: Page, redis_server: RedisServer
+) -> None:
+    """Garbage another tool pushed into a trace list is a marked row where it lies (between
+    the entries it arrived between), one line saying it could not be decoded; the entries
+    around it show as usual."""
+    with serving({"TRACESINK_STORE": redis_server.url}) as running:
+        log(running, trace_id="odd-1", message="first", system="browser")
+        key = logs_key(policy_from(Settings()), "odd-1")
+        redis.Redis.from_url(redis_server.url).lpush(key, b"\xff not json")
+        log(running, trace_id="odd-1", message="second", system="browser")
+        page.goto(f"{running.url}/#/trace/odd-1")
+        expect(page.locator("#entries li.entry")).to_have_count(2)
+        marker = page.locator('#entries li[data-kind="undecodable"]')
+        expect(marker).to_contain_text("undecodable item at position 1")
+        expect(marker.locator(".kind")).to_have_text("undecodable entry")
+        height = marker.evaluate("m => m.getBoundingClientRect().height")
+        assert height <= 20, height  # one line, like every row
+        expect(page.locator("#entries > li").nth(1)).to_have_attribute("data-kind", "undecodable")

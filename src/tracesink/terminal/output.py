@@ -41,7 +41,7 @@ def clock_of(iso: str) -> str:
 
 def entry_line(entry: dict[str, Any], with_trace: bool = False) -> Text:
     """One entry as one readable line; context and stack indented below it."""
-    if entry.get("kind"):  # a drop marker, or the trimmed marker of a list at its cap
+    if entry.get("kind"):  # a drop or trimmed marker, or an undecodable item (store/items.py)
         return Text(f"  ── {entry.get('message', 'entries dropped')} ──", style="bold yellow")
     level = str(entry.get("level", "log"))
     system = str(entry.get("system", "?"))
