@@ -508,3 +508,4 @@ def test_an_item_no_reader_can_decode_shows_in_its_place(
         height = marker.evaluate("m => m.getBoundingClientRect().height")
         assert height <= 20, height  # one line, like every row
         expect(page.locator("#entries > li").nth(1)).to_have_attribute("data-kind", "undecodable")
+        shot(page, "viewer-undecodable.png")
