@@ -135,6 +135,7 @@ async function openTrace(traceId, filters) {
   stopStream();
   resetView(traceId);
   $("trace-title").textContent = traceId ? `Trace ${traceId}` : "No trace open";
+  document.title = traceId ? `${traceId} · tracesink` : "tracesink";
   status("");
   $("trace-body").hidden = !traceId;
   $("filters").hidden = !traceId;
