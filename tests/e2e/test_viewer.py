@@ -314,7 +314,8 @@ def test_the_timeline_strip_has_a_lane_per_system_with_errors_and_drop_markers(
     name written), a tick per entry placed by event time (first at 0 %, last at 100 %), errors
     as marked ticks counted in the lane's name, and a "dropped" lane with a gap where the rate
     limits refused entries. A custom system gets a colour of its own, the same in its badge
-    and its lane, and unlike every built-in system's."""
+    and its lane, and unlike every built-in system's. In forced-colours (high-contrast) mode
+    the strip's marks stay visible."""
     send(
         service,
         [
@@ -347,6 +348,14 @@ def test_the_timeline_strip_has_a_lane_per_system_with_errors_and_drop_markers(
     expect(page.locator("#entries li.entry.selected .message")).to_have_text("clicked")
     expect(page.locator('#strip .lane[data-system="browser"] .tick.current')).to_have_count(1)
     shot(page, "viewer-strip.png")
+    page.emulate_media(forced_colors="active")  # high contrast drops backgrounds, not these
+    # (getComputedStyle reports authored colours even then: what keeps the marks is that they
+    # opt out of the forced palette, with system colours of their own)
+    adjust = page.locator("#strip .tick, #strip .gap").evaluate_all(
+        "ms => ms.map(m => getComputedStyle(m).forcedColorAdjust)"
+    )
+    assert set(adjust) == {"none"}, adjust
+    shot(page, "viewer-strip-forced-colors.png")
 
 
 def test_e_and_shift_e_jump_between_errors_and_the_keys_are_shown(
