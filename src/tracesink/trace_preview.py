@@ -16,14 +16,17 @@ PREVIEW_CHARS = 120
 
 
 def preview_of(entries: Sequence[dict[str, Any]]) -> str | None:
-    """The preview of a trace's ``entries`` (arrival order, markers left out), or None."""
-    first_error = first_entry = None
-    for entry in sorted(entries, key=_event_time):  # sorted() is stable: arrival breaks ties
-        if first_entry is None:
-            first_entry = entry
-        if entry.get("level") == "error":
-            first_error = entry
-            break
+    """The preview of a trace's ``entries`` (arrival order, markers left out), or None.
+
+    One pass, no sort: a listed trace may hold a thousand entries, and the list shows 100."""
+    first_entry = first_error = None
+    first_at = error_at = ""
+    for entry in entries:
+        at = _event_time(entry)
+        if first_entry is None or at < first_at:  # strictly earlier: arrival breaks ties
+            first_entry, first_at = entry, at
+        if entry.get("level") == "error" and (first_error is None or at < error_at):
+            first_error, error_at = entry, at
     chosen = first_error or first_entry
     if chosen is None or not isinstance(chosen.get("message"), str):
         return None
