@@ -47,6 +47,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     read_timeout_s: float = 10.0
     header_timeout_s: float = 10.0
+    send_timeout_s: float = 60.0
     max_header_bytes: int = 32 * 1024
     max_concurrency: int = 1000
     spool_dir: str = ""  # "" = the default place for this port; "off" = no spool
@@ -250,6 +251,11 @@ OPTIONS: tuple[Option, ...] = (
         "header_timeout_s",
         values.positive_number,
         "seconds a client may take to send a request line and headers (408 beyond)",
+    ),
+    Option(
+        "send_timeout_s",
+        values.positive_number,
+        "seconds an answer may wait for a client that takes none of it (dropped beyond)",
     ),
     Option(
         "max_header_bytes",

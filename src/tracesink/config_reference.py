@@ -60,7 +60,12 @@ MEANINGS: Mapping[str, str] = {
     "header_timeout_s": (
         "seconds a client may take to send a request line and headers (408 beyond; an idle "
         "connection is closed); also the longest a connection answered before its body arrived "
-        "lingers, and an answer the client stops reading may stall"
+        "lingers"
+    ),
+    "send_timeout_s": (
+        "seconds an answer may wait for a client that takes none of it (a live stream, a big "
+        "trace, pipelined requests never read); the connection is dropped beyond. As nginx's "
+        "`send_timeout`: long enough for a slow reader on a loaded machine"
     ),
     "max_header_bytes": "largest request line and headers together (431 beyond)",
     "max_concurrency": (
