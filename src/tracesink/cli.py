@@ -28,13 +28,13 @@ from tracesink.errors import ConfigurationError, TraceSinkError
 from tracesink.pipeline import policy_from
 from tracesink.server.run import serve
 from tracesink.store.diagnose import probe
-from tracesink.terminal import doctor, logs, send, stats, tail, traces
+from tracesink.terminal import doctor, logs, send, sourcemaps, stats, tail, traces
 
 # Commands that talk to a running server, and ``dev`` (which runs one): each module adds its
 # parser and runs it.
 TERMINAL_COMMANDS = {
     module.__name__.rsplit(".", 1)[1]: module
-    for module in (logs, tail, traces, send, doctor, stats)
+    for module in (logs, tail, traces, send, doctor, stats, sourcemaps)
 }
 TERMINAL_COMMANDS["dev"] = dev
 DESCRIPTION = (
@@ -53,7 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     ):
         command = commands.add_parser(name, help=help_text)
         for option in OPTIONS:
-            option_help = f"{option.help} (default: {default_text(option)}; env {option.env})"
+            # argparse formats help with %: a literal one is written %%.
+            plain = option.plain_help.replace("%", "%%")
+            option_help = f"{plain} (default: {default_text(option)}; env {option.env})"
             if option.switch:
                 command.add_argument(
                     option.flag,

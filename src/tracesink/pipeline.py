@@ -96,6 +96,7 @@ class IngestPipeline:
         self.rules = rules_from(settings)
         self.clock = clock
         self._spooling = spooling
+        self.backend = store  # the store itself, for features with keys of their own (maps)
         self.telemetry = Telemetry(lambda: self._store.usage)
         self.budget = CommandBudget(
             settings.max_commands_per_day or None,
@@ -136,7 +137,7 @@ class IngestPipeline:
         # another instance's reach the feed by polling a shared store while someone watches.
         self.live = LiveFeed()
         self.watcher: StoreWatcher | None = None
-        if not settings.store.startswith("memory:") and settings.live_poll_s > 0:
+        if store.shared and settings.live_poll_s > 0:  # ask the store, not its URL
             self.watcher = StoreWatcher(
                 self._store, self.live, settings.live_poll_s, self.now_ms, self.budget.spent
             )

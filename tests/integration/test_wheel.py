@@ -24,6 +24,7 @@ BUILD_TIMEOUT_S = 300
 # Files that are not Python and that the service or its users need at run time.
 DATA_FILES = [
     "tracesink/py.typed",
+    "tracesink/rules.json",
     "tracesink/store/lua/write_batch.lua",
     "tracesink/store/lua/replay_batch.lua",
     "tracesink/static/client.js",
@@ -34,6 +35,7 @@ DATA_FILES = [
     "tracesink/static/viewer/index.html",
     "tracesink/static/viewer/viewer.js",
     "tracesink/static/viewer/trace-view.js",
+    "tracesink/static/viewer/entry-details.js",
     "tracesink/static/viewer/timeline.js",
     "tracesink/static/viewer/live.js",
     "tracesink/static/viewer/format.js",

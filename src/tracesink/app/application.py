@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from tracesink import __version__
+from tracesink import __version__, rules
 from tracesink.app.auth import IngestGuard, ReadGuard
 from tracesink.app.convex_routes import post_convex
 from tracesink.app.cors import cors_policy, valid_origin
@@ -38,6 +38,7 @@ from tracesink.app.read_routes import (
     get_traces,
 )
 from tracesink.app.refused_origins import RefusedOrigins
+from tracesink.app.sourcemap_routes import SOURCEMAPS_PREFIX, sourcemaps_route
 from tracesink.app.state import AppState
 from tracesink.app.static_routes import STATIC_PATHS, get_static
 from tracesink.app.throttled_log import ThrottledLog
@@ -91,6 +92,8 @@ async def index(state: AppState, request: Request) -> Response:
         return viewer_page(state)
     routes = [f"{method} {path}" for path, methods in ROUTES.items() for method in methods]
     routes.append(f"GET {TRACE_PATH_PREFIX}{{trace_id}}")
+    routes += [f"{m} {SOURCEMAPS_PREFIX}{{release}}" for m in ("GET", "POST")]
+    routes.append(f"PUT {SOURCEMAPS_PREFIX}{{release}}/{{map}}/{{chunk}}")
     return json_response(200, {"name": "tracesink", "version": __version__, "routes": routes})
 
 
@@ -119,6 +122,8 @@ INGEST_PATHS = STATIC_PATHS | frozenset(
     path for path, methods in ROUTES.items() if any(r.access == INGEST for r in methods.values())
 )
 TRACE_ROUTE = {"GET": Route(get_trace_or_live, READ)}  # /logs/{trace_id} and /logs/{trace_id}/live
+# /sourcemaps/{release}[/{map}/{chunk}]: the read token (or none on loopback), never an ingest key.
+SOURCEMAPS_ROUTE = {m: Route(sourcemaps_route, READ) for m in ("GET", "POST", "PUT")}
 
 
 class TraceSinkApp:
@@ -221,7 +226,7 @@ class TraceSinkApp:
     def _cors_refusal(self, request: Request, origin: str) -> Response | None:
         """The 4xx for an origin that may not use this route, or None when it may."""
         if not valid_origin(origin):
-            return error_response(400, "Origin must be scheme://host[:port] or null", "Origin")
+            return error_response(400, rules.message("origin_malformed"), "Origin")
         ingest = request.path in INGEST_PATHS
         local = self._locality.is_local(request)
         own = f"http://{request.headers.get('host', '')}"
@@ -234,7 +239,7 @@ class TraceSinkApp:
                 "TRACESINK_CORS_ORIGINS may (never * or null)"
             )
             return error_response(403, message, "Origin")
-        message = f"origin {origin} may not send logs here (TRACESINK_CORS_ORIGINS)"
+        message = rules.message("origin_refused", origin=origin)
         # Readable by the refused page (CORS headers on the refusal alone): its client sees the
         # 403 and stops, rather than retrying a network error forever. This grants that page the
         # refusal's text and nothing else: no route runs, nothing is stored or read.
@@ -251,6 +256,8 @@ class TraceSinkApp:
             methods = ROUTES.get(path)
             if methods is None and path.startswith(TRACE_PATH_PREFIX) and path != TRACE_PATH_PREFIX:
                 methods = TRACE_ROUTE
+            elif methods is None and path.startswith(SOURCEMAPS_PREFIX):
+                methods = SOURCEMAPS_ROUTE
             if methods is None:
                 return error_response(404, f"no route {path}", "path")
             route = methods.get(method)
@@ -284,7 +291,7 @@ class TraceSinkApp:
         except StorageError as exc:
             self._store_errors.warn(exc)
             return error_response(
-                503, "the store is unavailable; retry later", headers=[(b"retry-after", b"1")]
+                503, rules.message("store_unavailable"), headers=[(b"retry-after", b"1")]
             )
         except Exception as exc:  # the last line of defence: logged here, never told the client
             # One request that fails this way is usually all of them that look like it: its

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from tracesink.ingest.model import AS_SENT
 from tracesink.ingest.trace_context import TRACE_ID
-from tracesink.ingest.validate import MAX_USER_ID_CHARS
+from tracesink.ingest.validate import MAX_USER_ID_CHARS, RELEASE
 from tracesink.model import LEVEL_ALIASES, LOG_LEVELS, SYSTEM_NAME
+from tracesink.rules import FIELDS
 
 TRACE_ID_SCHEMA = {"type": "string", "pattern": f"^{TRACE_ID.pattern}$"}
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -73,6 +75,7 @@ def errors(*codes: int) -> dict[str, Any]:
         403: "the origin is not allowed, or the route is off (Convex: no secret set)",
         404: "not found",
         408: "the body did not arrive within the read timeout",
+        409: "a release already has another source map for that file (a rebuilt bundle)",
         413: "the body (or batch) is larger than allowed",
         429: "the daily command budget is spent (TRACESINK_MAX_COMMANDS_PER_DAY); see Retry-After",
         503: "overloaded, store unreachable without a spool, spool full, or every read slot "
@@ -80,6 +83,9 @@ def errors(*codes: int) -> dict[str, Any]:
     }
     return {str(code): json_content(ERROR, reasons[code]) for code in codes}
 
+
+# The rules file's names of JSON types (msgspec's) as JSON Schema names them.
+_JSON_SCHEMA_TYPES = {"str": "string", "int": "integer", "float": "number", "null": "null"}
 
 ENTRY: dict[str, Any] = {
     "type": "object",
@@ -107,6 +113,11 @@ ENTRY: dict[str, Any] = {
         "context": {"type": "object", "description": "any JSON object, depth and size capped"},
         "user_id": {"type": ["string", "integer"], "maxLength": MAX_USER_ID_CHARS},
         "stack": {"type": "string"},
+        "release": {
+            "type": "string",
+            "pattern": f"^{RELEASE.pattern}$",
+            "description": "the build that sent it: picks its stack's source maps when read",
+        },
         "timestamp": {
             "oneOf": [
                 {"type": "number", "minimum": 0, "maximum": 1e14},
@@ -114,6 +125,8 @@ ENTRY: dict[str, Any] = {
             ],
             "description": "ms since the epoch, seconds (below 1e11) or ISO 8601",
         },
+        # Fields the rules file adds, stored as sent (ingest/model.py), with its types.
+        **{name: {"type": [_JSON_SCHEMA_TYPES[kind] for kind in FIELDS[name]]} for name in AS_SENT},
     },
 }
 

@@ -20,7 +20,15 @@ from tracesink.app.state import AppState
 
 _ASSETS = files("tracesink") / "static" / "viewer"
 _PAGE = (_ASSETS / "index.html").read_text(encoding="utf-8")
-_MODULES = ("viewer.js", "trace-view.js", "timeline.js", "live.js", "format.js", "dom.js")
+_MODULES = (
+    "viewer.js",
+    "trace-view.js",
+    "entry-details.js",
+    "timeline.js",
+    "live.js",
+    "format.js",
+    "dom.js",
+)
 _ICON = (_ASSETS / "favicon.ico").read_bytes()  # 16x16, a PNG inside an ICO: 167 bytes
 _ICON_CACHE = b"public, max-age=86400"  # asked for on every page; it never matters if stale
 

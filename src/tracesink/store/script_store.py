@@ -57,6 +57,7 @@ class ScriptStore(ABC):
     """``write_batch`` and ``replay_batch`` over ``_run``, which sends one script call."""
 
     max_in_flight = 1  # Store.max_in_flight: one step at a time, unless a store says more
+    shared = True  # Store.shared: a Redis database, any number of instances on it
     # Reads in flight at once, each on a connection of the reads' own (the writer has its own):
     # 300 concurrent /traces?limit=500 must queue here, not open 300 connections whose replies
     # then time out together while the event loop decodes (issue 21, item 8).
@@ -115,6 +116,15 @@ class ScriptStore(ABC):
             yield
         finally:
             self._read_slots.release()
+
+    async def plain_commands(
+        self, commands: Sequence[Sequence[int | str | bytes]], doing: str
+    ) -> list[object]:
+        """Commands of a feature with keys of its own (source maps), on a reads' slot,
+        counted in ``usage`` like every other."""
+        async with self._read_slot():
+            with self._errors(doing):
+                return await self._commands(commands)
 
     async def read_trace(self, trace_id: str, now_ms: int) -> TraceRecord | None:
         key = logs_key(self._policy, trace_id)

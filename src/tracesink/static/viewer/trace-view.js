@@ -4,6 +4,7 @@
 
 import { $, el } from "./dom.js";
 import { colourClass, correction, duration, eventKey, inEventOrder, insertionIndex, millis, relative, wallClock } from "./format.js";
+import { details } from "./entry-details.js";
 import { drawTimeline, markCurrent } from "./timeline.js";
 
 const SEVERITY = { log: 0, info: 1, warn: 2, error: 3 };
@@ -84,34 +85,6 @@ function markerRow(item, start) {
     el("span", { class: "message", text: item.message || "" }));
 }
 
-function fact(name, ...value) {
-  return [el("dt", { text: name }), el("dd", {}, ...value)];
-}
-
-function details(entry, start) {
-  const facts = [
-    ...fact("time", `${entry.timestamp} (when it happened) · ${relative(millis(entry.timestamp) - start)} after the first entry`),
-    ...fact("received", `${entry.received_at} (by tracesink)`),
-  ];
-  if (entry.clock_offset_ms !== undefined) {
-    facts.push(...fact("clock", `${correction(entry.clock_offset_ms)}: sent as ${entry.sent_timestamp || "?"} by a clock that was off`));
-  }
-  const system = [entry.system];
-  if (entry.detected_by) system.push(`detected from ${entry.detected_by}`);
-  if (entry.counted_as) system.push(`counted as ${entry.counted_as}`);
-  facts.push(...fact("system", system.join(" · ")));
-  const ids = [`entry ${entry.id}`];
-  if (entry.user_id) ids.push(`user ${entry.user_id}`);
-  if (view.traceId) ids.push(`trace ${view.traceId}`);
-  facts.push(...fact("ids", ids.join(" · ")));
-  if (entry.truncated) facts.push(...fact("truncated", "cut to the size limits on arrival"));
-  const parts = [el("dl", { class: "facts" }, ...facts)];
-  if (/\n/.test(entry.message) || entry.message.length > 120) parts.push(el("pre", { "aria-label": "message", text: entry.message }));
-  if (entry.context !== undefined) parts.push(el("pre", { "aria-label": "context", text: JSON.stringify(entry.context, null, 2) }));
-  if (entry.stack) parts.push(el("pre", { "aria-label": "stack", text: entry.stack }));
-  return el("div", { class: "more" }, ...parts);
-}
-
 // A row is built once per entry and reused by every later render (a filter change, a live
 // arrival), so a 1,000-entry trace is not rebuilt on each keystroke; it is rebuilt only when
 // the trace's first entry changes (its relative time moves). An opened row stays open.
@@ -140,7 +113,7 @@ function entryRow(entry, start) {
     el("span", { class: "message", text: entry.message }),
     hints.length ? el("span", { class: "hints", text: hints.join(" · ") }) : null);
   const box = el("details", {}, summary);
-  const fill = () => { if (box.open && box.childElementCount === 1) box.append(details(entry, start)); };
+  const fill = () => { if (box.open && box.childElementCount === 1) box.append(details(entry, start, view.traceId)); };
   box.addEventListener("toggle", () => {
     fill();
     if (box.open) view.open.add(entry.id); else view.open.delete(entry.id);

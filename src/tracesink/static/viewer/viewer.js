@@ -150,7 +150,8 @@ async function openTrace(traceId, filters) {
   if (!traceId) return;
   $("f-level").value = filters.get("level") || "";
   $("f-text").value = filters.get("q") || "";
-  const trace = await getJSON(`/logs/${encodeURIComponent(traceId)}`);
+  // resolve=1: stacks through the release's source maps (the raw stack is kept beside them)
+  const trace = await getJSON(`/logs/${encodeURIComponent(traceId)}?resolve=1`);
   if (view.traceId !== traceId) return;
   if (trace) loadEntries(trace);
   $("trace-missing").hidden = Boolean(trace);
