@@ -2,6 +2,7 @@
 // A port of tracesink/ingest/validate.py (and ingest/model.py's IncomingEntry): the same checks,
 // the same messages (msgspec's wording for type errors), the same stored JSON, key for key.
 
+import { clockOffset } from "./clock.js";
 import { ValidationError } from "./errors.js";
 import { rawElements, rawMember } from "./json_raw.js";
 import { MANUAL } from "./settings.js";
@@ -291,8 +292,13 @@ export function prepareEntry(incoming, rules, sender, nowMs) {
     truncated ||= stackTruncated;
   }
   const given = incoming.timestamp;
-  const sentMs = given === undefined || given === null ? nowMs : timestampMs(given);
-  members.push(["timestamp", isoMs(sentMs)], ["received_at", isoMs(nowMs)]);
+  const own = given !== undefined && given !== null;
+  const sentMs = own ? timestampMs(given) : nowMs;
+  const offset = own ? clockOffset(sender.clockMs, sentMs, nowMs) : null;
+  members.push(["timestamp", isoMs(offset === null ? sentMs : sentMs + offset)]);
+  members.push(["received_at", isoMs(nowMs)]);
+  // The sender's clock was off (clock.js): keep what it said, and by how much.
+  if (offset !== null) members.push(["sent_timestamp", isoMs(sentMs)], ["clock_offset_ms", offset]);
   let context = null;
   if (incoming.context !== undefined && incoming.context !== "null") {
     checkContext(incoming.context, rules);

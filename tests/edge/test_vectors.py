@@ -63,8 +63,16 @@ def mismatches(expected: Any, actual: Any, where: str = "") -> list[str]:
     return [] if ok else [f"{where or 'value'}: expected {expected!r}, got {actual!r}"]
 
 
+CLOCK = re.compile(r"<clock([+-]\d+)>")
+
+
+def with_clock(text: str) -> str:
+    """``<clock+N>`` / ``<clock-N>``: the sender's clock, N ms off the test's."""
+    return CLOCK.sub(lambda m: str(round(time.time() * 1000) + int(m.group(1))), text)
+
+
 def send(client: httpx.Client, request: dict[str, Any]) -> httpx.Response:
-    headers = dict(request["headers"])
+    headers = {name: with_clock(value) for name, value in request["headers"].items()}
     if "body_text" in request:
         content = request["body_text"].encode()
     elif "body" in request:
@@ -72,7 +80,8 @@ def send(client: httpx.Client, request: dict[str, Any]) -> httpx.Response:
         headers.setdefault("Content-Type", "application/json")
     else:
         content = b""
-    return client.request(request["method"], request["path"], content=content, headers=headers)
+    path = with_clock(request["path"])
+    return client.request(request["method"], path, content=content, headers=headers)
 
 
 def check_response(case: dict[str, Any], response: httpx.Response) -> list[str]:

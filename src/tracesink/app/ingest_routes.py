@@ -13,6 +13,7 @@ from tracesink.app.http import Request, Response, json_response
 from tracesink.app.ratelimit_headers import retry_after_s
 from tracesink.app.state import AppState
 from tracesink.errors import ValidationError
+from tracesink.ingest.clock import CLOCK_PARAM, client_clock
 from tracesink.ingest.form import entry_from_form, is_form
 from tracesink.ingest.sender import Sender
 from tracesink.ingest.validate import decode_batch, decode_entry, prepare_entry
@@ -45,10 +46,15 @@ def unknown_system_warning(entry: PreparedEntry) -> str:
     )
 
 
+def _sender(request: Request) -> Sender:
+    clock_ms = client_clock(request.headers, request.query(CLOCK_PARAM))
+    return Sender(request.headers, pinned=request.scope.get(PINNED_SYSTEM), clock_ms=clock_ms)
+
+
 async def post_log(state: AppState, request: Request) -> Response:
     pipeline = state.pipeline
     body = await request.body(state.settings.max_body_bytes, state.deadlines)
-    sender = Sender(request.headers, pinned=request.scope.get(PINNED_SYSTEM))
+    sender = _sender(request)
     try:
         # logging.handlers.HTTPHandler sends its records form-encoded; everything else is JSON.
         incoming = (
@@ -89,7 +95,7 @@ async def post_log(state: AppState, request: Request) -> Response:
 async def post_logs(state: AppState, request: Request) -> Response:
     pipeline, settings = state.pipeline, state.settings
     body = await request.body(settings.max_body_bytes, state.deadlines)
-    sender = Sender(request.headers, pinned=request.scope.get(PINNED_SYSTEM))
+    sender = _sender(request)
     items = decode_batch(body, settings.max_batch_items)  # 413 beyond the count, before decoding
     now_ms = pipeline.now_ms()
     rejected: list[dict[str, Any]] = []

@@ -17,6 +17,7 @@ import msgspec
 
 from tracesink.errors import ValidationError
 from tracesink.ids import new_id
+from tracesink.ingest.clock import clock_offset
 from tracesink.ingest.detect import system_label
 from tracesink.ingest.model import IncomingEntry
 from tracesink.ingest.nesting import too_deep
@@ -279,8 +280,11 @@ def prepare_entry(
         entry["stack"] = stack
         truncated = truncated or stack_truncated
     sent_ms = now_ms if incoming.timestamp is None else _timestamp_ms(incoming.timestamp)
-    entry["timestamp"] = iso_ms(sent_ms)
+    offset = None if incoming.timestamp is None else clock_offset(sender.clock_ms, sent_ms, now_ms)
+    entry["timestamp"] = iso_ms(sent_ms if offset is None else sent_ms + offset)
     entry["received_at"] = iso_ms(now_ms)
+    if offset is not None:  # the sender's clock was off: keep what it said, and by how much
+        entry.update(sent_timestamp=iso_ms(sent_ms), clock_offset_ms=offset)
     if incoming.context:
         context = bytes(incoming.context)
         if context != b"null":
