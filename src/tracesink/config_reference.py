@@ -59,7 +59,8 @@ MEANINGS: Mapping[str, str] = {
     "read_timeout_s": "seconds a client may take to send its whole body (408 beyond)",
     "header_timeout_s": (
         "seconds a client may take to send a request line and headers (408 beyond; an idle "
-        "connection is closed)"
+        "connection is closed); also the longest a connection answered before its body arrived "
+        "lingers, and an answer the client stops reading may stall"
     ),
     "max_header_bytes": "largest request line and headers together (431 beyond)",
     "max_concurrency": (

@@ -4,6 +4,9 @@ or tunnel, or under another host name, is not local: no open reads, no any-origi
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
@@ -105,3 +108,45 @@ def test_behind_a_trusted_proxy_the_reported_client_decides() -> None:
         public = {"x-forwarded-for": "127.0.0.1, 203.0.113.9"}
         assert httpx.get(url, headers=public).status_code == 403
         assert httpx.get(url).status_code == 403
+
+
+@pytest.fixture(scope="module")
+def behind_a_proxy() -> Iterator[Service]:
+    """An instance that trusts a proxy on this machine, without a read token."""
+    with serving({"TRACESINK_TRUSTED_PROXIES": "127.0.0.1"}) as service:
+        yield service
+
+
+def get_traces_raw(service: Service, header_lines: list[bytes]) -> bytes:
+    """`GET /traces` over a raw socket, its head written line by line as a proxy would (httpx
+    folds a repeated header into one line); the status line of the answer."""
+    host, port = service.url.removeprefix("http://").split(":")
+    head = b"GET /traces HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(head + b"".join(line + b"\r\n" for line in header_lines) + b"\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer.split(b"\r\n", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("lines", "status"),
+    [
+        ([b"X-Forwarded-For: 127.0.0.1"], 200),  # the proxy reports a local client
+        # HAProxy's option forwardfor adds a second line after the client's forged one
+        ([b"X-Forwarded-For: 127.0.0.1", b"X-Forwarded-For: 203.0.113.9"], 403),
+        ([b"Forwarded: for=127.0.0.1", b"Forwarded: for=203.0.113.9"], 403),
+        ([b"X-Forwarded-For: 127.0.0.1", b"Forwarded: for=203.0.113.9"], 403),
+        ([b'Forwarded: for="[::1]:51234"'], 200),
+        ([b"Forwarded: for=_hidden"], 403),
+        ([b"Forwarded: for=unknown"], 403),
+        ([b"Host: evil.example", b"X-Forwarded-For: 127.0.0.1"], 403),  # a second Host
+    ],
+)
+def test_a_repeated_forwarding_header_is_read_as_one_list(lines: list[bytes], status: int) -> None:
+    """Behind a trusted proxy with no read token, over real HTTP: every line of a repeated
+    forwarding header counts, the right-most untrusted hop is the client, and a client's own
+    `X-Forwarded-For: 127.0.0.1` before the proxy's line opens nothing."""
+    with serving({"TRACESINK_TRUSTED_PROXIES": "127.0.0.1"}) as service:
+        assert get_traces_raw(service, lines).startswith(b"HTTP/1.1 %d " % status)

@@ -223,3 +223,29 @@ def test_tail_of_every_trace_into_a_pipe_is_exact(served: Service) -> None:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=15)
     assert process.returncode == 0
+
+
+SECRET = "s3cret-pass"  # noqa: S105  # a test credential, not a secret
+COMMANDS = [
+    ("logs", "cli-story"),
+    ("traces",),
+    ("stats",),
+    ("tail",),
+    ("doctor",),
+    ("send", "--trace", "not a trace id", "hello"),  # a 400 from the server
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
+def test_no_command_prints_a_password_from_the_url(
+    served: Service, command: tuple[str, ...]
+) -> None:
+    """A URL with a password (http://u:pass@…): every terminal command's error shows it
+    masked, whether the server is unreachable or refuses (401 without a read token, 400)."""
+    port = served.url.rsplit(":", 1)[1]
+    for url in (f"http://u:{SECRET}@127.0.0.1:9", f"http://u:{SECRET}@127.0.0.1:{port}"):
+        process = tracesink(*command, "--url", url)
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 1, (url, out, err)
+        assert SECRET not in out + err, (url, out, err)
+        assert "u:****@127.0.0.1" in out + err, (url, out, err)

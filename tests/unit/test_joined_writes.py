@@ -184,3 +184,26 @@ async def test_ingest_and_read_requests_make_no_cyclic_garbage(make_app: Any) ->
         gc.garbage.clear()
     kinds = Counter(type(o).__qualname__ for o in garbage)
     assert not garbage, f"cyclic garbage: {kinds.most_common(8)}"
+
+
+async def test_an_answer_before_the_body_arrived_says_connection_close() -> None:
+    """The route answers a request whose declared body has not all arrived: the head says
+    `Connection: close` and the connection closes after it; a body that had all arrived (the
+    route not reading it either) leaves the connection open for the next request."""
+
+    async def unread(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-length", b"2")]
+        await send({"type": "http.response.start", "status": 404, "headers": headers})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    half = await answer(unread, b"POST /x HTTP/1.1\r\nhost: t\r\ncontent-length: 100\r\n\r\n{")
+    assert b"\r\nconnection: close\r\n" in half.writes[0]
+    assert half.writes[0].endswith(b"\r\n\r\n{}")
+    assert half.closed
+
+    protocol, whole = connected(unread)
+    protocol.data_received(POST)
+    await asyncio.gather(*protocol.tasks)
+    assert b"connection: close" not in whole.writes[0]
+    assert not whole.closed
+    protocol.connection_lost(None)

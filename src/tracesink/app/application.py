@@ -62,6 +62,7 @@ log = logging.getLogger("tracesink")
 Handler = Callable[[AppState, Request], Awaitable[Response]]
 PUBLIC, READ, INGEST = "public", "read", "ingest"
 STORE_ERROR_LOG_EVERY_S = 10.0
+UNEXPECTED_ERROR_LOG_EVERY_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +139,7 @@ class TraceSinkApp:
         }
         self.state: AppState | None = None
         self._store_errors = ThrottledLog("store error", STORE_ERROR_LOG_EVERY_S)
+        self._unexpected = ThrottledLog("unexpected error", UNEXPECTED_ERROR_LOG_EVERY_S)
 
     @property
     def pipeline(self) -> IngestPipeline:
@@ -269,8 +271,10 @@ class TraceSinkApp:
             return error_response(
                 503, "the store is unavailable; retry later", headers=[(b"retry-after", b"1")]
             )
-        except Exception:  # the last line of defence: log it here, never leak a trace to the client
-            log.exception("unexpected error on %s %s", method, path)
+        except Exception as exc:  # the last line of defence: logged here, never told the client
+            # One request that fails this way is usually all of them that look like it: its
+            # traceback once per interval, with a count, not one per request.
+            self._unexpected.exception(exc, f"on {method} {path}")
             return error_response(500, "internal error")
 
 
@@ -285,13 +289,24 @@ class ThrottledLog:
         self._held = 0
 
     def warn(self, exc: Exception) -> None:
+        suffix = self._due()
+        if suffix is not None:
+            log.warning("%s: %s%s", self._what, exc, suffix)
+
+    def exception(self, exc: BaseException, where: str) -> None:
+        """An error with its traceback, at most once per interval."""
+        suffix = self._due()
+        if suffix is not None:
+            log.error("%s %s%s", self._what, where, suffix, exc_info=exc)
+
+    def _due(self) -> str | None:
+        """None while the interval runs (the event is counted), else the count to report."""
         now = time.monotonic()
         if now - self._last < self._every_s:
             self._held += 1
-            return
+            return None
         held, self._held, self._last = self._held, 0, now
-        suffix = f" ({held} more since the last report)" if held else ""
-        log.warning("%s: %s%s", self._what, exc, suffix)
+        return f" ({held} more since the last report)" if held else ""
 
 
 def _tune_gc() -> None:

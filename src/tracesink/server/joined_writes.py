@@ -7,6 +7,9 @@ issue 10), the first write alone was ~12 % of the server's CPU and the second ~5
 transport, given to each request's cycle, holds the head of a response with a
 ``Content-Length`` and writes it with the body in one ``writelines`` (one ``writev``).
 
+The head is also where a connection learns it must close: when the route answered before the
+request's body had all arrived, the head says ``Connection: close`` (see ``_closing``).
+
 Only such a response is held: its body write always follows (an empty body is still written),
 so nothing waits. A streamed (chunked) response, the answer to ``HEAD`` (no body is ever
 written) and ``100 Continue`` go out at once, as before. If the app fails between head and
@@ -50,6 +53,8 @@ class HeadJoiningTransport(asyncio.Transport):
             # The first write once the response has started is its head; uvicorn has just
             # parsed its headers, so chunked_encoding is False exactly when a length was given.
             self._head_seen = True
+            if cycle.more_body and cycle.keep_alive:
+                data = _closing(data, cycle)
             if cycle.chunked_encoding is False and cycle.scope["method"] != "HEAD":
                 self._held = bytes(data)
                 return
@@ -57,6 +62,17 @@ class HeadJoiningTransport(asyncio.Transport):
 
     def close(self) -> None:
         self._held = None
+        cycle = self._cycle()
+        if cycle is not None and cycle.response_complete and cycle.more_body:
+            # Answered before its body had all arrived: the protocol closes with a linger, so that
+            # the body's rest, still coming, does not reset the connection under the answer.
+            try:
+                linger = getattr(self._transport.get_protocol(), "close_unread", None)
+            except NotImplementedError:  # a transport without a protocol (a test's)
+                linger = None
+            if callable(linger):
+                linger()
+                return
         self._transport.close()
 
     def is_closing(self) -> bool:
@@ -64,3 +80,15 @@ class HeadJoiningTransport(asyncio.Transport):
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return self._transport.get_extra_info(name, default)
+
+
+def _closing(head: bytes | bytearray | memoryview, cycle: RequestResponseCycle) -> bytes:
+    """``head`` saying ``Connection: close``, the cycle closing the connection after its answer.
+
+    The request's body has not all arrived (the route answered without reading it: a 404, a
+    401, a 413, ``GET /health`` with a body): the rest would be parsed as the next request, and
+    any byte of it cancels uvicorn's keep-alive timer, so such a connection lived for ever (1,008
+    of them kept ``/health`` failing). Closing after the answer is what mature servers do.
+    """
+    cycle.keep_alive = False
+    return bytes(head[:-2]) + b"connection: close\r\n\r\n"

@@ -15,6 +15,12 @@ disarmed (dict operations): in-process (``--micro``) within +-5 % of plain httpt
 noise; end to end under heavy shared load 0.90x the requests per second (median of 5, runs
 spread +-40 %).
 
+No connection outlives a deadline, whatever the client sends or fails to read: a head is due
+within ``head_timeout_s``, a body the route reads within the app's read timeout (408), a body it
+does not read ends the connection after the answer (``close_unread``: a linger of at most
+``head_timeout_s``), an idle keep-alive connection closes after 5 s, and an answer the client
+stops reading is dropped once it has stalled for ``head_timeout_s`` (``WriteDeadlines``).
+
 Deadlines use one sweeper, as body deadlines do (``deadlines.py``): every head has the same
 timeout, so an insertion-ordered dict is sorted by deadline and a timer that runs only while
 heads are awaited closes the overdue ones from its front.
@@ -63,11 +69,25 @@ class HeadDeadlines:
         try:
             for protocol in overdue:
                 del self._due[protocol]
-                protocol.head_overdue(loop)
+                self._overdue(protocol, loop)
         finally:  # one failing connection must not stop the sweeps for all the others
             self._sweeper = None
             if self._due:
                 self._sweeper = loop.call_later(SWEEP_EVERY_S, self._sweep, loop)
+
+    def _overdue(self, protocol: GuardedHttpToolsProtocol, loop: asyncio.AbstractEventLoop) -> None:
+        protocol.head_overdue(loop)
+
+
+class WriteDeadlines(HeadDeadlines):
+    """When each stalled answer must have moved on: a client that stops reading fills the
+    socket's buffers, then uvicorn's, and the answer's task waits for room for ever (a live
+    stream, a big ``/traces``, a thousand pipelined requests never read). Armed when the
+    transport pauses writing, disarmed when it resumes: the client must take some of the
+    answer within the timeout, however slowly."""
+
+    def _overdue(self, protocol: GuardedHttpToolsProtocol, loop: asyncio.AbstractEventLoop) -> None:
+        protocol.write_overdue()
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -75,11 +95,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     max_head_bytes: ClassVar[int] = 32 * 1024
     deadlines: ClassVar[HeadDeadlines] = HeadDeadlines(10.0)
+    write_deadlines: ClassVar[HeadDeadlines] = WriteDeadlines(10.0)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._awaiting_head = True
         self._head_bytes = 0  # bytes of the awaited head received so far
+        self._lingering = False  # answered and half-closed: what still comes is discarded
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -87,9 +109,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.deadlines.disarm(self)
+        self.write_deadlines.disarm(self)
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return  # the rest of a body nobody reads
         if self._awaiting_head:
             # Bytes up to the blank line that ends the head are head; after it, body. A head
             # split across reads is counted whole; the part of a pipelined request that shares a
@@ -139,6 +164,42 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._awaiting_head and not self.transport.is_closing():
             self.deadlines.arm(self, self.loop)
 
+    def close_unread(self) -> None:
+        """Close a connection whose request was answered before its body had all arrived (the
+        answer says ``Connection: close``, ``joined_writes._closing``).
+
+        Closed at once, a socket with the body's rest still arriving answers it with a reset,
+        which can destroy the answer before the client reads it (a 413 seen as "connection
+        reset"). So, as Apache and Go do, close only our side (FIN after the answer), discard
+        what still comes, and close when the client does, or when the head deadline passes:
+        no byte a client sends keeps it longer."""
+        if self.transport.is_closing():
+            return
+        self._lingering = True
+        self._awaiting_head = False
+        self._unset_keepalive_if_required()
+        self.flow.resume_reading()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        else:
+            self.transport.close()
+            return
+        self.deadlines.arm(self, self.loop)
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self.write_deadlines.arm(self, self.loop)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self.write_deadlines.disarm(self)
+
+    def write_overdue(self) -> None:
+        """The client has taken nothing of the answer for the whole timeout: drop the
+        connection (a close would wait for the buffer to drain, which it never will)."""
+        if self.flow.write_paused:
+            self.transport.abort()
+
     def shutdown(self) -> None:
         """The server stops: besides uvicorn's (close when idle, else after this response), end a
         live stream now, which would otherwise hold the shutdown for its whole grace period."""
@@ -151,6 +212,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def head_overdue(self, loop: asyncio.AbstractEventLoop) -> None:
         """The awaited head did not arrive in time: 408 if some of it came, else just close."""
         if self.transport.is_closing():
+            return
+        if self._lingering:
+            self.transport.close()  # the client's side never closed: the linger is over
             return
         if self.cycle is not None and not self.cycle.response_complete:
             self.deadlines.arm(self, loop)  # a request is still being answered: wait for it
@@ -194,5 +258,9 @@ def guarded_protocol(max_head_bytes: int, head_timeout_s: float) -> type[Guarded
     return type(
         "GuardedHttpToolsProtocol",
         (GuardedHttpToolsProtocol,),
-        {"max_head_bytes": max_head_bytes, "deadlines": HeadDeadlines(head_timeout_s)},
+        {
+            "max_head_bytes": max_head_bytes,
+            "deadlines": HeadDeadlines(head_timeout_s),
+            "write_deadlines": WriteDeadlines(head_timeout_s),
+        },
     )

@@ -8,6 +8,7 @@ it (the listener, the protocol with its head caps, the process's signals).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import signal
@@ -20,11 +21,13 @@ from tracesink.config import OPTIONS, Settings, mask_url
 from tracesink.errors import TraceSinkError
 from tracesink.pipeline import policy_from
 from tracesink.server.protocol import guarded_protocol
+from tracesink.server.throttled_log import throttle_tracebacks
 from tracesink.store import backend_of
 from tracesink.store.diagnose import StoreProblem, probe
 
 APP = "tracesink.app.main:app_from_environment"
 KEEP_ALIVE_S = 5  # an idle keep-alive connection is closed after this (uvicorn's default, stated)
+MAX_OPEN_FILES = 1 << 20  # the most descriptors asked for, whatever the hard limit allows
 
 
 def serve(settings: Settings, flags: Mapping[str, str]) -> int:
@@ -40,6 +43,7 @@ def serve(settings: Settings, flags: Mapping[str, str]) -> int:
                 f"store {mask_url(settings.store)} refused this instance: {problem.cause}"
             )
     listener = listen(settings)  # before the banner: a taken port is the only thing said
+    raise_open_files_limit()
     # The app reads its settings from the environment (app/main.py): hand it the flags there.
     os.environ.update({o.env: flags[o.name] for o in OPTIONS if o.name in flags})
     print(banner(settings, problem), flush=True)
@@ -69,6 +73,7 @@ def serve(settings: Settings, flags: Mapping[str, str]) -> int:
         server_header=False,
         timeout_graceful_shutdown=10,
     )
+    throttle_tracebacks()  # after Config, which configures uvicorn's loggers
     uvicorn.Server(config).run(sockets=[listener])
     return 0
 
@@ -111,6 +116,23 @@ def listen(settings: Settings) -> socket.socket:
         raise TraceSinkError(
             f"cannot listen on {where}: {reason} (choose another with {settings.name_of('port')})"
         ) from None
+
+
+def raise_open_files_limit() -> None:
+    """Every connection is a file descriptor, and the usual soft limit is 1,024: a thousand slow
+    or idle clients then leave none for the next accept, and ``/health`` fails while they last
+    (1,008 half-read sockets did exactly that). The soft limit is raised to the hard one, as Go
+    and nginx do; where it cannot be, it stays, and the deadlines in ``protocol.py`` still end
+    each connection."""
+    try:
+        import resource
+    except ImportError:  # not on this platform (Windows): nothing to raise
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = MAX_OPEN_FILES if hard == resource.RLIM_INFINITY else min(hard, MAX_OPEN_FILES)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:

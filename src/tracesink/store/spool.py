@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +40,37 @@ CREATE TABLE IF NOT EXISTS batches (
 
 
 _OWNER_SCHEMA = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+
+
+SPOOL_SUFFIXES = ("", "-wal", "-shm")  # the database and the two files SQLite keeps beside it
+
+
+def _make_private(path: Path, created_directory: bool) -> None:
+    """The spool's files readable by this user only (0600), and its folder (0700).
+
+    The spool holds acknowledged entries, logs and all, while the store is away: created with
+    the default umask they were 0644 in a 0755 folder, readable by every user of the machine.
+    SQLite gives its ``-wal`` and ``-shm`` files the database file's mode, so the database is
+    created 0600 before SQLite opens it, and files an older version left are set to 0600.
+    The folder is set to 0700 when this instance created it or it holds nothing but a spool
+    (the default place, a dedicated ``TRACESINK_SPOOL_DIR``); a folder holding anything else
+    (``/tmp``, a home directory) keeps its mode: it is not ours to change, and the files in it
+    are private anyway.
+    """
+    folder = path.parent
+    spool_names = {path.name + suffix for suffix in SPOOL_SUFFIXES}
+    if created_directory or {entry.name for entry in folder.iterdir()} <= spool_names:
+        _restrict(folder, 0o700)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))  # an empty file is an empty database
+    for name in spool_names:
+        _restrict(folder / name, 0o600)
+
+
+def _restrict(path: Path, mode: int) -> None:
+    """``path`` at ``mode`` when it grants more (a folder or file another user owns is left)."""
+    with contextlib.suppress(FileNotFoundError, PermissionError):
+        if path.stat().st_mode & 0o777 & ~mode:
+            path.chmod(mode)
 
 
 class SpoolOfAnotherStore(ConfigurationError):
@@ -77,7 +109,8 @@ class Spool:
 
     def _open(self) -> None:
         self._created_directory = not self.path.parent.exists()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _make_private(self.path, self._created_directory)
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from tracesink.config import mask_url
 from tracesink.errors import TraceSinkError
 from tracesink.terminal.sse import Event, events
 
@@ -23,14 +24,17 @@ RECONNECT_S = 1.0
 
 class ServerClient:
     def __init__(self, url: str, token: str | None = None, ingest_key: str | None = None) -> None:
-        self.url = url.rstrip("/")
+        base = url.rstrip("/")
+        # The URL as every message shows it: a password or token in it (http://u:pass@…,
+        # ?token=…) is masked; only the HTTP client holds it whole.
+        self.url = mask_url(base)
         headers = {"user-agent": "tracesink-cli"}
         if token:
             headers["authorization"] = f"Bearer {token}"
         if ingest_key:
             headers["x-tracesink-key"] = ingest_key
         self._has_token = bool(token)
-        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=TIMEOUT_S)
+        self._http = httpx.Client(base_url=base, headers=headers, timeout=TIMEOUT_S)
 
     @classmethod
     def from_environment(cls, url: str | None) -> ServerClient:
