@@ -40,6 +40,8 @@ from typing import Any
 import httpx
 import redis
 
+from tracesink.store.keys import trace_key
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # bench/ is not a package: run.py's helpers are imported by path.
 from run import (
@@ -68,6 +70,9 @@ def tracesink(tree: Path, redis_port: int, env: dict[str, str]) -> Iterator[str]
     port = free_port()
     with tempfile.TemporaryDirectory() as scratch:
         full = {k: v for k, v in os.environ.items() if not k.startswith("TRACESINK_")}
+        if "max_trace_entries" not in (tree / "src/tracesink/config.py").read_text():
+            # A tree before issue 21 has no cap on a trace's list, and refuses the variable.
+            env = {k: v for k, v in env.items() if k != "TRACESINK_MAX_TRACE_ENTRIES"}
         full |= env | {"TRACESINK_SPOOL_DIR": str(Path(scratch) / "spool")}
         full["PYTHONPATH"] = str(tree / "src")
         argv = ["taskset", "-c", SERVER_CORE, str(VENV_BIN / "python"), "-m", "tracesink"]
@@ -116,7 +121,8 @@ async def runaway(url: str, client: redis.Redis, loop_s: float, settle_s: float)
             refused += 1
         await asyncio.sleep(settle_s)
     commands = billed(client)
-    head = client.lindex("logs:loop", 0)
+    # A tree before issue 21 wrote logs:loop, without the braces.
+    head = client.lindex(trace_key("", "loop"), 0) or client.lindex("logs:loop", 0)
     marked = json.loads(head).get("count", 0) if head else 0
     return {"entries": refused, "commands": commands, "marked": marked, "rate": refused / loop_s}
 
@@ -155,6 +161,7 @@ def measure(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     results: dict[str, dict[str, Any]] = {}
     plan = {"TRACESINK_GLOBAL_LIMIT": "1000", "TRACESINK_TRACE_LIMIT": "100"}
     huge = {"TRACESINK_GLOBAL_LIMIT": str(HUGE), "TRACESINK_TRACE_LIMIT": str(HUGE)}
+    huge["TRACESINK_MAX_TRACE_ENTRIES"] = str(HUGE)  # no trim: every entry stored is counted
     Row = tuple[str, dict[str, str], Callable[[str, redis.Redis], dict[str, Any]]]
     rows: list[Row] = [
         ("lone", plan, lambda u, c: asyncio.run(lone(u, c))),

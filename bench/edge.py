@@ -101,6 +101,7 @@ def server_env(name: str, rest_url: str, global_limit: str, scratch: Path) -> di
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACESINK_")}
     env["TRACESINK_GLOBAL_LIMIT"] = global_limit
     env["TRACESINK_TRACE_LIMIT"] = str(HUGE_LIMIT)
+    env["TRACESINK_MAX_TRACE_ENTRIES"] = str(HUGE_LIMIT)  # no trim: commands per entry as stored
     if name == "python":
         env["TRACESINK_SPOOL_DIR"] = str(scratch / "spool")
     else:

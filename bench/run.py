@@ -240,6 +240,8 @@ def server_env(name: str, scratch: Path) -> dict[str, str]:
         # tracesink refuses unknown TRACESINK_* variables: pass exactly these, nothing else.
         env = {k: v for k, v in env.items() if not k.startswith("TRACESINK_")}
         env["TRACESINK_GLOBAL_LIMIT"] = env["TRACESINK_TRACE_LIMIT"] = str(HUGE_LIMIT)
+        # No trim either: every entry answered 2xx is counted in Redis afterwards.
+        env["TRACESINK_MAX_TRACE_ENTRIES"] = str(HUGE_LIMIT)
         # Where an outage would spool batches (never used while Redis answers): a scratch
         # directory removed afterwards, instead of one left per random port in ~/.local/state.
         env["TRACESINK_SPOOL_DIR"] = str(scratch / "spool")

@@ -7,6 +7,7 @@ export const MANUAL = "manual";
 export const SYSTEM_NAME = /^[a-z][a-z0-9_.-]{0,31}$/;
 export const SYSTEM_NAME_RULE =
   "a-z, 0-9, '_', '.', '-', starting with a letter, at most 32 characters";
+// store/keys.py's PREFIX: no brace, so the key layout is unambiguous for every prefix.
 const KEY_PREFIX = /^[A-Za-z0-9._:-]{0,64}$/;
 const DEFAULT_SHARES = "browser=40,worker=30,convex=30";
 
@@ -83,6 +84,13 @@ function ingestKeys(raw) {
   return keys;
 }
 
+// config_values.trace_entries: room for the newest entry and the trimmed marker.
+function traceEntries(raw) {
+  const value = positiveInt(raw);
+  if (value < 2) throw new Error("a whole number of at least 2");
+  return value;
+}
+
 function keyPrefix(raw) {
   if (!KEY_PREFIX.test(raw)) {
     throw new Error("up to 64 of A-Z a-z 0-9 . _ : - (e.g. 'dev:'), or empty for none");
@@ -105,6 +113,7 @@ const OPTIONS = {
   ingest_keys: [ingestKeys, ""],
   key_prefix: [keyPrefix, ""],
   max_commands_per_day: [count, "0"],
+  max_trace_entries: [traceEntries, "1000"],
 };
 
 function parseOptions(env) {
@@ -138,6 +147,8 @@ function policyOf(o) {
     keyPrefix: o.key_prefix,
     // Count every ingester's commands per UTC day in the store (TRACESINK_MAX_COMMANDS_PER_DAY).
     sharedBudget: o.max_commands_per_day > 0,
+    // The most items a trace's list keeps (TRACESINK_MAX_TRACE_ENTRIES).
+    maxTraceEntries: o.max_trace_entries,
   };
 }
 

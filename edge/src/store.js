@@ -11,9 +11,13 @@ import { DAY_MS, DailyBudget } from "./budget.js";
 import { LIMIT_LEVELS, windowOf } from "./limits.js";
 import { RefusalMemory } from "./refusals.js";
 
-const LOGS_PREFIX = "logs:";
-const COUNTERS_PREFIX = "tracesink:rl:";
-const DAY_PREFIX = "tracesink:day:";
+// The key layout of src/tracesink/store/keys.py (docs/keys.md): {prefix}{kind}{tag}{tail}, the
+// variable part in literal braces (the Redis Cluster hash tag), so no two prefixes share a key.
+const SHARED_TAG = "{tracesink}";
+const traceKey = (prefix, traceId) => `${prefix}logs:{${traceId}}`;
+const traceLead = (prefix) => `${prefix}logs:{`; // a list key's text before its trace id
+const countersKey = (prefix, index) => `${prefix}rl:${SHARED_TAG}:${index}`;
+const dayKey = (prefix, day) => `${prefix}day:${SHARED_TAG}:${day}`;
 const LIMITED_BY = [null, "global", "system", "trace"]; // by the script's per-entry code
 const REPLY_WIDTH = 5; // code, remaining global, remaining system, remaining trace, retry_after_ms
 const COMMAND_TIMEOUT_MS = 5000;
@@ -39,15 +43,16 @@ export function writeBatchCall(policy, entries, nowMs, batchId, runs = [], uncou
   const keyIndex = new Map(traces.map((t, i) => [t, 4 + i])); // Lua counts from 1
   const prefix = policy.keyPrefix;
   const keys = [
-    `${prefix}${COUNTERS_PREFIX}${index}`,
-    `${prefix}${COUNTERS_PREFIX}${index - 1}`,
-    `${prefix}${DAY_PREFIX}${day}`,
-    ...traces.map((t) => `${prefix}${LOGS_PREFIX}${t}`),
+    countersKey(prefix, index),
+    countersKey(prefix, index - 1),
+    dayKey(prefix, day),
+    ...traces.map((t) => traceKey(prefix, t)),
   ];
   const args = [nowMs, elapsed, policy.windowMs, policy.ttlMs, policy.slackMs];
-  args.push(policy.globalLimit, policy.traceLimit, prefix + LOGS_PREFIX);
+  args.push(policy.globalLimit, policy.traceLimit, traceLead(prefix));
   // The day whose commands to count (-1: no shared budget), and those spent since the last count.
-  args.push(policy.sharedBudget ? day : -1, uncounted, policy.systemLimits.size);
+  args.push(policy.sharedBudget ? day : -1, uncounted, policy.maxTraceEntries);
+  args.push(policy.systemLimits.size);
   for (const [system, limit] of policy.systemLimits) args.push(system, limit);
   args.push(batchId, runs.length);
   for (const [traceId, run] of runs) {
@@ -204,8 +209,8 @@ export class UpstashStore {
       // Counted: everything up to this call's own commands (not a NOSCRIPT's reload).
       this.shared = { day: Math.floor(nowMs / DAY_MS), count: reply.dayCommands, mark: before + 1 + reply.calls };
     }
-    const logsPrefix = this.policy.keyPrefix + LOGS_PREFIX;
-    for (const k of reply.written) this.refusals.wrote(call.keys[k - 1].slice(logsPrefix.length), nowMs);
+    const lead = traceLead(this.policy.keyPrefix).length;
+    for (const k of reply.written) this.refusals.wrote(call.keys[k - 1].slice(lead, -1), nowMs);
     if (entries.length) this.refusals.learn(nowMs, reply.counts);
     return reply.decisions;
   }

@@ -60,6 +60,7 @@ class Settings:
     live_poll_s: float = 1.0  # 0: live streams show this instance's entries only
     convex_webhook_secret: str | None = field(default=None, repr=False)  # POST /ingest/convex
     key_prefix: str = ""  # "" = the plan's keys exactly (logs:{trace_id})
+    max_trace_entries: int = 1000  # 10x the default trace limit (docs/keys.md)
     # How the user named each setting they gave (a flag or a variable), for messages; not a setting.
     given_as: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -294,6 +295,11 @@ OPTIONS: tuple[Option, ...] = (
         "key_prefix",
         values.key_prefix,
         "put before every Redis key, so deployments can share one database (e.g. 'dev:')",
+    ),
+    Option(
+        "max_trace_entries",
+        values.trace_entries,
+        "most items a trace keeps (entries and markers); the oldest are trimmed beyond",
     ),
 )
 

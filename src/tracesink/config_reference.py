@@ -96,8 +96,15 @@ MEANINGS: Mapping[str, str] = {
         "instance's entries only (see [Reading a trace](reading.md))"
     ),
     "key_prefix": (
-        "put before every Redis key (`dev:` gives `dev:logs:{trace_id}`), so two "
-        "deployments can share one database; empty keeps the plan's `logs:{trace_id}`"
+        "put before every Redis key (`dev:` gives `dev:logs:{<trace_id>}`, braces and all), "
+        "so deployments can share one database; no two prefixes (`kp:` and `kp:logs:` alike) "
+        "ever name one key (see [Redis keys](keys.md#the-layout))"
+    ),
+    "max_trace_entries": (
+        "the most items (entries and drop markers) one trace's list keeps, at least 2; past it "
+        "the oldest are trimmed and the trace's read answer says how many went (`trimmed`). "
+        "The default is 10x the default trace limit (a trace written at its limit for ten "
+        "windows) and bounds what one read returns (see [Redis keys](keys.md#a-trace))"
     ),
     "convex_webhook_secret": (
         "the secret of a Convex log stream's webhook: `POST /ingest/convex` checks each "

@@ -186,11 +186,21 @@ def seconds_or_off(raw: str) -> float:
     return positive_number(raw)
 
 
-KEY_PREFIX_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-")
+MIN_TRACE_ENTRIES = 2  # the newest entry and the trimmed marker
+
+
+def trace_entries(raw: str) -> int:
+    value = positive_int(raw)
+    if value < MIN_TRACE_ENTRIES:
+        raise ValueError(f"a whole number of at least {MIN_TRACE_ENTRIES}")
+    return value
 
 
 def key_prefix(raw: str) -> str:
-    # The characters a trace id may have: a prefix can never make a key ambiguous or unreadable.
-    if len(raw) > 64 or not set(raw) <= KEY_PREFIX_CHARS:
-        raise ValueError("up to 64 of A-Z a-z 0-9 . _ : - (e.g. 'dev:'), or empty for none")
+    # Imported here: tracesink.store's package imports tracesink.config, which imports this.
+    from tracesink.store import keys
+
+    # No brace: store/keys.py's layout is unambiguous for every such prefix (docs/keys.md).
+    if not keys.PREFIX.fullmatch(raw):
+        raise ValueError(keys.PREFIX_RULE)
     return raw

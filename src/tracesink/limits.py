@@ -31,6 +31,8 @@ class Policy:
     key_prefix: str = ""
     # Count every instance's commands per UTC day in the store (TRACESINK_MAX_COMMANDS_PER_DAY).
     shared_budget: bool = False
+    # The most items a trace's list keeps (TRACESINK_MAX_TRACE_ENTRIES); the oldest go beyond.
+    max_trace_entries: int = 1000
 
     @property
     def expiry_slack_ms(self) -> int:

@@ -65,6 +65,7 @@ def policy_from(settings: Settings) -> Policy:
         ttl_ms=settings.ttl_s * 1000,
         key_prefix=settings.key_prefix,
         shared_budget=settings.max_commands_per_day > 0,
+        max_trace_entries=settings.max_trace_entries,
     )
 
 

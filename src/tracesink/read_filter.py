@@ -34,7 +34,11 @@ def id_ms(entry_id: str) -> int:
 
 
 def is_marker(item: dict[str, Any]) -> bool:
-    return item.get("kind") == "dropped"
+    """A drop marker, or the trimmed marker of a list that outgrew its cap (docs/keys.md)."""
+    return item.get("kind") in MARKER_KINDS
+
+
+MARKER_KINDS = ("dropped", "trimmed")
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from tracesink.ingest.validate import EntryRules, decode_entry, prepare_entry
 from tracesink.limits import Decision, Policy, decide, retry_after_ms, window_of
 from tracesink.model import PreparedEntry
 from tracesink.store.base import Store, TraceSummary, decode_items
+from tracesink.store.keys import counters_key, day_key, trace_key
 from tracesink.store.memory import MemoryStore
 from tracesink.store.redis import RedisStore
 
@@ -342,12 +343,21 @@ def random_traffic(seed: int) -> list[tuple[int, list[PreparedEntry]]]:
 @pytest.mark.parametrize(
     "systems", [{"browser": 16, "worker": 12, "convex": 12}, {"browser": 5, "convex": 0}]
 )
+@pytest.mark.parametrize("cap", [1000, 12])
 async def test_redis_decides_and_stores_exactly_as_memory(
-    make_script_store: StoreFactory, seed: int, systems: dict[str, int]
+    make_script_store: StoreFactory, seed: int, systems: dict[str, int], cap: int
 ) -> None:
-    """For random traffic, the Lua script's decisions, lists and summaries equal MemoryStore's."""
+    """For random traffic, the Lua script's decisions, lists and summaries equal MemoryStore's,
+    with lists that never reach their cap and with lists trimmed many times over."""
     # A short window crosses many window edges; a long TTL keeps every trace readable.
-    policy = replace(PLAN, global_limit=40, trace_limit=8, system_limits=systems, window_ms=1_000)
+    policy = replace(
+        PLAN,
+        global_limit=40,
+        trace_limit=8,
+        system_limits=systems,
+        window_ms=1_000,
+        max_trace_entries=cap,
+    )
     memory, script_store = MemoryStore("memory://", policy), make_script_store(policy)
     batches = random_traffic(seed)
     for now, batch in batches:
@@ -370,19 +380,19 @@ async def test_redis_decides_and_stores_exactly_as_memory(
 async def test_a_plain_client_sees_json_strings_newest_first(
     make_script_store: StoreFactory, raw_redis: aioredis.Redis
 ) -> None:
-    """logs:{trace_id} is a list of JSON strings, newest at the head, as the original plan had."""
+    """logs:{<trace_id>} is a list of JSON strings, newest at the head, as the original plan had."""
     store = make_script_store(replace(PLAN, trace_limit=2))
     sent = entries(3)
     await store.write_batch(sent, T0)
     newest_first = [msgspec.json.encode(marker(1, T0, T0, by=(0, 0, 1))), sent[1].payload]
-    assert await raw_redis.lrange("logs:a", 0, -1) == [*newest_first, sent[0].payload]
+    assert await raw_redis.lrange(trace_key("", "a"), 0, -1) == [*newest_first, sent[0].payload]
 
 
 @pytest.mark.redis
 async def test_counters_are_one_hash_per_window_with_the_policy_field_names(
     make_script_store: StoreFactory, raw_redis: aioredis.Redis
 ) -> None:
-    """tracesink:rl:{window} holds g, s:{system} and t:{trace_id} counts of admissions only,
+    """rl:{tracesink}:<window> holds g, s:{system} and t:{trace_id} counts of admissions only,
     beside each the previous window's count (p...) copied by its first write in this window;
     l:{trace_id} (last admission: the recent-traces index); x:{trace_id} (until when the list's
     expiry is set); b:{batch_id} for each batch that admitted anything (what makes a replay
@@ -392,7 +402,7 @@ async def test_counters_are_one_hash_per_window_with_the_policy_field_names(
     await store.write_batch([entry("b")], T0, "batch-2")  # refused: nothing changes
     index, _ = window_of(T0, PLAN.window_ms)
     expires = str(T0 + PLAN.ttl_ms + PLAN.expiry_slack_ms).encode()
-    assert await raw_redis.hgetall(f"tracesink:rl:{index}") == {
+    assert await raw_redis.hgetall(counters_key("", index)) == {
         b"g": b"3",
         b"pg": b"0",
         b"s:browser": b"1",
@@ -422,10 +432,10 @@ async def test_every_key_carries_a_ttl(
     ttls = {key: await raw_redis.pttl(key) for key in await raw_redis.keys("*")}
     index, _ = window_of(T0, policy.window_ms)
     list_ttl = policy.ttl_ms + policy.expiry_slack_ms
-    bounds: dict[bytes | str, int] = {f"logs:{t}".encode(): list_ttl for t in "abcd"}
+    bounds: dict[bytes | str, int] = {trace_key("", t).encode(): list_ttl for t in "abcd"}
     hash_ttl = policy.window_ms + max(policy.window_ms, policy.ttl_ms)
-    bounds[f"tracesink:rl:{index}".encode()] = hash_ttl
-    bounds[f"tracesink:rl:{index + 1}".encode()] = hash_ttl
+    bounds[counters_key("", index).encode()] = hash_ttl
+    bounds[counters_key("", index + 1).encode()] = hash_ttl
     assert set(ttls) == set(bounds)
     for key, ttl in ttls.items():
         assert bounds[key] - 1_000 < ttl <= bounds[key], key
@@ -444,7 +454,7 @@ async def test_the_index_lists_traces_admitted_within_the_ttl_from_the_window_ha
     await store.write_batch([entry("new")], T0 + 6_000)
     assert [s.trace_id for s in await store.recent_traces(10, T0 + 6_000)] == ["new", "kept"]
     index, _ = window_of(T0 + 6_000, policy.window_ms)
-    assert await raw_redis.hget(f"tracesink:rl:{index}", "l:new") == str(T0 + 6_000).encode()
+    assert await raw_redis.hget(counters_key("", index), "l:new") == str(T0 + 6_000).encode()
 
 
 @pytest.mark.redis
@@ -526,14 +536,14 @@ async def test_a_runaway_loop_is_refused_without_commands_and_marked_within_the_
         [decision] = await store.write_batch([entry()], T0 + i)
         assert decision.limited_by == "trace"
     assert store.usage.commands == before
-    head = await raw_redis.lindex("logs:a", 0)
+    head = await raw_redis.lindex(trace_key("", "a"), 0)
     assert head is not None
     assert msgspec.json.decode(head)["count"] == 1  # only the script's own refusal, so far
     await asyncio.sleep(2.5)
-    head = await raw_redis.lindex("logs:a", 0)
+    head = await raw_redis.lindex(trace_key("", "a"), 0)
     assert head is not None
     assert msgspec.json.decode(head) == marker(201, T0, T0 + 200, by=(0, 0, 201))
-    assert await raw_redis.llen("logs:a") == 4
+    assert await raw_redis.llen(trace_key("", "a")) == 4
     assert store.usage.commands - before <= 5  # EVALSHA, LINDEX, LSET, PEXPIRE
 
 
@@ -550,7 +560,7 @@ async def test_refusals_of_new_traces_cost_nothing_once_the_global_level_is_spen
         [decision] = await store.write_batch([entry(f"new-{i}")], T0 + 1 + i)
         assert decision.limited_by == "global"
     assert store.usage.commands == before
-    assert await raw_redis.keys("logs:new-*") == []
+    assert await raw_redis.keys("logs:{new-*") == []
     assert store.usage.drops_unmarked == 1000
 
 
@@ -565,7 +575,12 @@ async def test_a_key_prefix_prefixes_every_key(
     assert outcomes(await theirs.write_batch(entries(2), T0)) == [None, "trace"]
     index, _ = window_of(T0, PLAN.window_ms)
     keys = {k if isinstance(k, str) else k.decode() for k in await raw_redis.keys("*")}
-    assert keys == {"dev:logs:a", f"dev:tracesink:rl:{index}", "logs:a", f"tracesink:rl:{index}"}
+    assert keys == {
+        trace_key("dev:", "a"),
+        counters_key("dev:", index),
+        trace_key("", "a"),
+        counters_key("", index),
+    }
     assert [s.trace_id for s in await ours.recent_traces(10, T0)] == ["a"]
     assert len(await read_items(ours, "a")) == 2
 
@@ -609,7 +624,7 @@ async def test_a_redis_unix_url_reaches_the_server(
     finally:
         await store.close()
     assert decision.admitted
-    assert await raw_redis.llen("logs:a") == 1
+    assert await raw_redis.llen(trace_key("", "a")) == 1
 
 
 async def test_an_unreachable_redis_raises_storage_error_without_the_password() -> None:
@@ -702,7 +717,7 @@ async def test_two_stores_share_one_daily_command_count_at_no_extra_command(
     spent = first.usage.commands + second.usage.commands - counted_before
     assert redis_counted == spent
     assert first.usage.commands_today(day) == counted_before + redis_counted
-    assert await raw_redis.get(f"tracesink:day:{day}") is not None
+    assert await raw_redis.get(day_key("", day)) is not None
     cheap = make_script_store(PLAN)
     before = cheap.usage.commands
     await cheap.write_batch([entry("a")], T0 + 80)

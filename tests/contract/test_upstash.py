@@ -22,6 +22,7 @@ from tests.support.upstash_rest import UpstashRestServer
 from tracesink.errors import ConfigurationError, StorageError
 from tracesink.model import PreparedEntry
 from tracesink.store import open_store
+from tracesink.store.keys import trace_key
 from tracesink.store.memory import MemoryStore
 from tracesink.store.rest_client import CommandError, RestClient
 from tracesink.store.scripts import REPLAY_BATCH, WRITE_BATCH
@@ -104,7 +105,7 @@ async def test_a_5xx_is_a_storage_error_and_the_write_is_not_sent_again(
     with pytest.raises(StorageError, match="HTTP 503"):
         await store.write_batch([entry()], T0)
     assert [r.status for r in upstash_server.requests] == [503]
-    assert await raw_redis.exists("logs:a") == 0
+    assert await raw_redis.exists(trace_key("", "a")) == 0
 
 
 async def test_a_timed_out_write_is_not_sent_again_and_its_replay_is_recognised(
@@ -144,7 +145,7 @@ async def test_a_failed_command_in_a_read_pipeline_is_a_storage_error_naming_it(
     """When one command of a read's pipeline fails, the read raises StorageError with the
     command and Redis's message."""
     store = make_upstash_store(PLAN)
-    await raw_redis.set("logs:x", "not a list")
+    await raw_redis.set(trace_key("", "x"), "not a list")
     with pytest.raises(StorageError, match="LRANGE failed: WRONGTYPE"):
         await store.read_trace("x", T0)
 
@@ -324,7 +325,7 @@ async def test_noscript_loads_the_script_and_sends_the_batch_again(
     assert sent == [(["EVALSHA", sha], 400), (["SCRIPT", "LOAD"], 200), (["EVALSHA", sha], 200)]
     await store.write_batch([entry("b")], T0)  # the same work, the script loaded
     assert after_noscript - before == store.usage.commands - after_noscript + 2
-    assert await raw_redis.llen("logs:a") == 1
+    assert await raw_redis.llen(trace_key("", "a")) == 1
 
 
 async def test_usage_counts_the_commands_received_plus_the_scripts_inner_calls(

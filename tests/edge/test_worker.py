@@ -22,6 +22,7 @@ from tests.support.edge_worker import EDGE, running_worker
 from tests.support.redis_server import RedisServer, free_port
 from tests.support.service import serving
 from tests.support.upstash_rest import UpstashRestServer
+from tracesink.store.keys import key_pattern, trace_key
 
 pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("node_ready")]
 LUA = Path(__file__).parents[2] / "src" / "tracesink" / "store" / "lua" / "write_batch.lua"
@@ -129,7 +130,7 @@ def test_a_database_that_forgot_the_script_gets_it_again(
         assert httpx.post(f"{worker.url}/log", json=entry("n", "before")).status_code == 200
         redis.Redis.from_url(redis_server.url).script_flush()
         assert httpx.post(f"{worker.url}/log", json=entry("n", "after")).status_code == 200
-        key = f"{env['TRACESINK_KEY_PREFIX']}logs:n"
+        key = trace_key(env["TRACESINK_KEY_PREFIX"], "n")
         assert redis.Redis.from_url(redis_server.url).llen(key) == 2
 
 
@@ -160,8 +161,8 @@ def test_every_key_carries_the_prefix(
         assert httpx.post(f"{worker.url}/log", json=entry("p", "x")).status_code == 200
     client = redis.Redis.from_url(redis_server.url, decode_responses=True)
     keys = sorted(str(k) for k in client.keys(f"{prefix}*"))
-    assert f"{prefix}logs:p" in keys
-    assert all(k.startswith((f"{prefix}logs:", f"{prefix}tracesink:rl:")) for k in keys)
+    assert trace_key(prefix, "p") in keys
+    assert all(key_pattern(prefix).fullmatch(k) for k in keys), keys
 
 
 def test_wrangler_bundles_the_python_stores_script_file(tmp_path: Path) -> None:
@@ -220,3 +221,43 @@ def test_the_daily_budget_is_one_count_for_edge_and_python(
         from_python = [httpx.post(f"{python.url}/log", json=entry("p", "x")) for _ in range(2)]
         assert from_python[-1].status_code == 429
         assert from_python[-1].json()["limited_by"] == "budget"
+
+
+def test_the_worst_refusal_batch_costs_a_constant_at_the_edge(
+    redis_server: RedisServer, upstash_server: UpstashRestServer
+) -> None:
+    """Issue 21, item 4 at the edge (the same script): with the browser share full, a batch of
+    one admissible entry and 999 browser entries of new trace ids costs 7 commands in all,
+    counted by Redis (INFO commandstats), and creates no key for a refused trace."""
+    prefix = fresh_prefix("worst")
+    env = {"TRACESINK_KEY_PREFIX": prefix, "TRACESINK_TRACE_LIMIT": "1000"}
+    plain = redis.Redis.from_url(redis_server.url)
+    with running_worker(upstash_server.url, upstash_server.token, env) as worker:
+        fill = [entry("fill", "x", system="browser") for _ in range(400)]
+        assert httpx.post(f"{worker.url}/logs", json=fill).json()["accepted"] == 400
+        worst = [entry("ok", "x")] + [entry(f"new-{i}", "x", system="browser") for i in range(999)]
+        plain.config_resetstat()
+        answer = httpx.post(f"{worker.url}/logs", json=worst, timeout=30).json()
+        stats: dict[str, dict[str, int]] = plain.info("commandstats")
+    assert answer["accepted"] == 1
+    ours = {"cmdstat_info", "cmdstat_config|resetstat"}
+    calls = {k: v["calls"] for k, v in stats.items() if k not in ours}
+    assert sum(calls.values()) <= 7, calls
+    assert plain.keys(f"{prefix}logs:{{new-*") == []
+
+
+def test_a_trace_written_at_the_edge_is_capped_and_read_as_such(
+    redis_server: RedisServer, upstash_server: UpstashRestServer
+) -> None:
+    """TRACESINK_MAX_TRACE_ENTRIES holds at the edge: past it the oldest go, and the Python
+    service reads the trimmed marker and its count."""
+    env = {"TRACESINK_KEY_PREFIX": fresh_prefix("cap"), "TRACESINK_MAX_TRACE_ENTRIES": "5"}
+    with (
+        running_worker(upstash_server.url, upstash_server.token, env) as worker,
+        serving({**env, "TRACESINK_STORE": redis_server.url}) as python,
+    ):
+        for i in range(8):
+            assert httpx.post(f"{worker.url}/log", json=entry("c", f"m{i}")).status_code == 200
+        trace = httpx.get(f"{python.url}/logs/c").json()
+    assert trace["trimmed"] == 4
+    assert [e.get("message") for e in trace["entries"][1:]] == ["m4", "m5", "m6", "m7"]

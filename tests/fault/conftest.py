@@ -34,6 +34,7 @@ from tests.support.redis_server import (
     start_redis_server,
 )
 from tests.support.service import Service, start_service, stop_service
+from tracesink.store.keys import trace_of
 
 REDIS_DURABLE = ("--appendonly", "yes", "--appendfsync", "always")
 UNLIMITED = "1000000000"  # no entry of the load may be refused by a rate limit
@@ -73,6 +74,7 @@ class Cluster:
             "TRACESINK_SPOOL_DIR": str(directory / "spool"),
             "TRACESINK_GLOBAL_LIMIT": UNLIMITED,
             "TRACESINK_TRACE_LIMIT": UNLIMITED,
+            "TRACESINK_MAX_TRACE_ENTRIES": UNLIMITED,  # no trim: every entry is counted after
         }
         self.service: Service | None = None
         self.starts = 0
@@ -187,14 +189,15 @@ class Stored:
 
 
 def read_stored(url: str) -> Stored:
-    """Every ``logs:*`` list, read with a plain client (SCAN + LRANGE), markers set aside."""
+    """Every trace list (``logs:{…}``), read with a plain client (SCAN + LRANGE), markers
+    set aside."""
     client = redis.Redis.from_url(url)
     lists: dict[str, list[StoredEntry]] = {}
     markers = 0
     try:
-        for key in cast(Iterator[bytes], client.scan_iter(match="logs:*", count=1000)):
+        for key in cast(Iterator[bytes], client.scan_iter(match="logs:{*", count=1000)):
             items = cast(list[bytes], client.lrange(key, 0, -1))
-            entries = lists.setdefault(key.decode().removeprefix("logs:"), [])
+            entries = lists.setdefault(trace_of("", key.decode()), [])
             for item in reversed(items):  # stored newest first
                 document = json.loads(item)
                 if document.get("kind") == "dropped":

@@ -14,6 +14,7 @@ import redis
 
 from tests.support.redis_server import RedisServer, redis_server_binary
 from tests.support.service import Service, serving
+from tracesink.store.keys import trace_key
 
 pytestmark = [
     pytest.mark.slow,
@@ -60,12 +61,12 @@ async def hammer(services: tuple[Service, Service], traces: list[str]) -> list[A
 
 
 def stored_ids(url: str) -> list[str]:
-    """The id of every entry in every ``logs:*`` list, drop markers left out."""
+    """The id of every entry in every trace list (``logs:{…}``), drop markers left out."""
     client = redis.Redis.from_url(url)
     try:
         documents = [
             json.loads(item)
-            for key in cast(Iterator[bytes], client.scan_iter("logs:*"))
+            for key in cast(Iterator[bytes], client.scan_iter("logs:{*"))
             for item in cast(list[bytes], client.lrange(key, 0, -1))
         ]
     finally:
@@ -93,7 +94,7 @@ def test_one_trace_gets_exactly_its_limit_across_instances(
     answers = asyncio.run(hammer(two_instances, ["shared"] * 200))
     statuses = [answer.status for answer in answers]
     stored = stored_ids(redis_server.url)
-    length = redis.Redis.from_url(redis_server.url).llen("logs:shared")
+    length = redis.Redis.from_url(redis_server.url).llen(trace_key("", "shared"))
     admitted = statuses.count(200)
     print(
         f"one trace: sent 200, acknowledged {admitted}, refused {statuses.count(429)}, "

@@ -40,3 +40,10 @@ def test_an_item_without_a_readable_time_stays_after_what_arrived_before_it() ->
     odd = {"message": "odd", "timestamp": "yesterday"}
     arrived = [broken, entry("c", T0 + 10), odd, entry("a", T0), entry("b", T0 + 20)]
     assert names(event_order(arrived)) == ["undecodable", "a", "c", "odd", "b"]
+
+
+def test_the_trimmed_marker_stays_at_the_oldest_end() -> None:
+    """A list that outgrew its cap starts with a trimmed marker (no time): it stays first."""
+    trimmed = {"kind": "trimmed", "count": 5}
+    arrived = [trimmed, entry("b", T0 + 5), entry("a", T0)]
+    assert names(event_order(arrived)) == ["trimmed", "a", "b"]

@@ -66,7 +66,7 @@ async def post_log(state: AppState, request: Request) -> Response:
     try:
         # logging.handlers.HTTPHandler sends its records form-encoded; everything else is JSON.
         incoming = (
-            entry_from_form(body)
+            entry_from_form(body, pipeline.rules.max_message_bytes)
             if is_form(request.headers.get("content-type"), body)
             else decode_entry(body)
         )

@@ -199,6 +199,7 @@ TRACE: dict[str, Any] = {
         "order": {"enum": ["event", "arrival"]},
         "expires_at": {"type": ["string", "null"]},
         "dropped": {"type": "object"},
+        "trimmed": {"type": "integer"},
     },
 }
 

@@ -46,14 +46,16 @@ async def _export(state: AppState, request: Request, kind: str) -> Response:
             field="Content-Encoding",
             status=415,
         )
-    export = otlp.decode_request(body, kind)
+    # Counted before any record is converted: 413 past the batch cap (TRACESINK_MAX_BATCH_ITEMS).
+    export = otlp.decode_request(body, kind, settings.max_batch_items)
     header_system = request.headers.get("x-log-system")
     label = None if header_system is None else system_label(header_system, "X-Log-System")
     senders: dict[str, Sender] = {}
     entries: list[PreparedEntry] = []
     invalid, first_error = 0, ""
     now_ms = pipeline.now_ms()
-    for record in otlp.records(export, settings.otlp_fallback_trace):
+    records = otlp.records(export, settings.otlp_fallback_trace, settings.max_context_bytes)
+    for record in records:
         sender = senders.get(record.service)
         if sender is None:
             sender = senders[record.service] = Sender(
@@ -61,15 +63,13 @@ async def _export(state: AppState, request: Request, kind: str) -> Response:
                 _detected(label, record.service, settings.otlp_service_systems),
                 pinned=request.scope.get(PINNED_SYSTEM),  # the ingest key's system, if it pins one
             )
-        if len(entries) + invalid >= settings.max_batch_items:
-            raise ValidationError(
-                f"the request holds more than {settings.max_batch_items} log records "
-                f"({settings.name_of('max_batch_items')})",
-                field="body",
-                status=413,
-            )
+        entry = record.entry
+        if isinstance(entry, ValidationError):  # refused while decoding (its values' budget)
+            invalid += 1
+            first_error = first_error or f"{entry.field}: {entry.message}"
+            continue
         try:
-            entries.append(prepare_entry(record.entry, pipeline.rules, sender, now_ms))
+            entries.append(prepare_entry(entry, pipeline.rules, sender, now_ms))
         except ValidationError as exc:
             invalid += 1
             first_error = first_error or f"{exc.field}: {exc.message}"

@@ -30,6 +30,16 @@ def _render_marker(marker: dict[str, Any]) -> dict[str, Any]:
     return marker
 
 
+def _render_trimmed(marker: dict[str, Any]) -> dict[str, Any]:
+    marker["message"] = (
+        f"{marker['count']} older items trimmed: the trace outgrew TRACESINK_MAX_TRACE_ENTRIES"
+    )
+    return marker
+
+
+RENDER = {"dropped": _render_marker, "trimmed": _render_trimmed}
+
+
 def trace_id_of(path: str) -> str:
     trace_id = path[len(TRACE_PATH_PREFIX) :]
     if not TRACE_ID.fullmatch(trace_id):
@@ -53,16 +63,18 @@ async def get_trace(state: AppState, request: Request) -> Response:
         return error_response(404, f"no trace {trace_id}: never written, or expired", "trace_id")
     items = decode_items(record.items)
     dropped = dict.fromkeys(LIMIT_LEVELS, 0)
-    total, last_id = 0, None
+    total, last_id, trimmed = 0, None, 0
     for item in items:
         if item.get("kind") == "dropped":
             for level, n in item["by"].items():
                 dropped[level] += n
+        elif item.get("kind") == "trimmed":
+            trimmed += item["count"]
         else:
             total += 1
             last_id = max(last_id or "", str(item.get("id", ""))) or None
     entries = [
-        _render_marker(item) if item.get("kind") == "dropped" else item
+        RENDER[item["kind"]](item) if item.get("kind") in RENDER else item
         for item in in_order(wanted.apply(items), order)
     ]
     content = {
@@ -74,6 +86,7 @@ async def get_trace(state: AppState, request: Request) -> Response:
         "entries": entries,
         "expires_at": iso_ms(record.expires_at_ms) if record.expires_at_ms is not None else None,
         "dropped": {"total": sum(dropped.values()), **dropped},
+        "trimmed": trimmed,  # the oldest items gone: the list outgrew its cap
     }
     return json_response(200, content)
 

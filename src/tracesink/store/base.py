@@ -7,7 +7,8 @@ request of that batch answered.
 A trace's list holds entries and drop markers in arrival order. A marker
 (``{"kind": "dropped", "count", "by": {level: n}, "first", "last"}``) is written where entries
 were refused and updated in place while refusals continue, so a reader sees the gap where it
-happened.
+happened. A list that outgrows ``Policy.max_trace_entries`` loses its oldest items, and a
+trimmed marker (``{"kind": "trimmed", "count"}``) at its oldest end says how many.
 """
 
 from __future__ import annotations
@@ -119,6 +120,24 @@ def new_marker(level: str, now_ms: int) -> dict[str, Any]:
     by = dict.fromkeys(LIMIT_LEVELS, 0)
     by[level] = 1
     return {"kind": "dropped", "count": 1, "by": by, "first": now_ms, "last": now_ms}
+
+
+def trim(items: list[bytes], max_items: int) -> None:
+    """Keep a list (oldest first) within ``max_items`` as write_batch.lua does: beyond it, the
+    newest ``max_items - 1`` items stay, after a trimmed marker counting every item removed so
+    far (docs/keys.md). Whenever it runs, the result is the same."""
+    if len(items) <= max_items:
+        return
+    cut = len(items) - max_items + 1
+    gone = items[:cut]
+    removed = len(gone)
+    if gone[0].startswith(TRIMMED_HEAD):
+        removed += int(msgspec.json.decode(gone[0])["count"]) - 1
+    marker = {"kind": "trimmed", "count": removed}
+    items[:] = [msgspec.json.encode(marker), *items[cut:]]
+
+
+TRIMMED_HEAD = b'{"kind":"trimmed"'
 
 
 def recent_from_index(

@@ -14,7 +14,7 @@ import msgspec
 
 from tracesink.limits import Decision, LocalCounters, Policy
 from tracesink.model import PreparedEntry
-from tracesink.store.base import TraceRecord, TraceSummary, Usage, new_marker, summarize
+from tracesink.store.base import TraceRecord, TraceSummary, Usage, new_marker, summarize, trim
 
 SWEEP_EVERY_MS = 60_000
 
@@ -50,6 +50,7 @@ class MemoryStore:
         if batch_id is not None and any(d.admitted for d in decisions):
             self._remember(batch_id, now_ms, now_ms)
         expires = now_ms + policy.ttl_ms
+        written: set[str] = set()
         for entry, decision in zip(entries, decisions, strict=True):
             if decision.limited_by is None:
                 self._live_list(entry.trace_id, now_ms).append(entry.payload)
@@ -60,6 +61,9 @@ class MemoryStore:
                 self.usage.drops_unmarked += 1  # a refusal never creates a trace
                 continue
             self._expires_ms[entry.trace_id] = expires
+            written.add(entry.trace_id)
+        for trace_id in written:  # once per trace and batch, as the script trims
+            trim(self._lists[trace_id], policy.max_trace_entries)
         return decisions
 
     async def replay_batch(
@@ -74,6 +78,8 @@ class MemoryStore:
             self._live_list(entry.trace_id, now_ms).append(entry.payload)
             self._last_seen_ms[entry.trace_id] = now_ms
             self._expires_ms[entry.trace_id] = now_ms + self._policy.ttl_ms
+        for trace_id in {e.trace_id for e in entries}:
+            trim(self._lists[trace_id], self._policy.max_trace_entries)
         return True
 
     def _remember(self, batch_id: str, written_ms: int, now_ms: int) -> None:

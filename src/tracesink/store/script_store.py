@@ -33,6 +33,7 @@ from tracesink.store.base import (
     recent_from_index,
     summarize,
 )
+from tracesink.store.keys import trace_of
 from tracesink.store.refusals import DropRun, RefusalMemory
 from tracesink.store.scripts import (
     DAY_MS,
@@ -59,7 +60,6 @@ class ScriptStore(ABC):
         self._display = display  # the URL with its secrets masked
         self.usage = Usage()
         self._refusals = RefusalMemory(policy)
-        self._logs_prefix = logs_key(policy, "")
         self._flying: Counter[str] = Counter()  # trace id -> calls in flight holding it
         self._flusher: asyncio.Task[None] | None = None
         # The callers' clock (now_ms) against the monotonic one, for the timer's writes.
@@ -195,9 +195,8 @@ class ScriptStore(ABC):
             usage.shared_count = reply.day_commands
             usage.shared_mark = before + 1 + reply.calls
         if reply.written:
-            skip = len(self._logs_prefix)
-            keys = call.keys
-            self._refusals.wrote([keys[k - 1][skip:] for k in reply.written], now_ms)
+            prefix, keys = self._policy.key_prefix, call.keys
+            self._refusals.wrote([trace_of(prefix, keys[k - 1]) for k in reply.written], now_ms)
         if entries:
             self._refusals.learn(now_ms, reply.counts)
         return reply.decisions

@@ -1,8 +1,8 @@
 """The Lua scripts every Redis-protocol store runs, and the KEYS/ARGV they take.
 
 Kept apart from any client so that the native-protocol store (redis-py) and a REST store send
-byte-for-byte the same script calls and read the replies the same way. Key names are documented
-in docs/keys.md.
+byte-for-byte the same script calls and read the replies the same way. Keys are built by
+``store/keys.py`` (docs/keys.md).
 """
 
 from __future__ import annotations
@@ -16,11 +16,9 @@ from typing import cast
 from tracesink.errors import StorageError
 from tracesink.limits import LIMIT_LEVELS, Decision, Policy, window_of
 from tracesink.model import PreparedEntry
+from tracesink.store import keys as layout
 from tracesink.store.refusals import DropRun
 
-LOGS_PREFIX = "logs:"
-COUNTERS_PREFIX = "tracesink:rl:"
-DAY_PREFIX = "tracesink:day:"
 DAY_MS = 86_400_000
 _LIMITED_BY = (None, "global", "system", "trace")  # indexed by write_batch.lua's per-entry code
 _REPLY_WIDTH = 5  # code, remaining global, remaining system, remaining trace, retry_after_ms
@@ -52,12 +50,12 @@ REPLAY_BATCH = LuaScript.load("replay_batch")
 
 
 def logs_key(policy: Policy, trace_id: str) -> str:
-    return f"{policy.key_prefix}{LOGS_PREFIX}{trace_id}"
+    return layout.trace_key(policy.key_prefix, trace_id)
 
 
 def counters_key(policy: Policy, index: int) -> str:
     """The counter hash of fixed window ``index`` (``now_ms // window_ms``)."""
-    return f"{policy.key_prefix}{COUNTERS_PREFIX}{index}"
+    return layout.counters_key(policy.key_prefix, index)
 
 
 INDEX_CHUNK = 32  # window hashes read per request when listing recent traces
@@ -100,10 +98,11 @@ def write_batch_call(
         policy, [t for t, _ in runs] + [e.trace_id for e in entries], 4
     )
     keys = [counters_key(policy, index), counters_key(policy, index - 1)]
-    keys += (f"{policy.key_prefix}{DAY_PREFIX}{day}", *trace_keys)
+    keys += (layout.day_key(policy.key_prefix, day), *trace_keys)
     args: Args = [now_ms, elapsed, policy.window_ms, policy.ttl_ms, policy.expiry_slack_ms]
-    args += (policy.global_limit, policy.trace_limit, policy.key_prefix + LOGS_PREFIX)
-    args += (day if policy.shared_budget else -1, uncounted, len(policy.system_limits))
+    args += (policy.global_limit, policy.trace_limit, layout.trace_lead(policy.key_prefix))
+    args += (day if policy.shared_budget else -1, uncounted, policy.max_trace_entries)
+    args.append(len(policy.system_limits))
     for system, limit in policy.system_limits.items():
         args += (system, limit)
     args += (batch_id, len(runs))
@@ -127,7 +126,8 @@ def replay_batch_call(
         *trace_keys,
     ]
     args: Args = [now_ms, policy.window_ms, policy.ttl_ms, policy.expiry_slack_ms, batch_id]
-    args += (policy.key_prefix + LOGS_PREFIX, len(policy.system_limits))
+    args += (layout.trace_lead(policy.key_prefix), policy.max_trace_entries)
+    args.append(len(policy.system_limits))
     args += policy.system_limits
     for entry in entries:
         args += (key_index[entry.trace_id], entry.system, entry.payload)

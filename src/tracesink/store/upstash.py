@@ -43,9 +43,10 @@ from tracesink.config import mask_url
 from tracesink.errors import ConfigurationError, StorageError
 from tracesink.limits import Policy
 from tracesink.model import PreparedEntry
+from tracesink.store.keys import trace_key
 from tracesink.store.rest_client import Arg, CommandError, Reply, RestClient, encode_command
 from tracesink.store.script_store import ScriptStore
-from tracesink.store.scripts import LOGS_PREFIX, ScriptCall
+from tracesink.store.scripts import ScriptCall
 
 URL_VARIABLE = "UPSTASH_REDIS_REST_URL"
 TOKEN_VARIABLE = "UPSTASH_REDIS_REST_TOKEN"  # noqa: S105  (the variable's name, not a token)
@@ -189,7 +190,7 @@ def split_entries(entries: Sequence[PreparedEntry], budget: int) -> list[Sequenc
 def _fixed_bytes(entry: PreparedEntry, index_bytes: int, *, with_key: bool = True) -> int:
     """An entry's bytes besides its payload: index, system, and its trace's key if new."""
     # System names and trace ids are plain ASCII that JSON does not escape.
-    key = len(LOGS_PREFIX) + len(entry.trace_id) + 3 if with_key else 0
+    key = len(trace_key("", entry.trace_id)) + 3 if with_key else 0
     return index_bytes + len(entry.system) + 3 + key
 
 

@@ -60,5 +60,5 @@ def run(args: argparse.Namespace) -> int:
 
 def _first_time(entries: list[dict[str, Any]]) -> int | None:
     """The earliest event time of the entries shown (markers aside): ``+0.000s``."""
-    times = [ms_of(event_time(e)) for e in entries if e.get("kind") != "dropped"]
+    times = [ms_of(event_time(e)) for e in entries if "kind" not in e]
     return min((ms for ms in times if ms is not None), default=None)

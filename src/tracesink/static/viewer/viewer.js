@@ -109,8 +109,8 @@ async function loadTraces() {
 // --- one trace ----------------------------------------------------------------------------------
 
 function entryRow(entry, isNew) {
-  if (entry.kind === "dropped") {
-    return el("li", { class: "marker", "data-kind": "dropped", text: entry.message });
+  if (entry.kind) { // a drop marker, or the trimmed marker of a list that outgrew its cap
+    return el("li", { class: "marker", "data-kind": entry.kind, text: entry.message });
   }
   const level = entry.level || "log";
   const system = entry.system || "?";
@@ -133,7 +133,7 @@ function entryRow(entry, isNew) {
 }
 
 function matches(entry) {
-  if (entry.kind === "dropped") return true; // a gap is shown whatever the filter
+  if (entry.kind) return true; // a gap is shown whatever the filter
   const level = $("f-level").value, system = $("f-system").value, text = $("f-text").value.trim().toLowerCase();
   if (level && SEVERITY[entry.level] < SEVERITY[level]) return false;
   if (system && entry.system !== system) return false;
@@ -148,10 +148,10 @@ function render(newIds = new Set()) {
   const list = $("entries");
   list.replaceChildren();
   let shown = 0;
-  const total = state.entries.filter((e) => e.kind !== "dropped").length;
+  const total = state.entries.filter((e) => !e.kind).length;
   for (const entry of state.entries) {
     if (!matches(entry)) continue;
-    if (entry.kind !== "dropped") shown += 1;
+    if (!entry.kind) shown += 1;
     list.append(entryRow(entry, newIds.has(entry.id)));
   }
   $("shown").textContent = shown === total ? `${total} entries` : `${shown} of ${total} entries`;

@@ -7,14 +7,16 @@ original write_batch.lua records b:{id} in its window's hash when the batch admi
 (it may have run after all, its reply lost), and this script records it on success, so a crash
 between "stored" and "removed from the spool" cannot store a batch twice.
 
-KEYS[1]    {prefix}tracesink:rl:{window of the original attempt}  HASH  holds b:{batch_id}
-KEYS[2]    {prefix}tracesink:rl:{current window}                  HASH  counters the entries join,
-                                                                        l:{trace_id} (the index)
-KEYS[3..]  {prefix}logs:{trace_id}                                LIST  one per distinct trace
+Keys as store/keys.py builds them (braces literal: the variable part is the hash tag):
+KEYS[1]    <prefix>rl:{tracesink}:<window of the original attempt>  HASH  holds b:<batch_id>
+KEYS[2]    <prefix>rl:{tracesink}:<current window>                  HASH  counters the entries
+                                                                    join, l:<trace_id> (the index)
+KEYS[3..]  <prefix>logs:{<trace_id>}                                LIST  one per distinct trace
 
 ARGV[1] now_ms   ARGV[2] window_ms   ARGV[3] ttl_ms   ARGV[4] slack_ms   ARGV[5] batch_id
-ARGV[6] the list keys' prefix ({prefix}logs:)
-ARGV[7] n, the number of systems that have a limit; ARGV[8 .. 7 + n]: their names
+ARGV[6] what a list key holds before its trace id (<prefix>logs:{), closed by a brace
+ARGV[7] max_items: the most items a list keeps, trimmed as write_batch.lua trims
+ARGV[8] n, the number of systems that have a limit; ARGV[9 .. 8 + n]: their names
 then three values per entry, oldest first: the KEYS index of its trace's list, its system, its
 payload
 
@@ -38,9 +40,24 @@ if call("HEXISTS", KEYS[1], marker) == 1 then
   return {calls, 0}
 end
 
+local max_items = tonumber(ARGV[7])
 local limited = {}
-local n_systems = tonumber(ARGV[7])
-for i = 8, 7 + n_systems do limited[ARGV[i]] = true end
+local n_systems = tonumber(ARGV[8])
+for i = 9, 8 + n_systems do limited[ARGV[i]] = true end
+
+-- As write_batch.lua trims (see there): the newest max_items - 1 and a trimmed marker at the tail.
+local function trim(key, length)
+  if length <= max_items then return end
+  -- The tail holds the oldest items, the trimmed marker last of all when there is one.
+  local gone = call("RPOP", key, length - max_items + 1)
+  local removed = #gone
+  -- A marker starts so; an entry starts {"id": (its context may hold anything).
+  if string.sub(gone[1], 1, 17) == '{"kind":"trimmed"' then
+    local ok, decoded = pcall(cjson.decode, gone[1])
+    removed = removed - 1 + (ok and type(decoded) == "table" and tonumber(decoded.count) or 0)
+  end
+  call("RPUSH", key, string.format('{"kind":"trimmed","count":%.0f}', removed))
+end
 
 local counts, order = {}, {}
 local function count(field)
@@ -53,13 +70,13 @@ end
 
 local pushes = {}
 for k = 3, #KEYS do pushes[k] = {} end
-for i = 8 + n_systems, #ARGV, 3 do
+for i = 9 + n_systems, #ARGV, 3 do
   local k = tonumber(ARGV[i])
   local values = pushes[k]
   values[#values + 1] = ARGV[i + 2]
   count("g")
   if limited[ARGV[i + 1]] then count("s:" .. ARGV[i + 1]) end
-  count("t:" .. string.sub(KEYS[k], logs_prefix_len + 1))
+  count("t:" .. string.sub(KEYS[k], logs_prefix_len + 1, -2))
 end
 
 -- As write_batch.lua keeps them: a hash lives one window more than its own, and as long as a
@@ -67,11 +84,13 @@ end
 local hash_ttl = window + math.max(window, ttl)
 for k = 3, #KEYS do
   local values = pushes[k]
+  local length = 0
   for i = 1, #values, CHUNK do
-    call("LPUSH", KEYS[k], unpack(values, i, math.min(i + CHUNK - 1, #values)))
+    length = call("LPUSH", KEYS[k], unpack(values, i, math.min(i + CHUNK - 1, #values)))
   end
+  trim(KEYS[k], length)
   call("PEXPIRE", KEYS[k], ttl + slack)
-  call("HSET", KEYS[2], "l:" .. string.sub(KEYS[k], logs_prefix_len + 1), now)
+  call("HSET", KEYS[2], "l:" .. string.sub(KEYS[k], logs_prefix_len + 1, -2), now)
 end
 
 for _, field in ipairs(order) do call("HINCRBY", KEYS[2], field, counts[field]) end

@@ -6,23 +6,27 @@ them consumed) and MemoryStore's drop markers. The contract tests prove both agr
 any client (tracesink's Python stores, the edge Worker) may call it with the KEYS/ARGV below.
 Key layout and what each command buys: docs/keys.md. Needs Redis >= 7.0 (PEXPIRE ... GT).
 
-KEYS[1]    {prefix}tracesink:rl:{window}      HASH  counters of the current fixed window
-KEYS[2]    {prefix}tracesink:rl:{window - 1}  HASH  the previous window's (read only for fields
-                                                    the current hash has no copy of yet)
-KEYS[3]    {prefix}tracesink:day:{day}        STRING  the day's shared command count carried
-                                                    over a window without writes (budget only)
-KEYS[4..]  {prefix}logs:{trace_id}            LIST  one key per distinct trace: the batch's
-                                                    traces and those of the drop runs, newest first
+Keys as store/keys.py builds them (braces literal: the variable part is the hash tag):
+KEYS[1]    <prefix>rl:{tracesink}:<window>      HASH  counters of the current fixed window
+KEYS[2]    <prefix>rl:{tracesink}:<window - 1>  HASH  the previous window's (read only for fields
+                                                      the current hash has no copy of yet)
+KEYS[3]    <prefix>day:{tracesink}:<day>        STRING  the day's shared command count carried
+                                                      over a window without writes (budget only)
+KEYS[4..]  <prefix>logs:{<trace_id>}            LIST  one key per distinct trace: the batch's
+                                                      traces and those of the drop runs, newest first
 
 ARGV[1] now_ms      ARGV[2] elapsed_ms (now_ms % window_ms)   ARGV[3] window_ms
 ARGV[4] ttl_ms      ARGV[5] slack_ms (a list lives ttl_ms to ttl_ms + slack_ms after its last write)
-ARGV[6] global_limit   ARGV[7] trace_limit   ARGV[8] the list keys' prefix ({prefix}logs:)
+ARGV[6] global_limit   ARGV[7] trace_limit   ARGV[8] what a list key holds before its trace id
+  (<prefix>logs:{): the trace id is the rest of the key but its closing brace
 ARGV[9] the UTC day (now_ms // 86400000) whose commands to count in field c:{day} (the shared
   daily budget), or -1 for none   ARGV[10] commands the caller spent since its last counted call
-ARGV[11] n, the number of systems that have a limit; ARGV[12 .. 11 + 2n]: system, limit pairs
-ARGV[12 + 2n] the batch id: recorded as field b:{id} of the current window's hash when the batch
+ARGV[11] max_items: the most items a list keeps (TRACESINK_MAX_TRACE_ENTRIES, at least 2);
+  beyond, the oldest go, and a trimmed marker at the tail counts them
+ARGV[12] n, the number of systems that have a limit; ARGV[13 .. 12 + 2n]: system, limit pairs
+ARGV[13 + 2n] the batch id: recorded as field b:{id} of the current window's hash when the batch
   admits anything, so that a replay of the same batch from the spool (replay_batch.lua) is skipped
-ARGV[13 + 2n] r, the number of drop runs: refusals decided by the caller (without this script,
+ARGV[14 + 2n] r, the number of drop runs: refusals decided by the caller (without this script,
   from counts it knew to be spent) and not yet written; then six values per run, oldest first:
   the KEYS index of its trace's list, refused by global, by system, by trace, first_ms, last_ms
 then three values per entry, in arrival order: the KEYS index of its trace's list, its system,
@@ -102,18 +106,19 @@ local logs_prefix_len = string.len(ARGV[8])
 local day = tonumber(ARGV[9])
 local uncounted = tonumber(ARGV[10])
 local system_limits = {}
-local n_systems = tonumber(ARGV[11])
+local max_items = tonumber(ARGV[11])
+local n_systems = tonumber(ARGV[12])
 for i = 0, n_systems - 1 do
-  system_limits[ARGV[12 + 2 * i]] = tonumber(ARGV[13 + 2 * i])
+  system_limits[ARGV[13 + 2 * i]] = tonumber(ARGV[14 + 2 * i])
 end
-local batch_id = ARGV[12 + 2 * n_systems]
-local n_runs = tonumber(ARGV[13 + 2 * n_systems])
-local FIRST_RUN_ARG = 14 + 2 * n_systems
+local batch_id = ARGV[13 + 2 * n_systems]
+local n_runs = tonumber(ARGV[14 + 2 * n_systems])
+local FIRST_RUN_ARG = 15 + 2 * n_systems
 local FIRST_ENTRY_ARG = FIRST_RUN_ARG + 6 * n_runs
 
 local trace_fields, expiry_fields = {}, {}
 for k = 4, #KEYS do
-  local trace_id = string.sub(KEYS[k], logs_prefix_len + 1)
+  local trace_id = string.sub(KEYS[k], logs_prefix_len + 1, -2)
   trace_fields[k] = "t:" .. trace_id
   expiry_fields[k] = "x:" .. trace_id
 end
@@ -248,20 +253,115 @@ local function head_of(key)
   }
 end
 
--- Per trace: the new items, oldest first (payload strings and marker tables), the stored head
--- (looked up only when a trace's first event in this call is a drop, since only then is the
--- stored head the newest item), and the time of its newest event written.
-local new_items, heads, latest = {}, {}, {}
+-- A list is kept within max_items: when a push makes it longer, its oldest items go, down to the
+-- newest max_items - 1 and a trimmed marker at the tail that counts every item removed so far:
+-- {"kind":"trimmed","count":N}. Two commands (RPOP of the excess with the old marker, RPUSH of
+-- the new one), only for a push past the cap. Whenever the trims happen, the list is the same
+-- (the newest items and the count of the rest; no time in the marker, since a held drop run is
+-- written later than MemoryStore writes it), so it is exactly MemoryStore's, byte for byte.
+local function trim(key, length)
+  if length <= max_items then return end
+  -- The tail holds the oldest items, the trimmed marker last of all when there is one.
+  local gone = call("RPOP", key, length - max_items + 1)
+  local removed = #gone
+  -- A marker starts so; an entry starts {"id": (its context may hold anything).
+  if string.sub(gone[1], 1, 17) == '{"kind":"trimmed"' then
+    local ok, decoded = pcall(cjson.decode, gone[1])
+    removed = removed - 1 + (ok and type(decoded) == "table" and tonumber(decoded.count) or 0)
+  end
+  call("RPUSH", key, string.format('{"kind":"trimmed","count":%.0f}', removed))
+end
+
+-- Which of the lists KEYS[ks[1..]] exist: their stored heads where they do, "none" where not.
+-- One LINDEX per list that exists (its marker is written, so it is paid for by that write); the
+-- rest is found by EXISTS over groups: one for all of them, then halving only the groups that
+-- hold both kinds. So refusals of many traces that have no list (new trace ids) cost one
+-- command in all, and at most 1 + min(existing, missing) x ceil(log2 #ks) EXISTS in any case.
+local function heads_of(ks)
+  local heads = {}
+  local function exists(lo, hi)
+    local n = 0
+    for i = lo, hi, CHUNK do
+      local names = {}
+      for j = i, math.min(i + CHUNK - 1, hi) do names[#names + 1] = KEYS[ks[j]] end
+      n = n + call("EXISTS", unpack(names))
+    end
+    return n
+  end
+  local function split(lo, hi, n)
+    if n == 0 then
+      for i = lo, hi do heads[ks[i]] = "none" end
+    elseif n == hi - lo + 1 then
+      for i = lo, hi do heads[ks[i]] = head_of(KEYS[ks[i]]) end
+    else
+      local mid = math.floor((lo + hi) / 2)
+      local left = exists(lo, mid)
+      split(lo, mid, left)
+      split(mid + 1, hi, n - left)
+    end
+  end
+  if #ks == 1 then
+    heads[ks[1]] = head_of(KEYS[ks[1]])  -- LINDEX answers both questions at once
+  elseif #ks > 1 then
+    split(1, #ks, exists(1, #ks))
+  end
+  return heads
+end
+
+-- The decisions first: they do not depend on the lists. Then each trace's events in order:
+-- drop runs (from the caller), then the entries, admitted or refused.
+local decisions, events = {}, {}
+for i = FIRST_RUN_ARG, FIRST_ENTRY_ARG - 1, 6 do
+  local g, s, t = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+  events[#events + 1] = {k = tonumber(ARGV[i]), from_caller = true, run = {
+    count = g + s + t, by = {global = g, system = s, trace = t},
+    first = tonumber(ARGV[i + 4]), last = tonumber(ARGV[i + 5]),
+  }}
+end
+for i = FIRST_ENTRY_ARG, #ARGV, 3 do
+  local k = tonumber(ARGV[i])
+  local code, left, wait = decide(ARGV[i + 1], k)
+  if code == 0 then
+    events[#events + 1] = {k = k, payload = ARGV[i + 2]}
+  else
+    local by = {global = 0, system = 0, trace = 0}
+    by[LEVEL_NAMES[code]] = 1
+    events[#events + 1] = {k = k, run = {count = 1, by = by, first = now, last = now}}
+  end
+  for _, value in ipairs({code, left[1], left[2], left[3], wait}) do
+    decisions[#decisions + 1] = value
+  end
+end
+
+-- The stored head matters only to a trace whose first event here is a drop (it extends the
+-- head's marker, or goes nowhere when there is no list: a refusal never creates a key). A drop
+-- run's trace almost surely has a list (the caller holds runs only for traces it has written
+-- within the TTL): its LINDEX is the lookup. Refusals decided here may be of any trace id at
+-- all: those are searched for.
+local first_seen, refused_first, heads = {}, {}, {}
+for _, event in ipairs(events) do
+  if not first_seen[event.k] then
+    first_seen[event.k] = true
+    if event.run and event.from_caller then
+      heads[event.k] = head_of(KEYS[event.k])
+    elseif event.run then
+      refused_first[#refused_first + 1] = event.k
+    end
+  end
+end
+for k, head in pairs(heads_of(refused_first)) do heads[k] = head end
+
+-- Per trace: the new items, oldest first (payload strings and marker tables), and the time of
+-- its newest event written.
+local new_items, latest = {}, {}
 for k = 4, #KEYS do new_items[k] = {} end
 local unmarked = 0
+local admitted = {}
 
 local function record_run(k, run)
   local items = new_items[k]
   local newest = items[#items]
-  if newest == nil then
-    if heads[k] == nil then heads[k] = head_of(KEYS[k]) end
-    newest = heads[k]
-  end
+  if newest == nil then newest = heads[k] end
   if newest == "none" then
     unmarked = unmarked + run.count
     return
@@ -276,31 +376,14 @@ local function record_run(k, run)
   latest[k] = math.max(latest[k] or 0, run.last)
 end
 
-for i = FIRST_RUN_ARG, FIRST_ENTRY_ARG - 1, 6 do
-  local g, s, t = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
-  record_run(tonumber(ARGV[i]), {
-    count = g + s + t, by = {global = g, system = s, trace = t},
-    first = tonumber(ARGV[i + 4]), last = tonumber(ARGV[i + 5]),
-  })
-end
-
-local decisions = {}
-local admitted = {}
-for i = FIRST_ENTRY_ARG, #ARGV, 3 do
-  local k = tonumber(ARGV[i])
-  local code, left, wait = decide(ARGV[i + 1], k)
-  if code == 0 then
-    local items = new_items[k]
-    items[#items + 1] = ARGV[i + 2]
-    admitted[k] = true
-    latest[k] = now
+for _, event in ipairs(events) do
+  if event.run then
+    record_run(event.k, event.run)
   else
-    local by = {global = 0, system = 0, trace = 0}
-    by[LEVEL_NAMES[code]] = 1
-    record_run(k, {count = 1, by = by, first = now, last = now})
-  end
-  for _, value in ipairs({code, left[1], left[2], left[3], wait}) do
-    decisions[#decisions + 1] = value
+    local items = new_items[event.k]
+    items[#items + 1] = event.payload
+    admitted[event.k] = true
+    latest[event.k] = now
   end
 end
 
@@ -318,7 +401,11 @@ for k = 4, #KEYS do
   end
   local created = false
   -- Oldest first in one LPUSH leaves the newest at the head.
-  if #values > 0 then created = call_chunked("LPUSH", KEYS[k], values) == #values end
+  if #values > 0 then
+    local length = call_chunked("LPUSH", KEYS[k], values)
+    created = length == #values
+    trim(KEYS[k], length)
+  end
   if latest[k] and (created or (expires[k] or 0) < latest[k] + ttl) then
     local until_ms = latest[k] + ttl + slack
     if latest[k] < now then

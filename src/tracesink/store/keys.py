@@ -1,0 +1,110 @@
+"""Every Redis key tracesink names, built in one place: the grammar of docs/keys.md.
+
+A key is ``<prefix><kind>{<tag>}<tail>`` (the braces literal): the deployment's prefix
+(``TRACESINK_KEY_PREFIX``), a kind literal from ``KINDS``, the variable part in braces (the Redis
+Cluster hash tag), then a tail some kinds have (``:<window>``). The key is unambiguous whatever
+the prefix and the trace id, because neither a prefix nor a kind nor a tag may contain a brace:
+the text before the first ``{`` is the prefix followed by the kind, and since no kind is a suffix
+of another (checked below), only one (prefix, kind) pair can spell it; the tag runs to the next
+``}``, and what follows is the kind's own tail. Two deployments whose prefixes overlap (``kp:``
+and ``kp:logs:``) therefore never name the same key (tests/unit/store/test_keys.py proves it).
+
+The braces double as hash tags: a trace's list is placed (on a Cluster) by its trace id, so a
+per-trace key of a later issue (a pin) shares its slot; the counter hashes and the day key one
+script call touches all carry the tag ``tracesink``, so they share one slot.
+
+The Lua scripts never build a key: they get every key in KEYS (as a Cluster requires), and
+``trace_lead(prefix)`` to read a trace id back out of its list's key.
+"""
+
+from __future__ import annotations
+
+import re
+
+# The prefix's characters are a trace id's: no brace, so it cannot end a kind or open a tag.
+PREFIX = re.compile(r"[A-Za-z0-9._:-]{0,64}")
+PREFIX_RULE = "up to 64 of A-Z a-z 0-9 . _ : - (e.g. 'dev:'), or empty for none"
+
+TRACE = "logs:"  # LIST  a trace's entries and drop markers, newest first; tag: the trace id
+COUNTERS = "rl:"  # HASH  one fixed window's counters; tag SHARED, tail :{window}
+DAY = "day:"  # STRING  the day's shared command count; tag SHARED, tail :{day}
+SHARED = "tracesink"  # the tag of every key one script call touches besides the trace lists
+
+# Reserved for later issues, with their shapes (docs/keys.md): never written yet.
+PIN = "pin:"  # a pinned trace's pin; tag: the trace id (its list's slot)
+PINS = "pins:"  # the bounded index of pins; tag SHARED
+MAPS = "maps:"  # a release's index of source maps; tag: the release
+MAP = "map:"  # a chunk of a source map body; tag: the release, tail :{map}:{chunk}
+REQUESTS = "req:"  # Convex request id -> trace id, one hash per window; tag SHARED, tail :{window}
+
+_TRACE_ID = r"[A-Za-z0-9._:-]{1,128}"
+_NUMBER = r"-?[0-9]+"
+# kind -> (what its tag may be, what its tail may be), as regular expressions.
+KINDS: dict[str, tuple[str, str]] = {
+    TRACE: (_TRACE_ID, ""),
+    COUNTERS: (SHARED, f":{_NUMBER}"),
+    DAY: (SHARED, f":{_NUMBER}"),
+    PIN: (_TRACE_ID, ""),
+    PINS: (SHARED, ""),
+    MAPS: (_TRACE_ID, ""),
+    MAP: (_TRACE_ID, f":[0-9a-f]{{1,64}}:{_NUMBER}"),
+    REQUESTS: (SHARED, f":{_NUMBER}"),
+}
+IN_USE = (TRACE, COUNTERS, DAY)  # the kinds this version writes
+
+assert not any(a != b and a.endswith(b) for a in KINDS for b in KINDS), "a kind ends another"
+assert not any(c in "{}" for kind in KINDS for c in kind), "a kind holds a brace"
+
+
+def trace_key(prefix: str, trace_id: str) -> str:
+    return f"{prefix}{TRACE}{{{trace_id}}}"
+
+
+def counters_key(prefix: str, window: int) -> str:
+    """The counter hash of fixed window ``window`` (``now_ms // window_ms``)."""
+    return f"{prefix}{COUNTERS}{{{SHARED}}}:{window}"
+
+
+def day_key(prefix: str, day: int) -> str:
+    """The day's shared command count, carried over a window without writes."""
+    return f"{prefix}{DAY}{{{SHARED}}}:{day}"
+
+
+def trace_lead(prefix: str) -> str:
+    """What a trace's list key holds before its trace id (the scripts' ARGV): the id is the
+    text between it and the closing brace."""
+    return f"{prefix}{TRACE}{{"
+
+
+def trace_of(prefix: str, key: str) -> str:
+    """The trace id of a list key built by ``trace_key(prefix, …)``."""
+    return key[len(prefix) + len(TRACE) + 1 : -1]
+
+
+def key_pattern(prefix: str, kinds: tuple[str, ...] = IN_USE) -> re.Pattern[str]:
+    """Every key of ``kinds`` under ``prefix``, and nothing else: the fuzz test's allow-list."""
+    shapes = "|".join(
+        f"{re.escape(kind)}\\{{(?:{tag})\\}}{tail}"
+        for kind, (tag, tail) in KINDS.items()
+        if kind in kinds
+    )
+    return re.compile(f"{re.escape(prefix)}(?:{shapes})")
+
+
+def parse(key: str) -> tuple[str, str, str, str]:
+    """(prefix, kind, tag, tail) of a key of this layout; ValueError for any other string.
+
+    The proof of unambiguity as code: each step is forced (see the module docstring)."""
+    head, brace, rest = key.partition("{")
+    tag, closing, tail = rest.partition("}")
+    kinds = [kind for kind in KINDS if head.endswith(kind)]
+    if not brace or not closing or len(kinds) != 1:
+        raise ValueError(f"not a tracesink key: {key!r}")
+    kind = kinds[0]
+    prefix = head[: -len(kind)]
+    tag_rule, tail_rule = KINDS[kind]
+    if not (
+        PREFIX.fullmatch(prefix) and re.fullmatch(tag_rule, tag) and re.fullmatch(tail_rule, tail)
+    ):
+        raise ValueError(f"not a tracesink key: {key!r}")
+    return prefix, kind, tag, tail
