@@ -78,7 +78,10 @@ def measure(tree: Path, queries: list[str], n: int) -> list[dict[str, Any]]:
 def sort_ms() -> float:
     """The sort alone, in this process: event_order over 1,000 decoded entries (median of 20)."""
     shuffled = random.Random(23).sample(range(ENTRIES), ENTRIES)
-    items = [{"id": f"{i:028x}", "timestamp": iso_ms(1_800_000_000_000 + t)} for i, t in enumerate(shuffled)]
+    items = [
+        {"id": f"{i:028x}", "timestamp": iso_ms(1_800_000_000_000 + t)}
+        for i, t in enumerate(shuffled)
+    ]
     spent = []
     for _ in range(20):
         began = time.perf_counter()
