@@ -4,7 +4,16 @@
 
 import { clockOffset } from "./clock.js";
 import { ValidationError } from "./errors.js";
-import { rawElements, rawMember } from "./json_raw.js";
+import { rawElements, rawMembers } from "./json_raw.js";
+import { checkDepth, maxDepth } from "./nesting.js";
+import {
+  MAX_INTEGER_CHARS,
+  checkNumbers,
+  integerOutOfRange,
+  numberOutOfRange,
+  wellFormed,
+} from "./servable.js";
+import { timestampMs } from "./timestamp.js";
 import { MANUAL } from "./settings.js";
 import { systemLabel } from "./sender.js";
 import { TRACE_ID, TRACE_ID_RULE } from "./trace_context.js";
@@ -21,7 +30,9 @@ const LEVEL_ALIASES = {
 };
 const NUMERIC_LEVELS = [[40, "error"], [30, "warn"], [20, "info"], [0, "log"]];
 const MAX_USER_ID_CHARS = 256;
-const MAX_TIMESTAMP_MS = 253402300800000; // year 10000: what ISO 8601 strings can show
+// What Python's bytes.strip() removes (String.prototype.trim removes more: no-break spaces…).
+const ASCII_SPACE = /^[ \t\n\r\v\f]+|[ \t\n\r\v\f]+$/g;
+const strip = (text) => text.replace(ASCII_SPACE, "");
 const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -36,25 +47,69 @@ const FIELDS = {
   timestamp: ["float", "str", "null"],
 };
 
-function jsonType(value, raw) {
+function jsonType(value) {
   if (value === null) return "null";
   if (typeof value === "boolean") return "bool";
   if (typeof value === "string") return "str";
   if (Array.isArray(value)) return "array";
-  if (typeof value === "object") return "object";
-  // JSON.parse reads 20.0 as 20: the text says whether it was sent as a float.
-  return Number.isInteger(value) && !/[.eE]/.test(raw ?? "") ? "int" : "float";
+  return "object";
 }
 
+function typeError(name, accepted, got) {
+  return new ValidationError(
+    `Expected \`${accepted.join(" | ")}\`, got \`${got}\` - at \`$.${name}\``,
+    name,
+  );
+}
+
+// How msgspec reads a number where none is expected: an integer it holds as one (64 bits, signed
+// or not), else a float; JSON.parse's value cannot tell (20.0 is 20), the text can.
+const INT64_MIN = -(2n ** 63n);
+const UINT64_MAX = 2n ** 64n - 1n;
+function numberKind(raw) {
+  if (/[.eE]/.test(raw)) return "float";
+  const n = BigInt(raw);
+  return n >= INT64_MIN && n <= UINT64_MAX ? "int" : "float";
+}
+
+// A known field's number as msgspec decodes it into IncomingEntry, or its refusal in msgspec's
+// words: a float field takes any finite number; an int field any integer of at most 4300
+// characters (kept as written: a user_id never becomes the nearest double); a number beyond a
+// float's range is out of range wherever it is.
+function numberField(name, accepted, raw, value) {
+  const integer = !/[.eE]/.test(raw);
+  if (accepted.includes("float")) {
+    if (!Number.isFinite(value)) throw numberOutOfRange(name);
+    return value;
+  }
+  if (accepted.includes("int") && integer) {
+    if (raw.length > MAX_INTEGER_CHARS) throw integerOutOfRange(name);
+    return name === "user_id" ? BigInt(raw).toString() : value;
+  }
+  const kind = numberKind(raw);
+  if (kind === "float" && !Number.isFinite(value)) throw numberOutOfRange(name);
+  throw typeError(name, accepted, kind);
+}
+
+// A body's text: strict UTF-8 (a leading byte order mark dropped, as TextDecoder does), its lone
+// surrogate escapes replaced (servable.js).
 export function decodeText(bytes, what = "body") {
+  let text;
   try {
-    return strictUtf8.decode(bytes);
+    text = strictUtf8.decode(bytes);
   } catch {
     throw new ValidationError(`${what} is not valid UTF-8`, "body");
   }
+  return wellFormed(text);
 }
 
-// One entry's JSON text → {fields…, context: raw text or undefined}; 400s as decode_entry raises.
+// A body of one entry (POST /log): deep nesting refused, then decodeEntry (decode_entry).
+export function decodeBody(text) {
+  checkDepth(text, "the entry");
+  return decodeEntry(text);
+}
+
+// One entry's JSON text → {fields…, context: raw text or undefined}; 400s as decode_item raises.
 export function decodeEntry(text) {
   let value;
   try {
@@ -63,28 +118,31 @@ export function decodeEntry(text) {
     const detail = text.trim() ? error.message : "Input data was truncated";
     throw new ValidationError(`body is not valid JSON: ${detail}`, "body");
   }
-  const type = jsonType(value, text.trim());
+  const type = typeof value === "number" ? numberKind(text.trim()) : jsonType(value);
   if (type !== "object") {
     throw new ValidationError(`an entry must be a JSON object; Expected \`object\`, got \`${type}\``);
   }
   const entry = {};
-  for (const [name, accepted] of Object.entries(FIELDS)) {
-    if (!Object.hasOwn(value, name)) continue;
-    const numeric = typeof value[name] === "number";
-    const got = jsonType(value[name], numeric ? rawMember(text, name) : undefined);
-    // msgspec takes an int where a float is expected.
-    if (!accepted.includes(got) && !(got === "int" && accepted.includes("float"))) {
-      throw new ValidationError(
-        `Expected \`${accepted.join(" | ")}\`, got \`${got}\` - at \`$.${name}\``,
-        name,
-      );
+  // Member by member as written, a repeated one each time: msgspec names the first wrong
+  // occurrence it meets and keeps the last.
+  const all = rawMembers(text);
+  const members = all.filter(([name]) => Object.hasOwn(FIELDS, name));
+  const repeated = new Set(members.map(([name]) => name)).size < members.length;
+  for (const [name, raw] of members) {
+    const accepted = FIELDS[name];
+    const member = repeated ? JSON.parse(raw) : value[name];
+    if (typeof member === "number") {
+      entry[name] = numberField(name, accepted, raw, member);
+    } else if (accepted.includes(jsonType(member))) {
+      entry[name] = member;
+    } else {
+      throw typeError(name, accepted, jsonType(member));
     }
-    entry[name] = value[name];
   }
   if (entry.message === undefined) {
     throw new ValidationError("Object missing required field `message`", "message");
   }
-  if (Object.hasOwn(value, "context")) entry.context = rawMember(text, "context");
+  for (const [name, raw] of all) if (name === "context") entry.context = raw; // the last, as kept
   return entry;
 }
 
@@ -101,10 +159,12 @@ function checkCount(count, maxItems) {
 // A batch body's entries (a JSON array or NDJSON), each decoded or the error naming what is wrong.
 export function decodeBatch(bytes, maxItems) {
   const text = decodeText(bytes);
-  const stripped = text.trim();
+  const stripped = strip(text);
   if (!stripped) throw new ValidationError("the batch holds no entries", "body");
   let items;
-  if (stripped.startsWith("[")) {
+  const array = stripped.startsWith("[");
+  if (array) {
+    checkDepth(stripped, "the batch");
     try {
       JSON.parse(stripped);
     } catch {
@@ -112,13 +172,13 @@ export function decodeBatch(bytes, maxItems) {
     }
     items = rawElements(stripped);
   } else {
-    items = stripped.split("\n").filter((line) => line.trim());
+    items = stripped.split("\n").filter((line) => strip(line));
   }
   if (!items.length) throw new ValidationError("the batch holds no entries", "body");
   checkCount(items.length, maxItems);
   return items.map((item) => {
     try {
-      return decodeEntry(item);
+      return array ? decodeEntry(item) : decodeBody(item);
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
       return error;
@@ -136,18 +196,6 @@ function truncate(text, limit) {
   return [`${kept}… [truncated ${data.length - cut} bytes]`, true];
 }
 
-function depth(value, limit, level = 1) {
-  if (level > limit) return level;
-  const children = Array.isArray(value) ? value : Object.values(value);
-  let deepest = level;
-  for (const child of children) {
-    if (child !== null && typeof child === "object") {
-      deepest = Math.max(deepest, depth(child, limit, level + 1));
-    }
-  }
-  return deepest;
-}
-
 function checkContext(raw, rules) {
   if (!raw.startsWith("{")) throw new ValidationError("context must be a JSON object", "context");
   if (utf8.encode(raw).length > rules.maxContextBytes) {
@@ -158,54 +206,28 @@ function checkContext(raw, rules) {
   }
   const limit = rules.maxContextDepth;
   const brackets = (raw.match(/[{[]/g) ?? []).length;
-  if (brackets > limit && depth(JSON.parse(raw), limit) > limit) {
+  if (brackets > limit && maxDepth(raw) > limit) {
     throw new ValidationError(`context is nested deeper than ${limit} levels`, "context");
   }
+  checkNumbers(raw, "context");
 }
 
-// Python's datetime.fromisoformat, for the forms clients send: a date, a time to the
-// microsecond, an offset or Z; without an offset, UTC.
-const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2})(?::?(\d{2})(?::?(\d{2})(?:[.,](\d{1,6}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/;
-
-function timestampMs(value) {
-  let ms;
-  if (typeof value === "string") {
-    const m = ISO.exec(value);
-    const bad = () =>
-      new ValidationError(
-        "timestamp must be milliseconds since the epoch or an ISO 8601 string",
-        "timestamp",
-      );
-    if (m === null) throw bad();
-    const [, y, mo, d, h = "0", mi = "0", s = "0", frac = "", zone] = m;
-    const parts = [+y, +mo, +d, +h, +mi, +s];
-    if (parts[1] < 1 || parts[1] > 12 || parts[2] < 1 || parts[3] > 23 || parts[4] > 59 || parts[5] > 59) {
-      throw bad();
-    }
-    const daysInMonth = new Date(Date.UTC(2000, parts[1], 0)).getUTCDate();
-    const leap = parts[0] % 4 === 0 && (parts[0] % 100 !== 0 || parts[0] % 400 === 0);
-    if (parts[2] > (parts[1] === 2 ? (leap ? 29 : 28) : daysInMonth)) throw bad();
-    const date = new Date(0);
-    date.setUTCFullYear(parts[0], parts[1] - 1, parts[2]);
-    date.setUTCHours(parts[3], parts[4], parts[5], 0);
-    let offsetMin = 0;
-    if (zone && zone !== "Z") {
-      const digits = zone.slice(1).replace(":", "");
-      offsetMin = (zone[0] === "-" ? -1 : 1) * (+digits.slice(0, 2) * 60 + +(digits.slice(2) || 0));
-    }
-    const micros = Number((frac + "000000").slice(0, 6));
-    ms = Math.round(date.getTime() - offsetMin * 60000 + micros / 1000);
-  } else {
-    if (!Number.isFinite(value) || value < 0) {
-      throw new ValidationError("timestamp must be a positive number", "timestamp");
-    }
-    // Below 1e11 a number is seconds (Python's time.time()), above it milliseconds (Date.now()).
-    ms = value < 1e11 ? Math.round(value * 1000) : Math.round(value);
+// What Python's repr() writes for a string, so that a message quoting what was sent is the same.
+const NOT_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
+const SHORT_ESCAPES = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+function pythonRepr(text) {
+  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
+  let out = quote;
+  for (const char of text) {
+    const code = char.codePointAt(0);
+    if (char === quote) out += `\\${char}`;
+    else if (SHORT_ESCAPES[char] !== undefined) out += SHORT_ESCAPES[char];
+    else if (char === " " || !NOT_PRINTABLE.test(char)) out += char;
+    else if (code <= 0xff) out += `\\x${code.toString(16).padStart(2, "0")}`;
+    else if (code <= 0xffff) out += `\\u${code.toString(16).padStart(4, "0")}`;
+    else out += `\\U${code.toString(16).padStart(8, "0")}`;
   }
-  if (!(ms >= 0 && ms < MAX_TIMESTAMP_MS)) {
-    throw new ValidationError("timestamp is out of range", "timestamp");
-  }
-  return ms;
+  return out + quote;
 }
 
 export function logLevel(given) {
@@ -218,7 +240,7 @@ export function logLevel(given) {
   if (!LOG_LEVELS.includes(level)) {
     throw new ValidationError(
       `level must be one of ${LOG_LEVELS.join(", ")}, an alias ` +
-        `(${Object.keys(LEVEL_ALIASES).join(", ")}) or a logging number, got '${given}'`,
+        `(${Object.keys(LEVEL_ALIASES).join(", ")}) or a logging number, got ${pythonRepr(given)}`,
       "level",
     );
   }
@@ -277,7 +299,7 @@ export function prepareEntry(incoming, rules, sender, nowMs) {
   const members = [["id", newId(nowMs)], ["trace_id", traceId]];
   if (incoming.user_id !== undefined && incoming.user_id !== null) {
     const userId = String(incoming.user_id);
-    if (userId.length > MAX_USER_ID_CHARS) {
+    if ([...userId].length > MAX_USER_ID_CHARS) { // characters, as Python counts them
       throw new ValidationError(
         `user_id must be at most ${MAX_USER_ID_CHARS} characters`,
         "user_id",

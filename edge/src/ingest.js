@@ -3,7 +3,7 @@
 // one script call.
 
 import { clientClock } from "./clock.js";
-import { decodeBatch, decodeEntry, decodeText, prepareEntry } from "./entries.js";
+import { decodeBatch, decodeBody, decodeText, prepareEntry } from "./entries.js";
 import { ValidationError } from "./errors.js";
 import { jsonResponse, rateLimitHeaders, retryAfterS } from "./http.js";
 import { remainingQuota } from "./limits.js";
@@ -29,7 +29,7 @@ function unknownSystemWarning(entry) {
 export async function postLog(request, body, pinned, settings, store) {
   const sender = new Sender(request.headers, pinned, clientClock(request));
   const nowMs = Date.now();
-  const entry = prepareEntry(decodeEntry(decodeText(body)), settings.rules, sender, nowMs);
+  const entry = prepareEntry(decodeBody(decodeText(body)), settings.rules, sender, nowMs);
   const [decision] = await store.write([entry], nowMs);
   const headers = rateLimitHeaders(settings.policy, entry.system, decision, nowMs);
   if (decision.limitedBy !== null) {

@@ -36,19 +36,20 @@ function valueEnd(text, at) {
   }
 }
 
-// The raw text of member `name` of the JSON object `text` (the last one, as JSON.parse keeps).
-export function rawMember(text, name) {
+// Every member of the JSON object `text` as [key, raw value text], in the order written,
+// a repeated key each time (msgspec checks each occurrence; JSON.parse keeps only the last).
+export function rawMembers(text) {
+  const members = [];
   let at = skipSpace(text, 0) + 1; // past "{"
-  let found;
   for (;;) {
     at = skipSpace(text, at);
-    if (text[at] === "}") return found;
+    if (text[at] === "}") return members;
     const keyEnd = stringEnd(text, at);
     const key = JSON.parse(text.slice(at, keyEnd));
     at = skipSpace(text, keyEnd) + 1; // past ":"
     at = skipSpace(text, at);
     const end = valueEnd(text, at);
-    if (key === name) found = text.slice(at, end);
+    members.push([key, text.slice(at, end)]);
     at = skipSpace(text, end);
     if (text[at] === ",") at += 1;
   }

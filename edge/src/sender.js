@@ -9,8 +9,12 @@ import { traceIdFromHeaders } from "./trace_context.js";
 const MISSING_TRACE_ID =
   "trace_id is missing: send it in the entry, or as an X-Trace-Id or traceparent header";
 
+// What Python's str.strip() removes (trim() differs: it takes U+FEFF, leaves U+001C–U+001F, U+0085).
+const PYTHON_SPACE =
+  /^[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
+
 export function systemLabel(raw, field) {
-  const label = raw.trim().toLowerCase();
+  const label = raw.replace(PYTHON_SPACE, "").toLowerCase();
   if (!SYSTEM_NAME.test(label)) {
     throw new ValidationError(`${field} must be a system name (${SYSTEM_NAME_RULE})`, field);
   }

@@ -26,8 +26,8 @@ from collections.abc import Callable
 
 from tracesink.errors import StorageError
 from tracesink.live import LiveEntry, LiveFeed
-from tracesink.read_filter import is_marker
-from tracesink.store.base import Store, decode_items
+from tracesink.store.base import Store
+from tracesink.store.items import decode_items, is_entry, one_line
 
 log = logging.getLogger("tracesink")
 
@@ -94,9 +94,9 @@ class StoreWatcher:
             if record is None:
                 continue
             self._feed.publish(
-                LiveEntry(str(item["id"]), trace_id, raw)
+                LiveEntry(item["id"], trace_id, one_line(raw, item))
                 for raw, item in zip(record.items, decode_items(record.items), strict=True)
-                if not is_marker(item) and "id" in item
+                if is_entry(item) and "id" in item
             )
 
     async def close(self) -> None:

@@ -20,6 +20,7 @@ import msgspec
 
 from tracesink.model import LOG_LEVELS
 from tracesink.store.base import TraceSummary
+from tracesink.store.items import UNDECODABLE
 
 # An entry id: 12 hex digits of milliseconds, then process and counter digits (ids.py). Other
 # writers (the edge Worker) use the same shape; any lowercase hex of that length sorts by time.
@@ -55,6 +56,8 @@ class EntryFilter:
         return self.level is None and self.systems is None and self.text is None and not self.since
 
     def matches(self, item: dict[str, Any]) -> bool:
+        if item.get("kind") == UNDECODABLE:
+            return self.since is None  # whatever it was, it may be what the filter looks for
         if is_marker(item):
             # A gap is shown under every filter: the refused entries may have been anything.
             return self.since is None or int(item.get("last", 0)) > id_ms(self.since)

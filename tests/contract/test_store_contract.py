@@ -26,7 +26,8 @@ from tracesink.ingest.sender import Sender
 from tracesink.ingest.validate import EntryRules, decode_entry, prepare_entry
 from tracesink.limits import Decision, Policy, decide, retry_after_ms, window_of
 from tracesink.model import PreparedEntry
-from tracesink.store.base import Store, TraceSummary, decode_items
+from tracesink.store.base import Store, TraceSummary
+from tracesink.store.items import decode_items
 from tracesink.store.keys import counters_key, day_key, trace_key
 from tracesink.store.memory import MemoryStore
 from tracesink.store.redis import RedisStore

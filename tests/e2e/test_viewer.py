@@ -15,10 +15,15 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import CHROMIUM
+from tests.support.redis_server import RedisServer
 from tests.support.service import Service, serving
+from tracesink.config import Settings
+from tracesink.pipeline import policy_from
+from tracesink.store.scripts import logs_key
 
 ARTIFACTS = Path(os.environ.get("TRACESINK_ARTIFACTS", Path(__file__).parent / "artifacts"))
 TOKEN = "viewer-read-token-0123456789"  # noqa: S105  # a test credential, not a secret
@@ -161,3 +166,19 @@ def test_the_viewer_asks_for_the_token_when_reads_are_protected(page: Page) -> N
         page.reload()
         expect(page.locator("#entries li.entry")).to_have_count(1)
         expect(page.locator("#live")).to_be_visible()
+
+
+def test_an_item_no_reader_can_decode_shows_in_its_place(
+    page: Page, redis_server: RedisServer
+) -> None:
+    """Garbage another tool pushed into a trace list is a marked row where it lies, saying it
+    could not be decoded; the entries around it show as usual."""
+    with serving({"TRACESINK_STORE": redis_server.url}) as running:
+        log(running, trace_id="odd-1", message="first", system="browser")
+        key = logs_key(policy_from(Settings()), "odd-1")
+        redis.Redis.from_url(redis_server.url).lpush(key, b"\xff not json")
+        log(running, trace_id="odd-1", message="second", system="browser")
+        page.goto(f"{running.url}/#/trace/odd-1")
+        expect(page.locator("#entries li.entry")).to_have_count(2)
+        marker = page.locator('#entries li[data-kind="undecodable"]')
+        expect(marker).to_contain_text("undecodable item at position 1")

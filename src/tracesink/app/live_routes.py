@@ -27,8 +27,8 @@ from tracesink.app.read_routes import TRACE_PATH_PREFIX, get_trace, trace_id_of
 from tracesink.app.state import AppState
 from tracesink.app.streaming import SSE_HEADERS, StreamingResponse, sse_event, sse_json
 from tracesink.live import Subscription
-from tracesink.read_filter import EntryFilter, is_marker
-from tracesink.store.base import decode_items
+from tracesink.read_filter import EntryFilter
+from tracesink.store.items import decode_items, is_entry, one_line
 
 LIVE_SUFFIX = "/live"
 KEEP_ALIVE_S = 15.0  # a comment line this often keeps proxies from closing an idle stream
@@ -93,7 +93,9 @@ async def get_trace_live(state: AppState, request: Request) -> Response:
         subscribed.cancel()
         raise
     raw = record.items if record is not None else []
-    items = [(r, i) for r, i in zip(raw, decode_items(raw), strict=True) if not is_marker(i)]
+    # Entries only: a marker is no event, and a placeholder has no id to resume from (GET
+    # /logs/{trace_id} shows it); the stream goes on past both.
+    items = [(r, i) for r, i in zip(raw, decode_items(raw), strict=True) if is_entry(i)]
     known = SentIds(str(item.get("id", "")) for _, item in items)
     replay_filter = EntryFilter(wanted.level, wanted.systems, wanted.text, cursor)
     replay = [(r, i) for r, i in items if replay_filter.matches(i)]
@@ -139,7 +141,7 @@ async def _recent_after(
         found.extend(
             (r, i)
             for r, i in zip(record.items, decode_items(record.items), strict=True)
-            if not is_marker(i) and after.matches(i)
+            if is_entry(i) and after.matches(i)
         )
     found.sort(key=lambda pair: str(pair[1]["id"]))
     return found
@@ -155,7 +157,7 @@ async def _stream(
     try:
         yield f"retry: {RETRY_MS}\n\n".encode()
         for raw, item in replay:
-            yield sse_event(raw, str(item["id"]))
+            yield sse_event(one_line(raw, item), str(item.get("id", "")))
         yield sse_json("ready", {"replayed": len(replay)})
         while True:
             batch = await subscription.next_batch(KEEP_ALIVE_S)

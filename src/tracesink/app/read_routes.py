@@ -14,7 +14,7 @@ from tracesink.errors import ValidationError
 from tracesink.ingest.trace_context import TRACE_ID, TRACE_ID_RULE
 from tracesink.limits import LIMIT_LEVELS
 from tracesink.read_order import in_order
-from tracesink.store.base import decode_items
+from tracesink.store.items import decode_items, is_entry
 from tracesink.times import iso_ms
 
 MAX_TRACES_LISTED = 500
@@ -67,10 +67,11 @@ async def get_trace(state: AppState, request: Request) -> Response:
     for item in items:
         if item.get("kind") == "dropped":
             for level, n in item["by"].items():
-                dropped[level] += n
+                if level in dropped:  # (a marker another version wrote may name others)
+                    dropped[level] += n
         elif item.get("kind") == "trimmed":
             trimmed += item["count"]
-        else:
+        elif is_entry(item):  # a placeholder for an undecodable item is shown, not counted
             total += 1
             last_id = max(last_id or "", str(item.get("id", ""))) or None
     entries = [

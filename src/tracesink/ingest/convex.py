@@ -25,6 +25,7 @@ import msgspec
 
 from tracesink.errors import AccessDenied, ValidationError
 from tracesink.ingest.model import IncomingEntry
+from tracesink.ingest.servable import surrogates_replaced
 
 SIGNATURE_HEADER = "x-webhook-signature"
 CONVEX = "convex"
@@ -156,7 +157,9 @@ def parse_delivery(body: bytes) -> Delivery:
     """The entries a delivery's events make; a body that is neither a JSON array nor JSONL is a
     ValidationError, while one bad event is only counted as ``malformed``."""
     delivery = Delivery()
-    for index, item in enumerate(_items(body)):
+    # A console line cut inside an emoji by the function's own code arrives as a lone surrogate
+    # escape: kept as U+FFFD, as the JSON routes keep it, rather than the event lost as malformed.
+    for index, item in enumerate(_items(surrogates_replaced(body))):
         try:
             event = msgspec.json.decode(item)
         except (msgspec.DecodeError, UnicodeDecodeError):

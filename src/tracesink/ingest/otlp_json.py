@@ -23,6 +23,7 @@ from opentelemetry.proto.logs.v1.logs_pb2 import SeverityNumber
 
 from tracesink.errors import ValidationError
 from tracesink.ingest.otlp_count import too_many
+from tracesink.ingest.servable import surrogates_replaced
 
 T = TypeVar("T")
 
@@ -100,7 +101,8 @@ _decode_record = msgspec.json.Decoder(LogRecord).decode
 def decode(body: bytes, max_records: int) -> Export:
     """The request in ``body``; 413 past ``max_records`` records (counted before any record is
     decoded), 400 naming the place when it is malformed."""
-    skeleton = _decoded(body, _decode_skeleton, "")
+    # A lone surrogate escape becomes U+FFFD here, as on every JSON route (ingest/servable.py).
+    skeleton = _decoded(surrogates_replaced(body), _decode_skeleton, "")
     # Scopes are counted too (each as cheap to send as a record), without a step per record.
     scopes = sum(len(r.scope_logs) for r in skeleton.resource_logs[: max_records + 1])
     if len(skeleton.resource_logs) > max_records or scopes > max_records:

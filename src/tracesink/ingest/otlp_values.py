@@ -17,6 +17,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from tracesink.errors import ValidationError
 from tracesink.ingest import otlp_json
+from tracesink.ingest.servable import servable
 
 MAX_VALUE_DEPTH = 32  # far past TRACESINK_MAX_CONTEXT_DEPTH, far below Python's recursion limit
 _encode = msgspec.json.Encoder().encode
@@ -84,6 +85,8 @@ def any_value(value: AnyValue, budget: Budget, depth: int) -> Any:
         return attributes(value.kvlist_value.values, budget, depth)
     if kind == "bytes_value":
         return base64.b64encode(value.bytes_value).decode()
+    if kind == "double_value":
+        return servable(value.double_value)  # NaN as "NaN": readers cannot encode a NaN
     return getattr(value, kind)
 
 
@@ -107,7 +110,7 @@ def json_any_value(value: otlp_json.AnyValue, budget: Budget, depth: int) -> Any
     if value.int_value is not None:
         return otlp_json.integer(value.int_value, "intValue")
     if value.double_value is not None:
-        return otlp_json.double(value.double_value)  # non-finite: encoded as null
+        return servable(otlp_json.double(value.double_value))  # NaN as "NaN", as on any route
     if value.array_value is not None:
         items = value.array_value.values
         budget.spend(len(items), depth)

@@ -7,10 +7,8 @@ one, so that one bad item does not sink the others.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -19,9 +17,11 @@ from tracesink.errors import ValidationError
 from tracesink.ids import new_id
 from tracesink.ingest.clock import clock_offset
 from tracesink.ingest.detect import system_label
-from tracesink.ingest.model import IncomingEntry
-from tracesink.ingest.nesting import too_deep
+from tracesink.ingest.model import IncomingEntry, KnownFieldsEntry
+from tracesink.ingest.nesting import DEPTH_REPORTED, check_depth, max_depth, too_deep
 from tracesink.ingest.sender import Sender
+from tracesink.ingest.servable import check_numbers, servable, well_formed
+from tracesink.ingest.timestamp import timestamp_ms
 from tracesink.ingest.trace_context import TRACE_ID, TRACE_ID_RULE
 from tracesink.model import (
     DEFAULT_SYSTEM_SHARES,
@@ -35,9 +35,16 @@ from tracesink.times import iso_ms
 
 MAX_USER_ID_CHARS = 256
 _FIELD_IN_MESSAGE = re.compile(r"`\$\.([A-Za-z_]+)|field `([A-Za-z_]+)`")
+_check_syntax = msgspec.json.Decoder(msgspec.Raw).decode
+_OUT_OF_RANGE = ("Number out of range", "Integer value out of range")
 _decode_entry = msgspec.json.Decoder(IncomingEntry).decode
 _decode_array = msgspec.json.Decoder(list[msgspec.Raw]).decode
-_decode_entries = msgspec.json.Decoder(list[IncomingEntry]).decode
+# The fast path of a batch: entries of known fields only (an unknown field, skipped by msgspec
+# but not by the depth rule, sends the batch down the path that checks everything).
+_decode_known_entries = msgspec.json.Decoder(list[KnownFieldsEntry]).decode
+_decode_known_entry = msgspec.json.Decoder(KnownFieldsEntry).decode
+# A context shorter than this cannot nest past DEPTH_REPORTED (each level costs two brackets).
+_SHALLOW_CONTEXT_BYTES = 2 * (DEPTH_REPORTED - 2)
 _encode = msgspec.json.Encoder().encode
 
 
@@ -50,14 +57,25 @@ class EntryRules:
     systems: frozenset[str] = frozenset((*DEFAULT_SYSTEM_SHARES, MANUAL))
 
 
-def decode_entry(raw: bytes | msgspec.Raw) -> IncomingEntry:
+def decode_entry(body: bytes) -> IncomingEntry:
+    """Decode a body of one entry (``POST /log``): a byte order mark ignored, lone surrogate
+    escapes replaced (servable.py), deep nesting refused, then ``decode_item``."""
+    body = well_formed(body)
+    check_depth(body, "the entry")
+    return decode_item(body)
+
+
+def decode_item(raw: bytes | msgspec.Raw) -> IncomingEntry:
     """Decode one entry's JSON; malformed JSON, bad UTF-8 and wrong types all raise 400s."""
     try:
         return _decode_entry(raw)
     except msgspec.ValidationError as exc:
+        _refuse_if_malformed(raw)  # msgspec checks types as it parses; JSON.parse parses first
         text = str(exc)
         found = _FIELD_IN_MESSAGE.search(text)
         field = (found.group(1) or found.group(2)) if found else None
+        if field is None and text.startswith(_OUT_OF_RANGE):  # a bare number, read as a float
+            text = "Expected `object`, got `float`"
         if field is None and text.startswith("Expected `object`"):
             text = "an entry must be a JSON object; " + text
         raise ValidationError(text, field=field) from None
@@ -69,13 +87,26 @@ def decode_entry(raw: bytes | msgspec.Raw) -> IncomingEntry:
         raise too_deep(bytes(raw), "the entry") from None
 
 
+def _refuse_if_malformed(raw: bytes | msgspec.Raw) -> None:
+    """A type error in a body that is not JSON at all is reported as what the body is (the edge
+    Worker's order); only bodies already refused pay for this second parse."""
+    try:
+        _check_syntax(raw)  # skipping checks the syntax only: 1e400 is not its business
+    except RecursionError:
+        pass
+    except msgspec.DecodeError as exc:
+        raise ValidationError(f"body is not valid JSON: {exc}", field="body") from None
+
+
 def split_batch(body: bytes, max_items: int | None = None) -> list[bytes | msgspec.Raw]:
     """A batch body's items: a JSON array's elements, or NDJSON's non-blank lines; 413 when
-    there are more than ``max_items``, before any item is decoded."""
-    stripped = body.strip()
+    there are more than ``max_items``, before any item is decoded. A JSON array nested too
+    deeply anywhere is refused whole (``check_depth``), an NDJSON line as that item's error."""
+    stripped = well_formed(body).strip()
     if not stripped:
         raise ValidationError("the batch holds no entries", field="body")
     if stripped.startswith(b"["):
+        check_depth(stripped, "the batch")
         try:
             items: list[bytes | msgspec.Raw] = list(_decode_array(stripped))
         except (msgspec.ValidationError, msgspec.DecodeError):
@@ -92,6 +123,10 @@ def split_batch(body: bytes, max_items: int | None = None) -> list[bytes | msgsp
     return items
 
 
+def _long_context(entries: list[KnownFieldsEntry]) -> bool:
+    return any(len(entry.context) >= _SHALLOW_CONTEXT_BYTES for entry in entries)
+
+
 def _check_count(count: int, max_items: int | None) -> None:
     if max_items is not None and count > max_items:
         raise ValidationError(
@@ -106,26 +141,37 @@ def decode_batch(
 ) -> list[IncomingEntry | ValidationError]:
     """A batch body's entries, each decoded or the error that names what is wrong with it.
 
-    The usual batch is all valid: it is decoded in one call (NDJSON joined into an array first),
-    and only a batch with a bad item pays for decoding its items one by one, after its items
-    have been counted (a body of ``[0,0,0,…]`` is refused for its count, not decoded item by item).
+    The usual JSON array is all valid: it is decoded in one call, and only one with a bad item
+    pays for decoding its items one by one, after its items have been counted (a body of
+    ``[0,0,0,…]`` is refused for its count, not decoded item by item). NDJSON is decoded line by
+    line: a line holding ``{…},{…}`` is one bad item, never two entries (joining the lines into
+    an array would let an item span lines, or a line hold two).
     The errors returned are built, never raised: a raised one would carry a traceback, and through
     it this frame and the whole list, a cycle the tuned collector may never free.
     """
+    body = well_formed(body)
     stripped = body.strip()
-    if stripped.startswith(b"["):
-        whole = stripped
-    else:
-        lines = [line for line in stripped.split(b"\n") if line.strip()]
-        _check_count(len(lines), max_items)
-        whole = b"[" + b",".join(lines) + b"]"
+    known: list[KnownFieldsEntry] = []
     try:
-        entries: list[IncomingEntry | ValidationError] = list(_decode_entries(whole))
-    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-        entries = []
-    if entries:
-        _check_count(len(entries), max_items)
-        return entries
+        if stripped.startswith(b"["):
+            known = _decode_known_entries(stripped)
+            if _long_context(known):  # the one place an entry of known fields can nest
+                check_depth(stripped, "the batch")  # (before the count, as split_batch does)
+            _check_count(len(known), max_items)
+        elif stripped:
+            lines = [line for line in stripped.split(b"\n") if line.strip()]
+            _check_count(len(lines), max_items)
+            known = [_decode_known_entry(line) for line in lines]
+            if _long_context(known):
+                for line in lines:
+                    check_depth(line, "the entry")  # (an error here: the slow path names it)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValidationError) as exc:
+        if isinstance(exc, ValidationError) and exc.status == 413:
+            raise
+        known = []
+    if known:
+        return list(known)
+    entries: list[IncomingEntry | ValidationError] = []
     for item in split_batch(body, max_items):  # raises for an empty, unreadable or long batch
         entries.append(_decoded_or_error(item))
     return entries
@@ -133,7 +179,9 @@ def decode_batch(
 
 def _decoded_or_error(item: bytes | msgspec.Raw) -> IncomingEntry | ValidationError:
     try:
-        return decode_entry(item)
+        if isinstance(item, bytes):  # an NDJSON line (an array's items were checked with it)
+            check_depth(item, "the entry")
+        return decode_item(item)
     except ValidationError as exc:
         return ValidationError(exc.message, exc.field, exc.status)
 
@@ -148,15 +196,6 @@ def _truncate(text: str, limit: int) -> tuple[str, bool]:
     return f"{kept}… [truncated {len(data) - len(kept.encode())} bytes]", True
 
 
-def _depth(value: Any, limit: int, depth: int = 1) -> int:
-    """Nesting depth of a decoded JSON value, counting stops once past ``limit``."""
-    if depth > limit:
-        return depth
-    children = value.values() if isinstance(value, dict) else value
-    nested = [child for child in children if isinstance(child, dict | list)]
-    return max((_depth(child, limit, depth + 1) for child in nested), default=depth)
-
-
 def _check_context(raw: bytes, rules: EntryRules) -> None:
     """``raw`` is syntactically valid JSON (msgspec parsed it): check what it holds."""
     if not raw.startswith(b"{"):
@@ -166,39 +205,16 @@ def _check_context(raw: bytes, rules: EntryRules) -> None:
             f"context is larger than {rules.max_context_bytes} bytes as JSON", field="context"
         )
     limit = rules.max_context_depth
-    # Every level of nesting opens a bracket, so few brackets bound the depth without decoding;
-    # only a context with more (some may sit inside strings) is decoded and measured.
-    if (
-        raw.count(b"{") + raw.count(b"[") > limit
-        and _depth(msgspec.json.decode(raw), limit) > limit
-    ):
+    # Every level of nesting opens a bracket, so few brackets bound the depth; a context with
+    # more (some may sit inside strings) is measured as written, a duplicate key's overwritten
+    # value included: it is stored, and the edge Worker measures the same text.
+    if raw.count(b"{") + raw.count(b"[") > limit and max_depth(raw) > limit:
         raise ValidationError(f"context is nested deeper than {limit} levels", field="context")
     try:
         raw.decode("utf-8")  # a skipped Raw value is not checked for UTF-8 by msgspec
-    except UnicodeDecodeError:
+    except UnicodeDecodeError:  # (a body is checked whole first; a Raw built elsewhere is not)
         raise ValidationError("context is not valid UTF-8", field="context") from None
-
-
-def _timestamp_ms(value: float | str) -> int:
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            raise ValidationError(
-                "timestamp must be milliseconds since the epoch or an ISO 8601 string",
-                field="timestamp",
-            ) from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        ms = round(moment.timestamp() * 1000)
-    else:
-        if not math.isfinite(value) or value < 0:
-            raise ValidationError("timestamp must be a positive number", field="timestamp")
-        # Below 1e11 a number is seconds (Python's time.time()), above it milliseconds (Date.now()).
-        ms = round(value * 1000) if value < 1e11 else round(value)
-    if not 0 <= ms < 253402300800000:  # before year 10000: what ISO 8601 strings can show
-        raise ValidationError("timestamp is out of range", field="timestamp")
-    return ms
+    check_numbers(raw, "context")  # nor for numbers no reader can decode (1e400)
 
 
 # Every lower-case name and alias to the level it is stored as: the usual entry's level is found
@@ -279,7 +295,7 @@ def prepare_entry(
         stack, stack_truncated = _truncate(incoming.stack, rules.max_message_bytes)
         entry["stack"] = stack
         truncated = truncated or stack_truncated
-    sent_ms = now_ms if incoming.timestamp is None else _timestamp_ms(incoming.timestamp)
+    sent_ms = now_ms if incoming.timestamp is None else timestamp_ms(incoming.timestamp)
     offset = None if incoming.timestamp is None else clock_offset(sender.clock_ms, sent_ms, now_ms)
     entry["timestamp"] = iso_ms(sent_ms if offset is None else sent_ms + offset)
     entry["received_at"] = iso_ms(now_ms)
@@ -297,6 +313,8 @@ def prepare_entry(
         entry["counted_as"] = system
     if trace_from is not None:
         entry["trace_id_from"] = trace_from
-    return PreparedEntry(
-        entry["id"], trace_id, system, _encode(entry), None if system == label else label
-    )
+    try:
+        payload = _encode(entry)
+    except UnicodeEncodeError:  # a lone surrogate in a str from a form or OTLP: as in JSON, �
+        payload = _encode(servable(entry))
+    return PreparedEntry(entry["id"], trace_id, system, payload, None if system == label else label)

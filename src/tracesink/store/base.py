@@ -21,7 +21,8 @@ from typing import Any, Protocol
 import msgspec
 
 from tracesink.limits import LIMIT_LEVELS, Decision
-from tracesink.model import PreparedEntry
+from tracesink.model import MANUAL, PreparedEntry
+from tracesink.store.items import decode_items, is_entry
 
 
 @dataclass(slots=True)
@@ -156,13 +157,10 @@ def recent_from_index(
     return [(trace_id, at) for at, trace_id in live[:limit]]
 
 
-def decode_items(items: Sequence[bytes]) -> list[dict[str, Any]]:
-    return [msgspec.json.decode(item) for item in items]
-
-
 def summarize(trace_id: str, items: Sequence[bytes], last_seen_ms: int) -> TraceSummary:
-    entries = [item for item in decode_items(items) if "kind" not in item]
-    systems = sorted({entry["system"] for entry in entries})
+    """A trace as the recent list shows it; items no reader can decode are not counted."""
+    entries = [item for item in decode_items(items) if is_entry(item)]
+    systems = sorted({entry.get("system", MANUAL) for entry in entries})
     levels: dict[str, int] = {}
     for entry in entries:
         levels[entry.get("level", "log")] = levels.get(entry.get("level", "log"), 0) + 1

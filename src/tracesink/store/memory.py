@@ -8,13 +8,13 @@ several instances need the Redis store.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import msgspec
 
 from tracesink.limits import Decision, LocalCounters, Policy
 from tracesink.model import PreparedEntry
 from tracesink.store.base import TraceRecord, TraceSummary, Usage, new_marker, summarize, trim
+from tracesink.store.items import decode_item
 
 SWEEP_EVERY_MS = 60_000
 
@@ -99,7 +99,7 @@ class MemoryStore:
 
     @staticmethod
     def _record_drop(items: list[bytes], level: str, now_ms: int) -> None:
-        last: dict[str, Any] = msgspec.json.decode(items[-1]) if items else {}
+        last = decode_item(items[-1], len(items) - 1) if items else {}
         if last.get("kind") == "dropped":
             last["count"] += 1
             last["by"][level] += 1

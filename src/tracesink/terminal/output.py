@@ -72,7 +72,7 @@ def entry_line(
 ) -> Text:
     """One entry as one readable line, at its event time (relative to ``origin_ms`` when
     given); a clock correction after the message; context and stack indented below it."""
-    if entry.get("kind"):  # a drop marker, or the trimmed marker of a list at its cap
+    if entry.get("kind"):  # a drop or trimmed marker, or an undecodable item (store/items.py)
         return Text(f"  ── {entry.get('message', 'entries dropped')} ──", style="bold yellow")
     level = str(entry.get("level", "log"))
     system = str(entry.get("system", "?"))

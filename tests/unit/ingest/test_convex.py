@@ -158,3 +158,13 @@ def test_an_unreadable_delivery_is_a_400(body: bytes) -> None:
     with pytest.raises(ValidationError) as refused:
         parse_delivery(body)
     assert refused.value.field == "body"
+
+
+def test_a_console_line_cut_inside_an_emoji_is_kept_with_a_replacement_character() -> None:
+    """A lone surrogate escape in an event (JSON.stringify of a string cut mid-emoji) is read as
+    U+FFFD, as the JSON routes read it: the event becomes its entry, not a malformed one."""
+    body = body_of(console("cut \ud83d"), console("whole \U0001f600"))
+    assert b"\\ud83d" in body  # json.dumps escapes the lone surrogate as Convex does
+    delivery = parse_delivery(body)
+    assert [i.entry.message for i in delivery.entries] == ["cut \ufffd", "whole \U0001f600"]
+    assert delivery.ignored == {}

@@ -165,8 +165,8 @@ def test_json_reads_as_the_same_entries_as_protobuf(integer_enums: bool) -> None
 
 
 def test_json_numbers_as_strings_and_non_finite_doubles() -> None:
-    """int64 as a string or a number, doubles as "NaN"/"Infinity" (stored as null: JSON has no
-    such numbers); a malformed number refuses its record only."""
+    """int64 as a string or a number, doubles as "NaN"/"Infinity" (stored as those strings, as on
+    every route: JSON has no such numbers); a malformed number refuses its record only."""
     values = [
         {"key": "n", "value": {"intValue": "12"}},
         {"key": "nan", "value": {"doubleValue": "NaN"}},
@@ -181,9 +181,26 @@ def test_json_numbers_as_strings_and_non_finite_doubles() -> None:
     assert isinstance(good.entry, IncomingEntry)
     assert good.entry.timestamp == 5.0
     context = json.loads(bytes(good.entry.context))
-    assert context["attributes"] == {"n": 12, "nan": None, "inf": None}
+    assert context["attributes"] == {"n": 12, "nan": "NaN", "inf": "-Infinity"}
     assert isinstance(bad.entry, ValidationError)
     assert bad.entry.field == "intValue"
+
+
+def test_a_protobuf_nan_and_a_json_lone_surrogate_are_stored_servable() -> None:
+    """A NaN double in protobuf is stored as "NaN" like its JSON spelling, and a lone surrogate
+    escape in OTLP/JSON becomes U+FFFD (the record is kept), as on the JSON ingest routes."""
+    request = ExportLogsServiceRequest()
+    record = request.resource_logs.add().scope_logs.add().log_records.add()
+    record.attributes.add(key="nan").value.double_value = float("nan")
+    (entry,) = read(request.SerializeToString(), otlp.PROTOBUF)
+    assert isinstance(entry.entry, IncomingEntry)
+    assert json.loads(bytes(entry.entry.context))["attributes"] == {"nan": "NaN"}
+    body = (
+        b'{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"x\\ud800y"}}]}]}]}'
+    )
+    (entry,) = read(body, otlp.JSON)
+    assert isinstance(entry.entry, IncomingEntry)
+    assert entry.entry.message == "x\ufffdy"
 
 
 def empty_records(kind: str, count: int, level: str) -> bytes:

@@ -100,11 +100,14 @@ def test_ids_are_unique_and_sort_by_time() -> None:
         ({"trace_id": "t", "message": "m", "timestamp": True}, "timestamp"),
         ({"trace_id": "t", "message": "m", "user_id": "u" * 257}, "user_id"),
         (b'{"trace_id": "t", "message": "\xff"}', "body"),
-        (b'{"trace_id": "t", "message": "m", "context": {"a": "\xff"}}', "context"),
+        (b'{"trace_id": "t", "message": "m", "context": {"a": "\xff"}}', "body"),
         (b'{"trace_id": "t", "message": "m", "context": "[[[[[[[["}', "context"),
         (b'{"trace_id": "t", "message": "m"', "body"),
         (b"[]", None),
-        (b'{"trace_id": "t", "message": "\\ud800"}', "body"),  # lone surrogate: not Unicode
+        (b'{"trace_id": "t", "message": "m", "context": {"a": 1e400}}', "context"),
+        (b'{"trace_id": "t", "message": "m", "context": {"a": [-' + b"9" * 400 + b"]}}", "context"),
+        (b'{"trace_id": "t", "message": "m", "timestamp": 1e400}', "timestamp"),
+        (b'{"trace_id": "t", "message": "m", "x": ' + b"[" * 300 + b"]" * 300 + b"}", "x"),
     ],
 )
 def test_bad_input_names_the_field(body: dict[str, Any] | bytes, field: str | None) -> None:
@@ -243,3 +246,55 @@ def test_decode_batch_never_raises_anything_but_a_validation_error(body: bytes) 
     with contextlib.suppress(ValidationError):
         for item in decode_batch(body):
             assert isinstance(item, IncomingEntry | ValidationError)
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "context"),
+    [
+        (rb'{"trace_id":"t","message":"x\ud800y"}', "x\ufffdy", None),
+        (rb'{"trace_id":"t","message":"\udc00\ud83d\ude00"}', "\ufffd\U0001f600", None),
+        (rb'{"trace_id":"t","message":"\\ud800"}', "\\ud800", None),
+        (rb'{"trace_id":"t","message":"m","context":{"a":"\ud800"}}', "m", rb'{"a":"\ufffd"}'),
+        (b'\xef\xbb\xbf{"trace_id":"t","message":"m"}', "m", None),
+        (b'{"trace_id":"t","message":"m","context":{"a":1e-400,"b":"1e400"}}', "m", None),
+    ],
+)
+def test_what_no_reader_could_serve_is_normalised_at_the_door(
+    body: bytes, message: str, context: bytes | None
+) -> None:
+    """A lone surrogate escape is stored as U+FFFD (escaped as \\ufffd inside context, which is
+    kept as sent), a leading byte order mark is ignored; tiny numbers and numbers in strings are
+    not refused. What is stored decodes again."""
+    entry = prepare_entry(decode_entry(body), RULES, DETECTED, NOW)
+    stored = msgspec.json.decode(entry.payload)
+    assert stored["message"] == message
+    if context is not None:
+        assert b'"context":' + context in entry.payload
+
+
+@pytest.mark.parametrize(
+    ("given", "ms"),
+    [
+        (1715879172882.5, 1715879172882),
+        (1715879172.882, 1715879172882),
+        ("2024-05-16T17:06:12.8829999Z", 1715879172882),
+        ("2024-W01-1", 1704067200000),
+        ("2024W011T00", 1704067200000),
+        ("20240101T000000", 1704067200000),
+        ("2024-01-01T05:30:15+05:30:15", 1704067200000),
+        ("2024-01-01 00:00:00,5-00:00", 1704067200500),
+    ],
+)
+def test_timestamps_fall_in_their_millisecond(given: float | str, ms: int) -> None:
+    """Numbers and the shared ISO 8601 grammar (week dates, basic format, offsets with seconds,
+    long fractions) give the millisecond the moment falls in, floored."""
+    stored = prepare({"trace_id": "t", "message": "m", "timestamp": given})
+    assert stored["timestamp"] == iso_ms(ms)
+
+
+@pytest.mark.parametrize(
+    "given", ["2024-01-01x00:00", "2021-W53-1", "2024-001", "2024-01-01T24:00", "9999-W52-7"]
+)
+def test_timestamps_outside_the_grammar_are_refused(given: str) -> None:
+    """What fromisoformat would take but the shared grammar does not: 400 naming timestamp."""
+    assert field_of({"trace_id": "t", "message": "m", "timestamp": given}) == "timestamp"

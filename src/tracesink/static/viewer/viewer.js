@@ -109,7 +109,7 @@ async function loadTraces() {
 // --- one trace ----------------------------------------------------------------------------------
 
 function entryRow(entry, isNew) {
-  if (entry.kind) { // a drop marker, or the trimmed marker of a list that outgrew its cap
+  if (entry.kind) { // a drop or trimmed marker, or an item no reader could decode, in its place
     return el("li", { class: "marker", "data-kind": entry.kind, text: entry.message });
   }
   const level = entry.level || "log";
