@@ -36,7 +36,7 @@ def test_a_drop_marker_sits_at_its_first_refusal() -> None:
 def test_an_item_without_a_readable_time_stays_after_what_arrived_before_it() -> None:
     """An undecodable item (or a malformed timestamp) follows its arrival predecessor, and is
     first when nothing arrived before it; it never makes the sort fail."""
-    broken = {"kind": "undecodable", "raw": "\\ud800"}
+    broken = {"kind": "undecodable", "position": 0, "bytes": 3, "reason": "not UTF-8"}
     odd = {"message": "odd", "timestamp": "yesterday"}
     arrived = [broken, entry("c", T0 + 10), odd, entry("a", T0), entry("b", T0 + 20)]
     assert names(event_order(arrived)) == ["undecodable", "a", "c", "odd", "b"]
