@@ -51,8 +51,9 @@ def messages(out: str) -> list[str]:
 
 def test_logs_reads_in_event_order_with_the_clock_correction_shown(served: Service) -> None:
     """Entries stored late with early times print by event time (--order arrival: as stored),
-    each at its own time; --relative counts from the first (+0.000s); a corrected entry says
-    by how much and what time its sender stamped."""
+    each at its own time, and their receive time when it is a second or more away;
+    --relative counts from the first (+0.000s); a corrected entry says by how much and what
+    time its sender stamped."""
     now_ms = round(time.time() * 1000)
     for message, at in [("third", now_ms - 1000), ("first", now_ms - 3000)]:
         body = {"trace_id": "cli-order", "message": message, "timestamp": at}
@@ -65,7 +66,10 @@ def test_logs_reads_in_event_order_with_the_clock_correction_shown(served: Servi
     out = run(served, "logs", "cli-order")
     assert messages(out) == ["first", "second", "third"]
     # The offset measured includes the request's transit: a little less than 10 s.
-    assert re.search(r"\(clock -(9|10)\.\d{3}s, sent \d\d:\d\d:\d\d\.\d{3}\)$", out.splitlines()[1])
+    clock = r"\(clock -(9|10)\.\d{3}s, sent \d\d:\d\d:\d\d\.\d{3}\)"
+    assert re.search(clock, out.splitlines()[1])
+    # Received seconds after it happened: both times shown.
+    assert re.search(r"first  \(received \d\d:\d\d:\d\d\.\d{3}\)$", out.splitlines()[0])
     assert messages(run(served, "logs", "cli-order", "--order", "arrival")) == [
         "third",
         "first",

@@ -67,6 +67,21 @@ def clock_note(entry: dict[str, Any]) -> str:
     return f"  (clock {offset / 1000:+.3f}s, sent {clock_of(str(entry.get('sent_timestamp')))})"
 
 
+LATE_MS = 1000  # a receive time this far from the event time is shown: more than transit
+
+
+def arrival_note(entry: dict[str, Any], origin_ms: int | None = None) -> str:
+    """The receive time, when it is a second or more away from the event time (a batch that
+    waited, a retry, a spool replay): both times are shown only when they tell different
+    things."""
+    received, happened = str(entry.get("received_at", "")), ms_of(str(entry.get("timestamp", "")))
+    received_ms = ms_of(received)
+    if received_ms is None or happened is None or abs(received_ms - happened) < LATE_MS:
+        return ""
+    shown = clock_of(received) if origin_ms is None else relative(received, origin_ms)
+    return f"  (received {shown})"
+
+
 def entry_line(
     entry: dict[str, Any], with_trace: bool = False, origin_ms: int | None = None
 ) -> Text:
@@ -87,7 +102,7 @@ def entry_line(
     line.append(f"{level.upper():<5}", style=LEVEL_STYLES.get(level, ""))
     line.append("  ")
     line.append(str(entry.get("message", "")), style="bold red" if level == "error" else "")
-    line.append(clock_note(entry), style="dim")
+    line.append(clock_note(entry) + arrival_note(entry, origin_ms), style="dim")
     if "context" in entry:
         line.append("\n    context ", style="dim")
         line.append(msgspec.json.encode(entry["context"]).decode())
