@@ -304,6 +304,25 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 
+# What deploy/systemd/tracesink.env holds where a real value must go: a copy left unedited
+# would otherwise start (a 32-character "token" anyone can read in the template).
+PLACEHOLDER = "CHANGE-ME"
+
+
+def _refuse_placeholders(environ: Mapping[str, str], overrides: Mapping[str, str | None]) -> None:
+    named = [
+        option.flag if overrides.get(option.name) is not None else option.env
+        for option in OPTIONS
+        if PLACEHOLDER.lower()
+        in str(overrides.get(option.name) or environ.get(option.env) or "").lower()
+    ]
+    if named:
+        raise ConfigurationError(
+            f"{', '.join(named)} still {'holds' if len(named) == 1 else 'hold'} the deploy "
+            f"template's placeholder {PLACEHOLDER}: set a real value"
+        )
+
+
 def load_settings(
     environ: Mapping[str, str], overrides: Mapping[str, str | None] | None = None
 ) -> Settings:
@@ -311,6 +330,7 @@ def load_settings(
     values: dict[str, Any] = {}
     given_as: dict[str, str] = {}
     known = {option.name for option in OPTIONS}
+    _refuse_placeholders(environ, overrides or {})
     for option in OPTIONS:
         raw = environ.get(option.env)
         source = option.env

@@ -28,8 +28,8 @@ MEANINGS: Mapping[str, str] = {
     ),
     "global_limit": "entries per window, all systems together",
     "system_shares": (
-        "the systems and each one's share of the global limit, in percent (`python=20` adds "
-        "a system)"
+        "the systems and each one's share of the global limit, in percent, adding up to 100 at "
+        "most (`browser=30,worker=25,convex=25,python=20` adds a system)"
     ),
     "trace_limit": "entries per window for one trace",
     "window_s": "rate-limit window, seconds",
@@ -130,7 +130,9 @@ With `TRACESINK_STORE=upstash`, the store's REST URL and token come from Upstash
 `UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN` (see
 [Upstash as the store](deploy.md#upstash-as-the-store)).
 
-`tracesink check` validates the settings, reaches the store and exits 0 (or 1/2 with the reason).
+`tracesink check` validates the settings and reaches the store; it exits 0 when both are
+fine, 1 when the store cannot be reached, 2 when a setting is invalid (the message names
+its variable or flag; a value left at the deploy template's `CHANGE-ME` is invalid).
 `tracesink stats [--url http://127.0.0.1:8787] [--json]` prints a running instance's `/stats` in
 the terminal (with `TRACESINK_READ_TOKEN` from the environment when reads are protected); the
 other terminal commands are in [Reading a trace](reading.md)."""

@@ -7,6 +7,7 @@ import itertools
 import time
 from collections.abc import Iterator
 from email.utils import formatdate
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -15,12 +16,19 @@ from tests.e2e.conftest import PageServer, logged, page_html, read_trace, wait_f
 from tests.support import client_policy as policy
 from tests.support.answering import answering_429
 from tests.support.redis_server import (
+    free_port,
     kill_redis_server,
     redis_server_binary,
     restart_redis_server,
     start_redis_server,
 )
-from tests.support.service import Service, entries_if_any, serving
+from tests.support.service import (
+    Service,
+    entries_if_any,
+    serving,
+    start_service,
+    stop_service,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
@@ -253,13 +261,19 @@ def test_an_ingest_key_from_the_page_is_accepted_and_a_wrong_one_stops_the_clien
 
 
 def test_a_page_on_another_origin_sends_only_when_the_allow_list_names_it(
-    context: BrowserContext, pages: PageServer
+    context: BrowserContext, pages: PageServer, tmp_path: Path
 ) -> None:
     """tracesink on its own port is another origin than the page: with TRACESINK_CORS_ORIGINS
     naming the page's origin, the logs arrive; the same page under an origin the list does not
-    name still loads the script (a classic tag needs no CORS) and runs unharmed, but tracesink
-    stores nothing from it, and the client backs off instead of hammering."""
-    with serving({"TRACESINK_CORS_ORIGINS": pages.origin}) as sink:
+    name still loads the script (a classic tag needs no CORS) and runs unharmed, tracesink
+    stores nothing from it, and the client reads the 403 (CORS headers on the refusal) and
+    stops after that first request, as docs/browser.md promises: later logs send nothing, the
+    page's console holds no CORS error and at most the browser's one line for the 403, and the
+    server's log names the refused origin once."""
+    output = tmp_path / "tracesink.log"
+    env = {"TRACESINK_CORS_ORIGINS": pages.origin, "TRACESINK_SPOOL_DIR": str(tmp_path)}
+    sink = start_service(free_port(), env, output)
+    try:
         for name in ("allowed", "refused"):
             body = f"console.log('{name}'); setTimeout(() => document.title = 'done', 300);"
             pages.pages[f"/{name}.html"] = page_html(
@@ -267,12 +281,30 @@ def test_a_page_on_another_origin_sends_only_when_the_allow_list_names_it(
             )
         _done(context, f"{pages.origin}/allowed.html")
         assert logged(wait_for_trace(sink.url, "allowed", bool)) == ["allowed"]
-        page, errors = _done(context, f"{pages.other_origin}/refused.html")
+        page = context.new_page()
+        errors: list[str] = []
+        console: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda m: console.append(m.text) if m.type != "log" else None)
+        page.goto(f"{pages.other_origin}/refused.html")
+        page.wait_for_function("TraceSink.stats().stopped !== null")
+        page.evaluate("for (let i = 0; i < 20; i++) console.log('again ' + i); TraceSink.flush()")
         stats = page.evaluate("TraceSink.stats()")
         assert read_trace(sink.url, "refused") is None
+    finally:
+        stop_service(sink)
     assert errors == []
     assert stats["sent"] == 0
-    assert 1 <= stats["requests"] <= 2  # one try, perhaps one retry: then exponential backoff
+    assert stats["requests"] == 1
+    assert stats["stopped"].startswith("HTTP 403")
+    assert not [line for line in console if "CORS" in line], console
+    # Left: chromium's own "Failed to load resource: … 403" (once), and the page server's
+    # missing favicon (404), which is not the client's.
+    client_lines = [line for line in console if "status of 404" not in line]
+    assert len(client_lines) <= 1, console
+    refusals = [line for line in output.read_text().splitlines() if "refused origin" in line]
+    assert len(refusals) == 1, refusals
+    assert pages.other_origin in refusals[0]
 
 
 REPLACED_CONSOLE = """

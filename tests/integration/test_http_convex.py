@@ -6,12 +6,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import AppClient, FakeClock
+from tracesink.app import create_app
+from tracesink.config import Settings
+from tracesink.errors import StorageError
+from tracesink.pipeline import policy_from
+from tracesink.store.memory import MemoryStore
 
 SECRET = "convex-webhook-secret-0123456789"  # noqa: S105 - a test credential
 MakeApp = Callable[..., Any]
@@ -76,3 +83,42 @@ async def test_the_sdk_is_served(sink: AppClient) -> None:
     assert b"export function createLogger" in script.content
     types = await sink.http.get("/sdk.d.ts")
     assert b"export declare function createLogger" in types.content
+
+
+async def test_a_failing_request_map_files_failures_under_their_ids_and_says_so_once(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When the store cannot look up or remember request ids, deliveries still succeed: an
+    untagged failure is filed under its request id (not lost), and the map's failure is
+    logged once per interval, not once per delivery."""
+
+    class NoMapStore(MemoryStore):
+        async def link_requests(self, links: Mapping[str, str], now_ms: int) -> None:
+            raise StorageError("the map is away")
+
+        async def traces_of_requests(
+            self, request_ids: Sequence[str], now_ms: int
+        ) -> dict[str, str]:
+            raise StorageError("the map is away")
+
+    settings = replace(Settings(), convex_webhook_secret=SECRET)
+    app = create_app(settings, store=NoMapStore("memory://", policy_from(settings)), clock=clock)
+    async with app.running():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+            sink = AppClient(app, http)
+            failure = {
+                "topic": "function_execution",
+                "function": {"path": "a:b", "request_id": "req-9", "type": "action"},
+                "status": "failure",
+                "error_message": "boom",
+            }
+            with caplog.at_level("WARNING", logger="tracesink"):
+                for n in range(3):
+                    tagged = event(f"[trace:t-9] line {n}", request_id="req-9", ts=n)
+                    assert (await deliver(sink, [tagged])).json()["accepted"] == 1
+                    assert (await deliver(sink, [{**failure, "timestamp": n}])).status_code == 200
+            stored = (await http.get("/logs/req-9")).json()["entries"]
+    assert [e["level"] for e in stored] == ["error"] * 3
+    warned = [r.getMessage() for r in caplog.records if "Convex request map" in r.getMessage()]
+    assert warned == ["Convex request map unavailable: the map is away"]

@@ -66,6 +66,30 @@ async def test_unlisted_origin_is_refused_and_nothing_stored(
     assert (await sink.http.get("/logs/t")).status_code == 404
 
 
+async def test_an_ingest_refusal_is_readable_by_the_refused_page_and_logged_once(
+    make_app: MakeApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The 403 of an ingest route carries CORS headers for the refused origin, so its browser
+    client can read the refusal and stop (it grants that page the refusal's text only: a read
+    route's 403 carries none). The server logs the refused origin once per interval, then with
+    the count of refusals it held back."""
+    sink: AppClient = await make_app(cors_origins=("https://app.example",))
+    evil = {"origin": "https://evil.example"}
+    with caplog.at_level("WARNING", logger="tracesink"):
+        for _ in range(3):
+            refused = await sink.http.post("/logs", content=ENTRY, headers=evil)
+            assert refused.status_code == 403
+            assert refused.headers["access-control-allow-origin"] == "https://evil.example"
+        read = await sink.http.get("/traces", headers=evil)
+    assert read.status_code == 403
+    assert "access-control-allow-origin" not in read.headers
+    lines = [r.getMessage() for r in caplog.records if "refused origin" in r.getMessage()]
+    assert lines == [
+        "refused origin https://evil.example: may not send logs; allow it with "
+        "TRACESINK_CORS_ORIGINS or an ingest key's origins"
+    ]
+
+
 async def test_loopback_without_a_list_allows_any_origin(sink: AppClient) -> None:
     """On a laptop (loopback, no list) every dev-server origin works."""
     response = await sink.http.post(

@@ -11,7 +11,7 @@ import pytest
 
 from tests.unit.store.test_spooling import FlakyStore
 from tracesink.app import TraceSinkApp, create_app
-from tracesink.app.application import ThrottledLog
+from tracesink.app.throttled_log import ThrottledLog
 from tracesink.config import Settings
 from tracesink.errors import StorageError
 

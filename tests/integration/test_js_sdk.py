@@ -166,6 +166,24 @@ def test_trace_ids_are_read_from_requests_and_carried_on(sink: Service) -> None:
     assert by_parent["trace_id_from"] == "traceparent"
 
 
+def test_an_error_given_as_context_keeps_its_stack(sink: Service) -> None:
+    """log.error("msg", err) and log.error("msg", { err }) keep the message, store the Error's
+    stack as the entry's stack and its "Name: message" in the context (plain JSON would turn
+    it into {}); an Error as the message keeps its own stack; no Error, no stack."""
+    assert run_node("errorStacks", sink.url)["flushed"] == 4
+    stored = {e["message"]: e for e in entries(sink, "js-stacks")}
+    first = stored["charge failed"]
+    assert first["stack"].startswith("RangeError: card declined\n    at ")
+    assert first["context"] == {"error": "RangeError: card declined"}
+    second = stored["charge failed again"]
+    assert second["stack"].startswith("TypeError: no card\n")
+    assert second["context"] == {"err": "TypeError: no card", "attempt": 2}
+    third = stored["the error itself"]
+    assert third["stack"].startswith("Error: the error itself\n")
+    assert third["context"] == {"cause": "RangeError: card declined"}
+    assert "stack" not in stored["no error here"]
+
+
 def test_hostile_input_never_throws(sink: Service) -> None:
     """Circular and BigInt contexts, non-string messages, a bad endpoint and trace id, a fetch
     that throws: nothing throws or rejects, and what can be sent is."""

@@ -144,6 +144,20 @@ def test_doctor_passes_quietly_and_names_each_problem(served: Service) -> None:
     assert len(problems) == 2
 
 
+def test_doctor_with_a_url_reports_that_servers_store_not_this_shells(served: Service) -> None:
+    """`doctor --url URL` checks the server at URL: the store it reports is the one that
+    server's /health names (memory:// here), not the one this shell's TRACESINK_STORE names
+    (an unreachable Redis, which would otherwise be a problem)."""
+    env = {"TRACESINK_STORE": "redis://:secret-pw@127.0.0.1:9", "TRACESINK_READ_TOKEN": TOKEN}
+    process = tracesink("doctor", "--url", served.url, "--json", env=env)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    checks = {c["check"]: c for c in json.loads(out)}
+    assert checks["store"]["detail"] == "the server's store memory:// answers"
+    assert "configuration" not in checks
+    assert "127.0.0.1:9" not in out + err
+
+
 def read_until(fd: int, wanted: str, timeout: float = 15.0) -> str:
     seen = ""
     deadline = time.monotonic() + timeout
@@ -234,6 +248,24 @@ COMMANDS = [
     ("doctor",),
     ("send", "--trace", "not a trace id", "hello"),  # a 400 from the server
 ]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
+@pytest.mark.parametrize("tail", ["/?x=y", "?token=" + SECRET, "/#top"])
+def test_a_url_with_a_query_is_refused_in_one_line(
+    served: Service, command: tuple[str, ...], tail: str
+) -> None:
+    """A base URL with a ?query or #fragment would send every request to the index page (a
+    KeyError traceback once): every command refuses it in one line naming --url, secrets
+    masked."""
+    process = tracesink(*command, "--url", served.url + tail)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 1, (out, err)
+    [line] = err.splitlines()
+    assert line.startswith("tracesink: --url / TRACESINK_URL http://127.0.0.1:")
+    assert "?query or #fragment" in line
+    assert "Traceback" not in out + err
+    assert SECRET not in out + err
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])

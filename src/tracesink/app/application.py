@@ -37,8 +37,10 @@ from tracesink.app.read_routes import (
     get_stats,
     get_traces,
 )
+from tracesink.app.refused_origins import RefusedOrigins
 from tracesink.app.state import AppState
 from tracesink.app.static_routes import STATIC_PATHS, get_static
+from tracesink.app.throttled_log import ThrottledLog
 from tracesink.app.viewer_routes import (
     get_viewer_script,
     get_viewer_style,
@@ -132,6 +134,7 @@ class TraceSinkApp:
         self._clock = clock
         self._tune_gc = tune_gc
         self._cors = cors_policy(settings)
+        self._refused_origins = RefusedOrigins()
         self._locality = Locality(settings.is_loopback, settings.trusted_networks())
         self._guards = {
             READ: ReadGuard(settings.read_token, settings.insecure, self._locality).check,
@@ -221,14 +224,18 @@ class TraceSinkApp:
         own = f"http://{request.headers.get('host', '')}"
         if self._cors.allows(origin, ingest=ingest, local=local, own=own):
             return None
-        if ingest:
-            message = f"origin {origin} may not send logs here (TRACESINK_CORS_ORIGINS)"
-        else:
+        self._refused_origins.refused(origin, ingest)
+        if not ingest:
             message = (
                 f"origin {origin} may not read from tracesink: only origins listed by name in "
                 "TRACESINK_CORS_ORIGINS may (never * or null)"
             )
-        return error_response(403, message, "Origin")
+            return error_response(403, message, "Origin")
+        message = f"origin {origin} may not send logs here (TRACESINK_CORS_ORIGINS)"
+        # Readable by the refused page (CORS headers on the refusal alone): its client sees the
+        # 403 and stops, rather than retrying a network error forever. This grants that page the
+        # refusal's text and nothing else: no route runs, nothing is stored or read.
+        return error_response(403, message, "Origin", headers=self._cors.headers(origin))
 
     async def _dispatch(self, request: Request) -> Response:
         state = self.state
@@ -276,37 +283,6 @@ class TraceSinkApp:
             # traceback once per interval, with a count, not one per request.
             self._unexpected.exception(exc, f"on {method} {path}")
             return error_response(500, "internal error")
-
-
-class ThrottledLog:
-    """One warning per ``every_s`` at most, saying how many were held back: an outage fails
-    every request, and a log line for each would drown the log (and the disk)."""
-
-    def __init__(self, what: str, every_s: float) -> None:
-        self._what = what
-        self._every_s = every_s
-        self._last = -every_s
-        self._held = 0
-
-    def warn(self, exc: Exception) -> None:
-        suffix = self._due()
-        if suffix is not None:
-            log.warning("%s: %s%s", self._what, exc, suffix)
-
-    def exception(self, exc: BaseException, where: str) -> None:
-        """An error with its traceback, at most once per interval."""
-        suffix = self._due()
-        if suffix is not None:
-            log.error("%s %s%s", self._what, where, suffix, exc_info=exc)
-
-    def _due(self) -> str | None:
-        """None while the interval runs (the event is counted), else the count to report."""
-        now = time.monotonic()
-        if now - self._last < self._every_s:
-            self._held += 1
-            return None
-        held, self._held, self._last = self._held, 0, now
-        return f" ({held} more since the last report)" if held else ""
 
 
 def _tune_gc() -> None:

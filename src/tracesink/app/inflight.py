@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from tracesink.app.application import ThrottledLog
 from tracesink.app.http import Receive, Scope, Send, error_response
+from tracesink.app.throttled_log import ThrottledLog
 
 REFUSAL_LOG_EVERY_S = 10.0
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from tracesink.app.deadlines import BodyDeadlines
 from tracesink.app.ratelimit_headers import RateLimitHeaders
+from tracesink.app.throttled_log import ThrottledLog
 from tracesink.config import Settings
 from tracesink.ingest.recent import RecentKeys
 from tracesink.pipeline import IngestPipeline
@@ -18,6 +19,10 @@ class AppState:
     ratelimit_headers: RateLimitHeaders
     # Convex events stored lately, so that a repeated webhook delivery stores nothing twice.
     convex_events: RecentKeys = field(default_factory=RecentKeys)
+    # The Convex request map failing (the store is away): said once a minute, not per delivery.
+    convex_map_errors: ThrottledLog = field(
+        default_factory=lambda: ThrottledLog("Convex request map unavailable", 60.0)
+    )
 
     @classmethod
     def around(cls, pipeline: IngestPipeline) -> AppState:

@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tracesink.config import mask_url  # standard library only, as the client must be
+
 
 @dataclass(frozen=True, slots=True)
 class Delivered:
@@ -66,8 +68,11 @@ class Transport:
         interrupted: threading.Event,
         on_problem: Callable[[str], None],
     ) -> None:
+        # Every problem reported names the URL masked (a password in http://u:pass@…, a
+        # ?key=…): reports reach logs and terminals; only the request holds it whole.
+        self.display = mask_url(url)
         if not url.lower().startswith(("http://", "https://")):
-            raise ValueError(f"url must be an http:// or https:// URL, got {url!r}")
+            raise ValueError(f"url must be an http:// or https:// URL, got {self.display!r}")
         self.url = url
         self._headers = dict(headers)
         self._timeout = timeout
@@ -98,11 +103,11 @@ class Transport:
                     self._on_problem(f"rate limited (429): pausing {pause:g} s")
                     return Failed("rate_limited", pause)
                 if exc.code < 500 and exc.code != 408:
-                    self._on_problem(f"{self.url} refused a batch: {exc.code} {exc.reason}")
+                    self._on_problem(f"{self.display} refused a batch: {exc.code} {exc.reason}")
                     return Failed("refused")
-                self._on_problem(f"{self.url} answered {exc.code}")
+                self._on_problem(f"{self.display} answered {exc.code}")
             except (OSError, ValueError) as exc:  # refused, reset, timed out, bad URL
-                self._on_problem(f"cannot reach {self.url}: {exc}")
+                self._on_problem(f"cannot reach {self.display}: {_masked(str(exc), self.url)}")
             if attempt < self._max_retries and not self._interrupted.is_set():
                 backoff = max(retry_after, 0.2 * 2**attempt)
                 self._interrupted.wait(min(backoff, self._max_pause))
@@ -115,3 +120,8 @@ def _rejected(answer: bytes) -> list[Any]:
     except (ValueError, AttributeError):
         return []
     return rejected if isinstance(rejected, list) else []
+
+
+def _masked(text: str, url: str) -> str:
+    """An error's text with the URL, should it quote it, masked."""
+    return text.replace(url, mask_url(url)) if url else text

@@ -8,7 +8,9 @@ code) is counted and ignored, never an error that fails the delivery. Streams cr
 2024-05-23 use the legacy schema (``_topic``, ``_timestamp``, ``_functionPath`` …), read here too.
 
 Convex has no trace id: a ``[trace:<id>]`` tag in the message names the trace (and is removed from
-the stored message), else the function's ``request_id`` does. Each event's key is the SHA-256 of
+the stored message), else the trace an earlier tagged line of the same ``request_id`` named
+(``ingest/convex_requests.py``; a failure event carries no tag, yet belongs beside its logs), else
+the ``request_id`` itself. Each event's key is the SHA-256 of
 its canonical JSON, so a delivery Convex repeats can be recognised (``ingest/recent.py``).
 Pure functions, no I/O.
 """
@@ -60,6 +62,8 @@ class ConvexEntry:
     key: bytes
     entry: IncomingEntry
     index: int  # its position in the delivery
+    request_id: str | None = None  # the Convex function call that logged it
+    tagged: bool = False  # its trace came from a [trace:<id>] tag, not from the request id
 
 
 @dataclass(slots=True)
@@ -115,8 +119,9 @@ def _normalised(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _entry(event: dict[str, Any]) -> IncomingEntry | str:
-    """The entry of one event, or why it has none (its topic, or ``untraced``)."""
+def _entry(event: dict[str, Any]) -> tuple[IncomingEntry, str | None, bool] | str:
+    """(the entry of one event, its request id, whether a tag named its trace), or why it has
+    none (its topic, or ``untraced``)."""
     topic = event.get("topic")
     function = event.get("function")
     function = function if isinstance(function, dict) else {}
@@ -129,9 +134,10 @@ def _entry(event: dict[str, Any]) -> IncomingEntry | str:
         return str(topic) if isinstance(topic, str) else "malformed"
     if not isinstance(text, str):
         text = "" if text is None else _encode(text).decode()
-    trace_id, message = split_trace_tag(text)
+    tagged_id, message = split_trace_tag(text)
     request_id = function.get("request_id")
-    trace_id = trace_id or (request_id if isinstance(request_id, str) and request_id else None)
+    request_id = request_id if isinstance(request_id, str) and request_id else None
+    trace_id = tagged_id or request_id
     if trace_id is None:
         return "untraced"
     context = {
@@ -143,7 +149,7 @@ def _entry(event: dict[str, Any]) -> IncomingEntry | str:
         if event.get(name) is not None:
             context[name] = event[name]
     timestamp = event.get("timestamp")
-    return IncomingEntry(
+    entry = IncomingEntry(
         message=message,
         trace_id=trace_id,
         level=level,
@@ -151,6 +157,7 @@ def _entry(event: dict[str, Any]) -> IncomingEntry | str:
         context=msgspec.Raw(_encode(context)),
         timestamp=timestamp if isinstance(timestamp, int | float) else None,
     )
+    return entry, request_id, tagged_id is not None
 
 
 def parse_delivery(body: bytes) -> Delivery:
@@ -172,5 +179,6 @@ def parse_delivery(body: bytes) -> Delivery:
             delivery.ignore(made)
             continue
         key = hashlib.sha256(_canonical(event)).digest()
-        delivery.entries.append(ConvexEntry(key, made, index))
+        entry, request_id, tagged = made
+        delivery.entries.append(ConvexEntry(key, entry, index, request_id, tagged))
     return delivery

@@ -56,11 +56,13 @@ export interface FlushResult {
 
 export interface Logger {
   readonly traceId: string;
-  log(message: unknown, context?: Record<string, unknown>): void;
-  info(message: unknown, context?: Record<string, unknown>): void;
-  warn(message: unknown, context?: Record<string, unknown>): void;
-  /** An Error's message is the message and its stack the entry's stack. */
-  error(message: unknown, context?: Record<string, unknown>): void;
+  log(message: unknown, context?: Record<string, unknown> | Error): void;
+  info(message: unknown, context?: Record<string, unknown> | Error): void;
+  warn(message: unknown, context?: Record<string, unknown> | Error): void;
+  /** An Error's message is the message and its stack the entry's stack. An Error as the
+   * context (`error("charge failed", err)`), or as one of its fields (`{ err }`), gives the
+   * entry its stack (unless the message was an Error) and appears as "Name: message". */
+  error(message: unknown, context?: Record<string, unknown> | Error): void;
   /** A logger for another trace sharing this one's queue. */
   withTrace(traceId: string): Logger;
   /** X-Trace-Id (and traceparent for a 32-hex id) for an outgoing call. */

@@ -93,6 +93,26 @@ function batchUrl(endpoint) {
   return `${base}/logs`;
 }
 
+/** [context with each Error (itself, or a top-level field) as "Name: message", the first
+ * Error's stack]. */
+function errorsAsText(context) {
+  const text = (e) => `${e.name || "Error"}: ${e.message}`;
+  const stackOf = (e) => (typeof e.stack === "string" ? e.stack : undefined);
+  if (context instanceof Error) return [{ error: text(context) }, stackOf(context)];
+  if (context === null || typeof context !== "object" || Array.isArray(context)) {
+    return [context, undefined];
+  }
+  let stack;
+  let fields = context;
+  for (const [name, value] of Object.entries(context)) {
+    if (!(value instanceof Error)) continue;
+    if (fields === context) fields = { ...context };
+    fields[name] = text(value);
+    stack = stack ?? stackOf(value);
+  }
+  return [fields, stack];
+}
+
 function safeContext(context) {
   if (context === undefined || context === null) return undefined;
   try {
@@ -315,8 +335,13 @@ class Logger {
           text = String(message);
         }
       }
+      // log.error("charge failed", err) and log.error("charge failed", { err }): the Error
+      // goes as the stack (unless the message was one) and its name and message as context;
+      // as plain JSON an Error is {} and everything that explains it would be lost.
+      const [fields, errorStack] = errorsAsText(context);
+      stack = stack ?? errorStack;
       const entry = { trace_id: this.traceId, level, message: text, timestamp: Date.now() };
-      const safe = safeContext(context);
+      const safe = safeContext(fields);
       if (safe !== undefined) entry.context = safe;
       if (stack !== undefined) entry.stack = stack;
       this.sender.enqueue(entry);

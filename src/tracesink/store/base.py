@@ -14,7 +14,7 @@ trimmed marker (``{"kind": "trimmed", "count"}``) at its oldest end says how man
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -105,6 +105,15 @@ class Store(Protocol):
         ...
 
     async def read_trace(self, trace_id: str, now_ms: int) -> TraceRecord | None: ...
+
+    async def link_requests(self, links: Mapping[str, str], now_ms: int) -> None:
+        """Remember Convex request id → trace id for every instance, for this window and the
+        next (bounded: callers link only requests whose entries were admitted)."""
+        ...
+
+    async def traces_of_requests(self, request_ids: Sequence[str], now_ms: int) -> dict[str, str]:
+        """The traces ``link_requests`` remembered for those of ``request_ids`` it knows."""
+        ...
 
     async def recent_traces(self, limit: int, now_ms: int) -> list[TraceSummary]: ...
 

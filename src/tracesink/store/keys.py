@@ -28,6 +28,7 @@ PREFIX_RULE = "up to 64 of A-Z a-z 0-9 . _ : - (e.g. 'dev:'), or empty for none"
 TRACE = "logs:"  # LIST  a trace's entries and drop markers, newest first; tag: the trace id
 COUNTERS = "rl:"  # HASH  one fixed window's counters; tag SHARED, tail :{window}
 DAY = "day:"  # STRING  the day's shared command count; tag SHARED, tail :{day}
+REQUESTS = "req:"  # HASH  Convex request id -> trace id, one per window; tag SHARED, tail :{window}
 SHARED = "tracesink"  # the tag of every key one script call touches besides the trace lists
 
 # Reserved for later issues, with their shapes (docs/keys.md): never written yet.
@@ -35,7 +36,6 @@ PIN = "pin:"  # a pinned trace's pin; tag: the trace id (its list's slot)
 PINS = "pins:"  # the bounded index of pins; tag SHARED
 MAPS = "maps:"  # a release's index of source maps; tag: the release
 MAP = "map:"  # a chunk of a source map body; tag: the release, tail :{map}:{chunk}
-REQUESTS = "req:"  # Convex request id -> trace id, one hash per window; tag SHARED, tail :{window}
 
 _TRACE_ID = r"[A-Za-z0-9._:-]{1,128}"
 _NUMBER = r"-?[0-9]+"
@@ -50,7 +50,7 @@ KINDS: dict[str, tuple[str, str]] = {
     MAP: (_TRACE_ID, f":[0-9a-f]{{1,64}}:{_NUMBER}"),
     REQUESTS: (SHARED, f":{_NUMBER}"),
 }
-IN_USE = (TRACE, COUNTERS, DAY)  # the kinds this version writes
+IN_USE = (TRACE, COUNTERS, DAY, REQUESTS)  # the kinds this version writes
 
 assert not any(a != b and a.endswith(b) for a in KINDS for b in KINDS), "a kind ends another"
 assert not any(c in "{}" for kind in KINDS for c in kind), "a kind holds a brace"
@@ -68,6 +68,11 @@ def counters_key(prefix: str, window: int) -> str:
 def day_key(prefix: str, day: int) -> str:
     """The day's shared command count, carried over a window without writes."""
     return f"{prefix}{DAY}{{{SHARED}}}:{day}"
+
+
+def requests_key(prefix: str, window: int) -> str:
+    """Window ``window``'s map of Convex request ids to the trace ids their lines named."""
+    return f"{prefix}{REQUESTS}{{{SHARED}}}:{window}"
 
 
 def trace_lead(prefix: str) -> str:

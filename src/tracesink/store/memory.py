@@ -7,7 +7,7 @@ several instances need the Redis store.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import msgspec
 
@@ -33,6 +33,9 @@ class MemoryStore:
         # windows later. Kept as long here, not for ever: the writer names every batch, so a set
         # of all of them grew by one id per batch for the life of the process.
         self._stored: dict[int, set[str]] = {}
+        # Convex request id -> trace id, by window, the current and the previous one kept: the
+        # req: hashes of the Redis store (link_requests).
+        self._requests: dict[int, dict[str, str]] = {}
 
     display = "memory://"
     max_in_flight = 1  # a step never awaits: more in flight would change nothing
@@ -138,6 +141,19 @@ class MemoryStore:
         ]
         live.sort(reverse=True)
         return [summarize(t, self._lists[t], seen) for seen, t in live[:limit]]
+
+    async def link_requests(self, links: Mapping[str, str], now_ms: int) -> None:
+        window = now_ms // self._policy.window_ms
+        self._requests.setdefault(window, {}).update(links)
+        for old in [w for w in self._requests if w < window - 1]:
+            del self._requests[old]
+
+    async def traces_of_requests(self, request_ids: Sequence[str], now_ms: int) -> dict[str, str]:
+        window = now_ms // self._policy.window_ms
+        found: dict[str, str] = {}
+        for known in (self._requests.get(window - 1, {}), self._requests.get(window, {})):
+            found.update((r, known[r]) for r in request_ids if r in known)  # the newer wins
+        return found
 
     async def ping(self) -> None:
         return None

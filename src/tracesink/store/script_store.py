@@ -19,7 +19,7 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from tracesink.errors import StorageError
@@ -33,7 +33,7 @@ from tracesink.store.base import (
     recent_from_index,
     summarize,
 )
-from tracesink.store.keys import trace_of
+from tracesink.store.keys import requests_key, trace_of
 from tracesink.store.refusals import DropRun, RefusalMemory
 from tracesink.store.scripts import (
     DAY_MS,
@@ -113,6 +113,37 @@ class ScriptStore(ABC):
             for (trace_id, at), items in zip(ranked, map(_strings, lists), strict=True)
             if items  # the list is gone: expired or evicted
         ]
+
+    async def link_requests(self, links: Mapping[str, str], now_ms: int) -> None:
+        """Two commands (HSET, PEXPIRE) into the window's req: hash, which lives two windows: as
+        many fields at most as entries the global limit admits in a window."""
+        if not links:
+            return
+        policy = self._policy
+        key = requests_key(policy.key_prefix, now_ms // policy.window_ms)
+        fields = [part for link in links.items() for part in link]
+        with self._errors("remember Convex request ids"):
+            await self._commands([["HSET", key, *fields], ["PEXPIRE", key, 2 * policy.window_ms]])
+
+    async def traces_of_requests(self, request_ids: Sequence[str], now_ms: int) -> dict[str, str]:
+        """Two HMGETs in one round trip: this window's hash and the previous one's."""
+        if not request_ids:
+            return {}
+        policy = self._policy
+        window = now_ms // policy.window_ms
+        keys = [requests_key(policy.key_prefix, w) for w in (window - 1, window)]
+        with self._errors("look up Convex request ids"):
+            replies = await self._commands([["HMGET", key, *request_ids] for key in keys])
+        found: dict[str, str] = {}
+        for reply in replies:  # the newer window last: it wins
+            if not isinstance(reply, list) or len(reply) != len(request_ids):
+                raise StorageError("HMGET answered something other than one value per field")
+            found.update(
+                (r, t.decode())
+                for r, t in zip(request_ids, reply, strict=True)
+                if isinstance(t, bytes)
+            )
+        return found
 
     @abstractmethod
     async def _run(self, call: ScriptCall) -> object:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from tracesink.errors import StorageError
@@ -149,6 +149,12 @@ class SpoolingStore:
 
     async def recent_traces(self, limit: int, now_ms: int) -> list[TraceSummary]:
         return await self._store.recent_traces(limit, now_ms)
+
+    async def link_requests(self, links: Mapping[str, str], now_ms: int) -> None:
+        await self._store.link_requests(links, now_ms)
+
+    async def traces_of_requests(self, request_ids: Sequence[str], now_ms: int) -> dict[str, str]:
+        return await self._store.traces_of_requests(request_ids, now_ms)
 
     async def ping(self) -> None:
         await self._store.ping()

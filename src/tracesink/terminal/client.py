@@ -10,6 +10,7 @@ import os
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -28,6 +29,14 @@ class ServerClient:
         # The URL as every message shows it: a password or token in it (http://u:pass@…,
         # ?token=…) is masked; only the HTTP client holds it whole.
         self.url = mask_url(base)
+        if urlsplit(base).query or urlsplit(base).fragment or base.endswith(("?", "#")):
+            # Joined with a path, a base URL's query moves every request to the index page
+            # (GET /?x=y), whose answer no command can read.
+            raise TraceSinkError(
+                f"--url / TRACESINK_URL {self.url} has a ?query or #fragment: give the server's "
+                "base URL alone, like http://127.0.0.1:8787 (the read token goes in "
+                "TRACESINK_READ_TOKEN)"
+            )
         headers = {"user-agent": "tracesink-cli"}
         if token:
             headers["authorization"] = f"Bearer {token}"

@@ -6,6 +6,10 @@ on Redis, whether the write script is loaded (it loads itself on first use, so t
 not a problem); then the server at ``--url``: reachable, its health and its store, its clock
 against this one (entry ids and ``since`` cursors are times), and whether the read token is
 needed and right. One line per problem on stderr and exit 1; one ok line otherwise.
+
+``--url`` names a server elsewhere: this shell's ``TRACESINK_*`` settings are not that server's,
+so the configuration and store checks are skipped, and the store reported is the one the server
+names in its ``/health`` (masked there), with its state.
 """
 
 from __future__ import annotations
@@ -58,10 +62,12 @@ class Report:
 
 def run(args: argparse.Namespace) -> int:
     report = Report()
-    settings = _configuration(report)
-    if settings is not None:
-        asyncio.run(_store(report, settings))
-    _server(report, ServerClient.from_environment(args.url))
+    remote = args.url is not None
+    if not remote:
+        settings = _configuration(report)
+        if settings is not None:
+            asyncio.run(_store(report, settings))
+    _server(report, ServerClient.from_environment(args.url), remote)
     if args.json:
         print_json(report.checks)
     else:
@@ -120,7 +126,7 @@ async def _script(report: Report, url: str) -> None:
         report.note("script", "write_batch.lua is not loaded yet; the first write loads it")
 
 
-def _server(report: Report, client: ServerClient) -> None:
+def _server(report: Report, client: ServerClient, remote: bool = False) -> None:
     try:
         try:
             before = time.time()
@@ -130,6 +136,8 @@ def _server(report: Report, client: ServerClient) -> None:
             report.problem("server", str(client.unreachable(exc)))
             return
         status = health.json().get("status", "?") if health.content else "?"
+        if remote:
+            _server_store(report, health)
         if status == "ok":
             report.ok("server", f"{client.url} is healthy")
         else:
@@ -142,6 +150,22 @@ def _server(report: Report, client: ServerClient) -> None:
         _token(report, client)
     finally:
         client.close()
+
+
+def _server_store(report: Report, health: httpx.Response) -> None:
+    """The store of the server at ``--url``, as its /health names it."""
+    try:
+        answer = health.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict) or "store" not in answer:
+        report.problem("store", "the server's /health does not name its store")
+        return
+    store, error = answer["store"], answer.get("error")
+    if error:
+        report.problem("store", f"the server's store {store} fails: {error}")
+    else:
+        report.ok("store", f"the server's store {store} answers")
 
 
 def _clock(report: Report, response: httpx.Response, local_s: float) -> None:

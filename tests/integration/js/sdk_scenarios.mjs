@@ -114,6 +114,16 @@ const scenarios = {
     };
   },
 
+  async errorStacks() {
+    const log = sdk.createLogger({ endpoint: url, traceId: "js-stacks", flushIntervalMs: 0 });
+    const declined = new RangeError("card declined");
+    log.error("charge failed", declined);
+    log.error("charge failed again", { err: new TypeError("no card"), attempt: 2 });
+    log.error(new Error("the error itself"), { cause: declined });
+    log.info("no error here", { attempt: 3 });
+    return { flushed: (await log.flush()).sent };
+  },
+
   async hostile() {
     const circular = { name: "loop" };
     circular.self = circular;

@@ -3,6 +3,7 @@ and a 429's pause taken from it (over real HTTP, from a local server answering 4
 
 from __future__ import annotations
 
+import logging
 import threading
 from email.utils import formatdate
 
@@ -47,3 +48,34 @@ def test_a_429_pauses_for_retry_after_capped_by_max_pause() -> None:
         assert transport.post(b"{}") == Failed("rate_limited", 30)
         assert transport.post(b"{}") == Failed("rate_limited", 0)
         assert transport.post(b"{}") == Failed("rate_limited", 12)
+
+
+def test_problems_name_the_url_with_its_secrets_masked(capsys: pytest.CaptureFixture[str]) -> None:
+    """The handler reports a problem on stderr (and in last_error) naming its URL: a password
+    in it (http://u:pass@…) and a ?key=… are masked there, and in the error for a bad URL."""
+    from tests.support.redis_server import free_port
+    from tracesink.client import TraceSinkHandler
+
+    url = f"http://ada:hunter2-pw@127.0.0.1:{free_port()}"
+    handler = TraceSinkHandler(url, trace_id="masked", max_retries=0, timeout=2)
+    try:
+        handler.emit(logging.LogRecord("app", logging.INFO, __file__, 1, "hello", None, None))
+        handler.flush(10)
+    finally:
+        handler.close(10)
+    said = capsys.readouterr().err + str(handler.last_error)
+    assert "cannot reach http://ada:****@127.0.0.1:" in said
+    assert "hunter2-pw" not in said
+    problems: list[str] = []
+    with pytest.raises(ValueError, match="ftp://ada:\\*\\*\\*\\*@") as bad:
+        Transport(
+            "ftp://ada:hunter2-pw@host/logs?key=sk-123",
+            {},
+            timeout=1,
+            max_retries=0,
+            max_pause=1,
+            interrupted=threading.Event(),
+            on_problem=problems.append,
+        )
+    assert "hunter2-pw" not in str(bad.value)
+    assert "sk-123" not in str(bad.value)
