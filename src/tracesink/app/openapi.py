@@ -154,7 +154,7 @@ def openapi_document() -> dict[str, Any]:
                     "parameters": [TRACE_ID_PARAM, *ENTRY_FILTERS, ORDER_PARAM],
                     "responses": {
                         "200": json_content(TRACE, "the trace"),
-                        **errors(400, 401, 404, 503),
+                        **errors(400, 401, 404, 429, 503),
                     },
                 }
             },
@@ -182,7 +182,7 @@ def openapi_document() -> dict[str, Any]:
                             },
                             "traces",
                         ),
-                        **errors(400, 401, 503),
+                        **errors(400, 401, 429, 503),
                     },
                 }
             },

@@ -89,7 +89,9 @@ def errors(*codes: int) -> dict[str, Any]:
         404: "not found",
         408: "the body did not arrive within the read timeout",
         413: "the body (or batch) is larger than allowed",
-        503: "overloaded, store unreachable without a spool, or spool full; see Retry-After",
+        429: "the daily command budget is spent (TRACESINK_MAX_COMMANDS_PER_DAY); see Retry-After",
+        503: "overloaded, store unreachable without a spool, spool full, or every read slot "
+        "busy past the read deadline (`field`: read capacity); see Retry-After",
     }
     return {str(code): json_content(ERROR, reasons[code]) for code in codes}
 
@@ -292,6 +294,6 @@ def live_stream(summary: str, path_parameters: list[dict[str, Any]]) -> dict[str
                     "schema": {"type": "string"},
                 },
             ],
-            "responses": {"200": EVENT_STREAM, **errors(400, 401, 503)},
+            "responses": {"200": EVENT_STREAM, **errors(400, 401, 429, 503)},
         }
     }
