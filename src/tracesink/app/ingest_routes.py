@@ -13,12 +13,13 @@ from tracesink.app.http import Request, Response, json_response
 from tracesink.app.ratelimit_headers import retry_after_s
 from tracesink.app.state import AppState
 from tracesink.errors import ValidationError
-from tracesink.ingest.clock import ARRIVED_MS, CLOCK_PARAM, client_clock
+from tracesink.ingest.clock import CLOCK_PARAM, client_clock
 from tracesink.ingest.form import entry_from_form, is_form
 from tracesink.ingest.sender import Sender
 from tracesink.ingest.validate import decode_batch, decode_entry, prepare_entry
 from tracesink.limits import Decision
 from tracesink.model import PreparedEntry
+from tracesink.scope_keys import ARRIVED_MS
 
 QUEUED_NOTE = (
     "the store is unreachable: accepted entries are safely queued on disk and will be stored, "

@@ -22,7 +22,6 @@ from collections.abc import Mapping
 
 from tracesink.errors import ValidationError
 
-ARRIVED_MS = "tracesink.arrived_ms"  # scope key: when the request began to arrive (ms)
 CLOCK_HEADER = "x-client-clock"
 CLOCK_PARAM = "clock"
 CLOCK_RULE = "clock must be the sender's clock in milliseconds since the epoch (digits only)"

@@ -36,8 +36,7 @@ import httptools
 import msgspec
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from tracesink.app.streaming import STOP_ON_SHUTDOWN
-from tracesink.ingest.clock import ARRIVED_MS
+from tracesink.scope_keys import ARRIVED_MS, STOP_ON_SHUTDOWN
 from tracesink.server.joined_writes import HeadJoiningTransport
 
 SWEEP_EVERY_S = 0.25

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from tracesink.app.http import Message, Request, Scope
 from tracesink.app.ingest_routes import _sender
-from tracesink.ingest.clock import ARRIVED_MS, clock_offset
+from tracesink.ingest.clock import clock_offset
+from tracesink.scope_keys import ARRIVED_MS
 
 NOW = 1_795_946_400_000
 
