@@ -31,6 +31,8 @@ def test_a_drop_marker_sits_at_its_first_refusal() -> None:
     arrived = [entry("a", T0), entry("c", T0 + 10), marker, entry("b", T0 + 1)]
     assert names(event_order(arrived)) == ["a", "b", "dropped", "c"]
     assert event_key(marker) == iso_ms(T0 + 2)
+    rendered = {**marker, "first": iso_ms(T0 + 2)}  # as GET /logs shows it: the same place
+    assert event_key(rendered) == iso_ms(T0 + 2)
 
 
 def test_an_item_without_a_readable_time_stays_after_what_arrived_before_it() -> None:
