@@ -4,19 +4,21 @@
 // the entries' own times only when it is more than transit (>= 1 s) and less than a day.
 
 import { ValidationError } from "./errors.js";
+import { message } from "./messages.js";
+import { RULES } from "./rules.js";
 
-const CLOCK_HEADER = "x-client-clock";
-const CLOCK_RULE = "clock must be the sender's clock in milliseconds since the epoch (digits only)";
-const MIN_MS = 1000; // below a second an offset cannot be told from the request's transit time
-const MAX_MS = 86_400_000; // a clock a day or more off is broken: its entries keep their own time
-const LATEST_MS = 253402300800000;
+const CLOCK = RULES.clock; // names and bounds shared with the Python service (rules.json)
+const LATEST_MS = RULES.entry.max_timestamp_ms;
 const DIGITS = /^[0-9]{1,15}$/;
+export const SENT_FIELD = CLOCK.sent_field;
+export const OFFSET_FIELD = CLOCK.offset_field;
 
 // The clock a request carries (ms), or null; a malformed one is a 400 naming `clock`.
 export function clientClock(request) {
-  const raw = request.headers.get(CLOCK_HEADER) || new URL(request.url).searchParams.get("clock");
+  const raw =
+    request.headers.get(CLOCK.header) || new URL(request.url).searchParams.get(CLOCK.param);
   if (raw === null || raw === "") return null;
-  if (!DIGITS.test(raw.trim())) throw new ValidationError(CLOCK_RULE, "clock");
+  if (!DIGITS.test(raw.trim())) throw new ValidationError(message("clock"), CLOCK.param);
   return Number(raw.trim());
 }
 
@@ -24,7 +26,7 @@ export function clientClock(request) {
 export function clockOffset(clockMs, sentMs, nowMs) {
   if (clockMs === null || clockMs === undefined) return null;
   const offset = nowMs - clockMs;
-  if (Math.abs(offset) < MIN_MS || Math.abs(offset) >= MAX_MS) return null;
+  if (Math.abs(offset) < CLOCK.min_offset_ms || Math.abs(offset) >= CLOCK.max_offset_ms) return null;
   if (sentMs + offset < 0 || sentMs + offset >= LATEST_MS) return null;
   return offset;
 }

@@ -3,7 +3,7 @@
 // the same messages (msgspec's wording for type errors), the same stored JSON, key for key.
 // The levels, sizes, fields and messages are src/tracesink/rules.json's (through rules.js).
 
-import { clockOffset } from "./clock.js";
+import { OFFSET_FIELD, SENT_FIELD, clockOffset } from "./clock.js";
 import { ValidationError } from "./errors.js";
 import { rawElements, rawMembers } from "./json_raw.js";
 import { message as errorText } from "./messages.js";
@@ -310,7 +310,7 @@ export function prepareEntry(incoming, rules, sender, nowMs) {
   members.push(["timestamp", isoMs(offset === null ? sentMs : sentMs + offset)]);
   members.push(["received_at", isoMs(nowMs)]);
   // The sender's clock was off (clock.js): keep what it said, and by how much.
-  if (offset !== null) members.push(["sent_timestamp", isoMs(sentMs)], ["clock_offset_ms", offset]);
+  if (offset !== null) members.push([SENT_FIELD, isoMs(sentMs)], [OFFSET_FIELD, offset]);
   for (const name of AS_SENT) {
     if (incoming[name] !== undefined && incoming[name] !== null) members.push([name, incoming[name]]);
   }

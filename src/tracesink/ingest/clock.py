@@ -21,13 +21,16 @@ import re
 from collections.abc import Mapping
 
 from tracesink.errors import ValidationError
+from tracesink.rules import RULES, message
 
-CLOCK_HEADER = "x-client-clock"
-CLOCK_PARAM = "clock"
-CLOCK_RULE = "clock must be the sender's clock in milliseconds since the epoch (digits only)"
-MIN_MS = 1000  # below a second an offset cannot be told from the request's transit time
-MAX_MS = 86_400_000  # a clock a day or more off is broken: its entries keep their own time
-_LATEST_MS = 253402300800000  # year 10000, as for timestamps (ingest/validate.py)
+_CLOCK = RULES["clock"]  # names and bounds shared with the edge Worker (rules.json)
+CLOCK_HEADER: str = _CLOCK["header"]
+CLOCK_PARAM: str = _CLOCK["param"]
+MIN_MS: int = _CLOCK["min_offset_ms"]  # below, an offset cannot be told from transit time
+MAX_MS: int = _CLOCK["max_offset_ms"]  # from here on, a broken clock: entries keep their times
+SENT_FIELD: str = _CLOCK["sent_field"]  # the time the entry was sent with
+OFFSET_FIELD: str = _CLOCK["offset_field"]  # the correction applied
+_LATEST_MS: int = RULES["entry"]["max_timestamp_ms"]  # year 10000, as for timestamps
 _DIGITS = re.compile(r"[0-9]{1,15}")
 
 
@@ -37,7 +40,7 @@ def client_clock(headers: Mapping[str, str], query: str | None) -> int | None:
     if raw is None or raw == "":
         return None
     if not _DIGITS.fullmatch(raw.strip()):
-        raise ValidationError(CLOCK_RULE, field=CLOCK_PARAM)
+        raise ValidationError(message("clock"), field=CLOCK_PARAM)
     return int(raw)
 
 

@@ -15,7 +15,7 @@ import msgspec
 
 from tracesink.errors import ValidationError
 from tracesink.ids import new_id
-from tracesink.ingest.clock import clock_offset
+from tracesink.ingest.clock import OFFSET_FIELD, SENT_FIELD, clock_offset
 from tracesink.ingest.detect import system_label
 from tracesink.ingest.model import AS_SENT, IncomingEntry, KnownFieldsEntry
 from tracesink.ingest.nesting import DEPTH_REPORTED, check_depth, max_depth, too_deep
@@ -303,7 +303,7 @@ def prepare_entry(
     entry["timestamp"] = iso_ms(sent_ms if offset is None else sent_ms + offset)
     entry["received_at"] = iso_ms(now_ms)
     if offset is not None:  # the sender's clock was off: keep what it said, and by how much
-        entry.update(sent_timestamp=iso_ms(sent_ms), clock_offset_ms=offset)
+        entry[SENT_FIELD], entry[OFFSET_FIELD] = iso_ms(sent_ms), offset
     for name in AS_SENT:  # fields the rules file adds, stored as sent (ingest/model.py)
         if (value := getattr(incoming, name)) is not None:
             entry[name] = value
