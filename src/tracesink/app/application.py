@@ -38,6 +38,7 @@ from tracesink.app.read_routes import (
     get_traces,
 )
 from tracesink.app.refused_origins import RefusedOrigins
+from tracesink.app.sourcemap_routes import SOURCEMAPS_PREFIX, sourcemaps_route
 from tracesink.app.state import AppState
 from tracesink.app.static_routes import STATIC_PATHS, get_static
 from tracesink.app.throttled_log import ThrottledLog
@@ -90,6 +91,8 @@ async def index(state: AppState, request: Request) -> Response:
         return viewer_page(state)
     routes = [f"{method} {path}" for path, methods in ROUTES.items() for method in methods]
     routes.append(f"GET {TRACE_PATH_PREFIX}{{trace_id}}")
+    routes += [f"{m} {SOURCEMAPS_PREFIX}{{release}}" for m in ("GET", "POST")]
+    routes.append(f"PUT {SOURCEMAPS_PREFIX}{{release}}/{{map}}/{{chunk}}")
     return json_response(200, {"name": "tracesink", "version": __version__, "routes": routes})
 
 
@@ -118,6 +121,8 @@ INGEST_PATHS = STATIC_PATHS | frozenset(
     path for path, methods in ROUTES.items() if any(r.access == INGEST for r in methods.values())
 )
 TRACE_ROUTE = {"GET": Route(get_trace_or_live, READ)}  # /logs/{trace_id} and /logs/{trace_id}/live
+# /sourcemaps/{release}[/{map}/{chunk}]: the read token (or none on loopback), never an ingest key.
+SOURCEMAPS_ROUTE = {m: Route(sourcemaps_route, READ) for m in ("GET", "POST", "PUT")}
 
 
 class TraceSinkApp:
@@ -250,6 +255,8 @@ class TraceSinkApp:
             methods = ROUTES.get(path)
             if methods is None and path.startswith(TRACE_PATH_PREFIX) and path != TRACE_PATH_PREFIX:
                 methods = TRACE_ROUTE
+            elif methods is None and path.startswith(SOURCEMAPS_PREFIX):
+                methods = SOURCEMAPS_ROUTE
             if methods is None:
                 return error_response(404, f"no route {path}", "path")
             route = methods.get(method)

@@ -49,7 +49,8 @@ def trace_id_of(path: str) -> str:
 
 async def get_trace(state: AppState, request: Request) -> Response:
     """The trace, filtered by ``level``, ``system``, ``q`` and ``since`` (read_query.py), by
-    event time unless ``order=arrival`` (read_order.py).
+    event time unless ``order=arrival`` (read_order.py); ``resolve=1`` adds each stack's frames
+    through its release's source maps.
 
     ``count`` is what was returned, ``total`` what the trace holds; ``last_id`` is its newest
     entry's id (by arrival), the cursor for the next ``since`` even when the filter matched
@@ -78,6 +79,9 @@ async def get_trace(state: AppState, request: Request) -> Response:
         RENDER[item["kind"]](item) if item.get("kind") in RENDER else item
         for item in in_order(wanted.apply(items), order)
     ]
+    if request.query("resolve") in ("1", "true"):
+        # Source maps applied on read (sourcemaps/resolve.py); the raw stack stays.
+        await state.sourcemaps.resolver.resolve_entries(entries)
     content = {
         "trace_id": trace_id,
         "count": sum(1 for e in entries if "kind" not in e),

@@ -28,6 +28,11 @@ def add(commands: Any) -> None:
         "--relative", action="store_true", help="times as +seconds after the first entry"
     )
     add_url(parser)
+    parser.add_argument(
+        "--raw-stacks",
+        action="store_true",
+        help="stacks as sent, not through their release's source maps",
+    )
     shape = parser.add_mutually_exclusive_group()
     shape.add_argument("--json", action="store_true", help="the whole answer as one JSON document")
     shape.add_argument("--ndjson", action="store_true", help="one JSON entry per line")
@@ -37,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
     client = ServerClient.from_environment(args.url)
     try:
         params = {**filter_params(args), "order": args.order}
+        if not args.raw_stacks:
+            params["resolve"] = "1"
         trace = client.get_json(f"/logs/{args.trace_id}", params)
     finally:
         client.close()
