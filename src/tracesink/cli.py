@@ -1,7 +1,8 @@
 """``tracesink serve`` runs the service; ``tracesink check`` validates settings, reaches the store;
 ``tracesink dev`` runs it for development with a private redis-server (dev/);
 the terminal commands (``logs``, ``tail``, ``traces``, ``send``, ``doctor``, ``stats``) talk to a
-running instance over HTTP and live in ``terminal/``, one module each.
+running instance over HTTP and live in ``terminal/``, one module each; so does ``tracesink mcp``,
+the MCP server over stdio for coding agents (``terminal/mcp_command.py``, tools in ``agents/``).
 
 argparse stays (rather than click or typer): the serve flags are generated from
 ``config.OPTIONS``, which argparse takes as data without decorators, and it costs no dependency;
@@ -28,7 +29,7 @@ from tracesink.errors import ConfigurationError, TraceSinkError
 from tracesink.pipeline import policy_from
 from tracesink.server.run import serve
 from tracesink.store.diagnose import probe
-from tracesink.terminal import doctor, logs, send, sourcemaps, stats, tail, traces
+from tracesink.terminal import doctor, logs, mcp_command, send, sourcemaps, stats, tail, traces
 
 # Commands that talk to a running server, and ``dev`` (which runs one): each module adds its
 # parser and runs it.
@@ -37,6 +38,7 @@ TERMINAL_COMMANDS = {
     for module in (logs, tail, traces, send, doctor, stats, sourcemaps)
 }
 TERMINAL_COMMANDS["dev"] = dev
+TERMINAL_COMMANDS["mcp"] = mcp_command  # the MCP server over stdio (agents/)
 DESCRIPTION = (
     "A log sink for developers: browsers, backends and edge workers send logs to one HTTP "
     "endpoint, each entry with a trace_id; one read returns a trace's whole story."
