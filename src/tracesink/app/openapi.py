@@ -16,6 +16,7 @@ from tracesink.app.openapi_schemas import (
     LEVEL_PARAM,
     LIMITED,
     LOG_RECORD_FORM,
+    ORDER_PARAM,
     READ_SECURITY,
     SINCE_PARAM,
     STATIC_FILES,
@@ -150,9 +151,9 @@ def openapi_document() -> dict[str, Any]:
             },
             "/logs/{trace_id}": {
                 "get": {
-                    "summary": "A trace, oldest first, with drop markers in place",
+                    "summary": "A trace by event time (or arrival), with drop markers in place",
                     "security": READ_SECURITY,
-                    "parameters": [TRACE_ID_PARAM, *ENTRY_FILTERS, RESOLVE_PARAM],
+                    "parameters": [TRACE_ID_PARAM, *ENTRY_FILTERS, RESOLVE_PARAM, ORDER_PARAM],
                     "responses": {
                         "200": json_content(TRACE, "the trace"),
                         **errors(400, 401, 404, 429, 503),
