@@ -522,41 +522,38 @@ def test_an_item_no_reader_can_decode_shows_in_its_place(
         shot(page, "viewer-undecodable.png")
 
 
-def test_a_sender_clock_5_s_ahead_is_corrected_and_the_viewer_says_so(
-    service: Service, page: Page
+@pytest.mark.parametrize("ahead", [5000, -5000], ids=["ahead", "behind"])
+def test_a_sender_clock_5_s_off_is_corrected_and_the_viewer_says_so(
+    service: Service, page: Page, ahead: int
 ) -> None:
-    """A browser whose clock is 5 s ahead sends its clock with each request (``?clock=``): the
-    service corrects its entries' times, so its click reads before the backend work it caused
-    and its answer after it; each corrected row says "clock -4.9… s corrected" (5 s less the
-    transit), and so does the trace's header. (Uncorrected, the click would read 5 s after the
-    backend.)"""
-    ahead = 5000
+    """A browser whose clock is 5 s ahead (or behind) sends its clock with each request
+    (``?clock=``): the service corrects its entries' times, so its click reads before the
+    backend work it caused and its answer after it; each corrected row says by how much
+    ("clock -4.9… s corrected": 5 s less the transit), and so does the trace's header.
+    (Uncorrected, the click would read 5 s after the backend, or the answer 5 s before it.)"""
+    trace_id = f"skew-{'ahead' if ahead > 0 else 'behind'}"
 
     def browser(message: str) -> None:
         now = int(time.time() * 1000)
-        body = [
-            {
-                "trace_id": "skew-1",
-                "message": message,
-                "system": "browser",
-                "timestamp": now + ahead,
-            }
-        ]
+        body = [{"trace_id": trace_id, "message": message, "system": "browser"}]
+        body[0]["timestamp"] = now + ahead
         answer = httpx.post(f"{service.url}/logs?clock={now + ahead}", json=body, timeout=10)
         assert answer.status_code == 200, answer.text
 
     browser("page: pay clicked")
-    assert log(service, trace_id="skew-1", message="backend: charging", system="worker").is_success
+    assert log(service, trace_id=trace_id, message="backend: charging", system="worker").is_success
     browser("page: showing the receipt")
-    page.goto(f"{service.url}/#/trace/skew-1")
+    page.goto(f"{service.url}/#/trace/{trace_id}")
     rows = page.locator("#entries li.entry")
     expect(rows.locator(".message")).to_have_text(
         ["page: pay clicked", "backend: charging", "page: showing the receipt"]
     )
-    corrected = re.compile(r"clock -[345]\.\d{3} s corrected")  # 5 s less the transit
+    sign = "-" if ahead > 0 else r"\+"
+    corrected = re.compile(rf"clock {sign}[3-6]\.\d{{3}} s corrected")  # 5 s and the transit
     expect(rows.nth(0).locator(".hints")).to_have_text(corrected)
+    expect(rows.nth(2).locator(".hints")).to_have_text(corrected)
     expect(rows.nth(1).locator(".hints")).to_have_count(0)  # the backend's own clock: as is
     expect(page.locator("#trace-meta")).to_contain_text(re.compile(r"browser " + corrected.pattern))
     rows.nth(0).locator("summary").click()
     expect(rows.nth(0).locator(".more")).to_contain_text("by a clock that was off")
-    shot(page, "viewer-clock.png")
+    shot(page, f"viewer-clock-{'ahead' if ahead > 0 else 'behind'}.png")
