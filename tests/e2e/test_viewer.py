@@ -535,8 +535,8 @@ def test_a_sender_clock_5_s_off_is_corrected_and_the_viewer_says_so(
 
     def browser(message: str) -> None:
         now = int(time.time() * 1000)
-        body = [{"trace_id": trace_id, "message": message, "system": "browser"}]
-        body[0]["timestamp"] = now + ahead
+        entry: dict[str, Any] = {"trace_id": trace_id, "message": message, "system": "browser"}
+        body = [entry | {"timestamp": now + ahead}]  # stamped by the clock that is off
         answer = httpx.post(f"{service.url}/logs?clock={now + ahead}", json=body, timeout=10)
         assert answer.status_code == 200, answer.text
 
