@@ -31,6 +31,7 @@ from tracesink.app.openapi_schemas import (
     live_stream,
 )
 from tracesink.app.openapi_sourcemaps import RESOLVE_PARAM, SOURCEMAP_PATHS
+from tracesink.app.viewer_routes import VIEWER_ASSETS
 
 
 def openapi_document() -> dict[str, Any]:
@@ -245,8 +246,13 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": json_content({"type": "object"}, "an index")},
                 }
             },
-            "/viewer/viewer.js": asset("The viewer's script", "text/javascript"),
-            "/viewer/viewer.css": asset("The viewer's stylesheet", "text/css"),
+            **{
+                path: asset("The viewer's stylesheet", "text/css")
+                if path.endswith(".css")
+                else asset("A module of the viewer's script", "text/javascript")
+                for path in VIEWER_ASSETS
+            },
+            "/favicon.ico": asset("The viewer's icon", "image/x-icon"),
             "/health": {
                 "get": {
                     "summary": "ok, degraded (spooling) or unavailable",

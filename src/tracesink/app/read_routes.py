@@ -113,6 +113,7 @@ async def get_traces(state: AppState, request: Request) -> Response:
             "levels": s.levels,
             "last_id": s.last_id,
             "last_seen": iso_ms(s.last_seen_ms),
+            "preview": s.preview,
         }
         for s in summaries
         if wanted.matches(s)
