@@ -9,11 +9,12 @@ from tracesink import __version__
 from tracesink.app.http import Request, Response, error_response, json_response
 from tracesink.app.pin_stats import pin_stats
 from tracesink.app.query import bounded_int
-from tracesink.app.read_query import entry_filter, trace_filter
+from tracesink.app.read_query import entry_filter, order_of, trace_filter
 from tracesink.app.state import AppState
 from tracesink.errors import ValidationError
 from tracesink.ingest.trace_context import TRACE_ID, TRACE_ID_RULE
 from tracesink.limits import LIMIT_LEVELS
+from tracesink.read_order import in_order
 from tracesink.store.items import decode_items, is_entry
 from tracesink.times import iso_ms
 
@@ -48,13 +49,16 @@ def trace_id_of(path: str) -> str:
 
 
 async def get_trace(state: AppState, request: Request) -> Response:
-    """The trace, filtered by ``level``, ``system``, ``q`` and ``since`` (read_query.py);
-    ``resolve=1`` adds each stack's frames through its release's source maps.
+    """The trace, filtered by ``level``, ``system``, ``q`` and ``since`` (read_query.py), by
+    event time unless ``order=arrival`` (read_order.py); ``resolve=1`` adds each stack's frames
+    through its release's source maps.
 
     ``count`` is what was returned, ``total`` what the trace holds; ``last_id`` is its newest
-    entry's id, the cursor for the next ``since`` even when the filter matched nothing."""
+    entry's id (by arrival), the cursor for the next ``since`` even when the filter matched
+    nothing."""
     trace_id = trace_id_of(request.path)
     wanted = entry_filter(request)
+    order = order_of(request)
     pipeline = state.pipeline
     record = await pipeline.store.read_trace(trace_id, pipeline.now_ms())
     if record is None:
@@ -74,7 +78,7 @@ async def get_trace(state: AppState, request: Request) -> Response:
             last_id = max(last_id or "", str(item.get("id", ""))) or None
     entries = [
         RENDER[item["kind"]](item) if item.get("kind") in RENDER else item
-        for item in wanted.apply(items)
+        for item in in_order(wanted.apply(items), order)
     ]
     if request.query("resolve") in ("1", "true"):
         # Source maps applied on read (sourcemaps/resolve.py); the raw stack stays.
@@ -84,6 +88,7 @@ async def get_trace(state: AppState, request: Request) -> Response:
         "count": sum(1 for e in entries if "kind" not in e),
         "total": total,
         "last_id": last_id,
+        "order": order,
         "entries": entries,
         "expires_at": iso_ms(record.expires_at_ms) if record.expires_at_ms is not None else None,
         "dropped": {"total": sum(dropped.values()), **dropped},
@@ -110,6 +115,7 @@ async def get_traces(state: AppState, request: Request) -> Response:
             "levels": s.levels,
             "last_id": s.last_id,
             "last_seen": iso_ms(s.last_seen_ms),
+            "preview": s.preview,
             # Only on a pinned trace: listed after its hour, until the pin ends.
             **({"pinned_until": iso_ms(s.pinned_until_ms)} if s.pinned_until_ms else {}),
         }
