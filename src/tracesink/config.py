@@ -74,6 +74,12 @@ class Settings:
     sourcemaps_releases: int = 5  # releases kept; the least recently uploaded go first
     sourcemaps_ttl_s: int = 30 * 24 * 3600  # a release's maps expire after its last upload
     mcp_allowed_hosts: tuple[str, ...] = ()  # Host values /mcp answers beyond loopback
+    # Pins (docs/reading.md, "Pinning a trace"): a week by default, a month at most, 100 of them
+    # and 64 MiB of traces in all, so that pins cannot hold a database's memory for ever.
+    pin_s: int = 7 * 86_400
+    max_pin_s: int = 30 * 86_400
+    max_pins: int = 100
+    max_pin_bytes: int = 64 * 1024 * 1024
     # How the user named each setting they gave (a flag or a variable), for messages; not a setting.
     given_as: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -414,6 +420,29 @@ OPTIONS: tuple[Option, ...] = (
         "how long a release's source maps are kept after its last upload (30 days)",
     ),
     Option(
+        "pin_s",
+        values.positive_int,
+        "how long `tracesink pin ID` and `POST /logs/{id}/pin` keep a trace when no `for` is "
+        "given, in seconds (7 days); at most `TRACESINK_MAX_PIN_S` (see "
+        '[Reading](reading.md), "Pinning a trace")',
+    ),
+    Option(
+        "max_pin_s",
+        values.positive_int,
+        "the longest pin accepted, in seconds (30 days); a longer `for` is refused (400)",
+    ),
+    Option(
+        "max_pins",
+        values.positive_int,
+        "how many traces may be pinned at once; a pin beyond is refused (409)",
+    ),
+    Option(
+        "max_pin_bytes",
+        values.positive_int,
+        "how many bytes the pinned traces may hold together, each measured when pinned "
+        "(64 MiB); a pin beyond is refused (409)",
+    ),
+    Option(
         "mcp_allowed_hosts",
         values.hosts,
         "`Host` values `/mcp` answers besides loopback (`logs.example.com`, `10.0.0.5:8787`, "
@@ -500,6 +529,11 @@ def _checked(settings: Settings) -> Settings:
         raise ConfigurationError(
             f"{name('global_limit')} x {name('window_s')} is too large "
             f"({settings.global_limit} x {settings.window_s}); keep it below 9e12"
+        )
+    if settings.pin_s > settings.max_pin_s:
+        raise ConfigurationError(
+            f"{name('pin_s')} ({settings.pin_s}) is longer than {name('max_pin_s')} "
+            f"({settings.max_pin_s}): a pin's default may not pass its maximum"
         )
     if not settings.is_loopback and settings.read_token is None and not settings.insecure:
         raise ConfigurationError(

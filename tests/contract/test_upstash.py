@@ -355,12 +355,13 @@ async def test_usage_counts_the_commands_received_plus_the_scripts_inner_calls(
     await store.ping()
     stats = await raw_redis.info("commandstats")
     calls = {name.removeprefix("cmdstat_"): v["calls"] for name, v in stats.items()}
-    sent_over_rest = ("evalsha", "lrange", "pttl", "hgetall", "ping")
+    sent_over_rest = ("evalsha", "lrange", "pttl", "get", "hgetall", "ping")
     ours = ("info", "config|resetstat")  # the test's own
     inner = sum(n for name, n in calls.items() if name not in (*sent_over_rest, *ours))
     assert upstash_server.commands_received == sum(calls.get(name, 0) for name in sent_over_rest)
-    # 2 EVALSHA; LRANGE + PTTL; HGETALL of two window hashes + LRANGE of warm-up, a, b, c; PING
-    assert upstash_server.commands_received == 2 + 2 + (2 + 4) + 1
+    # 2 EVALSHA; LRANGE + PTTL + GET of the pin; HGETALL of two window hashes and of the pins'
+    # index + LRANGE of warm-up, a, b, c; PING
+    assert upstash_server.commands_received == 2 + 3 + (3 + 4) + 1
     assert store.usage.commands - before == upstash_server.commands_received + inner
 
 

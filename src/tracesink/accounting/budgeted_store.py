@@ -16,6 +16,7 @@ from tracesink.errors import BudgetSpent
 from tracesink.limits import Decision
 from tracesink.model import PreparedEntry
 from tracesink.store.base import Store, TraceRecord, TraceSummary, Usage
+from tracesink.store.pinning import Pin, PinBounds, PinOutcome
 
 
 class BudgetedStore:
@@ -73,6 +74,18 @@ class BudgetedStore:
     async def recent_traces(self, limit: int, now_ms: int) -> list[TraceSummary]:
         self.check()
         return await self._store.recent_traces(limit, now_ms)
+
+    async def pin(self, trace_id: str, until_ms: int, now_ms: int, bounds: PinBounds) -> PinOutcome:
+        self.check()
+        return await self._store.pin(trace_id, until_ms, now_ms, bounds)
+
+    async def unpin(self, trace_id: str, now_ms: int) -> bool:
+        self.check()
+        return await self._store.unpin(trace_id, now_ms)
+
+    async def pins(self, now_ms: int) -> list[Pin]:
+        self.check()
+        return await self._store.pins(now_ms)
 
     async def link_requests(self, links: Mapping[str, str], now_ms: int) -> None:
         # Ingest's own commands: its callers stop them at ingest's share of the budget.

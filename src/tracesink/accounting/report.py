@@ -128,6 +128,12 @@ def render(stats: dict[str, Any]) -> str:
         )
     if "spool" in stats:
         lines.append(f"spool      {stats['spool']['entries']} entries waiting")
+    pins = stats.get("pins", {})
+    if "count" in pins:
+        lines.append(
+            f"pins       {pins['count']} of {pins['max_pins']}, {pins['bytes']} of "
+            f"{pins['max_bytes']} bytes (~${pins['storage_usd_month']:.4f} a month stored)"
+        )
     return "\n".join(lines)
 
 

@@ -32,6 +32,7 @@ from tracesink.app.mcp_mount import MCP_PATH, McpMount
 from tracesink.app.metrics import get_metrics
 from tracesink.app.openapi import openapi_document
 from tracesink.app.otlp_routes import post_otlp_logs
+from tracesink.app.pin_routes import delete_pin, is_pin_path, post_pin
 from tracesink.app.read_routes import (
     TRACE_PATH_PREFIX,
     get_health,
@@ -123,6 +124,8 @@ INGEST_PATHS = STATIC_PATHS | frozenset(
     path for path, methods in ROUTES.items() if any(r.access == INGEST for r in methods.values())
 )
 TRACE_ROUTE = {"GET": Route(get_trace_or_live, READ)}  # /logs/{trace_id} and /logs/{trace_id}/live
+# /logs/{trace_id}/pin: a reader's decision (and the database's memory), so the read guard.
+PIN_ROUTE = {"POST": Route(post_pin, READ), "DELETE": Route(delete_pin, READ)}
 # /sourcemaps/{release}[/{map}/{chunk}]: the read token (or none on loopback), never an ingest key.
 SOURCEMAPS_ROUTE = {m: Route(sourcemaps_route, READ) for m in ("GET", "POST", "PUT")}
 
@@ -283,7 +286,7 @@ class TraceSinkApp:
         try:
             methods = ROUTES.get(path)
             if methods is None and path.startswith(TRACE_PATH_PREFIX) and path != TRACE_PATH_PREFIX:
-                methods = TRACE_ROUTE
+                methods = PIN_ROUTE if is_pin_path(path) else TRACE_ROUTE
             elif methods is None and path.startswith(SOURCEMAPS_PREFIX):
                 methods = SOURCEMAPS_ROUTE
             if methods is None:

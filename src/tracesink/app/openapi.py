@@ -17,6 +17,7 @@ from tracesink.app.openapi_schemas import (
     LIMITED,
     LOG_RECORD_FORM,
     ORDER_PARAM,
+    PIN,
     READ_SECURITY,
     SINCE_PARAM,
     STATIC_FILES,
@@ -187,6 +188,35 @@ def openapi_document() -> dict[str, Any]:
                         **errors(400, 401, 429, 503),
                     },
                 }
+            },
+            "/logs/{trace_id}/pin": {
+                "post": {
+                    "summary": "Keep a trace past the TTL (a pinned trace's pin is replaced)",
+                    "security": READ_SECURITY,
+                    "parameters": [
+                        TRACE_ID_PARAM,
+                        {
+                            "name": "for",
+                            "in": "query",
+                            "required": False,
+                            "description": "7d, 12h, 30m, 90s or seconds (TRACESINK_PIN_S)",
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                    "responses": {
+                        "200": json_content(PIN, "the pin"),
+                        **errors(400, 401, 404, 409, 413, 429, 503),
+                    },
+                },
+                "delete": {
+                    "summary": "End a trace's pin: its normal expiry again",
+                    "security": READ_SECURITY,
+                    "parameters": [TRACE_ID_PARAM],
+                    "responses": {
+                        "200": json_content({"type": "object"}, "unpinned"),
+                        **errors(400, 401, 404, 429, 503),
+                    },
+                },
             },
             "/logs/{trace_id}/live": live_stream(
                 "New entries of one trace, live", [TRACE_ID_PARAM]

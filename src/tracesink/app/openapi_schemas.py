@@ -90,7 +90,8 @@ def errors(*codes: int) -> dict[str, Any]:
         403: "the origin is not allowed, or the route is off (Convex: no secret set)",
         404: "not found",
         408: "the body did not arrive within the read timeout",
-        409: "a release already has another source map for that file (a rebuilt bundle)",
+        409: "a bound or a conflict: a pin past TRACESINK_MAX_PINS or TRACESINK_MAX_PIN_BYTES "
+        "(`field` names it), or a release's other source map for that file (a rebuilt bundle)",
         413: "the body (or batch) is larger than allowed",
         429: "the daily command budget is spent (TRACESINK_MAX_COMMANDS_PER_DAY); see Retry-After",
         503: "overloaded, store unreachable without a spool, spool full, or every read slot "
@@ -215,6 +216,19 @@ TRACE: dict[str, Any] = {
         "expires_at": {"type": ["string", "null"]},
         "dropped": {"type": "object"},
         "trimmed": {"type": "integer"},
+        "pinned_until": {"type": ["string", "null"]},
+    },
+}
+
+PIN: dict[str, Any] = {
+    "type": "object",
+    "required": ["trace_id", "pinned_until", "pinned_at", "bytes", "expires_at"],
+    "properties": {
+        "trace_id": {"type": "string"},
+        "pinned_until": {"type": "string"},
+        "pinned_at": {"type": "string"},
+        "bytes": {"type": "integer"},
+        "expires_at": {"type": "string"},
     },
 }
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from tracesink import __version__
 from tracesink.app.http import Request, Response, error_response, json_response
+from tracesink.app.pin_stats import pin_stats
 from tracesink.app.query import bounded_int
 from tracesink.app.read_query import entry_filter, order_of, trace_filter
 from tracesink.app.state import AppState
@@ -92,6 +93,7 @@ async def get_trace(state: AppState, request: Request) -> Response:
         "expires_at": iso_ms(record.expires_at_ms) if record.expires_at_ms is not None else None,
         "dropped": {"total": sum(dropped.values()), **dropped},
         "trimmed": trimmed,  # the oldest items gone: the list outgrew its cap
+        "pinned_until": iso_ms(record.pinned_until_ms) if record.pinned_until_ms else None,
     }
     return json_response(200, content)
 
@@ -114,6 +116,8 @@ async def get_traces(state: AppState, request: Request) -> Response:
             "last_id": s.last_id,
             "last_seen": iso_ms(s.last_seen_ms),
             "preview": s.preview,
+            # Only on a pinned trace: listed after its hour, until the pin ends.
+            **({"pinned_until": iso_ms(s.pinned_until_ms)} if s.pinned_until_ms else {}),
         }
         for s in summaries
         if wanted.matches(s)
@@ -147,4 +151,5 @@ async def get_health(state: AppState, request: Request) -> Response:
 
 
 async def get_stats(state: AppState, request: Request) -> Response:
-    return json_response(200, state.pipeline.stats())
+    pins = await pin_stats(state)  # from the store (one HGETALL), first: the usage counts it
+    return json_response(200, {**state.pipeline.stats(), "pins": pins})

@@ -23,6 +23,7 @@ import msgspec
 from tracesink.limits import LIMIT_LEVELS, Decision
 from tracesink.model import MANUAL, PreparedEntry
 from tracesink.store.items import decode_items, is_entry
+from tracesink.store.pinning import Pin, PinBounds, PinOutcome
 from tracesink.trace_preview import preview_of
 
 
@@ -60,6 +61,7 @@ class TraceRecord:
 
     items: list[bytes]
     expires_at_ms: int | None
+    pinned_until_ms: int | None = None  # the end of its pin, when pinned (store/pinning.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,7 @@ class TraceSummary:
     levels: dict[str, int] = field(default_factory=dict, compare=False)  # entries per level
     last_id: str | None = field(default=None, compare=False)  # the greatest entry id
     preview: str | None = field(default=None, compare=False)  # trace_preview.py
+    pinned_until_ms: int | None = None  # the end of its pin, when pinned
 
 
 class Store(Protocol):
@@ -124,7 +127,21 @@ class Store(Protocol):
         """The traces ``link_requests`` remembered for those of ``request_ids`` it knows."""
         ...
 
-    async def recent_traces(self, limit: int, now_ms: int) -> list[TraceSummary]: ...
+    async def recent_traces(self, limit: int, now_ms: int) -> list[TraceSummary]:
+        """Traces admitted within the TTL, newest first, then pinned ones older than that."""
+        ...
+
+    async def pin(self, trace_id: str, until_ms: int, now_ms: int, bounds: PinBounds) -> PinOutcome:
+        """Keep the trace until ``until_ms`` (replacing a pin it has), within ``bounds``."""
+        ...
+
+    async def unpin(self, trace_id: str, now_ms: int) -> bool:
+        """End the trace's pin (its normal expiry back); False when it was not pinned."""
+        ...
+
+    async def pins(self, now_ms: int) -> list[Pin]:
+        """Every live pin, the one ending last first."""
+        ...
 
     async def ping(self) -> None: ...
 

@@ -33,10 +33,8 @@ COUNTERS = KEY_KINDS["counters"]  # HASH  one fixed window's counters; tag SHARE
 DAY = KEY_KINDS["day"]  # STRING  the day's shared command count; tag SHARED, tail :{day}
 REQUESTS = KEY_KINDS["requests"]  # HASH  Convex request id -> trace id, one per window; tag SHARED
 SHARED = SHARED_TAG  # the tag of every key one script call touches besides the trace lists
-
-# Reserved for later issues, with their shapes (docs/keys.md): never written yet.
-PIN = KEY_KINDS["pin"]  # a pinned trace's pin; tag: the trace id (its list's slot)
-PINS = KEY_KINDS["pins"]  # the bounded index of pins; tag SHARED
+PIN = KEY_KINDS["pin"]  # STRING  a pinned trace's pin end (ms); tag: the trace id (its list's slot)
+PINS = KEY_KINDS["pins"]  # HASH  every pin: trace id -> until:bytes:pinned at; tag SHARED
 # Source maps (sourcemaps/storage.py): a release's index, its maps' chunks, the releases kept.
 MAPS = KEY_KINDS["maps"]  # HASH  a release's index of source maps; tag: the release
 MAP = KEY_KINDS[
@@ -59,7 +57,7 @@ KINDS: dict[str, tuple[str, str]] = {
     REQUESTS: (SHARED, f":{_NUMBER}"),
     RELEASES: (SHARED, ""),
 }
-IN_USE = (TRACE, COUNTERS, DAY, REQUESTS, MAPS, MAP, RELEASES)  # the kinds this version writes
+IN_USE = (TRACE, COUNTERS, DAY, REQUESTS, PIN, PINS, MAPS, MAP, RELEASES)  # the kinds written
 
 assert not any(a != b and a.endswith(b) for a in KINDS for b in KINDS), "a kind ends another"
 assert not any(c in "{}" for kind in KINDS for c in kind), "a kind holds a brace"
@@ -82,6 +80,16 @@ def day_key(prefix: str, day: int) -> str:
 def requests_key(prefix: str, window: int) -> str:
     """Window ``window``'s map of Convex request ids to the trace ids their lines named."""
     return f"{prefix}{REQUESTS}{{{SHARED}}}:{window}"
+
+
+def pin_key(prefix: str, trace_id: str) -> str:
+    """The end of a trace's pin: beside its list, in its Cluster slot."""
+    return f"{prefix}{PIN}{{{trace_id}}}"
+
+
+def pins_key(prefix: str) -> str:
+    """The index of every pin, for their bounds, /traces and /stats."""
+    return f"{prefix}{PINS}{{{SHARED}}}"
 
 
 def maps_key(prefix: str, release: str) -> str:

@@ -8,6 +8,7 @@ several instances need the Redis store.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import msgspec
 
@@ -15,6 +16,7 @@ from tracesink.limits import Decision, LocalCounters, Policy
 from tracesink.model import PreparedEntry
 from tracesink.store.base import TraceRecord, TraceSummary, Usage, new_marker, summarize, trim
 from tracesink.store.items import decode_item
+from tracesink.store.pinning import Pin, PinBounds, PinOutcome, PinStatus
 
 SWEEP_EVERY_MS = 60_000
 
@@ -25,7 +27,8 @@ class MemoryStore:
         self._counters = LocalCounters(policy)
         self.usage = Usage()  # no commands: nothing leaves the process
         self._lists: dict[str, list[bytes]] = {}  # oldest first
-        self._expires_ms: dict[str, int] = {}
+        self._expires_ms: dict[str, int] = {}  # the normal expiry: ttl after the last write
+        self._pins: dict[str, Pin] = {}  # a pinned trace lives to the later of the two
         self._last_seen_ms: dict[str, int] = {}
         self._swept_ms = 0
         # Ids of batches stored, by the window they were written in, so a replay is recognised:
@@ -93,11 +96,19 @@ class MemoryStore:
         for window in [w for w in self._stored if w < oldest_kept]:
             del self._stored[window]
 
+    def _ends(self, trace_id: str) -> int | None:
+        """When the trace's list expires (None: it has none): as pin.lua sets it, the later of
+        its normal expiry and its pin's end."""
+        ends = self._expires_ms.get(trace_id)
+        pin = self._pins.get(trace_id)
+        return ends if ends is None or pin is None else max(ends, pin.until_ms)
+
     def _has_list(self, trace_id: str, now_ms: int) -> bool:
-        return self._expires_ms.get(trace_id, now_ms) > now_ms
+        return (self._ends(trace_id) or now_ms) > now_ms
 
     def _live_list(self, trace_id: str, now_ms: int) -> list[bytes]:
-        if self._expires_ms.get(trace_id, now_ms + 1) <= now_ms:
+        ends = self._ends(trace_id)
+        if ends is not None and ends <= now_ms:
             self._forget(trace_id)
         return self._lists.setdefault(trace_id, [])
 
@@ -116,32 +127,68 @@ class MemoryStore:
         self._lists.pop(trace_id, None)
         self._expires_ms.pop(trace_id, None)
         self._last_seen_ms.pop(trace_id, None)
+        self._pins.pop(trace_id, None)
 
     def _sweep(self, now_ms: int) -> None:
         """Drop expired traces, at most once a minute."""
         if now_ms - self._swept_ms < SWEEP_EVERY_MS:
             return
         self._swept_ms = now_ms
-        for trace_id in [t for t, at in self._expires_ms.items() if at <= now_ms]:
+        for trace_id in [t for t in self._expires_ms if (self._ends(t) or 0) <= now_ms]:
             self._forget(trace_id)
 
     async def read_trace(self, trace_id: str, now_ms: int) -> TraceRecord | None:
-        expires = self._expires_ms.get(trace_id)
+        expires = self._ends(trace_id)
         if expires is None or expires <= now_ms:
             return None
-        return TraceRecord(list(self._lists[trace_id]), expires)
+        return TraceRecord(
+            list(self._lists[trace_id]), expires, self._pinned_until(trace_id, now_ms)
+        )
+
+    def _pinned_until(self, trace_id: str, now_ms: int) -> int | None:
+        pin = self._pins.get(trace_id)
+        return pin.until_ms if pin is not None and pin.until_ms > now_ms else None
+
+    async def pin(self, trace_id: str, until_ms: int, now_ms: int, bounds: PinBounds) -> PinOutcome:
+        if not self._has_list(trace_id, now_ms):
+            return PinOutcome(PinStatus.NO_TRACE)
+        others = [p for p in await self.pins(now_ms) if p.trace_id != trace_id]
+        size = sum(map(len, self._lists[trace_id]))
+        if len(others) + 1 > bounds.max_pins:
+            return PinOutcome(PinStatus.TOO_MANY, held=len(others))
+        held_bytes = sum(p.bytes for p in others)
+        if held_bytes + size > bounds.max_bytes:
+            return PinOutcome(PinStatus.TOO_LARGE, size, held_bytes)
+        self._pins[trace_id] = Pin(trace_id, until_ms, size, now_ms)
+        return PinOutcome(PinStatus.PINNED, size, expires_at_ms=self._ends(trace_id) or until_ms)
+
+    async def unpin(self, trace_id: str, now_ms: int) -> bool:
+        pin = self._pins.pop(trace_id, None)
+        return pin is not None and pin.until_ms > now_ms
+
+    async def pins(self, now_ms: int) -> list[Pin]:
+        for trace_id in [t for t, p in self._pins.items() if p.until_ms <= now_ms]:
+            del self._pins[trace_id]  # ended: the trace keeps its normal expiry
+        return sorted(self._pins.values(), key=lambda p: (p.until_ms, p.trace_id), reverse=True)
 
     async def recent_traces(self, limit: int, now_ms: int) -> list[TraceSummary]:
         # Listed while the last admission is within the TTL, as the Redis index does; a trace
         # kept alive by refusals alone drops out of the list (it is still readable by id).
+        # A pinned trace stays listed after that, after every unpinned one (it is older).
         oldest = now_ms - self._policy.ttl_ms
         live = [
             (seen, trace_id)
             for trace_id, seen in self._last_seen_ms.items()
-            if seen > oldest and self._expires_ms.get(trace_id, 0) > now_ms
+            if (seen > oldest or self._pinned_until(trace_id, now_ms))
+            and (self._ends(trace_id) or 0) > now_ms
         ]
         live.sort(reverse=True)
-        return [summarize(t, self._lists[t], seen) for seen, t in live[:limit]]
+        return [
+            replace(
+                summarize(t, self._lists[t], seen), pinned_until_ms=self._pinned_until(t, now_ms)
+            )
+            for seen, t in live[:limit]
+        ]
 
     async def link_requests(self, links: Mapping[str, str], now_ms: int) -> None:
         window = now_ms // self._policy.window_ms

@@ -21,6 +21,7 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 
 from tracesink.errors import ReadsBusy, StorageError
 from tracesink.limits import Decision, Policy
@@ -35,7 +36,16 @@ from tracesink.store.base import (
 )
 from tracesink.store.day_count import count_day_call, day_count_reply
 from tracesink.store.keys import requests_key, trace_of
+from tracesink.store.pinning import Pin, PinBounds, PinOutcome, parse_index
 from tracesink.store.refusals import DropRun, RefusalMemory
+from tracesink.store.script_pins import (
+    last_written_ms,
+    pin_call,
+    pin_key,
+    pin_outcome,
+    pin_reply,
+    pins_key,
+)
 from tracesink.store.scripts import (
     DAY_MS,
     ScriptCall,
@@ -129,38 +139,88 @@ class ScriptStore(ABC):
     async def read_trace(self, trace_id: str, now_ms: int) -> TraceRecord | None:
         key = logs_key(self._policy, trace_id)
         await self.flush_drops(trace_id)  # this instance's drops not written yet: show them
+        pin = pin_key(self._policy, trace_id)  # its list's slot: one pipeline on a Cluster too
         async with self._read_slot():
             with self._errors("read a trace"):
-                items, pttl = await self._commands([["LRANGE", key, 0, -1], ["PTTL", key]])
+                items, pttl, pinned = await self._commands(
+                    [["LRANGE", key, 0, -1], ["PTTL", key], ["GET", pin]]
+                )
         listed, ttl = _strings(items), _integer(pttl)
         if not listed or ttl == -2:  # -2: expired between the two commands
             return None
         listed.reverse()  # stored newest first
-        return TraceRecord(listed, now_ms + ttl if ttl >= 0 else None)
+        until = int(pinned) if isinstance(pinned, bytes) and pinned.isdigit() else None
+        return TraceRecord(listed, now_ms + ttl if ttl >= 0 else None, until)
 
     async def recent_traces(self, limit: int, now_ms: int) -> list[TraceSummary]:
         if limit <= 0:
             return []
         fields: list[tuple[bytes, bytes]] = []
         ranked: list[tuple[str, int]] = []
+        # The pins' index rides with the first request: pinned traces stay listed after the
+        # TTL, after every trace the window hashes list (they are older).
+        pin_index: list[tuple[bytes, bytes]] | None = None
         async with self._read_slot():
             with self._errors("list recent traces"):
                 for chunk in index_keys(self._policy, now_ms):
-                    found = await self._commands([["HGETALL", key] for key in chunk])
+                    commands = [["HGETALL", key] for key in chunk]
+                    if pin_index is None:
+                        commands.append(["HGETALL", pins_key(self._policy)])
+                    found = await self._commands(commands)
+                    if pin_index is None:
+                        pin_index = _pairs(found.pop())
                     fields += [pair for reply in found for pair in _pairs(reply)]
                     ranked = recent_from_index(fields, limit, now_ms, self._policy.ttl_ms)
                     if len(ranked) == limit:
                         break
+                pinned = {p.trace_id: p for p in parse_index(pin_index or [], now_ms)}
+                listed = {t for t, _ in ranked}
+                extra = [(t, p.pinned_at_ms) for t, p in pinned.items() if t not in listed]
+                ranked += extra[: limit - len(ranked)]
                 if not ranked:
                     return []
                 lists = await self._commands(
                     [["LRANGE", logs_key(self._policy, t), 0, -1] for t, _ in ranked]
                 )
-        return [
-            summarize(trace_id, items, at)
+        summaries = [
+            summarize(trace_id, items, at if trace_id in listed else last_written_ms(items, at))
             for (trace_id, at), items in zip(ranked, map(_strings, lists), strict=True)
             if items  # the list is gone: expired or evicted
         ]
+        summaries = [
+            replace(s, pinned_until_ms=pinned[s.trace_id].until_ms) if s.trace_id in pinned else s
+            for s in summaries
+        ]
+        # Pinned traces past the index, newest first as well (ties: descending trace id).
+        head = [s for s in summaries if s.trace_id in listed]
+        tail = [s for s in summaries if s.trace_id not in listed]
+        tail.sort(key=lambda s: (s.last_seen_ms, s.trace_id), reverse=True)
+        return head + tail
+
+    async def pin(self, trace_id: str, until_ms: int, now_ms: int, bounds: PinBounds) -> PinOutcome:
+        """One pin.lua call: LRANGE (the bytes), HGETALL of the index, and when it pins,
+        PEXPIRE, SET, HSET, PEXPIRE (an HDEL more when some pins had ended)."""
+        await self.flush_drops(trace_id)  # held drops first: they would extend the list after
+        with self._errors("pin a trace"):
+            return pin_outcome(
+                await self._run(pin_call(self._policy, trace_id, until_ms, now_ms, bounds))
+            )
+
+    async def unpin(self, trace_id: str, now_ms: int) -> bool:
+        """One pin.lua call: HDEL, DEL, then LINDEX and PEXPIRE when it was pinned."""
+        await self.flush_drops(trace_id)
+        with self._errors("unpin a trace"):
+            status, _, _ = pin_reply(
+                await self._run(pin_call(self._policy, trace_id, 0, now_ms, None))
+            )
+        return status == 1
+
+    async def pins(self, now_ms: int) -> list[Pin]:
+        """One HGETALL of the pins' index."""
+        async with self._read_slot():
+            with self._errors("list pins"):
+                (index,) = await self._commands([["HGETALL", pins_key(self._policy)]])
+        return parse_index(_pairs(index), now_ms)
 
     async def link_requests(self, links: Mapping[str, str], now_ms: int) -> None:
         """Two commands (HSET, PEXPIRE) into the window's req: hash, which lives two windows: as

@@ -25,6 +25,7 @@ from tracesink.errors import StorageError
 from tracesink.limits import Decision, LocalCounters, Policy
 from tracesink.model import PreparedEntry
 from tracesink.store.base import Store, TraceRecord, TraceSummary, Usage, new_batch_id
+from tracesink.store.pinning import Pin, PinBounds, PinOutcome
 from tracesink.store.spool import Spool
 
 log = logging.getLogger("tracesink")
@@ -153,6 +154,15 @@ class SpoolingStore:
 
     async def recent_traces(self, limit: int, now_ms: int) -> list[TraceSummary]:
         return await self._store.recent_traces(limit, now_ms)
+
+    async def pin(self, trace_id: str, until_ms: int, now_ms: int, bounds: PinBounds) -> PinOutcome:
+        return await self._store.pin(trace_id, until_ms, now_ms, bounds)
+
+    async def unpin(self, trace_id: str, now_ms: int) -> bool:
+        return await self._store.unpin(trace_id, now_ms)
+
+    async def pins(self, now_ms: int) -> list[Pin]:
+        return await self._store.pins(now_ms)
 
     async def link_requests(self, links: Mapping[str, str], now_ms: int) -> None:
         await self._store.link_requests(links, now_ms)

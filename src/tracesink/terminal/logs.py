@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         summary = f"{trace['count']} of {trace['total']} entries"
         summary += f", {dropped} dropped" if dropped else ""
         summary += f"; expires {trace['expires_at']}" if trace.get("expires_at") else ""
+        summary += f"; pinned until {trace['pinned_until']}" if trace.get("pinned_until") else ""
         out.print(summary, style="dim")
     return 0
 

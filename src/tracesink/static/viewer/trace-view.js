@@ -200,6 +200,7 @@ function renderMeta(start) {
     parts.push(`${system} ${correction(median)} (${offsets.length} ${offsets.length === 1 ? "entry" : "entries"})`);
   }
   if (trace.expires_at) parts.push(`expires ${trace.expires_at.replace(".000Z", "Z")}`);
+  if (trace.pinned_until) parts.push(`pinned until ${trace.pinned_until.replace(".000Z", "Z")}`);
   $("trace-meta").textContent = parts.join(" · ");
 }
 

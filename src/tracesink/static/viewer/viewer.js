@@ -88,7 +88,8 @@ function traceItem(trace) {
     el("span", { class: "id", text: trace.trace_id }),
     el("span", { class: "sub" },
       `${wallClock(trace.last_seen)} · ${trace.count} ${trace.count === 1 ? "entry" : "entries"} · `, ...systems,
-      errors ? el("span", { class: "errors", text: ` · ${errors} ${errors === 1 ? "error" : "errors"}` }) : null),
+      errors ? el("span", { class: "errors", text: ` · ${errors} ${errors === 1 ? "error" : "errors"}` }) : null,
+      trace.pinned_until ? " · pinned" : null),
     trace.preview ? el("span", { class: `preview${errors ? " err" : ""}`, text: `${errors ? "error: " : ""}${trace.preview}` }) : null);
   if (trace.trace_id === view.traceId) link.setAttribute("aria-current", "page");
   return el("li", { "data-trace": trace.trace_id }, link);
@@ -143,6 +144,7 @@ async function openTrace(traceId, filters) {
   $("trace-missing").hidden = true;
   $("entries").replaceChildren();
   $("trace-meta").textContent = "";
+  showPin(null);
   for (const link of document.querySelectorAll("#trace-list a")) {
     if (link.closest("li").dataset.trace === traceId) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
@@ -155,6 +157,7 @@ async function openTrace(traceId, filters) {
   if (view.traceId !== traceId) return;
   if (trace) loadEntries(trace);
   $("trace-missing").hidden = Boolean(trace);
+  showPin(trace);
   render();
   $("f-system").value = filters.get("system") || "";
   render();
@@ -184,6 +187,35 @@ function startStream(traceId, since) {
   });
 }
 
+// --- pinning: POST / DELETE /logs/{id}/pin (docs/reading.md, "Pinning a trace") --------------
+
+function showPin(trace) {
+  const pinned = Boolean(trace && trace.pinned_until);
+  $("pin").hidden = !trace;
+  $("pin").textContent = pinned ? "Unpin" : "Pin";
+  $("pin").setAttribute("aria-pressed", String(pinned));
+}
+
+async function togglePin() {
+  const traceId = view.traceId;
+  const pinned = Boolean(view.trace && view.trace.pinned_until);
+  const response = await fetch(`/logs/${encodeURIComponent(traceId)}/pin`, { method: pinned ? "DELETE" : "POST", headers: headers() });
+  if (response.status === 401) { askToken(true); return; }
+  if (!response.ok) {
+    let detail = response.statusText;
+    try { detail = (await response.json()).error; } catch { /* not JSON */ }
+    status(`could not ${pinned ? "unpin" : "pin"} ${traceId}: ${detail}`);
+    return;
+  }
+  const trace = await getJSON(`/logs/${encodeURIComponent(traceId)}`);
+  if (view.traceId !== traceId) return;
+  if (view.trace) Object.assign(view.trace, { pinned_until: trace ? trace.pinned_until : null, expires_at: trace ? trace.expires_at : null });
+  status(pinned ? (trace ? `unpinned ${traceId}` : `unpinned ${traceId}: its hour had passed, it is gone`) : `pinned ${traceId} until ${trace.pinned_until}`);
+  showPin(trace);
+  render();
+  loadTraces().catch(() => {});
+}
+
 // --- wiring -------------------------------------------------------------------------------------
 
 for (const id of ["f-level", "f-system", "f-text"]) {
@@ -200,6 +232,7 @@ $("first-error").addEventListener("click", () => status(jumpToError(0)));
 $("trace-search").addEventListener("input", showTraces);
 $("clear-search").addEventListener("click", () => { $("trace-search").value = ""; showTraces(); $("trace-search").focus(); });
 $("refresh").addEventListener("click", () => loadTraces().catch(report));
+$("pin").addEventListener("click", () => togglePin().catch(report));
 $("errors-first").addEventListener("change", showTraces);
 window.addEventListener("hashchange", () => { const r = route(); if (r.traceId !== view.traceId) openTrace(r.traceId, r.filters).catch(report); });
 

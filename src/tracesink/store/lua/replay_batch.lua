@@ -89,7 +89,12 @@ for k = 3, #KEYS do
     length = call("LPUSH", KEYS[k], unpack(values, i, math.min(i + CHUNK - 1, #values)))
   end
   trim(KEYS[k], length)
-  call("PEXPIRE", KEYS[k], ttl + slack)
+  -- GT unless the push created the list: never shorten a pinned list's expiry (pin.lua).
+  if length == #values then
+    call("PEXPIRE", KEYS[k], ttl + slack)
+  else
+    call("PEXPIRE", KEYS[k], ttl + slack, "GT")
+  end
   call("HSET", KEYS[2], "l:" .. string.sub(KEYS[k], logs_prefix_len + 1, -2), now)
 end
 

@@ -412,7 +412,13 @@ for k = 4, #KEYS do
       -- Only drop runs from earlier: never shorten what a later write has set.
       call("PEXPIRE", KEYS[k], until_ms - now, "GT")
     else
-      call("PEXPIRE", KEYS[k], until_ms - now)
+      -- GT on a list that was there: a pinned list (pin.lua) keeps its longer expiry. Only a
+      -- list this call created has no expiry yet, which GT would never set.
+      if created then
+        call("PEXPIRE", KEYS[k], until_ms - now)
+      else
+        call("PEXPIRE", KEYS[k], until_ms - now, "GT")
+      end
       if entry_traces[k] then
         counters[#counters + 1] = expiry_fields[k]
         counters[#counters + 1] = until_ms
