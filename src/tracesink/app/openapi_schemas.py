@@ -73,7 +73,10 @@ def errors(*codes: int) -> dict[str, Any]:
         403: "the origin is not allowed, or the route is off (Convex: no secret set)",
         404: "not found",
         408: "the body did not arrive within the read timeout",
+        406: "Accept names no shape this route answers in",
+        409: "the trace exists (an import without replace)",
         413: "the body (or batch) is larger than allowed",
+        429: "a limit is spent (the daily store budget); see Retry-After",
         503: "overloaded, store unreachable without a spool, or spool full; see Retry-After",
     }
     return {str(code): json_content(ERROR, reasons[code]) for code in codes}
@@ -239,6 +242,9 @@ SINCE_PARAM = _query(
 )
 TEXT_PARAM = _query("q", {"type": "string", "maxLength": 200}, "text, case-insensitive")
 ENTRY_FILTERS = [LEVEL_PARAM, SYSTEM_PARAM, TEXT_PARAM, SINCE_PARAM]
+FORMAT_PARAM = _query(
+    "format", {"type": "string", "enum": ["json", "ndjson", "md"]}, "the answer's shape"
+)
 TRACE_ID_PARAM = {"name": "trace_id", "in": "path", "required": True, "schema": TRACE_ID_SCHEMA}
 EVENT_STREAM = {
     "description": "server-sent events: id = entry id, data = the entry's JSON",

@@ -10,6 +10,14 @@ from tracesink.app.http import Request, Response, error_response, json_response
 from tracesink.app.query import bounded_int
 from tracesink.app.read_query import entry_filter, trace_filter
 from tracesink.app.state import AppState
+from tracesink.app.trace_formats import (
+    MARKDOWN,
+    NDJSON,
+    markdown_response,
+    ndjson_response,
+    trace_format,
+)
+from tracesink.app.trace_markdown import trace_markdown
 from tracesink.errors import ValidationError
 from tracesink.ingest.trace_context import TRACE_ID, TRACE_ID_RULE
 from tracesink.limits import LIMIT_LEVELS
@@ -50,9 +58,11 @@ async def get_trace(state: AppState, request: Request) -> Response:
     """The trace, filtered by ``level``, ``system``, ``q`` and ``since`` (read_query.py).
 
     ``count`` is what was returned, ``total`` what the trace holds; ``last_id`` is its newest
-    entry's id, the cursor for the next ``since`` even when the filter matched nothing."""
+    entry's id, the cursor for the next ``since`` even when the filter matched nothing.
+    ``?format=`` or ``Accept`` asks for NDJSON or Markdown instead (trace_formats.py)."""
     trace_id = trace_id_of(request.path)
     wanted = entry_filter(request)
+    shape = trace_format(request)
     pipeline = state.pipeline
     record = await pipeline.store.read_trace(trace_id, pipeline.now_ms())
     if record is None:
@@ -70,10 +80,10 @@ async def get_trace(state: AppState, request: Request) -> Response:
         elif is_entry(item):  # a placeholder for an undecodable item is shown, not counted
             total += 1
             last_id = max(last_id or "", str(item.get("id", ""))) or None
-    entries = [
-        RENDER[item["kind"]](item) if item.get("kind") in RENDER else item
-        for item in wanted.apply(items)
-    ]
+    kept = wanted.apply(items)
+    if shape == NDJSON:  # the export: items as stored, markers unrendered (ms, no message)
+        return ndjson_response(kept)
+    entries = [RENDER[item["kind"]](item) if item.get("kind") in RENDER else item for item in kept]
     content = {
         "trace_id": trace_id,
         "count": sum(1 for e in entries if "kind" not in e),
@@ -84,6 +94,8 @@ async def get_trace(state: AppState, request: Request) -> Response:
         "dropped": {"total": sum(dropped.values()), **dropped},
         "trimmed": trimmed,  # the oldest items gone: the list outgrew its cap
     }
+    if shape == MARKDOWN:
+        return markdown_response(trace_markdown(content))
     return json_response(200, content)
 
 
