@@ -1,7 +1,8 @@
 """``tracesink serve`` runs the service; ``tracesink check`` validates settings, reaches the store;
 ``tracesink dev`` runs it for development with a private redis-server (dev/);
-the terminal commands (``logs``, ``tail``, ``traces``, ``send``, ``doctor``, ``stats``) talk to a
-running instance over HTTP and live in ``terminal/``, one module each.
+the terminal commands (``logs``, ``tail``, ``traces``, ``send``, ``doctor``, ``stats``,
+``export``, ``import``) talk to a running instance over HTTP and live in ``terminal/``, one
+module each.
 
 argparse stays (rather than click or typer): the serve flags are generated from
 ``config.OPTIONS``, which argparse takes as data without decorators, and it costs no dependency;
@@ -28,14 +29,15 @@ from tracesink.errors import ConfigurationError, TraceSinkError
 from tracesink.pipeline import policy_from
 from tracesink.server.run import serve
 from tracesink.store.diagnose import probe
-from tracesink.terminal import doctor, logs, send, stats, tail, traces
+from tracesink.terminal import doctor, export, import_trace, logs, send, stats, tail, traces
 
 # Commands that talk to a running server, and ``dev`` (which runs one): each module adds its
 # parser and runs it.
 TERMINAL_COMMANDS = {
     module.__name__.rsplit(".", 1)[1]: module
-    for module in (logs, tail, traces, send, doctor, stats)
+    for module in (logs, tail, traces, send, doctor, stats, export)
 }
+TERMINAL_COMMANDS["import"] = import_trace  # (``import`` cannot name a module)
 TERMINAL_COMMANDS["dev"] = dev
 DESCRIPTION = (
     "A log sink for developers: browsers, backends and edge workers send logs to one HTTP "
