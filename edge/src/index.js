@@ -19,7 +19,12 @@ function partsOf(settings) {
   let parts = isolate.get(settings);
   if (parts === undefined) {
     parts = {
-      store: new UpstashStore(settings.store, settings.policy, settings.maxCommandsPerDay),
+      store: new UpstashStore(
+        settings.store,
+        settings.policy,
+        settings.maxCommandsPerDay,
+        settings.readReservePct,
+      ),
       cors: new CorsPolicy(settings.corsOrigins, settings.ingestKeys),
     };
     isolate.set(settings, parts);

@@ -27,6 +27,12 @@ function count(raw) {
   return value;
 }
 
+function reservePercent(raw) {
+  const value = count(raw);
+  if (value > 90) throw new Error("a percentage from 0 to 90");
+  return value;
+}
+
 function shares(raw) {
   const accepted = "a list like browser=40,worker=30,convex=30 (percentages of the global limit)";
   const parsed = new Map();
@@ -113,6 +119,7 @@ const OPTIONS = {
   ingest_keys: [ingestKeys, ""],
   key_prefix: [keyPrefix, ""],
   max_commands_per_day: [count, "0"],
+  read_reserve: [reservePercent, "10"],
   max_trace_entries: [traceEntries, "1000"],
 };
 
@@ -177,6 +184,7 @@ export function settingsFrom(env) {
     maxBodyBytes: o.max_body_bytes,
     maxBatchItems: o.max_batch_items,
     maxCommandsPerDay: o.max_commands_per_day,
+    readReservePct: o.read_reserve,
     corsOrigins: o.cors_origins,
     ingestKeys: o.ingest_keys,
     store: { url: String(url).replace(/\/+$/, ""), token: String(token) },

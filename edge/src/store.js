@@ -100,14 +100,14 @@ export function batchReply(reply, count) {
 class CommandError extends StorageError {}
 
 export class UpstashStore {
-  constructor(endpoint, policy, maxCommandsPerDay = 0) {
+  constructor(endpoint, policy, maxCommandsPerDay = 0, readReservePct = 0) {
     this.endpoint = endpoint;
     this.policy = policy;
     // Commands this isolate sent; the shared day count as the last counted call left it, and
     // this.commands at that moment (scripts.py's Usage.shared_*).
     this.commands = 0;
     this.shared = { day: -1, count: 0, mark: 0 };
-    this.budget = new DailyBudget(maxCommandsPerDay, this);
+    this.budget = new DailyBudget(maxCommandsPerDay, this, readReservePct);
     this.refusals = new RefusalMemory(policy);
     this.flying = new Map(); // trace id -> calls in flight holding it
     this.flushingSince = null; // when the running drop flush started (one at a time)

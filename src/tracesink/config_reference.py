@@ -77,9 +77,15 @@ MEANINGS: Mapping[str, str] = {
         "instances keeps the total within the limits)"
     ),
     "max_commands_per_day": (
-        "store commands per UTC day, counted over every instance on the database (inside "
-        "each batch's script call, at no extra command; give every instance the same "
-        "value); past it ingest answers 429 `limited_by: budget` until midnight UTC"
+        "store commands per UTC day, every command counted (reads, health probes and live "
+        "polls too) over every instance on the database (inside each batch's script call; an "
+        "instance that only reads publishes its own; give every instance the same value); "
+        "past `100 - TRACESINK_READ_RESERVE` percent of it ingest answers 429 `limited_by: "
+        "budget`, past all of it reads answer 429 too, until midnight UTC"
+    ),
+    "read_reserve": (
+        "percent (0 to 90) of the daily command budget ingest leaves to reads, so that an "
+        "exhausted ingest can still be inspected"
     ),
     "price_per_100k_commands": "USD per 100,000 commands, for the cost estimate in `/stats`",
     "price_per_gb_month": "USD per GB-month stored, for the cost estimate",

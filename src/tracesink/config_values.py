@@ -108,6 +108,13 @@ def percent(raw: str) -> int:
     return value
 
 
+def reserve_percent(raw: str) -> int:
+    value = count(raw)
+    if value > 90:
+        raise ValueError("a percentage from 0 to 90")
+    return value
+
+
 def flag(raw: str) -> bool:
     value = raw.strip().lower()
     if value not in ("1", "true", "yes", "0", "false", "no", ""):

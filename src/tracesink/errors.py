@@ -20,6 +20,20 @@ class SpoolFull(StorageError):
     Retry-After (nothing was kept)."""
 
 
+class BudgetSpent(TraceSinkError):
+    """The whole daily command budget is spent: nothing more is sent to the store until
+    midnight UTC (answer 429 naming the budget, with Retry-After)."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class ReadsBusy(TraceSinkError):
+    """Every read slot stayed taken past the read deadline (503 with Retry-After): the store is
+    up, reads are only queued behind other reads, so this is never an outage."""
+
+
 class ValidationError(TraceSinkError):
     """Input broke the wire contract; ``field`` names what was wrong."""
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracesink.accounting.budget import CommandBudget
+from tracesink.accounting.budgeted_store import BudgetedStore
+from tracesink.accounting.publisher import CommandPublisher, publish_threshold
 from tracesink.accounting.report import stats_document
 from tracesink.accounting.telemetry import Telemetry
 from tracesink.config import Settings
@@ -33,6 +35,7 @@ from tracesink.store import open_store
 from tracesink.store.base import Store
 from tracesink.store.spool import Spool
 from tracesink.store.spooling import SpoolingStore, SpoolStatus
+from tracesink.store_probe import StoreProbe, probe_interval_s
 from tracesink.writer import Writer
 
 
@@ -93,13 +96,32 @@ class IngestPipeline:
         self.rules = rules_from(settings)
         self.clock = clock
         self._spooling = spooling
-        self._store = spooling or store
         self.telemetry = Telemetry(lambda: self._store.usage)
         self.budget = CommandBudget(
             settings.max_commands_per_day or None,
             lambda: self._store.usage.commands,
             lambda day: self._store.usage.commands_today(day),
+            read_reserve_pct=settings.read_reserve,
         )
+        # Every command passes the budget: ingest is refused in ``submit`` at its share, the
+        # rest (reads, the live poll, the health probe) by the store once all of it is spent.
+        self._store = BudgetedStore(
+            spooling or store, self.budget, self.now_ms, settings.name_of("max_commands_per_day")
+        )
+        # /health answers from one probe per interval, whoever asks and however often.
+        self.probe = StoreProbe(
+            self._store.ping,
+            probe_interval_s(settings.max_commands_per_day),
+            lambda: not self.budget.spent(self.now_ms()),
+        )
+        # With a shared budget, commands that no write carries are published on their own.
+        self.publisher: CommandPublisher | None = None
+        if self.policy.shared_budget and not settings.store.startswith("memory:"):
+            self.publisher = CommandPublisher(
+                lambda: self._store.usage,
+                lambda: self._store.publish_commands(self.now_ms()),
+                publish_threshold(settings.max_commands_per_day),
+            )
         self._writer = Writer(
             self._store,
             max_batch=settings.max_batch,
@@ -116,7 +138,7 @@ class IngestPipeline:
         self.watcher: StoreWatcher | None = None
         if not settings.store.startswith("memory:") and settings.live_poll_s > 0:
             self.watcher = StoreWatcher(
-                self._store, self.live, settings.live_poll_s, self.now_ms, self.budget.exhausted
+                self._store, self.live, settings.live_poll_s, self.now_ms, self.budget.spent
             )
 
     @classmethod
@@ -139,7 +161,10 @@ class IngestPipeline:
                 raise ConfigurationError(
                     f"{settings.name_of('spool_dir')}: cannot open the spool at {spool_path}: {exc}"
                 ) from None
-        return cls(settings, store, spooling, clock)
+        pipeline = cls(settings, store, spooling, clock)
+        if pipeline.publisher is not None:
+            pipeline.publisher.start()
+        return pipeline
 
     @property
     def store(self) -> Store:
@@ -195,9 +220,10 @@ class IngestPipeline:
         spool = self._spooling.spool_status() if self._spooling is not None else None
         return PipelineStatus(self._store.display, self._writer.queued, spool)
 
-    async def ping(self) -> None:
-        """Raise when the store cannot be reached."""
-        await self._store.ping()
+    async def probe_store(self) -> str | None:
+        """None when the store answered its latest probe, else the failure's name; at most one
+        probe per ``probe.interval_s``, shared by every caller."""
+        return await self.probe.check()
 
     def stats(self) -> dict[str, Any]:
         """``/stats``: what was accepted, refused, spent, and what it costs a month."""
@@ -212,4 +238,6 @@ class IngestPipeline:
         if self.watcher is not None:
             await self.watcher.close()
         await self._writer.drain()
+        if self.publisher is not None:
+            await self.publisher.close()
         await self._store.close()

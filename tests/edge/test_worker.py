@@ -261,3 +261,46 @@ def test_a_trace_written_at_the_edge_is_capped_and_read_as_such(
         trace = httpx.get(f"{python.url}/logs/c").json()
     assert trace["trimmed"] == 4
     assert [e.get("message") for e in trace["entries"][1:]] == ["m4", "m5", "m6", "m7"]
+
+
+def test_the_worker_stops_at_ingests_share_leaving_the_reads_reserve(
+    redis_server: RedisServer, upstash_server: UpstashRestServer
+) -> None:
+    """With TRACESINK_READ_RESERVE=50 the Worker refuses ingest once the shared count reaches
+    half of TRACESINK_MAX_COMMANDS_PER_DAY, as the Python service does, not at all of it; a
+    Python instance on the same database still reads what was stored, on the reserve, until the
+    whole budget is spent, and then answers 429 naming the budget."""
+    from tracesink.store.keys import counters_key
+
+    prefix = fresh_prefix("reserve")
+    env = {
+        "TRACESINK_KEY_PREFIX": prefix,
+        "TRACESINK_MAX_COMMANDS_PER_DAY": "60",
+        "TRACESINK_READ_RESERVE": "50",
+    }
+    with (
+        running_worker(upstash_server.url, upstash_server.token, env) as worker,
+        serving({**env, "TRACESINK_STORE": upstash_server.store_url}) as python,
+    ):
+        statuses = []
+        for i in range(30):
+            statuses.append(httpx.post(f"{worker.url}/log", json=entry("r", f"m{i}")).status_code)
+            if statuses[-1] == 429:
+                break
+        assert statuses[0] == 200
+        assert statuses[-1] == 429
+        now_ms = int(time.time() * 1000)
+        count = redis.Redis.from_url(redis_server.url).hget(
+            counters_key(prefix, now_ms // 3_600_000), f"c:{now_ms // 86_400_000}"
+        )
+        assert count is not None
+        assert 30 <= int(count) < 60, f"the Worker stopped at {int(count)} of 60 commands"
+        reads = []
+        for _ in range(100):
+            read = httpx.get(f"{python.url}/logs/r")
+            reads.append(read.status_code)
+            if read.status_code != 200:
+                break
+        assert reads[0] == 200
+        assert reads[-1] == 429
+        assert "TRACESINK_MAX_COMMANDS_PER_DAY" in read.json()["error"]

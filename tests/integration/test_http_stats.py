@@ -142,9 +142,10 @@ async def test_reported_commands_equal_what_redis_counted(on_redis: Callable[...
 async def test_the_budget_guard_refuses_until_the_day_rolls_over(
     on_redis: Callable[..., Any], clock: FakeClock
 ) -> None:
-    """Past TRACESINK_MAX_COMMANDS_PER_DAY, ingest answers 429 limited_by budget with a
-    Retry-After to midnight UTC; reads still work; the next day ingest resumes."""
-    http, _ = await on_redis(max_commands_per_day=20)
+    """Past its share of TRACESINK_MAX_COMMANDS_PER_DAY (100 - TRACESINK_READ_RESERVE
+    percent), ingest answers 429 limited_by budget with a Retry-After to midnight UTC; reads
+    still work on the reserve; the next day ingest resumes."""
+    http, _ = await on_redis(max_commands_per_day=20, read_reserve=50)
     statuses = [
         (await http.post("/log", json={"trace_id": f"t{i}", "message": "m"})).status_code
         for i in range(6)

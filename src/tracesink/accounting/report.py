@@ -80,7 +80,9 @@ def stats_document(
         "budget": {
             "max_commands_per_day": budget.limit,
             "used_today": budget.used_today(now_ms),
-            "exhausted": budget.exhausted(now_ms),
+            "ingest_stops_at": budget.ingest_limit,  # the rest is the reads' reserve
+            "exhausted": budget.exhausted(now_ms),  # ingest refused
+            "spent": budget.spent(now_ms),  # reads refused too: nothing is sent
             "resets_at": iso_ms((now_ms // DAY_MS + 1) * DAY_MS),
         },
     }
@@ -113,7 +115,13 @@ def render(stats: dict[str, Any]) -> str:
         f"per month  {month_line(cost)}",
     ]
     if budget["max_commands_per_day"] is not None:
-        state = "SPENT, ingest refused" if budget["exhausted"] else "ok"
+        state = (
+            "SPENT, ingest and reads refused"
+            if budget["spent"]
+            else "ingest refused, reads on the reserve"
+            if budget["exhausted"]
+            else "ok"
+        )
         lines.append(
             f"budget     {budget['used_today']} of {budget['max_commands_per_day']} commands "
             f"today ({state}; resets {budget['resets_at']})"

@@ -51,7 +51,9 @@ from tracesink.app.viewer_routes import (
 from tracesink.config import Settings
 from tracesink.errors import (
     AccessDenied,
+    BudgetSpent,
     Overloaded,
+    ReadsBusy,
     SpoolFull,
     StorageError,
     TraceSinkError,
@@ -275,6 +277,11 @@ class TraceSinkApp:
             return error_response(exc.status, exc.message, exc.field, close)
         except Overloaded as exc:
             return error_response(503, str(exc), headers=[(b"retry-after", b"1")])
+        except ReadsBusy as exc:
+            return error_response(503, str(exc), "read capacity", [(b"retry-after", b"1")])
+        except BudgetSpent as exc:
+            retry = [(b"retry-after", str(exc.retry_after_s).encode())]
+            return error_response(429, str(exc), "TRACESINK_MAX_COMMANDS_PER_DAY", retry)
         except SpoolFull as exc:
             self._store_errors.warn(exc)
             return error_response(503, str(exc), headers=[(b"retry-after", b"1")])

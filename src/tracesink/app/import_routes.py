@@ -1,11 +1,12 @@
 """``PUT /logs/{trace_id}``: import an exported trace (docs/reading.md, "Export and import").
 
 An import is not ingest. It is guarded like the read routes (the read token, never an ingest
-key: whoever may import may read it back), it skips the pipeline (no rate-limit window counts
-it, no drop is recorded; the daily budget does count its store commands, and a spent budget
-refuses it), it is bounded (a body of ``IMPORT_BODY_FACTOR`` x ``TRACESINK_MAX_BODY_BYTES``, at
-most ``TRACESINK_MAX_TRACE_ENTRIES`` items), every item is validated as ingest would
-(``ingest/imported.py``), and it is written in one atomic store step (``Store.import_trace``).
+key: whoever may import may read it back); it skips the pipeline, so no rate-limit window counts
+it and no drop is recorded, but the daily budget counts its store commands and refuses it as it
+refuses reads, once all of it is spent (``BudgetedStore``); it is bounded (a body of
+``IMPORT_BODY_FACTOR`` x ``TRACESINK_MAX_BODY_BYTES``, at most ``TRACESINK_MAX_TRACE_ENTRIES``
+items); every item is validated as ingest would validate it (``ingest/imported.py``); and it is
+written in one atomic store step (``Store.import_trace``).
 
 A trace that exists is left alone (409) unless ``?replace=true``: then the import replaces it
 whole. Never a merge: the export is the trace as it was, and interleaving two stories by id would
@@ -42,15 +43,6 @@ async def put_trace(state: AppState, request: Request) -> Response:
     replace = _replace(request)
     pipeline, settings = state.pipeline, state.settings
     now_ms = pipeline.now_ms()
-    if pipeline.budget.exhausted(now_ms):
-        wait_s = pipeline.budget.seconds_to_reset(now_ms)
-        return error_response(
-            429,
-            f"the daily store budget is spent ({settings.name_of('max_commands_per_day')}="
-            f"{settings.max_commands_per_day}); imports resume at 00:00 UTC",
-            "max_commands_per_day",
-            [(b"retry-after", str(wait_s).encode())],
-        )
     limit = import_limit(settings.max_body_bytes)
     try:
         body = await request.body(limit, state.deadlines)

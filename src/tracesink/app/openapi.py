@@ -161,7 +161,7 @@ def openapi_document() -> dict[str, Any]:
                                 "text/markdown": {"schema": {"type": "string"}},
                             },
                         },
-                        **errors(400, 401, 404, 406, 503),
+                        **errors(400, 401, 404, 406, 429, 503),
                     },
                 },
                 "put": {
@@ -206,7 +206,7 @@ def openapi_document() -> dict[str, Any]:
                             },
                             "traces",
                         ),
-                        **errors(400, 401, 503),
+                        **errors(400, 401, 429, 503),
                     },
                 }
             },

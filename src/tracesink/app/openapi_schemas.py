@@ -76,8 +76,9 @@ def errors(*codes: int) -> dict[str, Any]:
         406: "Accept names no shape this route answers in",
         409: "the trace exists (an import without replace)",
         413: "the body (or batch) is larger than allowed",
-        429: "a limit is spent (the daily store budget); see Retry-After",
-        503: "overloaded, store unreachable without a spool, or spool full; see Retry-After",
+        429: "the daily command budget is spent (TRACESINK_MAX_COMMANDS_PER_DAY); see Retry-After",
+        503: "overloaded, store unreachable without a spool, spool full, or every read slot "
+        "busy past the read deadline (`field`: read capacity); see Retry-After",
     }
     return {str(code): json_content(ERROR, reasons[code]) for code in codes}
 
@@ -279,6 +280,6 @@ def live_stream(summary: str, path_parameters: list[dict[str, Any]]) -> dict[str
                     "schema": {"type": "string"},
                 },
             ],
-            "responses": {"200": EVENT_STREAM, **errors(400, 401, 503)},
+            "responses": {"200": EVENT_STREAM, **errors(400, 401, 429, 503)},
         }
     }

@@ -127,6 +127,11 @@ class Store(Protocol):
 
     async def ping(self) -> None: ...
 
+    async def publish_commands(self, now_ms: int) -> None:
+        """Add this instance's commands not yet in the store's shared daily count to it; a
+        store without a shared count does nothing."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -169,5 +169,8 @@ class MemoryStore:
     async def ping(self) -> None:
         return None
 
+    async def publish_commands(self, now_ms: int) -> None:
+        return None  # no commands leave the process: nothing to count
+
     async def close(self) -> None:
         return None

@@ -47,26 +47,40 @@ class RedisStore(ScriptStore):
                 "redis://[user:password@]host[:port][/db], with ?, #, / and @ in a password "
                 "percent-encoded (%3F, %23, %2F, %40)"
             ) from None
+        # Two clients, two pools: the writer's (script calls, PING) and the reads', which holds
+        # at most ``read_slots`` connections. However many reads wait, the writer's connection
+        # is never theirs, so a busy read side never looks like a store outage to the writer.
         self._client: aioredis.Redis | None = None
+        self._reader: aioredis.Redis | None = None
 
     def __repr__(self) -> str:
         return f"RedisStore({self._display!r})"
 
     def _redis(self) -> aioredis.Redis:
-        """The client, created on first use: constructing a store never connects."""
+        """The writer's client, created on first use: constructing a store never connects."""
         if self._client is None:
-            self._client = aioredis.Redis.from_url(
-                self._driver_url,
-                socket_connect_timeout=CONNECT_TIMEOUT_S,
-                socket_timeout=COMMAND_TIMEOUT_S,
-                # Reads retry once at once, to replace a pooled connection the server has closed.
-                # Scripts never go through this (see _send_packed): one that failed may have run.
-                retry=Retry(NoBackoff(), retries=1, supported_errors=(RedisConnectionError,)),
-                # No CLIENT SETINFO on every new connection: two commands a hosted Redis bills,
-                # and that usage.commands would otherwise not see.
-                driver_info=None,
-            )
+            self._client = self._new_client(None)
         return self._client
+
+    def _reads(self) -> aioredis.Redis:
+        """The reads' client (``read_slots`` connections at most), created on first use."""
+        if self._reader is None:
+            self._reader = self._new_client(self.read_slots)
+        return self._reader
+
+    def _new_client(self, max_connections: int | None) -> aioredis.Redis:
+        return aioredis.Redis.from_url(
+            self._driver_url,
+            socket_connect_timeout=CONNECT_TIMEOUT_S,
+            socket_timeout=COMMAND_TIMEOUT_S,
+            # Reads retry once at once, to replace a pooled connection the server has closed.
+            # Scripts never go through this (see _send_packed): one that failed may have run.
+            retry=Retry(NoBackoff(), retries=1, supported_errors=(RedisConnectionError,)),
+            # No CLIENT SETINFO on every new connection: two commands a hosted Redis bills,
+            # and that usage.commands would otherwise not see.
+            driver_info=None,
+            max_connections=max_connections,
+        )
 
     async def _run(self, call: ScriptCall) -> object:
         command = hiredis.pack_command(
@@ -105,8 +119,11 @@ class RedisStore(ScriptStore):
             await pool.release(connection)
         return reply
 
-    async def _commands(self, commands: Sequence[Sequence[int | str | bytes]]) -> list[object]:
-        async with self._redis().pipeline(transaction=False) as pipe:
+    async def _commands(
+        self, commands: Sequence[Sequence[int | str | bytes]], *, writer: bool = False
+    ) -> list[object]:
+        client = self._redis() if writer else self._reads()
+        async with client.pipeline(transaction=False) as pipe:
             for command in commands:
                 pipe.execute_command(*command)
             replies: list[object] = await pipe.execute()
@@ -120,8 +137,9 @@ class RedisStore(ScriptStore):
 
     async def close(self) -> None:
         await self._close_flusher()
-        client, self._client = self._client, None
-        if client is not None:
+        clients = [c for c in (self._client, self._reader) if c is not None]
+        self._client = self._reader = None
+        for client in clients:
             with self._errors("close the connections"):
                 await client.aclose()
 

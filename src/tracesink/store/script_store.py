@@ -19,10 +19,10 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
-from tracesink.errors import StorageError
+from tracesink.errors import ReadsBusy, StorageError
 from tracesink.limits import Decision, Policy
 from tracesink.model import PreparedEntry
 from tracesink.store.base import (
@@ -33,6 +33,7 @@ from tracesink.store.base import (
     recent_from_index,
     summarize,
 )
+from tracesink.store.day_count import count_day_call, day_count_reply
 from tracesink.store.keys import requests_key, trace_of
 from tracesink.store.refusals import DropRun, RefusalMemory
 from tracesink.store.scripts import (
@@ -49,11 +50,19 @@ from tracesink.store.scripts import (
 
 log = logging.getLogger("tracesink")
 
+# How long a read waits for a read slot before it is answered 503 (ReadsBusy): long enough for a
+# burst of heavy reads to drain, short enough that a client is told rather than left hanging.
+READ_WAIT_S = 30.0
+
 
 class ScriptStore(ABC):
     """``write_batch`` and ``replay_batch`` over ``_run``, which sends one script call."""
 
     max_in_flight = 1  # Store.max_in_flight: one step at a time, unless a store says more
+    # Reads in flight at once, each on a connection of the reads' own (the writer has its own):
+    # 300 concurrent /traces?limit=500 must queue here, not open 300 connections whose replies
+    # then time out together while the event loop decodes (issue 21, item 8).
+    read_slots = 4
     # The driver's own errors, each turned into a StorageError that names the store.
     driver_errors: tuple[type[Exception], ...] = ()
 
@@ -66,6 +75,8 @@ class ScriptStore(ABC):
         self._flusher: asyncio.Task[None] | None = None
         # The callers' clock (now_ms) against the monotonic one, for the timer's writes.
         self._clock = (0, 0.0)
+        self._read_slots = asyncio.Semaphore(self.read_slots)
+        self.read_wait_s = READ_WAIT_S
 
     @property
     def display(self) -> str:
@@ -79,14 +90,40 @@ class ScriptStore(ABC):
             raise StorageError(f"could not {doing} on {self._display}: {exc}") from exc
 
     @abstractmethod
-    async def _commands(self, commands: Sequence[Sequence[int | str | bytes]]) -> list[object]:
-        """Send plain commands in one round trip (counted in ``usage``); their replies."""
+    async def _commands(
+        self, commands: Sequence[Sequence[int | str | bytes]], *, writer: bool = False
+    ) -> list[object]:
+        """Send plain commands in one round trip (counted in ``usage``); their replies. Reads go
+        on a reads' connection, inside ``_read_slot``; ``writer``: on the writer's own (the
+        ingest path's lookups and writes, which reads must never hold up)."""
+
+    @contextlib.asynccontextmanager
+    async def _read_slot(self) -> AsyncIterator[None]:
+        """Hold one of ``read_slots`` for a read, waiting up to ``read_wait_s`` for one.
+
+        A full read capacity is a queue, never an outage: ReadsBusy (503 naming it), not a
+        StorageError, so nothing is spooled and /health is not degraded by it."""
+        try:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can time out a wait that has
+            # just been granted, and the slot would be lost for good.
+            async with asyncio.timeout(self.read_wait_s):
+                await self._read_slots.acquire()
+        except TimeoutError:
+            raise ReadsBusy(
+                f"all {self.read_slots} read slots of the store stayed busy for "
+                f"{self.read_wait_s:g} s (reads queue behind other reads); retry shortly"
+            ) from None
+        try:
+            yield
+        finally:
+            self._read_slots.release()
 
     async def read_trace(self, trace_id: str, now_ms: int) -> TraceRecord | None:
         key = logs_key(self._policy, trace_id)
         await self.flush_drops(trace_id)  # this instance's drops not written yet: show them
-        with self._errors("read a trace"):
-            items, pttl = await self._commands([["LRANGE", key, 0, -1], ["PTTL", key]])
+        async with self._read_slot():
+            with self._errors("read a trace"):
+                items, pttl = await self._commands([["LRANGE", key, 0, -1], ["PTTL", key]])
         listed, ttl = _strings(items), _integer(pttl)
         if not listed or ttl == -2:  # -2: expired between the two commands
             return None
@@ -113,7 +150,8 @@ class ScriptStore(ABC):
         keep_ms = policy.window_ms + max(policy.window_ms, policy.ttl_ms)
         with self._errors("list an imported trace"):
             await self._commands(
-                [["HSET", key, f"l:{trace_id}", now_ms], ["PEXPIRE", key, keep_ms, "NX"]]
+                [["HSET", key, f"l:{trace_id}", now_ms], ["PEXPIRE", key, keep_ms, "NX"]],
+                writer=True,
             )
         return True
 
@@ -122,18 +160,19 @@ class ScriptStore(ABC):
             return []
         fields: list[tuple[bytes, bytes]] = []
         ranked: list[tuple[str, int]] = []
-        with self._errors("list recent traces"):
-            for chunk in index_keys(self._policy, now_ms):
-                found = await self._commands([["HGETALL", key] for key in chunk])
-                fields += [pair for reply in found for pair in _pairs(reply)]
-                ranked = recent_from_index(fields, limit, now_ms, self._policy.ttl_ms)
-                if len(ranked) == limit:
-                    break
-            if not ranked:
-                return []
-            lists = await self._commands(
-                [["LRANGE", logs_key(self._policy, t), 0, -1] for t, _ in ranked]
-            )
+        async with self._read_slot():
+            with self._errors("list recent traces"):
+                for chunk in index_keys(self._policy, now_ms):
+                    found = await self._commands([["HGETALL", key] for key in chunk])
+                    fields += [pair for reply in found for pair in _pairs(reply)]
+                    ranked = recent_from_index(fields, limit, now_ms, self._policy.ttl_ms)
+                    if len(ranked) == limit:
+                        break
+                if not ranked:
+                    return []
+                lists = await self._commands(
+                    [["LRANGE", logs_key(self._policy, t), 0, -1] for t, _ in ranked]
+                )
         return [
             summarize(trace_id, items, at)
             for (trace_id, at), items in zip(ranked, map(_strings, lists), strict=True)
@@ -149,7 +188,9 @@ class ScriptStore(ABC):
         key = requests_key(policy.key_prefix, now_ms // policy.window_ms)
         fields = [part for link in links.items() for part in link]
         with self._errors("remember Convex request ids"):
-            await self._commands([["HSET", key, *fields], ["PEXPIRE", key, 2 * policy.window_ms]])
+            await self._commands(
+                [["HSET", key, *fields], ["PEXPIRE", key, 2 * policy.window_ms]], writer=True
+            )
 
     async def traces_of_requests(self, request_ids: Sequence[str], now_ms: int) -> dict[str, str]:
         """Two HMGETs in one round trip: this window's hash and the previous one's."""
@@ -159,7 +200,9 @@ class ScriptStore(ABC):
         window = now_ms // policy.window_ms
         keys = [requests_key(policy.key_prefix, w) for w in (window - 1, window)]
         with self._errors("look up Convex request ids"):
-            replies = await self._commands([["HMGET", key, *request_ids] for key in keys])
+            replies = await self._commands(
+                [["HMGET", key, *request_ids] for key in keys], writer=True
+            )
         found: dict[str, str] = {}
         for reply in replies:  # the newer window last: it wins
             if not isinstance(reply, list) or len(reply) != len(request_ids):
@@ -257,6 +300,31 @@ class ScriptStore(ABC):
         if entries:
             self._refusals.learn(now_ms, reply.counts)
         return reply.decisions
+
+    async def publish_commands(self, now_ms: int) -> None:
+        """Add the commands no script call has counted yet to the shared daily count (with a
+        shared budget): what an instance that only reads must do, since no write carries them.
+        Skipped while a write is in flight, which carries them anyway."""
+        usage = self.usage
+        uncounted = usage.commands - usage.shared_mark
+        if not self._policy.shared_budget or uncounted <= 0 or self._flying:
+            return
+        before, mark = usage.commands, usage.shared_mark
+        # Claimed now: a write sent meanwhile must not carry the same commands a second time.
+        usage.shared_mark = before
+        try:
+            with self._errors("count the day's commands"):
+                reply = day_count_reply(
+                    await self._run(count_day_call(self._policy, now_ms, uncounted))
+                )
+        except BaseException:
+            if usage.shared_mark == before:  # nothing counted them since: still owed
+                usage.shared_mark = mark
+            raise
+        if usage.shared_mark == before:  # no write's reply came since with a newer count
+            usage.shared_day = now_ms // DAY_MS
+            usage.shared_count = reply.count
+            usage.shared_mark = before + 1 + reply.calls
 
     async def flush_drops(self, trace_id: str | None = None) -> None:
         """Write the held drops now: ``trace_id``'s (before it is read), or all of them."""

@@ -165,6 +165,9 @@ class SpoolingStore:
     async def ping(self) -> None:
         await self._store.ping()
 
+    async def publish_commands(self, now_ms: int) -> None:
+        await self._store.publish_commands(now_ms)
+
     async def close(self) -> None:
         """Stop replaying (the spool keeps what is left for the next start) and close both."""
         if self._replayer is not None:

@@ -75,6 +75,8 @@ class UpstashStore(ScriptStore):
     driver_errors = (StorageError,)
     # An HTTP round trip is long: let the writer keep this many steps in flight (BENCHMARKS.md).
     max_in_flight = 2
+    # A REST read is a round trip of milliseconds, not microseconds: more of them may overlap.
+    read_slots = 8
 
     def __init__(
         self,
@@ -88,11 +90,16 @@ class UpstashStore(ScriptStore):
         endpoint = parse_endpoint(url, os.environ if environ is None else environ)
         super().__init__(policy, endpoint.display)
         self._max_request_bytes = max_request_bytes
-        self._rest = RestClient(
-            endpoint.base_url,
-            endpoint.token,
-            timeout_s=timeout_s,
-            connect_timeout_s=min(CONNECT_TIMEOUT_S, timeout_s),
+        # Two clients, two connection pools: the writer's (script calls, PING) and the reads'
+        # (at most ``read_slots`` requests at once), so reads never take the writer's connections.
+        self._rest, self._rest_reads = (
+            RestClient(
+                endpoint.base_url,
+                endpoint.token,
+                timeout_s=timeout_s,
+                connect_timeout_s=min(CONNECT_TIMEOUT_S, timeout_s),
+            )
+            for _ in range(2)
         )
 
     def __repr__(self) -> str:
@@ -139,11 +146,14 @@ class UpstashStore(ScriptStore):
         self.usage.bytes_sent += len(body)
         return reply
 
-    async def _commands(self, commands: Sequence[Sequence[Arg]]) -> list[object]:
-        return list(await self._pipeline(commands))
+    async def _commands(
+        self, commands: Sequence[Sequence[Arg]], *, writer: bool = False
+    ) -> list[object]:
+        return list(await self._pipeline(commands, writer=writer))
 
-    async def _pipeline(self, commands: Sequence[Sequence[Arg]]) -> list[Reply]:
-        results = await self._rest.pipeline(commands)
+    async def _pipeline(self, commands: Sequence[Sequence[Arg]], *, writer: bool) -> list[Reply]:
+        client = self._rest if writer else self._rest_reads
+        results = await client.pipeline(commands)
         self.usage.commands += len(commands)
         for command, result in zip(commands, results, strict=True):
             if isinstance(result, CommandError):
@@ -158,6 +168,7 @@ class UpstashStore(ScriptStore):
     async def close(self) -> None:
         await self._close_flusher()
         await self._rest.aclose()
+        await self._rest_reads.aclose()
 
 
 def split_entries(entries: Sequence[PreparedEntry], budget: int) -> list[Sequence[PreparedEntry]]:

@@ -46,7 +46,9 @@ def test_the_document_counts_entries_commands_and_the_budget() -> None:
     assert stats["budget"] == {
         "max_commands_per_day": 1000,
         "used_today": 0,
+        "ingest_stops_at": 1000,
         "exhausted": False,
+        "spent": False,
         "resets_at": "2026-11-30T00:00:00.000Z",
     }
     assert "spool" not in stats
