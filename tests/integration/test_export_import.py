@@ -60,11 +60,14 @@ def client(service: Service, token: str) -> httpx.Client:
     )
 
 
-def cli(service: Service, token: str, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(
+    service: Service, token: str, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACESINK_")}
     env.update(TRACESINK_URL=service.url, TRACESINK_READ_TOKEN=token, NO_COLOR="1")
     return subprocess.run(  # our own command
         [sys.executable, "-m", "tracesink", *args],
+        input=stdin,
         capture_output=True,
         text=True,
         env=env,
@@ -148,6 +151,24 @@ def test_the_json_answer_imports_too_and_an_existing_trace_needs_replace(
     assert {e["trace_id"] for e in copy["entries"] if "kind" not in e} == {"story-json"}
     assert copy["dropped"] == original["dropped"]
     assert copy["trimmed"] == original["trimmed"]
+
+
+def test_export_to_stdout_and_import_from_stdin(a: Service, b: Service, story: str) -> None:
+    """Without -o the export goes to stdout (a pipe); `import -` reads stdin; --format md is the
+    report, which an import refuses (400 naming the body) rather than storing anything."""
+    exported = cli(a, TOKEN_A, "export", story)
+    assert exported.returncode == 0, exported.stderr
+    done = cli(b, TOKEN_B, "import", "-", "--trace", "story-piped", stdin=exported.stdout)
+    assert done.returncode == 0, done.stderr
+    with client(a, TOKEN_A) as on_a, client(b, TOKEN_B) as on_b:
+        assert [e.get("id") for e in on_b.get("/logs/story-piped").json()["entries"]] == [
+            e.get("id") for e in on_a.get(f"/logs/{story}").json()["entries"]
+        ]
+    report = cli(a, TOKEN_A, "export", story, "--format", "md")
+    assert report.stdout.startswith("# Trace story\n")
+    refused = cli(b, TOKEN_B, "import", "-", "--trace", "story-md", stdin=report.stdout)
+    assert refused.returncode == 1
+    assert "400" in refused.stderr
 
 
 def test_formats_by_accept_and_by_query(a: Service, story: str) -> None:
