@@ -169,6 +169,7 @@ def test_export_to_stdout_and_import_from_stdin(a: Service, b: Service, story: s
     refused = cli(b, TOKEN_B, "import", "-", "--trace", "story-md", stdin=report.stdout)
     assert refused.returncode == 1
     assert "400" in refused.stderr
+    assert "Markdown report" in refused.stderr
 
 
 def test_formats_by_accept_and_by_query(a: Service, story: str) -> None:

@@ -105,6 +105,12 @@ def _split(body: bytes, max_items: int) -> list[Any]:
     stripped = body.strip()
     if not stripped:
         raise ValidationError("the body is empty: send an export (NDJSON or JSON)", field="body")
+    if stripped.startswith(b"# "):
+        raise ValidationError(
+            "this is a Markdown report, which is for reading: import an NDJSON export "
+            "(tracesink export ID, or GET /logs/{id}?format=ndjson)",
+            field="body",
+        )
     check_depth(stripped, "the export")
     try:
         # The JSON answer (one document, pretty-printed or not) or a one-line NDJSON; NDJSON of
