@@ -7,9 +7,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import msgspec
+import pytest
 
-from tests.contract.conftest import StoreFactory
+from tests.contract.conftest import StoreFactory, UpstashStoreFactory
 from tests.contract.test_store_contract import PLAN, T0, entry, outcomes, read_items
+from tracesink.errors import ValidationError
 
 
 def trimmed(count: int) -> bytes:
@@ -68,3 +70,19 @@ async def test_an_imported_trimmed_marker_is_the_one_the_cap_extends(
     newest = entry("cap", message="newest")
     assert outcomes(await store.write_batch([newest], T0 + 1)) == [None]
     assert await read_items(store, "cap", T0 + 1) == [trimmed(6), *kept[1:], newest.payload]
+
+
+@pytest.mark.redis
+async def test_an_import_past_upstash_s_request_bound_is_refused_before_it_is_sent(
+    make_upstash_store: UpstashStoreFactory,
+) -> None:
+    """An import is one atomic call, which cannot be split as a batch is: past the request
+    bound it is a 413 naming the bound, and nothing is stored."""
+    store = make_upstash_store(PLAN, max_request_bytes=4000)
+    items = [entry("big", message="x" * 500).payload for _ in range(10)]
+    with pytest.raises(ValidationError) as refused:
+        await store.import_trace("big", items, T0, replace=False)
+    assert (refused.value.status, refused.value.field) == (413, "body")
+    assert "4000 bytes" in refused.value.message
+    assert await store.read_trace("big", T0) is None
+    assert await store.import_trace("big", items[:2], T0, replace=False) is True

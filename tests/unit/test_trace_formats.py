@@ -157,6 +157,7 @@ def test_markers_are_written_in_the_store_s_bytes_whatever_the_export_shape() ->
         (line(extra={"nested": 1}), "extra", "must be text"),
         (line(level="warning"), "level", "level must be one of"),
         (b"[1, 2]\n", "body", "a JSON object"),
+        (line(kind=None), "kind", "kind must be"),
     ],
 )
 def test_what_ingest_could_not_store_is_refused(body: bytes, field: str, words: str) -> None:

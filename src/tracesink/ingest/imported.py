@@ -147,7 +147,7 @@ def _add(
     if not isinstance(item, dict):
         raise ValidationError("an item must be a JSON object", field="body")
     kind = item.get("kind")
-    if kind is None:
+    if "kind" not in item:  # (an entry with "kind": null would read as no entry at all)
         entry = _entry(item, trace_id, rules, sender, now_ms)
         if entry["id"] in seen:
             raise ValidationError(f"id {entry['id']} appears twice", field="id")
