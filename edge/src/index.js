@@ -140,10 +140,13 @@ export default {
         return errorResponse(400, "Origin must be scheme://host[:port] or null", "Origin");
       }
       if (!cors.allows(origin)) {
+        // Readable by the refused page (CORS headers on the refusal alone), as the Python
+        // service does: its client sees the 403 and stops instead of retrying a network error.
         return errorResponse(
           403,
           `origin ${origin} may not send logs here (TRACESINK_CORS_ORIGINS)`,
           "Origin",
+          cors.headers(origin),
         );
       }
       if (request.method === "OPTIONS") {
