@@ -65,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
     trace_id = args.trace or trace_id_of(export)
     if not trace_id:
         raise TraceSinkError(
-            f"{args.file} names no trace id (no entry has one): give one with --trace"
+            f"{'stdin' if args.file == '-' else args.file} names no trace id (no entry has "
+            "one): give one with --trace"
         )
     params = {"replace": "true"} if args.replace else None
     client = ServerClient.from_environment(args.url)
