@@ -1,6 +1,6 @@
-"""The edge Worker in workerd beside the Python service, both on the same Upstash REST fixture.
+"""The edge Worker in workerd beside the Python service, both on the same Upstash REST emulator.
 
-Same machine, same run, same redis-server and REST server (tests/support/upstash_rest.py, as its
+Same machine, same run, same redis-server and REST server (tracesink.dev.rest_emulator, as its
 own process next to redis-server on the load core), same wrk workloads as bench/run.py; the two
 ingesters take turns on the server core:
 
@@ -54,7 +54,7 @@ from run import (
     cpu_ticks,
     free_port,
     redis_server,
-    rest_fixture,
+    rest_emulator,
     run_wrk,
     started,
     stored_entries,
@@ -252,7 +252,7 @@ def main() -> None:
     results: dict[str, list[dict[str, Any]]] = {}
     with ExitStack() as stack:
         redis_port, _ = stack.enter_context(redis_server())
-        rest_url = stack.enter_context(rest_fixture(redis_port))
+        rest_url = stack.enter_context(rest_emulator(redis_port))
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="edge-bench-")))
         client = redis.Redis(port=redis_port)
         for name in args.phases.split(","):

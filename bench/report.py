@@ -51,7 +51,7 @@ SERVER_TITLES = {
     "naive": "naive",
     "naive-gc": "naive, gc tuned as tracesink",
     "null": "null server (wrk ceiling)",
-    "upstash": "tracesink over REST (the Upstash fixture)",
+    "upstash": "tracesink over REST (the Upstash REST emulator)",
 }
 BASELINES = ("naive", "naive-gc")
 

@@ -223,7 +223,7 @@ def server_argv(name: str, port: int, redis_port: int, store: str, rest_url: str
     if name == "tracesink":
         url = "memory://" if store == "memory" else f"redis://127.0.0.1:{redis_port}/0"
         return [str(VENV_BIN / "tracesink"), "serve", "--port", str(port), "--store", url]
-    if name == "upstash":  # tracesink on the REST fixture (tests/support/upstash_rest.py)
+    if name == "upstash":  # tracesink on the REST emulator (tracesink.dev.rest_emulator)
         return [str(VENV_BIN / "tracesink"), "serve", "--port", str(port), "--store", rest_url]
     if name in ("naive", "naive-gc"):
         limits = ["--global-limit", str(HUGE_LIMIT), "--trace-limit", str(HUGE_LIMIT)]
@@ -418,36 +418,26 @@ def one_run(
     )
 
 
-# --- the Upstash REST fixture, as its own process -------------------------------------------
+# --- the Upstash REST emulator, as its own process ------------------------------------------
 
 
 @contextmanager
-def rest_fixture(redis_port: int) -> Iterator[str]:
-    """tests/support/upstash_rest.py on the load core (next to redis-server, as a hosted REST
-    front end would sit next to its Redis); yields the store URL tracesink takes."""
+def rest_emulator(redis_port: int) -> Iterator[str]:
+    """``python -m tracesink.dev.rest_emulator`` on the load core (next to redis-server, as a
+    hosted REST front end would sit next to its Redis); yields the store URL tracesink takes."""
     RESULTS.mkdir(exist_ok=True)
-    argv = ["taskset", "-c", LOAD_CORE, sys.executable, str(Path(__file__).resolve())]
-    argv += ["--serve-rest", str(redis_port)]
+    argv = ["taskset", "-c", LOAD_CORE, sys.executable, "-m", "tracesink.dev.rest_emulator"]
+    argv += ["--redis", f"redis://127.0.0.1:{redis_port}/0"]
     with (RESULTS / "upstash-rest.log").open("wb") as log:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, cwd=ROOT)
         try:
             assert proc.stdout is not None
             line = proc.stdout.readline().decode().strip()
             if not line.startswith("upstash+http://"):
-                raise SystemExit(f"the REST fixture did not start: {line!r}")
+                raise SystemExit(f"the REST emulator did not start: {line!r}")
             yield line
         finally:
             stop(proc)
-
-
-def serve_rest(redis_port: int) -> None:
-    sys.path.insert(0, str(ROOT))
-    from tests.support.upstash_rest import start_upstash_rest_server
-
-    server = start_upstash_rest_server(f"redis://127.0.0.1:{redis_port}/0")
-    print(server.store_url, flush=True)
-    while True:
-        time.sleep(3600)
 
 
 # --- the null server: a wrk-only ceiling ------------------------------------------------------
@@ -598,9 +588,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--upstash",
         action="store_true",
-        help="also tracesink over the Upstash REST fixture (on the load core, beside Redis)",
+        help="also tracesink over the Upstash REST emulator (on the load core, beside Redis)",
     )
-    parser.add_argument("--serve-rest", type=int, metavar="REDIS_PORT", help=argparse.SUPPRESS)
     parser.add_argument("--ceiling", action="store_true", help="also load a null server")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument(
@@ -629,9 +618,6 @@ def main() -> None:
     if args.serve_null:
         serve_null(args.serve_null)
         return
-    if args.serve_rest:
-        serve_rest(args.serve_rest)
-        return
     for tool in ("redis-server", "wrk", "taskset"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is not on PATH (apt-get install redis-server wrk)")
@@ -652,7 +638,7 @@ def main() -> None:
             running: dict[str, tuple[int, int]] = {}
             with ExitStack() as stack:
                 scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
-                rest_url = stack.enter_context(rest_fixture(redis_port)) if args.upstash else ""
+                rest_url = stack.enter_context(rest_emulator(redis_port)) if args.upstash else ""
                 for server in servers:
                     port = free_port()
                     argv = server_argv(server, port, redis_port, args.store, rest_url)

@@ -7,8 +7,8 @@ hide exactly the failure it exists to catch; every run ends with a line counting
 
 from __future__ import annotations
 
-import os
 import shutil
+import signal
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import replace
@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.ci import in_ci
 from tests.support.redis_server import RedisServer, redis_server_binary, running_redis_server
 from tracesink.app import TraceSinkApp, create_app
 from tracesink.config import Settings
@@ -25,13 +26,14 @@ from tracesink.config import Settings
 REQUIRED_TOOLS = {"redis-server": "apt-get install redis-server"}
 
 
-def in_ci() -> bool:
-    """Whether this run is CI's (``CI`` set to true, as CI services do and ``.ci/run`` does)."""
-    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    """In CI, stop at once, naming the tool, when a required tool is missing."""
+    """In CI, stop at once, naming the tool, when a required tool is missing. And let Ctrl-C
+    reach the processes the tests start."""
+    # A run started in the background by a non-interactive shell (`scripts/test &`, nohup, some
+    # CI runners) ignores SIGINT, and every process it starts inherits that: `tracesink tail`
+    # would then never see the Ctrl-C its tests send. A handler (unlike SIG_IGN) is not inherited.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     missing = [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
     if in_ci() and missing:
         hints = "; ".join(f"{tool}: {REQUIRED_TOOLS[tool]}" for tool in missing)

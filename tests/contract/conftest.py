@@ -2,8 +2,9 @@
 
 ``make_store`` builds a store of the test's ``backend`` (``memory``, ``redis`` or ``upstash``) for
 a policy. A Redis store talks to a real redis-server, started once per session on a free port and
-emptied before each test; an Upstash store talks to the same redis-server through a local server
-speaking Upstash's REST API (tests/support/upstash_rest.py). ``make_script_store`` serves the
+emptied before each test; an Upstash store talks to the same redis-server through the project's
+Upstash REST emulator (``tracesink.dev.rest_emulator``), never to Upstash itself: the test ids say
+``upstash-rest-emulator``. ``make_script_store`` serves the
 tests of what both Redis-protocol stores share (keys, TTLs, scripts, costs); ``make_redis_store``,
 ``make_upstash_store`` and ``raw_redis`` serve the tests of one of them.
 """
@@ -18,7 +19,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.support.redis_server import RedisServer, redis_server_binary, start_redis_server
-from tests.support.upstash_rest import UpstashRestServer, start_upstash_rest_server
+from tracesink.dev.rest_emulator import UpstashRestServer, start_upstash_rest_server
 from tracesink.limits import Policy
 from tracesink.store.base import Store
 from tracesink.store.memory import MemoryStore
@@ -60,7 +61,8 @@ async def raw_redis(redis_server: RedisServer) -> AsyncIterator[aioredis.Redis]:
     params=[
         "memory",
         pytest.param("redis", marks=pytest.mark.redis),
-        pytest.param("upstash", marks=pytest.mark.redis),
+        # the Upstash store, over the REST emulator (not Upstash): the id says so
+        pytest.param("upstash", marks=pytest.mark.redis, id="upstash-rest-emulator"),
     ]
 )
 def backend(request: pytest.FixtureRequest) -> str:
@@ -86,7 +88,7 @@ async def make_redis_store(
 async def make_upstash_store(
     upstash_server: UpstashRestServer, raw_redis: aioredis.Redis
 ) -> AsyncIterator[UpstashStoreFactory]:
-    """UpstashStores on the REST fixture, whose counts and faults start afresh for each test."""
+    """UpstashStores on the REST emulator, whose counts and faults start afresh for each test."""
     upstash_server.reset()
     stores: list[UpstashStore] = []
 
@@ -112,10 +114,11 @@ def make_store(backend: str, request: pytest.FixtureRequest) -> StoreFactory:
 @pytest.fixture(
     params=[
         pytest.param("redis", marks=pytest.mark.redis),
-        pytest.param("upstash", marks=pytest.mark.redis),
+        pytest.param("upstash", marks=pytest.mark.redis, id="upstash-rest-emulator"),
     ]
 )
 def make_script_store(request: pytest.FixtureRequest) -> StoreFactory:
-    """A store that runs the Lua scripts on the test's redis-server: natively or over REST."""
+    """A store that runs the Lua scripts on the test's redis-server: natively or over REST (the
+    Upstash store on the REST emulator)."""
     factory: StoreFactory = request.getfixturevalue(f"make_{request.param}_store")
     return factory

@@ -20,6 +20,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.contract.conftest import StoreFactory
+from tests.support.poll import until
 from tests.support.redis_server import RedisServer, free_port
 from tracesink.errors import ConfigurationError, StorageError
 from tracesink.ingest.sender import Sender
@@ -530,7 +531,7 @@ async def test_a_runaway_loop_is_refused_without_commands_and_marked_within_the_
     make_script_store: StoreFactory, raw_redis: aioredis.Redis
 ) -> None:
     """Past its limit, a trace's entries are refused without a command (the script said the
-    level is spent); the drops are written as one marker within the flush delay."""
+    level is spent); the drops are written as one marker once the flush delay (2 s) passes."""
     policy = replace(PLAN, trace_limit=3, ttl_ms=20_000)  # slack 2 s: a 2 s flush delay
     store = make_script_store(policy)
     assert outcomes(await store.write_batch(entries(4), T0)) == [None] * 3 + ["trace"]
@@ -542,7 +543,13 @@ async def test_a_runaway_loop_is_refused_without_commands_and_marked_within_the_
     head = await raw_redis.lindex(trace_key("", "a"), 0)
     assert head is not None
     assert msgspec.json.decode(head)["count"] == 1  # only the script's own refusal, so far
-    await asyncio.sleep(2.5)
+
+    async def all_drops_marked() -> bool:
+        head = await raw_redis.lindex(trace_key("", "a"), 0)
+        marked = head is not None and msgspec.json.decode(head)["count"] == 201
+        return marked and store.usage.commands > before  # and its answer read (then counted)
+
+    await until(all_drops_marked, "the 201 drops written as one marker")  # a 2 s timer
     head = await raw_redis.lindex(trace_key("", "a"), 0)
     assert head is not None
     assert msgspec.json.decode(head) == marker(201, T0, T0 + 200, by=(0, 0, 201))

@@ -1,13 +1,14 @@
 """What only the Upstash REST store does: REST error mapping, base64 replies, splitting batches
 over the request-size bound, NOSCRIPT over REST, configuration, and what it counts.
 
-Everything runs against the REST fixture (tests/support/upstash_rest.py) over a real
-redis-server; the shared store contract runs on Upstash too, in test_store_contract.py.
+Nothing here reaches Upstash: everything runs against the project's Upstash REST emulator
+(``tracesink.dev.rest_emulator``, which speaks the REST API as Upstash documents it) over a real
+redis-server; the shared store contract runs on the Upstash store over it too, in
+test_store_contract.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 
@@ -17,8 +18,9 @@ import redis.asyncio as aioredis
 
 from tests.contract.conftest import UpstashStoreFactory
 from tests.contract.test_store_contract import PLAN, T0, entries, entry, outcomes, read_items
+from tests.support.poll import until
 from tests.support.redis_server import free_port
-from tests.support.upstash_rest import UpstashRestServer
+from tracesink.dev.rest_emulator import Request, UpstashRestServer
 from tracesink.errors import ConfigurationError, StorageError
 from tracesink.model import PreparedEntry
 from tracesink.store import open_store
@@ -121,8 +123,14 @@ async def test_a_timed_out_write_is_not_sent_again_and_its_replay_is_recognised(
     sent = entries(2)
     with pytest.raises(StorageError, match="may have run"):
         await store.write_batch(sent, T0, "slow-batch")
-    await asyncio.sleep(0.6)  # the stalled answer goes out, to nobody
-    assert len(upstash_server.requests) == 1
+
+    async def answered() -> list[Request]:
+        return upstash_server.requests
+
+    # The emulator records a request when it answers: the stalled answer goes out (to nobody)
+    # 0.6 s after it came. A second request would have been counted at once, before that.
+    [stalled] = await until(answered, "the stalled answer sent")
+    assert upstash_server.commands_received == len(stalled.commands)
     assert await store.replay_batch("slow-batch", sent, T0, T0 + 1_000) is False
     assert await read_items(store, "a") == [e.payload for e in sent]
 
@@ -433,10 +441,10 @@ def test_a_bad_url_is_a_configuration_error_without_the_token(url: str, problem:
     assert "s3cr" not in str(raised.value)
 
 
-# --- the fixture itself: it behaves as Upstash documents ------------------------------------
+# --- the emulator itself: it behaves as Upstash documents -----------------------------------
 
 
-async def test_the_fixture_answers_as_upstash_documents(
+async def test_the_rest_emulator_answers_as_upstash_documents(
     upstash_server: UpstashRestServer, raw_redis: aioredis.Redis
 ) -> None:
     """401 without the token; /multi-exec is one transaction with per-command errors, or one

@@ -56,9 +56,7 @@ def browser() -> Iterator[Browser]:
     while it is open, and the asyncio tests that follow need the thread to themselves."""
     missing = _browser_missing()
     if missing is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser tests cannot run in CI: {missing}")
-        pytest.skip(missing)
+        pytest.skip(missing)  # in CI a skip fails the run (tests/conftest.py)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -1,5 +1,6 @@
-"""Fixtures for the edge Worker's tests: a real redis-server, the Upstash-REST-compatible server
-over it (the Worker's store, as Upstash is in production), and the Worker itself in workerd.
+"""Fixtures for the edge Worker's tests: a real redis-server, the project's Upstash REST emulator
+over it (the Worker's store, where Upstash is in production; never Upstash itself here), and the
+Worker itself in workerd.
 
 Each test names its own ``TRACESINK_KEY_PREFIX`` (``fresh_prefix``), so tests sharing the session's
 redis-server never see each other's counters or traces.
@@ -11,7 +12,7 @@ import uuid
 
 import pytest
 
-# The contract suite's session servers: a redis-server on a free port, the REST server over it.
+# The contract suite's session servers: a redis-server on a free port, the REST emulator over it.
 from tests.contract.conftest import redis_server, upstash_server  # noqa: F401
 from tests.support.edge_worker import missing
 

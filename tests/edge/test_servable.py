@@ -13,7 +13,7 @@ from tests.support.edge_worker import running_worker
 from tests.support.live import reading
 from tests.support.redis_server import RedisServer
 from tests.support.service import serving
-from tests.support.upstash_rest import UpstashRestServer
+from tracesink.dev.rest_emulator import UpstashRestServer
 
 pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("node_ready")]
 JSON = {"content-type": "application/json"}

@@ -27,8 +27,8 @@ from tests.edge.conftest import fresh_prefix
 from tests.support.edge_worker import running_worker
 from tests.support.redis_server import RedisServer
 from tests.support.service import serving
-from tests.support.upstash_rest import UpstashRestServer
 from tracesink.config import Settings
+from tracesink.dev.rest_emulator import UpstashRestServer
 from tracesink.pipeline import policy_from
 from tracesink.store.scripts import logs_key
 

@@ -1,8 +1,8 @@
 """The edge Worker in workerd, as a user runs it (``npm --prefix edge run serve``), on a real
-redis-server behind the Upstash REST server: what it writes reads back through the Python service
-and its CLI, its limits (and daily budget) are the Python service's on the same counters,
-refusals cost no command, and a store that forgot the script, a store that is down and a bad
-setting each get the answer the Python service gives.
+redis-server behind the project's Upstash REST emulator (not Upstash): what it writes reads back
+through the Python service and its CLI, its limits (and daily budget) are the Python service's on
+the same counters, refusals cost no command, and a store that forgot the script, a store that is
+down and a bad setting each get the answer the Python service gives.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tests.edge.conftest import fresh_prefix
 from tests.support.edge_worker import EDGE, running_worker
 from tests.support.redis_server import RedisServer, free_port
 from tests.support.service import serving
-from tests.support.upstash_rest import UpstashRestServer
+from tracesink.dev.rest_emulator import UpstashRestServer
 from tracesink.store.keys import key_pattern, trace_key
 
 pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("node_ready")]
@@ -106,10 +106,12 @@ def test_refusals_cost_no_command_and_are_marked_within_seconds(
         httpx.Client(base_url=worker.url) as client,
     ):
         assert client.post("/log", json=entry("full", "kept")).status_code == 200
-        assert client.post("/log", json=entry("full", "refused by the script")).status_code == 429
+        by_script = client.post("/log", json=entry("full", "refused by the script"))
+        assert (by_script.status_code, by_script.json()["limited_by"]) == (429, "trace")
         before = upstash_server.commands_received
         for _ in range(20):
-            assert client.post("/log", json=entry("full", "refused here")).status_code == 429
+            here = client.post("/log", json=entry("full", "refused here"))
+            assert (here.status_code, here.json()["limited_by"]) == (429, "trace")
         assert upstash_server.commands_received == before
         deadline = time.monotonic() + 6
         while True:
@@ -216,7 +218,8 @@ def test_the_daily_budget_is_one_count_for_edge_and_python(
         )
         assert int(refused.headers["retry-after"]) <= 86_400
         before = upstash_server.commands_received
-        assert httpx.post(f"{worker.url}/log", json=entry("b9", "x")).status_code == 429
+        spent = httpx.post(f"{worker.url}/log", json=entry("b9", "x"))
+        assert (spent.status_code, spent.json()["limited_by"]) == (429, "budget")
         assert upstash_server.commands_received == before  # a spent budget costs nothing more
         from_python = [httpx.post(f"{python.url}/log", json=entry("p", "x")) for _ in range(2)]
         assert from_python[-1].status_code == 429

@@ -33,7 +33,7 @@ from tests.support.redis_server import (
     restart_redis_server,
     start_redis_server,
 )
-from tests.support.service import Service, start_service, stop_service
+from tests.support.service import Service, end, start_service, stop_service
 from tracesink.store.keys import trace_of
 
 REDIS_DURABLE = ("--appendonly", "yes", "--appendfsync", "always")
@@ -144,7 +144,7 @@ class Cluster:
 
     def close(self) -> None:
         if self.service is not None:
-            stop_service(self.service)
+            end(self.service.process)  # SIGTERM (its coverage is saved), SIGKILL if stuck
         self.redis.stop()
 
     def outputs(self) -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import signal
 import socket
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from tests.support.poll import wait_until
 from tests.support.redis_server import free_port
+from tests.support.refusal import assert_refused
 from tests.support.service import Service, serving, tracesink
 
 pytestmark = pytest.mark.slow
@@ -28,15 +29,15 @@ def test_serve_takes_logs_over_real_http_and_stops_on_sigterm(
 ) -> None:
     """`tracesink serve` answers the wire contract, then exits 0 on SIGTERM, printing its banner."""
     base, process = served.url, served.process
-    codes = [
-        httpx.post(f"{base}/log", json={"trace_id": "cli", "message": str(i)}).status_code
-        for i in range(4)
+    answers = [
+        httpx.post(f"{base}/log", json={"trace_id": "cli", "message": str(i)}) for i in range(4)
     ]
-    assert codes == [200, 200, 200, 429]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert answers[3].json()["limited_by"] == "trace"
     trace = httpx.get(f"{base}/logs/cli").json()
     assert [e["message"] for e in trace["entries"][:3]] == ["0", "1", "2"]
     big = httpx.post(f"{base}/log", content=b"x" * 10_000)
-    assert big.status_code == 413
+    assert_refused(big, 413, "body", "4096 bytes (TRACESINK_MAX_BODY_BYTES)")
     process.send_signal(signal.SIGTERM)
     out, _ = process.communicate(timeout=15)
     assert process.returncode == 0
@@ -73,7 +74,8 @@ def test_check_reaches_the_store() -> None:
 
 
 def test_concurrency_bound_answers_503_beyond_it() -> None:
-    """With --max-concurrency 2, two stalled uploads hold the slots and a third request gets 503."""
+    """With --max-concurrency 2, two stalled uploads hold the slots and a third request gets 503
+    naming the limit; once they go, requests are served again."""
     with serving(None, "--max-concurrency", "2", "--read-timeout-s", "30") as service:
         port = int(service.url.rsplit(":", 1)[1])
         stalled = []
@@ -81,14 +83,20 @@ def test_concurrency_bound_answers_503_beyond_it() -> None:
             sock = socket.create_connection(("127.0.0.1", port))
             sock.sendall(b"POST /log HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
             stalled.append(sock)
+        health = f"{service.url}/health"
+
+        def refused() -> httpx.Response | None:
+            answer = httpx.get(health, timeout=10)
+            return answer if answer.status_code == 503 else None
+
         try:
-            time.sleep(0.2)
-            assert httpx.get(f"{service.url}/health").status_code == 503
+            # the two uploads hold their slots once the server has read their heads
+            busy = wait_until(refused, "503 while both slots are held")
+            assert "more than 2 requests at once (TRACESINK_MAX_CONCURRENCY)" in busy.text
         finally:
             for sock in stalled:
                 sock.close()
-        time.sleep(0.2)
-        assert httpx.get(f"{service.url}/health").status_code == 200
+        wait_until(lambda: httpx.get(health, timeout=10).status_code == 200, "the slots freed")
 
 
 def test_stats_prints_a_running_instances_figures() -> None:

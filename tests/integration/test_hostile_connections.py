@@ -18,11 +18,12 @@ import httpx
 import pytest
 
 from tests.support.redis_server import free_port, redis_server_binary, running_redis_server
-from tests.support.service import Service, serving, wait_healthy
+from tests.support.service import Service, end, serving, wait_healthy
 
 pytestmark = pytest.mark.slow
 
-HEAD_TIMEOUT_S = 2
+# Long enough that "answered before the idle connections were cut" holds on a loaded machine.
+HEAD_TIMEOUT_S = 5
 LIMITS = {
     "TRACESINK_HEADER_TIMEOUT_S": str(HEAD_TIMEOUT_S),
     "TRACESINK_READ_TIMEOUT_S": "1",
@@ -64,17 +65,17 @@ def exchange(service: Service, raw: bytes) -> bytes:
 
 def test_a_thousand_idle_connections_lock_nobody_out(service: Service) -> None:
     """1,000 connections that send nothing (ten times --max-concurrency): /health and ingest
-    still answer within a second, and the idle ones are closed once the head timeout passes."""
+    still answer while they are open (before the head timeout cuts them, not because it did),
+    and the idle ones are closed once the head timeout passes."""
     idle = [connect(service) for _ in range(1000)]
     try:
         started = time.monotonic()
-        assert httpx.get(f"{service.url}/health", timeout=5).status_code == 200
+        assert httpx.get(f"{service.url}/health", timeout=30).status_code == 200
         entry = {"trace_id": "idle-test", "message": "still here"}
-        assert httpx.post(f"{service.url}/log", json=entry, timeout=5).status_code == 200
-        assert time.monotonic() - started < 1.0
-        time.sleep(HEAD_TIMEOUT_S + 1)
+        assert httpx.post(f"{service.url}/log", json=entry, timeout=30).status_code == 200
+        assert time.monotonic() - started < HEAD_TIMEOUT_S
         for sock in idle:
-            sock.settimeout(5)
+            sock.settimeout(HEAD_TIMEOUT_S + 30)  # a wait for the cut, not a bound on it
             assert read_all(sock) == b""  # closed without a word: nothing was asked
     finally:
         for sock in idle:
@@ -99,12 +100,12 @@ def test_a_slow_request_line_is_cut_with_408(service: Service) -> None:
                 answer += sock.recv(65536)
             if answer:
                 break
-        sock.settimeout(5)
+        sock.settimeout(HEAD_TIMEOUT_S + 30)  # held for ever would time out here
         answer += read_all(sock)
         elapsed = time.monotonic() - started
     assert answer.startswith(b"HTTP/1.1 408 ")
     assert b"TRACESINK_HEADER_TIMEOUT_S" in answer
-    assert HEAD_TIMEOUT_S <= elapsed < HEAD_TIMEOUT_S + 2
+    assert elapsed >= HEAD_TIMEOUT_S  # not before its time; after it, however busy the machine
 
 
 def test_a_200_kb_header_is_refused_with_431(service: Service) -> None:
@@ -125,6 +126,7 @@ def test_a_slow_body_gets_408_and_its_connection_closed(service: Service) -> Non
         sock.sendall(b"POST /log HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
         answer = read_all(sock)
     assert answer.startswith(b"HTTP/1.1 408 ")
+    assert b"TRACESINK_READ_TIMEOUT_S" in answer
     assert b"connection: close" in answer.lower()
 
 
@@ -360,5 +362,4 @@ def test_a_soft_limit_of_1024_descriptors_locks_nobody_out() -> None:
     finally:
         for sock in idle:
             sock.close()
-        process.kill()
-        process.wait()
+        end(process)  # SIGTERM: its coverage is saved

@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import AppClient
 from tests.integration.test_http_edges import ENTRY, call_asgi
+from tests.support.refusal import assert_refused
 from tracesink.config import load_settings
 from tracesink.errors import ConfigurationError
 
@@ -68,7 +69,7 @@ async def test_ingest_keys_gate_sending(make_app: MakeApp) -> None:
     missing = await sink.http.post("/log", content=ENTRY)
     assert (missing.status_code, missing.json()["field"]) == (401, "key")
     wrong = await sink.http.post("/log", content=ENTRY, headers={"x-tracesink-key": "pk_nope"})
-    assert wrong.status_code == 401
+    assert_refused(wrong, 401, "key", "X-Tracesink-Key")
     by_header = await sink.http.post(
         "/log",
         content=ENTRY,
@@ -100,7 +101,7 @@ async def test_ingest_key_origins_join_the_cors_allow_list(make_app: MakeApp) ->
     preflight = await sink.http.options("/log", headers={"origin": "https://app.example"})
     assert preflight.status_code == 204
     other = await sink.http.options("/log", headers={"origin": "https://evil.example"})
-    assert other.status_code == 403
+    assert_refused(other, 403, "Origin", "https://evil.example", "TRACESINK_CORS_ORIGINS")
 
 
 async def test_a_body_that_does_not_arrive_in_time_is_408(make_app: MakeApp) -> None:

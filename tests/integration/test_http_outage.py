@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support.poll import until
 from tests.unit.store.test_spooling import FlakyStore
 from tracesink.app import TraceSinkApp, create_app
 from tracesink.app.throttled_log import ThrottledLog
@@ -35,6 +35,15 @@ async def outage(
         yield http, store, app
 
 
+def healthy(http: httpx.AsyncClient) -> Callable[[], Awaitable[bool]]:
+    """A condition for ``until``: /health says ok (the spool replayed)."""
+
+    async def ok() -> bool:
+        return bool((await http.get("/health")).json()["status"] == "ok")
+
+    return ok
+
+
 async def test_an_outage_answers_202_queued_and_health_degraded(
     outage: tuple[httpx.AsyncClient, FlakyStore, TraceSinkApp],
 ) -> None:
@@ -50,12 +59,7 @@ async def test_an_outage_answers_202_queued_and_health_degraded(
     assert (health.status_code, health.json()["status"]) == (200, "degraded")
     assert health.json()["spool"]["entries"] == 3
     store.down = False
-    for _ in range(200):
-        health = await http.get("/health")
-        if health.json()["status"] == "ok":
-            break
-        await asyncio.sleep(0.02)
-    assert health.json()["status"] == "ok"
+    await until(healthy(http), "/health ok once the spool is replayed")
     assert (await http.get("/logs/t")).json()["count"] == 3
 
 
@@ -77,10 +81,7 @@ async def test_a_full_spool_answers_503_with_retry_after(
     assert "TRACESINK_SPOOL_MAX_BYTES" in refused.json()["error"]
     store.down = False
     acknowledged = statuses.count(202)
-    for _ in range(200):
-        if (await http.get("/health")).json()["status"] == "ok":
-            break
-        await asyncio.sleep(0.02)
+    await until(healthy(http), "/health ok once the spool is replayed")
     traces = (await http.get("/traces", params={"limit": "100"})).json()["traces"]
     assert sum(t["count"] for t in traces) == acknowledged
 

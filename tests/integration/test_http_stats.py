@@ -14,9 +14,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import AppClient, FakeClock
 from tests.support.redis_server import RedisServer
-from tests.support.upstash_rest import start_upstash_rest_server
+from tests.support.refusal import assert_refused
 from tracesink.app import create_app
 from tracesink.config import Settings
+from tracesink.dev.rest_emulator import start_upstash_rest_server
 
 MakeApp = Callable[..., Any]
 TOKEN = "stats-token-0123456789"  # noqa: S105 - a test credential
@@ -53,7 +54,8 @@ async def test_stats_and_metrics_need_the_read_token(make_app: MakeApp) -> None:
     """Like every read, /stats and /metrics need the bearer token when one is set."""
     sink: AppClient = await make_app(read_token=TOKEN)
     for path in ("/stats", "/metrics"):
-        assert (await sink.http.get(path)).status_code == 401
+        refused = await sink.http.get(path)
+        assert_refused(refused, 401, "Authorization", "Bearer <TRACESINK_READ_TOKEN>")
         response = await sink.http.get(path, headers={"authorization": f"Bearer {TOKEN}"})
         assert response.status_code == 200
         assert TOKEN not in response.text
@@ -170,11 +172,12 @@ async def test_the_budget_guard_refuses_until_the_day_rolls_over(
 
 
 @pytest.mark.redis
-async def test_stats_on_upstash_equal_what_the_rest_server_billed(
+async def test_stats_over_the_rest_emulator_equal_the_commands_upstash_would_bill(
     redis_server: RedisServer, clock: FakeClock
 ) -> None:
-    """Over the Upstash REST fixture: /stats and /metrics report exactly the commands the REST
-    server received plus the calls the scripts made inside Redis (what Upstash bills)."""
+    """Over the project's Upstash REST emulator (not Upstash): /stats and /metrics report exactly
+    the commands the emulator received plus the calls the scripts made inside Redis (what Upstash
+    bills for the same requests)."""
     plain = redis.Redis.from_url(redis_server.url)
     plain.flushall()
     rest = start_upstash_rest_server(redis_server.url)

@@ -163,6 +163,7 @@ def test_the_app_acts_on_the_real_client_address_from_the_proxy(deployment: Depl
     assert outside.status_code == 403, outside.text
     assert "TRACESINK_READ_TOKEN" in outside.json()["error"]
     assert spoofed.status_code == 403, spoofed.text
+    assert "TRACESINK_READ_TOKEN" in spoofed.json()["error"]
 
 
 def test_a_listed_browser_origin_gets_its_cors_answer_through_the_proxy(

@@ -156,23 +156,35 @@ def test_protobuf_answers_protobuf(http: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize(
-    ("content", "headers", "status"),
+    ("content", "headers", "status", "says"),
     [
-        (b"\x0a\xff\xff\xff", PROTOBUF, 400),
-        (b"{not json", JSON, 400),
-        (b'{"resourceLogs": [{"scopeLogs": [{"logRecords": [{"traceId": "zz"}]}]}]}', JSON, 400),
-        (b"[1, 2]", JSON, 400),
-        (b"{}", {"content-type": "text/plain"}, 415),
-        (b"not gzip", {**JSON, "content-encoding": "gzip"}, 400),
-        (b"{}", {**JSON, "content-encoding": "br"}, 415),
+        (b"\x0a\xff\xff\xff", PROTOBUF, 400, "body is not a valid OTLP protobuf"),
+        (b"{not json", JSON, 400, "body is not valid JSON"),
+        (
+            b'{"resourceLogs": [{"scopeLogs": [{"logRecords": [{"traceId": "zz"}]}]}]}',
+            JSON,
+            400,
+            "traceId must be hex, got 'zz'",
+        ),
+        (b"[1, 2]", JSON, 400, "not a valid OTLP/JSON request"),
+        (b"{}", {"content-type": "text/plain"}, 415, "Content-Type must be application/x-protobuf"),
+        (b"not gzip", {**JSON, "content-encoding": "gzip"}, 400, "body is not valid gzip"),
+        (
+            b"{}",
+            {**JSON, "content-encoding": "br"},
+            415,
+            "Content-Encoding must be gzip or identity",
+        ),
     ],
 )
-def test_malformed_requests_are_refused_with_a_status(
-    http: httpx.Client, content: bytes, headers: dict[str, str], status: int
+def test_malformed_requests_are_refused_with_a_status_saying_why(
+    http: httpx.Client, content: bytes, headers: dict[str, str], status: int, says: str
 ) -> None:
-    """Malformed protobuf, JSON, gzip or an unsupported type/encoding: a 4xx, nothing stored."""
+    """Malformed protobuf, JSON, gzip or an unsupported type/encoding: a 4xx whose message
+    (in the request's own encoding: an OTLP Status, protobuf or JSON) names what is wrong."""
     response = http.post("/v1/logs", content=content, headers=headers)
     assert response.status_code == status
+    assert says.encode() in response.content
 
 
 def test_a_gzip_bomb_stops_at_the_decompressed_size_cap(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import AppClient
+from tests.support.refusal import assert_refused
 from tracesink.config import load_settings
 from tracesink.errors import ConfigurationError
 
@@ -61,7 +62,7 @@ async def test_the_key_without_its_pin_is_what_clients_send(make_app: MakeApp) -
     wrong = await sink.http.post(
         "/log", json={"trace_id": "p", "message": "m"}, headers={"x-tracesink-key": f"{KEY}@worker"}
     )
-    assert wrong.status_code == 401
+    assert_refused(wrong, 401, "key", "X-Tracesink-Key")
 
 
 def test_an_unknown_pinned_system_is_refused_at_start() -> None:

@@ -15,7 +15,7 @@ from tests.support.redis_server import (
     redis_server_binary,
     running_redis_server,
 )
-from tests.support.service import serving, tracesink
+from tests.support.service import end, serving, tracesink
 
 pytestmark = [
     pytest.mark.slow,
@@ -65,7 +65,7 @@ def test_serve_says_the_store_is_unreachable_and_spools() -> None:
     on stderr says entries are spooled, and the service runs."""
     env = {"TRACESINK_STORE": f"redis://127.0.0.1:{free_port()}/0"}
     with serving(env) as service:
-        service.process.kill()
+        end(service.process)
         out, err = service.process.communicate()
     assert "UNREACHABLE (connection refused" in out
     assert "entries are spooled to" in err

@@ -17,7 +17,7 @@ import pytest
 
 import tracesink
 from tests.support.redis_server import free_port, redis_server_binary, running_redis_server
-from tests.support.service import Service, stop_service, wait_healthy
+from tests.support.service import Service, end, wait_healthy
 
 ROOT = Path(__file__).parents[2]
 BUILD_TIMEOUT_S = 300
@@ -115,7 +115,7 @@ def served_from_wheel(installed: Installed, tmp_path: Path) -> Iterator[Service]
             wait_healthy(service)
             yield service
         finally:
-            stop_service(service)
+            end(process)
 
 
 def test_serve_from_the_wheel_stores_reads_and_serves_its_files(

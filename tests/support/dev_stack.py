@@ -16,6 +16,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support.service import end
+
 READY_LINE = "Ctrl-C stops everything"
 
 
@@ -62,7 +64,8 @@ class DevStack:
 @contextmanager
 def dev_stack(*args: str, env: dict[str, str] | None = None) -> Iterator[DevStack]:
     """``python -m tracesink dev ARGS`` with no TRACESINK_* variable but those in ``env``;
-    SIGKILLed (with everything under it) if the test leaves it running."""
+    ended by SIGTERM if the test leaves it running (it stops its parts; SIGKILL, with everything
+    under it, if it has not exited by a deadline)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TRACESINK_")}
     process = subprocess.Popen(
         [sys.executable, "-m", "tracesink", "dev", *args],
@@ -86,8 +89,7 @@ def dev_stack(*args: str, env: dict[str, str] | None = None) -> Iterator[DevStac
     finally:
         if process.poll() is None:
             leftovers = descendants(process.pid)
-            process.kill()
-            process.wait()
+            end(process, drain=False)  # the pump thread reads its output
             for pid in leftovers:
                 _kill_quietly(pid)
         reader.join(timeout=10)

@@ -1,9 +1,10 @@
 """Run the edge Worker (edge/) in workerd, the way a user does: ``npm --prefix edge run serve``.
 
 The Worker takes its store from ``UPSTASH_REDIS_REST_URL`` / ``UPSTASH_REDIS_REST_TOKEN`` (in the
-tests: tests/support/upstash_rest.py over a real redis-server) and its limits from TRACESINK_*
-variables, exactly the Python service's names. Needs ``node`` and ``npm --prefix edge ci``
-(scripts/test runs it); without them the tests skip with the reason, except in CI.
+tests: the project's REST emulator, ``tracesink.dev.rest_emulator``, over a real redis-server) and
+its limits from TRACESINK_* variables, exactly the Python service's names. Needs ``node`` and
+``npm --prefix edge ci`` (scripts/test runs it); without them the tests skip with the reason,
+except in CI.
 """
 
 from __future__ import annotations

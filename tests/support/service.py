@@ -1,4 +1,9 @@
-"""Run ``tracesink`` as a real process, the way a user does, for tests that need real HTTP."""
+"""Run ``tracesink`` as a real process, the way a user does, for tests that need real HTTP.
+
+A process a test is done with is ended by SIGTERM (``end``), SIGKILL only if it has not exited by
+a deadline: a SIGKILLed process cannot save its coverage data, and the server code that runs only
+in a real ``tracesink serve`` would go unmeasured (pyproject.toml: ``[tool.coverage.run]``).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,29 @@ import httpx
 from tests.support.redis_server import free_port
 
 START_TIMEOUT_S = 20.0
+# A drained shutdown of an idle service takes well under a second; this is for a loaded machine.
+END_TIMEOUT_S = 30.0
+
+
+def end(
+    process: subprocess.Popen[Any], timeout: float = END_TIMEOUT_S, *, drain: bool = True
+) -> int:
+    """SIGTERM ``process`` (if it still runs), SIGKILL it if it has not exited ``timeout`` seconds
+    later, and reap it; its exit status.
+
+    With ``drain``, its pipes are read meanwhile (``communicate``), so that a full pipe cannot hold
+    its exit; what it wrote stays available to a later ``communicate()``. Without, the caller
+    reads them (a thread of its own, say)."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        if drain:
+            process.communicate(timeout=timeout)
+        else:
+            process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    return process.wait()
 
 
 def tracesink(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -53,7 +81,7 @@ def wait_healthy(service: Service, timeout: float = START_TIMEOUT_S) -> None:
 
 @contextlib.contextmanager
 def serving(env: dict[str, str] | None = None, *args: str) -> Iterator[Service]:
-    """A healthy ``tracesink serve`` on a free port; killed on exit if still running.
+    """A healthy ``tracesink serve`` on a free port; ended (``end``) on exit if still running.
 
     Unless ``env`` names one, the spool lives in a temporary directory of its own, never in
     the user's home."""
@@ -67,8 +95,7 @@ def serving(env: dict[str, str] | None = None, *args: str) -> Iterator[Service]:
             wait_healthy(service)
             yield service
         finally:
-            if service.process.poll() is None:
-                service.process.kill()
+            end(service.process)
             service.process.communicate()
 
 
@@ -77,9 +104,10 @@ def start_service(
 ) -> Service:
     """A healthy ``tracesink serve --port PORT`` with exactly the given TRACESINK_* variables.
 
-    Not a context manager: the caller ends it with ``stop_service``, or SIGKILLs it and starts
-    another on the same port and spool. Its stdout and stderr are appended to ``output``, a file
-    rather than a pipe, so that a long run's log lines can never fill a pipe and block it."""
+    Not a context manager: the caller ends it with ``stop_service`` (SIGTERM), or SIGKILLs it
+    and starts another on the same port and spool. Its stdout and stderr are appended to
+    ``output``, a file rather than a pipe, so that a long run's log lines can never fill a pipe
+    and block it."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TRACESINK_")}
     with output.open("a") as sink:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(
@@ -93,15 +121,16 @@ def start_service(
     try:
         wait_healthy(service, timeout)
     except AssertionError as exc:
-        stop_service(service)
+        end(process)
         raise AssertionError(f"{exc}; its output:\n{output.read_text()[-4000:]}") from None
     return service
 
 
-def stop_service(service: Service, signum: int = signal.SIGKILL, timeout: float = 15.0) -> int:
+def stop_service(service: Service, signum: int = signal.SIGTERM, timeout: float = 15.0) -> int:
     """Send ``signum`` to the process (if it still runs) and reap it; its exit status.
 
-    AssertionError if it has not exited ``timeout`` seconds later (it is then SIGKILLed)."""
+    AssertionError if it has not exited ``timeout`` seconds later (it is then SIGKILLed): a test
+    that stops a service expects it to stop. Cleanup that only wants it gone uses ``end``."""
     if service.process.poll() is None:
         service.process.send_signal(signum)
     try:

@@ -6,9 +6,10 @@ then cancelled, so its ``finally`` (unsubscribing) runs at once rather than at t
 
 A stream never ends by itself, and a server shutting down gracefully waits for its responses to
 end: ``tracesink serve`` would wait out its whole grace period for every open viewer. So the
-response leaves a callback in its scope under ``STOP_ON_SHUTDOWN``; the server's protocol
-(``server/protocol.py``) calls it when the server stops, and the stream ends cleanly then (an
-``EventSource`` reconnects, with ``Last-Event-ID``, to whatever serves the address next).
+response leaves a callback in its scope under ``STOP_ON_SHUTDOWN`` (``scope_keys.py``); the
+server's protocol (``server/protocol.py``) calls it when the server stops, and the stream ends
+cleanly then (an ``EventSource`` reconnects, with ``Last-Event-ID``, to whatever serves the
+address next).
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ from typing import Any
 import msgspec
 
 from tracesink.app.http import Request, Response, Send
+from tracesink.scope_keys import STOP_ON_SHUTDOWN
 
 SSE_HEADERS = (
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-store"),
     (b"x-accel-buffering", b"no"),  # a proxy (nginx) must not buffer the stream
 )
-STOP_ON_SHUTDOWN = "tracesink.stop_on_shutdown"  # scope key: ends the stream when called
 
 
 class StreamingResponse(Response):

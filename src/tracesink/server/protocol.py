@@ -35,10 +35,12 @@ import httptools
 import msgspec
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from tracesink.app.streaming import STOP_ON_SHUTDOWN
+from tracesink.scope_keys import STOP_ON_SHUTDOWN
 from tracesink.server.joined_writes import HeadJoiningTransport
 
 SWEEP_EVERY_S = 0.25
+# A sweep this late means the loop stalled (a long callback, or the process starved of CPU).
+LATE_SWEEP_S = 1.0
 HEAD_END = b"\r\n\r\n"
 
 
@@ -49,18 +51,29 @@ class HeadDeadlines:
         self.timeout_s = timeout_s
         self._due: dict[GuardedHttpToolsProtocol, float] = {}
         self._sweeper: asyncio.TimerHandle | None = None
+        self._planned = 0.0  # when the pending sweep was meant to run
 
     def arm(self, protocol: GuardedHttpToolsProtocol, loop: asyncio.AbstractEventLoop) -> None:
         self._due.pop(protocol, None)  # re-inserted at the back: the dict stays in deadline order
         self._due[protocol] = loop.time() + self.timeout_s
         if self._sweeper is None:
-            self._sweeper = loop.call_later(SWEEP_EVERY_S, self._sweep, loop)
+            self._schedule(loop)
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._planned = loop.time() + SWEEP_EVERY_S
+        self._sweeper = loop.call_later(SWEEP_EVERY_S, self._sweep, loop)
 
     def disarm(self, protocol: GuardedHttpToolsProtocol) -> None:
         self._due.pop(protocol, None)
 
     def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
         now = loop.time()
+        if now - self._planned > LATE_SWEEP_S:
+            # uvloop runs due timers before it polls the sockets: after a stall, what the
+            # clients sent meanwhile is not read yet, so every connection would look silent.
+            # Judge nobody now; the next sweep comes after a poll.
+            self._schedule(loop)
+            return
         overdue = []
         for protocol, due in self._due.items():
             if due > now:
@@ -73,7 +86,7 @@ class HeadDeadlines:
         finally:  # one failing connection must not stop the sweeps for all the others
             self._sweeper = None
             if self._due:
-                self._sweeper = loop.call_later(SWEEP_EVERY_S, self._sweep, loop)
+                self._schedule(loop)
 
     def _overdue(self, protocol: GuardedHttpToolsProtocol, loop: asyncio.AbstractEventLoop) -> None:
         protocol.head_overdue(loop)

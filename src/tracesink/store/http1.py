@@ -94,6 +94,9 @@ class Http1Client:
                 f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
                 maybe_sent=True,
             ) from None
+        except asyncio.CancelledError:  # a store closing mid-request: its answer is never read
+            connection.close()
+            raise
         if keep and len(self._idle) < MAX_IDLE:
             self._idle.append(connection)
         else:

@@ -66,7 +66,8 @@ async def test_a_body_over_the_cap_is_refused_while_it_streams() -> None:
 async def test_a_declared_length_over_the_cap_is_refused_before_reading() -> None:
     with pytest.raises(ValidationError) as caught:
         await request([], {"content-length": "11"}).body(10, BodyDeadlines(5))
-    assert caught.value.status == 413
+    assert (caught.value.status, caught.value.field) == (413, "body")
+    assert "TRACESINK_MAX_BODY_BYTES" in caught.value.message
 
 
 async def test_a_client_that_leaves_mid_body_is_a_disconnect() -> None:

@@ -54,10 +54,12 @@ def test_gunzip_keeps_within_the_cap_and_refuses_beyond_it() -> None:
     assert otlp.gunzip(gzip.compress(data), 1000) == data
     with pytest.raises(ValidationError) as caught:
         otlp.gunzip(gzip.compress(data), 999)
-    assert caught.value.status == 413
+    assert (caught.value.status, caught.value.field) == (413, "body")
+    assert "more than 999 bytes (TRACESINK_MAX_BODY_BYTES)" in caught.value.message
     with pytest.raises(ValidationError) as truncated:
         otlp.gunzip(gzip.compress(data)[:-10], 1000)
-    assert truncated.value.status == 400
+    assert (truncated.value.status, truncated.value.field) == (400, "body")
+    assert "truncated gzip" in truncated.value.message
 
 
 def test_status_is_encoded_as_protobuf_fields_one_and_two() -> None:
@@ -239,7 +241,8 @@ def test_330000_empty_records_or_scopes_are_refused_by_their_count(kind: str, le
     started = time.perf_counter()
     with pytest.raises(ValidationError) as caught:
         otlp.decode_request(body, kind, 1000)
-    assert time.perf_counter() - started < 0.5
+    # ~30 ms here, ~2 s when every record was converted: 1 s leaves a loaded machine its slack
+    assert time.perf_counter() - started < 1.0
     assert caught.value.status == 413
     assert "TRACESINK_MAX_BATCH_ITEMS" in caught.value.message
 

@@ -86,10 +86,11 @@ def test_the_same_text_as_python_or_none_where_python_raises(msg: str, args: Any
 def test_hostile_texts_finish_fast_and_bounded(msg: str, args: Any) -> None:
     """Huge widths (after a key, as `*`, in a precision), a value named 100,000 times, 100,000
     conversions, half a megabyte of flags, parentheses or precision digits: each call finishes
-    within 0.5 s and answers at most twice the limit (or None)."""
+    within a second (~1 ms each here, slack for a loaded machine) and answers at most twice the
+    limit (or None)."""
     started = time.perf_counter()
     result = format_bounded(msg, args, LIMIT)
-    assert time.perf_counter() - started < 0.5  # ~1 ms each; `%` itself takes seconds
+    assert time.perf_counter() - started < 1.0  # ~1 ms each; `%` itself takes seconds
     assert result is None or len(result) <= 2 * LIMIT
 
 
