@@ -6,7 +6,6 @@ agent's prompt."""
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -14,13 +13,13 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from tests.e2e.conftest import CHROMIUM
+from tests.support.poll import wait_until
 from tests.support.service import Service, serving
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="Debian chromium is not installed"),
 ]
-DEADLINE_S = 20.0
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +39,12 @@ def page(browser: Browser, service: Service) -> Iterator[Page]:
 
 def clipboard(page: Page, starting: str) -> str:
     """The clipboard's text once it starts with ``starting`` (polled: the copy is async)."""
-    deadline = time.monotonic() + DEADLINE_S
-    text = ""
-    while time.monotonic() < deadline:
+
+    def copied() -> str | None:
         text = str(page.evaluate("navigator.clipboard.readText()"))
-        if text.startswith(starting):
-            return text
-        time.sleep(0.1)
-    raise AssertionError(f"the clipboard holds {text[:200]!r}")
+        return text if text.startswith(starting) else None
+
+    return wait_until(copied, f"the clipboard to hold the report of {starting!r}")
 
 
 def test_copy_as_markdown_puts_the_trace_report_on_the_clipboard(
