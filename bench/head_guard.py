@@ -57,7 +57,9 @@ def serve(mode: str, port: int) -> None:
     app = create_app(settings, store=open_store("memory://", policy_from(settings)))
     http: Any = {
         "plain": "httptools",
-        "guarded": guarded_protocol(settings.max_header_bytes, settings.header_timeout_s),
+        "guarded": guarded_protocol(
+            settings.max_header_bytes, settings.header_timeout_s, settings.send_timeout_s
+        ),
         "h11": "h11",
     }[mode]
     gc.collect()
@@ -159,7 +161,7 @@ def micro(rounds: int, requests: int) -> None:
         b"POST /log HTTP/1.1\r\nHost: 127.0.0.1:8787\r\nContent-Type: application/json\r\n"
         b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
     )
-    classes = {"plain": HttpToolsProtocol, "guarded": guarded_protocol(32 * 1024, 10.0)}
+    classes = {"plain": HttpToolsProtocol, "guarded": guarded_protocol(32 * 1024, 10.0, 60.0)}
 
     async def one_round(cls: Any) -> float:
         loop = asyncio.get_running_loop()

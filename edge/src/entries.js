@@ -1,10 +1,13 @@
 // Parse and validate request bodies into prepared entries; every error names the field.
 // A port of tracesink/ingest/validate.py (and ingest/model.py's IncomingEntry): the same checks,
 // the same messages (msgspec's wording for type errors), the same stored JSON, key for key.
+// The levels, sizes, fields and messages are src/tracesink/rules.json's (through rules.js).
 
 import { ValidationError } from "./errors.js";
 import { rawElements, rawMembers } from "./json_raw.js";
+import { message as errorText } from "./messages.js";
 import { checkDepth, maxDepth } from "./nesting.js";
+import { RULES } from "./rules.js";
 import {
   MAX_INTEGER_CHARS,
   checkNumbers,
@@ -17,34 +20,26 @@ import { MANUAL } from "./settings.js";
 import { systemLabel } from "./sender.js";
 import { TRACE_ID, TRACE_ID_RULE } from "./trace_context.js";
 
-
-const LOG_LEVELS = ["log", "info", "warn", "error"];
-const LEVEL_ALIASES = {
-  debug: "log",
-  trace: "log",
-  notset: "log",
-  warning: "warn",
-  critical: "error",
-  fatal: "error",
-};
-const NUMERIC_LEVELS = [[40, "error"], [30, "warn"], [20, "info"], [0, "log"]];
-const MAX_USER_ID_CHARS = 256;
+const {
+  levels: LOG_LEVELS,
+  level_aliases: LEVEL_ALIASES,
+  numeric_levels: NUMERIC_LEVELS,
+  max_user_id_chars: MAX_USER_ID_CHARS,
+} = RULES.entry;
 // What Python's bytes.strip() removes (String.prototype.trim removes more: no-break spaces…).
 const ASCII_SPACE = /^[ \t\n\r\v\f]+|[ \t\n\r\v\f]+$/g;
 const strip = (text) => text.replace(ASCII_SPACE, "");
 const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
-// The field types of IncomingEntry, as msgspec names them in its errors.
-const FIELDS = {
-  message: ["str"],
-  trace_id: ["str", "null"],
-  level: ["int", "str"],
-  system: ["str", "null"],
-  user_id: ["int", "str", "null"],
-  stack: ["str", "null"],
-  timestamp: ["float", "str", "null"],
-};
+// The field types of an entry, as msgspec names them in its errors; context is kept as the raw
+// JSON it was sent as and checked by checkContext.
+const FIELDS = Object.fromEntries(
+  Object.entries(RULES.entry.fields).filter(([name]) => name !== "about" && name !== "context"),
+);
+// The fields handled by name below; any other field of the rules file is stored as sent.
+const HANDLED = new Set(["message", "trace_id", "level", "system", "user_id", "stack", "timestamp"]);
+const AS_SENT = Object.keys(FIELDS).filter((name) => !HANDLED.has(name));
 
 function jsonType(value) {
   if (value === null) return "null";
@@ -97,7 +92,7 @@ export function decodeText(bytes, what = "body") {
   try {
     text = strictUtf8.decode(bytes);
   } catch {
-    throw new ValidationError(`${what} is not valid UTF-8`, "body");
+    throw new ValidationError(errorText("body_utf8"), "body");
   }
   return wellFormed(text);
 }
@@ -115,11 +110,12 @@ export function decodeEntry(text) {
     value = JSON.parse(text);
   } catch (error) {
     const detail = text.trim() ? error.message : "Input data was truncated";
-    throw new ValidationError(`body is not valid JSON: ${detail}`, "body");
+    throw new ValidationError(errorText("body_json", { detail }), "body");
   }
   const type = typeof value === "number" ? numberKind(text.trim()) : jsonType(value);
   if (type !== "object") {
-    throw new ValidationError(`an entry must be a JSON object; Expected \`object\`, got \`${type}\``);
+    const detail = `Expected \`object\`, got \`${type}\``;
+    throw new ValidationError(errorText("not_an_object", { detail }));
   }
   const entry = {};
   // Member by member as written, a repeated one each time: msgspec names the first wrong
@@ -138,8 +134,10 @@ export function decodeEntry(text) {
       throw typeError(name, accepted, jsonType(member));
     }
   }
-  if (entry.message === undefined) {
-    throw new ValidationError("Object missing required field `message`", "message");
+  for (const name of RULES.entry.required) {
+    if (entry[name] === undefined) {
+      throw new ValidationError(`Object missing required field \`${name}\``, name);
+    }
   }
   for (const [name, raw] of all) if (name === "context") entry.context = raw; // the last, as kept
   return entry;
@@ -148,7 +146,7 @@ export function decodeEntry(text) {
 function checkCount(count, maxItems) {
   if (count > maxItems) {
     throw new ValidationError(
-      `the batch holds ${count} entries; at most ${maxItems} (TRACESINK_MAX_BATCH_ITEMS)`,
+      errorText("batch_items", { count, max: maxItems }),
       "body",
       413,
     );
@@ -159,7 +157,7 @@ function checkCount(count, maxItems) {
 export function decodeBatch(bytes, maxItems) {
   const text = decodeText(bytes);
   const stripped = strip(text);
-  if (!stripped) throw new ValidationError("the batch holds no entries", "body");
+  if (!stripped) throw new ValidationError(errorText("batch_empty"), "body");
   let items;
   const array = stripped.startsWith("[");
   if (array) {
@@ -167,13 +165,13 @@ export function decodeBatch(bytes, maxItems) {
     try {
       JSON.parse(stripped);
     } catch {
-      throw new ValidationError("body is not a valid JSON array", "body");
+      throw new ValidationError(errorText("batch_array"), "body");
     }
     items = rawElements(stripped);
   } else {
     items = stripped.split("\n").filter((line) => strip(line));
   }
-  if (!items.length) throw new ValidationError("the batch holds no entries", "body");
+  if (!items.length) throw new ValidationError(errorText("batch_empty"), "body");
   checkCount(items.length, maxItems);
   return items.map((item) => {
     try {
@@ -196,17 +194,14 @@ function truncate(text, limit) {
 }
 
 function checkContext(raw, rules) {
-  if (!raw.startsWith("{")) throw new ValidationError("context must be a JSON object", "context");
+  if (!raw.startsWith("{")) throw new ValidationError(errorText("context_object"), "context");
   if (utf8.encode(raw).length > rules.maxContextBytes) {
-    throw new ValidationError(
-      `context is larger than ${rules.maxContextBytes} bytes as JSON`,
-      "context",
-    );
+    throw new ValidationError(errorText("context_bytes", { max: rules.maxContextBytes }), "context");
   }
   const limit = rules.maxContextDepth;
   const brackets = (raw.match(/[{[]/g) ?? []).length;
   if (brackets > limit && maxDepth(raw) > limit) {
-    throw new ValidationError(`context is nested deeper than ${limit} levels`, "context");
+    throw new ValidationError(errorText("context_depth", { max: limit }), "context");
   }
   checkNumbers(raw, "context");
 }
@@ -231,17 +226,15 @@ function pythonRepr(text) {
 
 export function logLevel(given) {
   if (typeof given === "number") {
-    if (given < 0) throw new ValidationError("level must not be a negative number", "level");
+    if (given < 0) throw new ValidationError(errorText("level_negative"), "level");
     return NUMERIC_LEVELS.find(([threshold]) => given >= threshold)[1];
   }
   const lower = given.toLowerCase();
   const level = LEVEL_ALIASES[lower] ?? lower;
   if (!LOG_LEVELS.includes(level)) {
-    throw new ValidationError(
-      `level must be one of ${LOG_LEVELS.join(", ")}, an alias ` +
-        `(${Object.keys(LEVEL_ALIASES).join(", ")}) or a logging number, got ${pythonRepr(given)}`,
-      "level",
-    );
+    const [levels, aliases] = [LOG_LEVELS.join(", "), Object.keys(LEVEL_ALIASES).join(", ")];
+    const quoted = pythonRepr(given);
+    throw new ValidationError(errorText("level", { levels, aliases, given: quoted }), "level");
   }
   return level;
 }
@@ -281,7 +274,7 @@ export function prepareEntry(incoming, rules, sender, nowMs) {
   if (sender.pinned !== null) {
     if (system !== null && systemLabel(system, "system") !== sender.pinned) {
       throw new ValidationError(
-        `this ingest key logs as system ${sender.pinned} only, not ${system}`,
+        errorText("system_pinned", { pinned: sender.pinned, given: system }),
         "system",
       );
     }
@@ -299,10 +292,7 @@ export function prepareEntry(incoming, rules, sender, nowMs) {
   if (incoming.user_id !== undefined && incoming.user_id !== null) {
     const userId = String(incoming.user_id);
     if ([...userId].length > MAX_USER_ID_CHARS) { // characters, as Python counts them
-      throw new ValidationError(
-        `user_id must be at most ${MAX_USER_ID_CHARS} characters`,
-        "user_id",
-      );
+      throw new ValidationError(errorText("user_id", { max: MAX_USER_ID_CHARS }), "user_id");
     }
     members.push(["user_id", userId]);
   }
@@ -315,6 +305,9 @@ export function prepareEntry(incoming, rules, sender, nowMs) {
   const given = incoming.timestamp;
   const sentMs = given === undefined || given === null ? nowMs : timestampMs(given);
   members.push(["timestamp", isoMs(sentMs)], ["received_at", isoMs(nowMs)]);
+  for (const name of AS_SENT) {
+    if (incoming[name] !== undefined && incoming[name] !== null) members.push([name, incoming[name]]);
+  }
   let context = null;
   if (incoming.context !== undefined && incoming.context !== "null") {
     checkContext(incoming.context, rules);

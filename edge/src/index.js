@@ -6,6 +6,7 @@
 import { AccessDenied, ValidationError } from "./errors.js";
 import { CorsPolicy, errorResponse, validOrigin } from "./http.js";
 import { postLog, postLogs } from "./ingest.js";
+import { message } from "./messages.js";
 import { settingsOf } from "./settings.js";
 import { StorageError, UpstashStore } from "./store.js";
 
@@ -48,21 +49,17 @@ function checkIngestKey(request, url, keys) {
   const given = request.headers.get(INGEST_KEY_HEADER) || url.searchParams.get("key") || "";
   const found = keys.find((k) => timingSafeEqual(given, k.key));
   if (found === undefined) {
-    throw new AccessDenied("sending logs needs a valid ingest key in X-Tracesink-Key or ?key=", "key");
+    throw new AccessDenied(message("ingest_key_missing"), "key");
   }
   const origin = request.headers.get("origin");
   if (origin !== null && !found.origins.includes("*") && !found.origins.includes(origin.replace(/\/+$/, ""))) {
-    throw new AccessDenied(`this ingest key is not valid for origin ${origin}`, "Origin", 403);
+    throw new AccessDenied(message("ingest_key_origin", { origin }), "Origin", 403);
   }
   return found.system;
 }
 
 function bodyTooLarge(limit) {
-  return new ValidationError(
-    `request body is larger than ${limit} bytes (TRACESINK_MAX_BODY_BYTES)`,
-    "body",
-    413,
-  );
+  return new ValidationError(message("body_too_large", { max: limit }), "body", 413);
 }
 
 // The whole body, refused with 413 as soon as it is known to exceed `limit` bytes.
@@ -117,7 +114,7 @@ async function dispatch(request, url, settings, store, ctx) {
     if (error instanceof ValidationError) return errorResponse(error.status, error.message, error.field);
     if (error instanceof StorageError) {
       console.warn(`store error: ${error.message}`);
-      return errorResponse(503, "the store is unavailable; retry later", null, [["retry-after", "1"]]);
+      return errorResponse(503, message("store_unavailable"), null, [["retry-after", "1"]]);
     }
     throw error;
   } finally {
@@ -137,17 +134,12 @@ export default {
     let corsHeaders = [];
     if (origin !== null) {
       if (!validOrigin(origin)) {
-        return errorResponse(400, "Origin must be scheme://host[:port] or null", "Origin");
+        return errorResponse(400, message("origin_malformed"), "Origin");
       }
       if (!cors.allows(origin)) {
         // Readable by the refused page (CORS headers on the refusal alone), as the Python
         // service does: its client sees the 403 and stops instead of retrying a network error.
-        return errorResponse(
-          403,
-          `origin ${origin} may not send logs here (TRACESINK_CORS_ORIGINS)`,
-          "Origin",
-          cors.headers(origin),
-        );
+        return errorResponse(403, message("origin_refused", { origin }), "Origin", cors.headers(origin));
       }
       if (request.method === "OPTIONS") {
         const preflight = new Response(null, { status: 204 });

@@ -6,23 +6,20 @@ import { decodeBatch, decodeBody, decodeText, prepareEntry } from "./entries.js"
 import { ValidationError } from "./errors.js";
 import { jsonResponse, rateLimitHeaders, retryAfterS } from "./http.js";
 import { remainingQuota } from "./limits.js";
+import { message } from "./messages.js";
 import { Sender } from "./sender.js";
 
 function limitError(decision, traceId, settings) {
   if (decision.limitedBy === "budget") {
-    return (
-      `the daily store budget is spent (TRACESINK_MAX_COMMANDS_PER_DAY=${settings.maxCommandsPerDay}); ` +
-      "ingest resumes at 00:00 UTC"
-    );
+    const [variable, value] = ["TRACESINK_MAX_COMMANDS_PER_DAY", settings.maxCommandsPerDay];
+    return message("budget_spent", { variable, value });
   }
-  return `${decision.limitedBy} quota exceeded for trace ${traceId} (per ${settings.windowS}s window)`;
+  const [level, windowS] = [decision.limitedBy, settings.windowS];
+  return message("quota", { level, trace_id: traceId, window_s: windowS });
 }
 
 function unknownSystemWarning(entry) {
-  return (
-    `system '${entry.unknownSystem}' is not configured (TRACESINK_SYSTEM_SHARES): ` +
-    "stored under its label and counted as manual"
-  );
+  return message("unknown_system", { system: entry.unknownSystem });
 }
 
 export async function postLog(request, body, pinned, settings, store) {

@@ -3,8 +3,10 @@
 // depth guard of its own, and an unknown field nested 5,000 deep is no log entry.
 
 import { ValidationError } from "./errors.js";
+import { message } from "./messages.js";
+import { RULES } from "./rules.js";
 
-export const DEPTH_REPORTED = 256;
+export const DEPTH_REPORTED = RULES.entry.max_nesting; // src/tracesink/rules.json's
 // A JSON string (one left open runs to the end of the text) or one structural character.
 const TOKEN = /"[^"\\]*(?:\\[\s\S][^"\\]*)*(?:"|\\?$)|[[\]{},:]/g;
 
@@ -83,7 +85,7 @@ export function checkDepth(text, top) {
   if (path.length && typeof path[0] === "string") path = path.slice(0, 1);
   const field = path.find((step) => typeof step === "string") || "body";
   throw new ValidationError(
-    `${describe(path, top)} is nested too deeply (more than ${DEPTH_REPORTED} levels)`,
+    message("too_deep", { place: describe(path, top), max: DEPTH_REPORTED }),
     field,
   );
 }

@@ -3,11 +3,12 @@
 // Detection labels a source; it never authenticates one (any client can set a header).
 
 import { ValidationError } from "./errors.js";
+import { message } from "./messages.js";
+import { RULES } from "./rules.js";
 import { MANUAL, SYSTEM_NAME, SYSTEM_NAME_RULE } from "./settings.js";
 import { traceIdFromHeaders } from "./trace_context.js";
 
-const MISSING_TRACE_ID =
-  "trace_id is missing: send it in the entry, or as an X-Trace-Id or traceparent header";
+const MISSING_TRACE_ID = RULES.messages.trace_id_missing;
 
 // What Python's str.strip() removes (trim() differs: it takes U+FEFF, leaves U+001C–U+001F, U+0085).
 const PYTHON_SPACE =
@@ -16,7 +17,7 @@ const PYTHON_SPACE =
 export function systemLabel(raw, field) {
   const label = raw.replace(PYTHON_SPACE, "").toLowerCase();
   if (!SYSTEM_NAME.test(label)) {
-    throw new ValidationError(`${field} must be a system name (${SYSTEM_NAME_RULE})`, field);
+    throw new ValidationError(message("system_label", { field, rule: SYSTEM_NAME_RULE }), field);
   }
   return label;
 }

@@ -4,6 +4,8 @@
 // escape becomes \ufffd; a number beyond a 64-bit float's range is a 400 naming the field.
 
 import { ValidationError } from "./errors.js";
+import { message } from "./messages.js";
+import { RULES } from "./rules.js";
 
 const REPLACEMENT_ESCAPE = "\\ufffd";
 const SURROGATE = /\\u[dD][89a-fA-F]/;
@@ -13,7 +15,7 @@ const ESCAPE =
 // Only 200 digits in a row or a three-digit exponent can leave a float's range.
 const BIG_NUMBER = /\d{200}|[eE][+-]?\d{3}/;
 const STRING_OR_NUMBER = /"[^"\\]*(?:\\.[^"\\]*)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
-const EXCERPT_CHARS = 24;
+const EXCERPT_CHARS = RULES.entry.excerpt_chars; // src/tracesink/rules.json's
 // msgspec decodes an integer of at most this many characters (Python's int_max_str_digits).
 export const MAX_INTEGER_CHARS = 4300;
 
@@ -39,10 +41,7 @@ function unservableNumber(raw) {
 export function checkNumbers(raw, field) {
   const written = unservableNumber(raw);
   if (written !== null) {
-    throw new ValidationError(
-      `${field} holds a number beyond the range of a 64-bit float, which no reader can show: ${written}`,
-      field,
-    );
+    throw new ValidationError(message("number_range", { field, written }), field);
   }
 }
 

@@ -10,14 +10,17 @@ import WRITE_BATCH from "../../src/tracesink/store/lua/write_batch.lua";
 import { DAY_MS, DailyBudget } from "./budget.js";
 import { LIMIT_LEVELS, windowOf } from "./limits.js";
 import { RefusalMemory } from "./refusals.js";
+import { RULES } from "./rules.js";
 
 // The key layout of src/tracesink/store/keys.py (docs/keys.md): {prefix}{kind}{tag}{tail}, the
 // variable part in literal braces (the Redis Cluster hash tag), so no two prefixes share a key.
-const SHARED_TAG = "{tracesink}";
-const traceKey = (prefix, traceId) => `${prefix}logs:{${traceId}}`;
-const traceLead = (prefix) => `${prefix}logs:{`; // a list key's text before its trace id
-const countersKey = (prefix, index) => `${prefix}rl:${SHARED_TAG}:${index}`;
-const dayKey = (prefix, day) => `${prefix}day:${SHARED_TAG}:${day}`;
+// The kinds and the shared tag are src/tracesink/rules.json's, the Python stores' own.
+const { kinds: KINDS, shared_tag: SHARED } = RULES.keys;
+const SHARED_TAG = `{${SHARED}}`;
+const traceKey = (prefix, traceId) => `${prefix}${KINDS.trace}{${traceId}}`;
+const traceLead = (prefix) => `${prefix}${KINDS.trace}{`; // a list key's text before its trace id
+const countersKey = (prefix, index) => `${prefix}${KINDS.counters}${SHARED_TAG}:${index}`;
+const dayKey = (prefix, day) => `${prefix}${KINDS.day}${SHARED_TAG}:${day}`;
 const LIMITED_BY = [null, "global", "system", "trace"]; // by the script's per-entry code
 const REPLY_WIDTH = 5; // code, remaining global, remaining system, remaining trace, retry_after_ms
 const COMMAND_TIMEOUT_MS = 5000;

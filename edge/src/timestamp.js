@@ -3,20 +3,19 @@
 // for numbers), so that the same text gives the same millisecond on both ingesters.
 
 import { ValidationError } from "./errors.js";
+import { message } from "./messages.js";
+import { RULES } from "./rules.js";
+import { whole } from "./settings.js";
 
-export const MAX_TIMESTAMP_MS = 253402300800000; // year 10000: what ISO 8601 strings can show
-const SECONDS_BELOW = 1e11;
-const NUDGE_MS = 0.0005;
-const ISO =
-  /^(\d{4})(?:-(\d\d)-(\d\d)|(\d\d)(\d\d)|-W(\d\d)(?:-([1-7]))?|W(\d\d)([1-7])?)(?:[Tt ](\d\d)(?::?(\d\d)(?::?(\d\d)(?:[.,](\d+))?)?)?([Zz]|[+-]\d\d(?::?\d\d(?::?\d\d)?)?)?)?$/;
-const OFFSET = /^([+-])(\d\d):?(\d\d)?:?(\d\d)?$/;
+// The grammar, the nudge and the range are src/tracesink/rules.json's, the Python service's own.
+export const MAX_TIMESTAMP_MS = RULES.entry.max_timestamp_ms; // year 10000: ISO 8601's last
+const SECONDS_BELOW = RULES.entry.seconds_below;
+const NUDGE_MS = RULES.entry.timestamp_nudge_ms;
+const ISO = whole(RULES.entry.timestamp_iso);
+const OFFSET = whole(RULES.entry.timestamp_offset);
 
-const malformed = () =>
-  new ValidationError(
-    "timestamp must be milliseconds since the epoch or an ISO 8601 string",
-    "timestamp",
-  );
-const outOfRange = () => new ValidationError("timestamp is out of range", "timestamp");
+const malformed = () => new ValidationError(message("timestamp_form"), "timestamp");
+const outOfRange = () => new ValidationError(message("timestamp_range"), "timestamp");
 
 // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
 function daysFromCivil(y, m, d) {
@@ -81,7 +80,7 @@ export function timestampMs(value) {
     ms = isoMs(value);
   } else {
     if (!Number.isFinite(value) || value < 0) {
-      throw new ValidationError("timestamp must be a positive number", "timestamp");
+      throw new ValidationError(message("timestamp_negative"), "timestamp");
     }
     if (value >= MAX_TIMESTAMP_MS) throw outOfRange();
     ms = Math.floor((value < SECONDS_BELOW ? value * 1000 : value) + NUDGE_MS);

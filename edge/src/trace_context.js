@@ -2,30 +2,26 @@
 // (a port of tracesink/ingest/trace_context.py): X-Trace-Id, else a W3C traceparent.
 
 import { ValidationError } from "./errors.js";
+import { message } from "./messages.js";
+import { RULES } from "./rules.js";
+import { whole } from "./settings.js";
 
-export const TRACE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-export const TRACE_ID_RULE = "trace_id must be 1 to 128 characters from A-Z a-z 0-9 . _ : -";
+export const TRACE_ID = whole(RULES.entry.trace_id);
+export const TRACE_ID_RULE = RULES.messages.trace_id;
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/s;
 
 export function parseTraceparent(value) {
   const found = TRACEPARENT.exec(value.trim());
   if (found === null) {
-    throw new ValidationError(
-      "traceparent must be version-traceid-parentid-flags in lowercase hex, " +
-        "like 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-      "traceparent",
-    );
+    throw new ValidationError(message("traceparent_form"), "traceparent");
   }
   const [, version, traceId, parentId, , extra] = found;
-  if (version === "ff") throw new ValidationError("traceparent version ff is invalid", "traceparent");
+  if (version === "ff") throw new ValidationError(message("traceparent_version"), "traceparent");
   if (version === "00" && extra !== undefined) {
-    throw new ValidationError("traceparent version 00 has exactly four fields", "traceparent");
+    throw new ValidationError(message("traceparent_fields"), "traceparent");
   }
   if (traceId === "0".repeat(32) || parentId === "0".repeat(16)) {
-    throw new ValidationError(
-      "traceparent has an all-zero trace id or parent id, which is invalid",
-      "traceparent",
-    );
+    throw new ValidationError(message("traceparent_zero"), "traceparent");
   }
   return traceId;
 }
@@ -36,7 +32,7 @@ export function traceIdFromHeaders(headers) {
   if (given !== null) {
     given = given.trim();
     if (!TRACE_ID.test(given)) {
-      throw new ValidationError(`X-Trace-Id: ${TRACE_ID_RULE}`, "X-Trace-Id");
+      throw new ValidationError(message("x_trace_id", { rule: TRACE_ID_RULE }), "X-Trace-Id");
     }
     return { traceId: given, source: "x-trace-id" };
   }

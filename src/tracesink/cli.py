@@ -55,7 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     ):
         command = commands.add_parser(name, help=help_text)
         for option in OPTIONS:
-            option_help = f"{option.help} (default: {default_text(option)}; env {option.env})"
+            # argparse formats help with %: a literal one is written %%.
+            plain = option.plain_help.replace("%", "%%")
+            option_help = f"{plain} (default: {default_text(option)}; env {option.env})"
             if option.switch:
                 command.add_argument(
                     option.flag,

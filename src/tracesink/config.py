@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -18,7 +19,8 @@ from typing import Any
 
 from tracesink import config_values as values
 from tracesink.errors import ConfigurationError
-from tracesink.model import DEFAULT_SYSTEM_SHARES, MANUAL
+from tracesink.model import MANUAL
+from tracesink.rules import DEFAULTS, message
 
 ENV_PREFIX = "TRACESINK_"
 
@@ -28,40 +30,44 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8787
     store: str = "memory://"
-    global_limit: int = 1000
-    trace_limit: int = 100
-    system_shares: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_SYSTEM_SHARES))
-    window_s: int = 3600
-    ttl_s: int = 3600
-    max_body_bytes: int = 1024 * 1024
-    max_message_bytes: int = 16 * 1024
-    max_context_bytes: int = 16 * 1024
-    max_context_depth: int = 8
-    max_batch_items: int = 1000
+    # The defaults the edge Worker shares are in rules.json (DEFAULTS), the others here.
+    global_limit: int = DEFAULTS.global_limit
+    trace_limit: int = DEFAULTS.trace_limit
+    system_shares: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULTS.system_shares))
+    window_s: int = DEFAULTS.window_s
+    ttl_s: int = DEFAULTS.ttl_s
+    max_body_bytes: int = DEFAULTS.max_body_bytes
+    max_message_bytes: int = DEFAULTS.max_message_bytes
+    max_context_bytes: int = DEFAULTS.max_context_bytes
+    max_context_depth: int = DEFAULTS.max_context_depth
+    max_batch_items: int = DEFAULTS.max_batch_items
     max_batch: int = 512
     max_queue: int = 20_000
-    cors_origins: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = DEFAULTS.cors_origins
     read_token: str | None = field(default=None, repr=False)
     insecure: bool = False
-    ingest_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    ingest_keys: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: dict(DEFAULTS.ingest_keys), repr=False
+    )
     trusted_proxies: tuple[str, ...] = ()
     read_timeout_s: float = 10.0
     header_timeout_s: float = 10.0
+    send_timeout_s: float = 60.0
     max_header_bytes: int = 32 * 1024
     max_concurrency: int = 1000
     spool_dir: str = ""  # "" = the default place for this port; "off" = no spool
     spool_max_bytes: int = 256 * 1024 * 1024
     outage_share: int = 100
-    max_commands_per_day: int = 0  # 0: no budget
-    read_reserve: int = 10  # percent of the daily budget ingest leaves to reads
+    max_commands_per_day: int = DEFAULTS.max_commands_per_day  # 0: no budget
+    read_reserve: int = DEFAULTS.read_reserve  # percent of the daily budget ingest leaves to reads
     price_per_100k_commands: float = 0.20
     price_per_gb_month: float = 0.25
     otlp_fallback_trace: str = "otlp-{service}"
     otlp_service_systems: Mapping[str, str] = field(default_factory=dict)
     live_poll_s: float = 1.0  # 0: live streams show this instance's entries only
     convex_webhook_secret: str | None = field(default=None, repr=False)  # POST /ingest/convex
-    key_prefix: str = ""  # "" = the plan's keys exactly (logs:{trace_id})
-    max_trace_entries: int = 1000  # 10x the default trace limit (docs/keys.md)
+    key_prefix: str = DEFAULTS.key_prefix  # "" = the plan's keys exactly (logs:{trace_id})
+    max_trace_entries: int = DEFAULTS.max_trace_entries  # 10x the default trace limit (keys.md)
     # How the user named each setting they gave (a flag or a variable), for messages; not a setting.
     given_as: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -184,6 +190,8 @@ def mask_url(url: str) -> str:
 class Option:
     name: str
     parse: Callable[[str], Any]
+    # What the setting does, in Markdown: docs/configuration.md shows it as written, `--help` as
+    # plain text (plain_help); the one text of it ("|" written "\\|": it sits in a table).
     help: str
     secret: bool = False  # never echo the value back, not even in an error
     shown_as: Callable[[str], str] = repr  # how a refused value is shown in the error
@@ -197,6 +205,15 @@ class Option:
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
 
+    @property
+    def plain_help(self) -> str:
+        """``help`` for a terminal: code marks dropped, a link as its words."""
+        text = _LINK.sub(r"\1", self.help)
+        return text.replace("`", "").replace("\\|", "|")
+
+
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")  # [words](target)
+
 
 OPTIONS: tuple[Option, ...] = (
     Option("host", values.host, "address to listen on"),
@@ -204,52 +221,82 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "store",
         values.store_url,
+        "`memory://`, `redis://[:password@]host:port/db`, `rediss://…` (TLS), "
+        "`redis+unix:///path.sock`, `upstash+https://:TOKEN@HOST` (Upstash's REST API; "
+        "`upstash+http://` for a local REST-compatible server), or `upstash` to take "
+        "`UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN` from the environment",
         shown_as=lambda raw: repr(mask_url(raw)),
-        help="store URL: memory:// (default), redis://, rediss://, redis+unix://, "
-        "upstash+https://, or upstash (reads UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN)",
+    ),
+    Option("global_limit", values.positive_int, "entries per window, all systems together"),
+    Option("trace_limit", values.positive_int, "entries per window for one trace"),
+    Option(
+        "system_shares",
+        values.shares,
+        "the systems and each one's share of the global limit, in percent, adding up to 100 at "
+        "most (`browser=30,worker=25,convex=25,python=20` adds a system)",
+    ),
+    Option("window_s", values.positive_int, "rate-limit window, seconds"),
+    Option("ttl_s", values.positive_int, "a trace is kept this long after its last write"),
+    Option("max_body_bytes", values.positive_int, "largest request body (413 beyond)"),
+    Option("max_message_bytes", values.positive_int, "longer messages and stacks are truncated"),
+    Option("max_context_bytes", values.positive_int, "largest `context`, as JSON"),
+    Option("max_context_depth", values.positive_int, "deepest nesting in `context`"),
+    Option("max_batch_items", values.positive_int, "most entries in one `POST /logs`"),
+    Option(
+        "max_batch",
+        values.positive_int,
+        "most entries the writer sends to the store in one step",
+    ),
+    Option("max_queue", values.positive_int, "most entries waiting for the store (503 beyond)"),
+    Option(
+        "cors_origins",
+        values.origins,
+        "comma-separated origins allowed to send from a browser; listed by name, also to read"
+        " (`*` never grants reads)",
     ),
     Option(
-        "global_limit", values.positive_int, "entries admitted per window, all systems together"
+        "read_token",
+        values.token,
+        "bearer token for `GET /logs/…` and `/traces`; at least 16 characters",
+        secret=True,
     ),
-    Option("trace_limit", values.positive_int, "entries admitted per window for one trace_id"),
-    Option("system_shares", values.shares, "per-system shares of the global limit, in percent"),
-    Option("window_s", values.positive_int, "length of the rate-limit window in seconds"),
-    Option(
-        "ttl_s", values.positive_int, "how long a trace is kept after its last write, in seconds"
-    ),
-    Option("max_body_bytes", values.positive_int, "largest request body accepted"),
-    Option("max_message_bytes", values.positive_int, "longer messages are truncated with a marker"),
-    Option("max_context_bytes", values.positive_int, "largest context object, as JSON"),
-    Option("max_context_depth", values.positive_int, "deepest nesting allowed in context"),
-    Option("max_batch_items", values.positive_int, "most entries in one POST /logs request"),
-    Option(
-        "max_batch", values.positive_int, "most entries the writer sends to the store in one step"
-    ),
-    Option("max_queue", values.positive_int, "most entries waiting for the store before 503"),
-    Option("cors_origins", values.origins, "origins allowed to send logs from a browser"),
-    Option("read_token", values.token, "bearer token required to read logs", secret=True),
     Option(
         "insecure",
         values.flag,
-        "serve beyond loopback without a read token (dangerous)",
+        "allow serving beyond loopback without a read token (says so loudly)",
         switch=True,
     ),
     Option(
         "ingest_keys",
         values.ingest_keys,
-        "public ingest keys and their allowed origins",
+        "public ingest keys, each with its origins, optionally pinned to the one system its "
+        "clients log as: `pk_web@browser=https://app.example.com\\|https://b.example,pk_cli=*`",
         secret=True,
     ),
     Option(
         "trusted_proxies",
         values.networks,
-        "addresses of proxies in front (IPs or CIDRs) whose X-Forwarded-For is believed",
+        "IPs or CIDRs of proxies in front whose `X-Forwarded-For` / `Forwarded` is believed "
+        "(see [Security](security.md#behind-a-proxy-or-a-tunnel))",
     ),
-    Option("read_timeout_s", values.positive_number, "seconds a client may take to send its body"),
+    Option(
+        "read_timeout_s",
+        values.positive_number,
+        "seconds a client may take to send its whole body (408 beyond)",
+    ),
     Option(
         "header_timeout_s",
         values.positive_number,
-        "seconds a client may take to send a request line and headers (408 beyond)",
+        "seconds a client may take to send a request line and headers (408 beyond; an idle "
+        "connection is closed); also the longest a connection answered before its body arrived "
+        "lingers",
+    ),
+    Option(
+        "send_timeout_s",
+        values.positive_number,
+        "seconds an answer may wait for a client that takes none of it (a live stream, a big "
+        "trace, pipelined requests never read); the connection is dropped beyond. As nginx's "
+        "`send_timeout`: long enough for a slow reader on a loaded machine",
     ),
     Option(
         "max_header_bytes",
@@ -259,55 +306,82 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "max_concurrency",
         values.positive_int,
-        "most requests served at once, idle connections not counted; 503 beyond",
+        "most requests served at once by one process, idle connections not counted (503 beyond)",
     ),
-    Option("spool_dir", str, "where batches wait while the store is unreachable (off: nowhere)"),
-    Option("spool_max_bytes", values.positive_int, "largest spool; 503 beyond"),
     Option(
-        "outage_share", values.percent, "percent of each limit one instance admits in an outage"
+        "spool_dir",
+        str,
+        "where batches wait while the store is unreachable (a spool holding batches for "
+        "another store is refused, never replayed); `off` for no spool (then an outage "
+        "answers 503)",
+    ),
+    Option("spool_max_bytes", values.positive_int, "largest spool (503 with `Retry-After` beyond)"),
+    Option(
+        "outage_share",
+        values.percent,
+        "percent of each limit one instance admits on its own during an outage (100/N for N "
+        "instances keeps the total within the limits)",
     ),
     Option(
         "max_commands_per_day",
         values.count,
-        "store commands per UTC day (0: no limit); ingest stops short by the read reserve",
+        "store commands per UTC day, every command counted (reads, health probes and live "
+        "polls too) over every instance on the database (inside each batch's script call; an "
+        "instance that only reads publishes its own; give every instance the same value); "
+        "past `100 - TRACESINK_READ_RESERVE` percent of it ingest answers 429 `limited_by: "
+        "budget`, past all of it reads answer 429 too, until midnight UTC",
     ),
     Option(
         "read_reserve",
         values.reserve_percent,
-        "percent of the daily command budget ingest leaves to reads, probes and live polls",
+        "percent (0 to 90) of the daily command budget ingest leaves to reads, so that an "
+        "exhausted ingest can still be inspected",
     ),
-    Option("price_per_100k_commands", values.price, "USD per 100,000 commands, for /stats"),
-    Option("price_per_gb_month", values.price, "USD per GB-month stored, for /stats"),
+    Option(
+        "price_per_100k_commands",
+        values.price,
+        "USD per 100,000 commands, for the cost estimate in `/stats`",
+    ),
+    Option("price_per_gb_month", values.price, "USD per GB-month stored, for the cost estimate"),
     Option(
         "otlp_fallback_trace",
         values.trace_template,
-        "trace of OTLP records without a trace id; {service} is the service name",
+        "the trace of OTLP records that carry no trace id; `{service}` is their `service.name`",
     ),
     Option(
         "otlp_service_systems",
         values.service_systems,
-        "OTLP service.name=system pairs, for records sent without X-Log-System",
+        "`service.name=system` pairs, the system of OTLP records sent without `X-Log-System` "
+        "(`checkout-web=browser,api=python`)",
     ),
     Option(
         "live_poll_s",
         values.seconds_or_off,
-        "seconds between polls of a shared store for live streams, while any is open (0: off)",
+        "on a shared store (Redis, Upstash), seconds between polls that bring other "
+        "instances' entries into live streams, only while a stream is open; `0` shows this "
+        "instance's entries only (see [Reading a trace](reading.md))",
     ),
     Option(
         "convex_webhook_secret",
         values.token,
-        "the Convex log stream's webhook secret; POST /ingest/convex is refused without it",
+        "the secret of a Convex log stream's webhook: `POST /ingest/convex` checks each "
+        "delivery's `x-webhook-signature` with it, and answers 403 while it is unset",
         secret=True,
     ),
     Option(
         "key_prefix",
         values.key_prefix,
-        "put before every Redis key, so deployments can share one database (e.g. 'dev:')",
+        "put before every Redis key (`dev:` gives `dev:logs:{<trace_id>}`, braces and all), "
+        "so deployments can share one database; no two prefixes (`kp:` and `kp:logs:` alike) "
+        "ever name one key (see [Redis keys](keys.md#the-layout))",
     ),
     Option(
         "max_trace_entries",
         values.trace_entries,
-        "most items a trace keeps (entries and markers); the oldest are trimmed beyond",
+        "the most items (entries and drop markers) one trace's list keeps, at least 2; past it "
+        "the oldest are trimmed and the trace's read answer says how many went (`trimmed`). "
+        "The default is 10x the default trace limit (a trace written at its limit for ten "
+        "windows) and bounds what one read returns (see [Redis keys](keys.md#a-trace))",
     ),
 )
 
@@ -352,7 +426,8 @@ def load_settings(
             values[option.name] = option.parse(raw)
         except ValueError as exc:
             shown = "****" if option.secret else option.shown_as(raw)
-            raise ConfigurationError(f"{source}={shown} is not valid: expected {exc}") from None
+            refusal = message("setting_invalid", variable=source, shown=shown, expected=exc)
+            raise ConfigurationError(refusal) from None
     unknown = [
         k
         for k in environ

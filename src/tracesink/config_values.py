@@ -6,15 +6,21 @@ from __future__ import annotations
 import ipaddress
 
 from tracesink.model import MANUAL, SYSTEM_NAME, SYSTEM_NAME_RULE
+from tracesink.rules import (  # shared with the edge Worker
+    KEY_PREFIX,
+    MAX_READ_RESERVE,
+    MIN_TRACE_ENTRIES,
+    message,
+)
 
 
 def positive_int(raw: str) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError("a whole number") from None
+        raise ValueError(message("setting_whole")) from None
     if value < 1:
-        raise ValueError("a whole number of at least 1")
+        raise ValueError(message("setting_positive"))
     return value
 
 
@@ -48,7 +54,7 @@ def shares(raw: str) -> dict[str, int]:
     Any name is a system (``python=20`` adds one); ``manual`` is always there and has no share:
     it counts against the global limit only.
     """
-    accepted = "a list like browser=40,worker=30,convex=30 (percentages of the global limit)"
+    accepted = message("setting_shares")
     parsed: dict[str, int] = {}
     for part in filter(None, (p.strip() for p in raw.split(","))):
         name, sep, pct = part.partition("=")
@@ -56,18 +62,20 @@ def shares(raw: str) -> dict[str, int]:
         if not sep:
             raise ValueError(accepted)
         if not SYSTEM_NAME.fullmatch(name):
-            raise ValueError(f"{accepted}; a system name is {SYSTEM_NAME_RULE}, got {name!r}")
+            raise ValueError(
+                message("setting_shares_name", accepted=accepted, rule=SYSTEM_NAME_RULE, name=name)
+            )
         if name == MANUAL:
-            raise ValueError(f"{accepted}; manual has no share: it counts against the global limit")
+            raise ValueError(message("setting_shares_manual", accepted=accepted))
         try:
             value = int(pct)
         except ValueError:
             raise ValueError(accepted) from None
         if not 0 <= value <= 100:
-            raise ValueError(f"{accepted}; each share from 0 to 100")
+            raise ValueError(message("setting_shares_range", accepted=accepted))
         parsed[name] = value
     if sum(parsed.values()) > 100:
-        raise ValueError(f"{accepted}; the shares add up to more than 100")
+        raise ValueError(message("setting_shares_sum", accepted=accepted))
     return parsed
 
 
@@ -85,9 +93,9 @@ def count(raw: str) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError("a whole number (0 for none)") from None
+        raise ValueError(message("setting_count")) from None
     if value < 0:
-        raise ValueError("a whole number, 0 or more")
+        raise ValueError(message("setting_count_negative"))
     return value
 
 
@@ -110,8 +118,8 @@ def percent(raw: str) -> int:
 
 def reserve_percent(raw: str) -> int:
     value = count(raw)
-    if value > 90:
-        raise ValueError("a percentage from 0 to 90")
+    if value > MAX_READ_RESERVE:
+        raise ValueError(message("setting_reserve", max=MAX_READ_RESERVE))
     return value
 
 
@@ -130,16 +138,13 @@ def token(raw: str) -> str:
 
 def ingest_keys(raw: str) -> dict[str, tuple[str, ...]]:
     """Key (optionally ``@system``, the only system its clients may log as) → its origins."""
-    accepted = (
-        "a list like pk_web@browser=https://app.example.com|https://b.example,pk_cli=* "
-        f"(@system optional: a system name, {SYSTEM_NAME_RULE})"
-    )
+    accepted = message("setting_ingest_keys", rule=SYSTEM_NAME_RULE)
     keys: dict[str, tuple[str, ...]] = {}
     for part in filter(None, (p.strip() for p in raw.split(","))):
         spec, sep, allowed = part.partition("=")
         key, at, system = spec.strip().partition("@")
         if not sep or len(key) < 8 or not allowed.strip():
-            raise ValueError(f"{accepted}; each key at least 8 characters")
+            raise ValueError(message("setting_ingest_key_length", accepted=accepted))
         if at and not SYSTEM_NAME.fullmatch(system):
             raise ValueError(accepted)
         keys[spec.strip()] = origins(allowed.replace("|", ","))
@@ -150,7 +155,7 @@ def origins(raw: str) -> tuple[str, ...]:
     listed = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
     for origin in listed:
         if origin != "*" and not origin.startswith(("http://", "https://")):
-            raise ValueError("a comma-separated list of origins like https://app.example.com")
+            raise ValueError(message("setting_origins"))
     return listed
 
 
@@ -193,21 +198,15 @@ def seconds_or_off(raw: str) -> float:
     return positive_number(raw)
 
 
-MIN_TRACE_ENTRIES = 2  # the newest entry and the trimmed marker
-
-
 def trace_entries(raw: str) -> int:
     value = positive_int(raw)
-    if value < MIN_TRACE_ENTRIES:
-        raise ValueError(f"a whole number of at least {MIN_TRACE_ENTRIES}")
+    if value < MIN_TRACE_ENTRIES:  # the newest entry and the trimmed marker
+        raise ValueError(message("setting_trace_entries", min=MIN_TRACE_ENTRIES))
     return value
 
 
 def key_prefix(raw: str) -> str:
-    # Imported here: tracesink.store's package imports tracesink.config, which imports this.
-    from tracesink.store import keys
-
     # No brace: store/keys.py's layout is unambiguous for every such prefix (docs/keys.md).
-    if not keys.PREFIX.fullmatch(raw):
-        raise ValueError(keys.PREFIX_RULE)
+    if not KEY_PREFIX.fullmatch(raw):
+        raise ValueError(message("setting_key_prefix"))
     return raw

@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 
+from tracesink.rules import DEFAULTS, EXPIRY_SLACK_FRACTION  # slack: ttl/10 past ttl
+
 LIMIT_LEVELS = ("global", "system", "trace")
-EXPIRY_SLACK_FRACTION = 10  # a trace lives ttl to ttl + ttl/10 after its last write
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,7 @@ class Policy:
     # Count every instance's commands per UTC day in the store (TRACESINK_MAX_COMMANDS_PER_DAY).
     shared_budget: bool = False
     # The most items a trace's list keeps (TRACESINK_MAX_TRACE_ENTRIES); the oldest go beyond.
-    max_trace_entries: int = 1000
+    max_trace_entries: int = DEFAULTS.max_trace_entries
 
     @property
     def expiry_slack_ms(self) -> int:

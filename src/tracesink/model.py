@@ -6,30 +6,38 @@ Two kinds of "level" exist and are kept apart by name: ``LOG_LEVELS`` are an ent
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-LOG_LEVELS = ("log", "info", "warn", "error")
-# Accepted and stored under the level they mean. `debug` is `log` because browsers print
-# console.debug as a verbose console.log, and the wire contract keeps four levels; the others are
-# what Python's logging, syslog-style loggers and OpenTelemetry name their levels.
-LEVEL_ALIASES = {
-    "debug": "log",
-    "trace": "log",
-    "notset": "log",
-    "warning": "warn",
-    "critical": "error",
-    "fatal": "error",
-}
-# Numeric levels as Python's logging numbers them (DEBUG 10, INFO 20, WARNING 30, ERROR 40,
-# CRITICAL 50): a number at or above a threshold takes that level.
-NUMERIC_LEVELS = ((40, "error"), (30, "warn"), (20, "info"), (0, "log"))
+from tracesink.rules import (
+    DEFAULTS,
+    LEVEL_ALIASES,
+    LOG_LEVELS,
+    MANUAL,
+    NUMERIC_LEVELS,
+    SYSTEM_NAME,
+    SYSTEM_NAME_RULE,
+)
 
-# A system's name: what X-Log-System and an entry's `system` say, part of a limit counter's field.
-SYSTEM_NAME = re.compile(r"[a-z][a-z0-9_.-]{0,31}")
-SYSTEM_NAME_RULE = "a-z, 0-9, '_', '.', '-', starting with a letter, at most 32 characters"
-MANUAL = "manual"  # the system of an entry no rule recognised; it has no share of its own
-DEFAULT_SYSTEM_SHARES = {"browser": 40, "worker": 30, "convex": 30}
+# The levels, their aliases and the system names are in rules.json (shared with the edge
+# Worker). Aliases are accepted and stored under the level they mean: `debug` is `log` because
+# browsers print console.debug as a verbose console.log, and the wire contract keeps four levels;
+# the others are what Python's logging, syslog-style loggers and OpenTelemetry name their levels.
+# Numeric levels are Python's logging numbers (DEBUG 10, INFO 20, WARNING 30, ERROR 40,
+# CRITICAL 50): a number at or above a threshold takes that level. A system's name is what
+# X-Log-System and an entry's `system` say, part of a limit counter's field; `manual` is the
+# system of an entry no rule recognised, with no share of its own.
+DEFAULT_SYSTEM_SHARES = DEFAULTS.system_shares
+
+__all__ = [
+    "DEFAULT_SYSTEM_SHARES",
+    "LEVEL_ALIASES",
+    "LOG_LEVELS",
+    "MANUAL",
+    "NUMERIC_LEVELS",
+    "SYSTEM_NAME",
+    "SYSTEM_NAME_RULE",
+    "PreparedEntry",
+]
 
 
 # Not frozen, though nothing changes one after it is built: a frozen dataclass's __init__ sets

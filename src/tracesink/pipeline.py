@@ -136,7 +136,7 @@ class IngestPipeline:
         # another instance's reach the feed by polling a shared store while someone watches.
         self.live = LiveFeed()
         self.watcher: StoreWatcher | None = None
-        if not settings.store.startswith("memory:") and settings.live_poll_s > 0:
+        if store.shared and settings.live_poll_s > 0:  # ask the store, not its URL
             self.watcher = StoreWatcher(
                 self._store, self.live, settings.live_poll_s, self.now_ms, self.budget.spent
             )

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.slow
 HEAD_TIMEOUT_S = 5
 LIMITS = {
     "TRACESINK_HEADER_TIMEOUT_S": str(HEAD_TIMEOUT_S),
+    "TRACESINK_SEND_TIMEOUT_S": str(HEAD_TIMEOUT_S),
     "TRACESINK_READ_TIMEOUT_S": "1",
     "TRACESINK_MAX_CONCURRENCY": "100",
 }
@@ -307,7 +308,7 @@ def test_a_body_that_arrived_whole_keeps_the_connection(service: Service) -> Non
 
 def test_a_client_that_never_reads_its_answers_is_dropped(service: Service) -> None:
     """A thousand pipelined requests whose answers are never read: the server's buffers fill
-    and writing stalls; once nothing has been taken for the head timeout, the connection is
+    and writing stalls; once nothing has been taken for the send timeout, the connection is
     dropped rather than held (with its task) for ever, and /health answers meanwhile."""
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills sooner

@@ -24,6 +24,7 @@ BUILD_TIMEOUT_S = 300
 # Files that are not Python and that the service or its users need at run time.
 DATA_FILES = [
     "tracesink/py.typed",
+    "tracesink/rules.json",
     "tracesink/store/lua/write_batch.lua",
     "tracesink/store/lua/replay_batch.lua",
     "tracesink/static/client.js",

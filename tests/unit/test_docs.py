@@ -83,3 +83,15 @@ def test_every_relative_link_resolves(page: Path) -> None:
         elif anchor and linked.suffix == ".md" and anchor not in anchors(linked):
             broken.append(f"{target}: no heading #{anchor}")
     assert not broken, broken
+
+
+def test_each_setting_is_explained_once_for_the_docs_and_for_help() -> None:
+    """An option's help is the one text of its meaning: the reference row shows it as written
+    (Markdown), `--help` the same words without code marks, escapes or link targets."""
+    rows = {row.split("`")[1]: row for row in render().splitlines() if row.startswith("| `TRAC")}
+    for option in OPTIONS:
+        assert rows[option.env].endswith(f"| {option.help} |")
+        assert not any(mark in option.plain_help for mark in ("`", "\\|", "]("))
+    proxies = next(o for o in OPTIONS if o.name == "trusted_proxies")
+    assert "(see Security)" in proxies.plain_help
+    assert "X-Forwarded-For" in proxies.plain_help

@@ -52,7 +52,7 @@ def connected(
     ``server``: the config and protocol class that connections of one server share."""
     config, protocol_class = server or (
         uvicorn.Config(app, ws="none", log_level="warning"),
-        guarded_protocol(32 * 1024, 10.0),
+        guarded_protocol(32 * 1024, 10.0, 60.0),
     )
     protocol = protocol_class(config=config, server_state=ServerState(), app_state={})
     transport = RecordingTransport()
@@ -168,7 +168,10 @@ async def test_ingest_and_read_requests_make_no_cyclic_garbage(make_app: Any) ->
     ]
     # One config and protocol class, as one server has (each new config configures logging, and
     # each protocol class is a class: objects of their own, in cycles).
-    server = (uvicorn.Config(app, ws="none", log_config=None), guarded_protocol(32 * 1024, 10.0))
+    server = (
+        uvicorn.Config(app, ws="none", log_config=None),
+        guarded_protocol(32 * 1024, 10.0, 60.0),
+    )
     for request in requests:  # warm up: first-use caches are not garbage
         await answer(app, request, server)
     gc.collect()

@@ -14,6 +14,7 @@ from tracesink.errors import Overloaded, StorageError
 from tracesink.limits import Decision, Policy
 from tracesink.model import PreparedEntry
 from tracesink.pipeline import IngestPipeline, policy_from
+from tracesink.store import open_store
 from tracesink.store.memory import MemoryStore
 
 
@@ -103,4 +104,25 @@ async def test_invalid_entries_of_an_unknown_system_count_as_manual(clock: FakeC
     pipeline.refuse_invalid("browser")
     pipeline.refuse_invalid("ruby", 2)
     assert pipeline.telemetry.refused == {("browser", "invalid"): 1, ("manual", "invalid"): 2}
+    await pipeline.close()
+
+
+@pytest.mark.parametrize(
+    ("store_url", "watches"),
+    [
+        ("memory://", False),
+        ("redis://127.0.0.1:1/0", True),
+        ("upstash+http://:t@127.0.0.1:1", True),
+    ],
+)
+async def test_live_streams_poll_the_store_only_when_the_store_says_it_is_shared(
+    clock: FakeClock, store_url: str, watches: bool
+) -> None:
+    """Whether other instances' entries are polled for is the store's answer (Store.shared),
+    not its URL's text: a memory store handed in under a Redis URL is not polled."""
+    settings = Settings(store="redis://127.0.0.1:1/0", spool_dir="off")
+    store = open_store(store_url, _policy(), "TRACESINK_STORE")
+    assert store.shared is watches
+    pipeline = IngestPipeline(settings, store, None, clock)
+    assert (pipeline.watcher is not None) is watches
     await pipeline.close()

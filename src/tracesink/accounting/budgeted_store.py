@@ -45,6 +45,10 @@ class BudgetedStore:
         return self._store.max_in_flight
 
     @property
+    def shared(self) -> bool:
+        return self._store.shared
+
+    @property
     def display(self) -> str:
         return self._store.display
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from tracesink import __version__
+from tracesink import __version__, rules
 from tracesink.app.auth import IngestGuard, ReadGuard
 from tracesink.app.convex_routes import post_convex
 from tracesink.app.cors import cors_policy, valid_origin
@@ -225,7 +225,7 @@ class TraceSinkApp:
     def _cors_refusal(self, request: Request, origin: str) -> Response | None:
         """The 4xx for an origin that may not use this route, or None when it may."""
         if not valid_origin(origin):
-            return error_response(400, "Origin must be scheme://host[:port] or null", "Origin")
+            return error_response(400, rules.message("origin_malformed"), "Origin")
         ingest = request.path in INGEST_PATHS
         local = self._locality.is_local(request)
         own = f"http://{request.headers.get('host', '')}"
@@ -238,7 +238,7 @@ class TraceSinkApp:
                 "TRACESINK_CORS_ORIGINS may (never * or null)"
             )
             return error_response(403, message, "Origin")
-        message = f"origin {origin} may not send logs here (TRACESINK_CORS_ORIGINS)"
+        message = rules.message("origin_refused", origin=origin)
         # Readable by the refused page (CORS headers on the refusal alone): its client sees the
         # 403 and stops, rather than retrying a network error forever. This grants that page the
         # refusal's text and nothing else: no route runs, nothing is stored or read.
@@ -288,7 +288,7 @@ class TraceSinkApp:
         except StorageError as exc:
             self._store_errors.warn(exc)
             return error_response(
-                503, "the store is unavailable; retry later", headers=[(b"retry-after", b"1")]
+                503, rules.message("store_unavailable"), headers=[(b"retry-after", b"1")]
             )
         except Exception as exc:  # the last line of defence: logged here, never told the client
             # One request that fails this way is usually all of them that look like it: its

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from tracesink.app.http import Request
 from tracesink.app.locality import Locality
 from tracesink.errors import AccessDenied
+from tracesink.rules import message
 
 INGEST_KEY_HEADER = "x-tracesink-key"
 
@@ -65,12 +66,10 @@ class IngestGuard:
         given = (request.headers.get(INGEST_KEY_HEADER) or request.query("key") or "").encode()
         found = next((k for k in self._keys if hmac.compare_digest(given, k[0])), None)
         if found is None:
-            raise AccessDenied(
-                "sending logs needs a valid ingest key in X-Tracesink-Key or ?key=", "key"
-            )
+            raise AccessDenied(message("ingest_key_missing"), "key")
         _, origins, system = found
         if system is not None:
             request.scope[PINNED_SYSTEM] = system
         origin = request.headers.get("origin")
         if origin is not None and "*" not in origins and origin.rstrip("/") not in origins:
-            raise AccessDenied(f"this ingest key is not valid for origin {origin}", "Origin", 403)
+            raise AccessDenied(message("ingest_key_origin", origin=origin), "Origin", 403)

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 
 import msgspec
 
+from tracesink import rules
 from tracesink.app.deadlines import BodyDeadlines
 from tracesink.app.query import content_length
 from tracesink.errors import TraceSinkError, ValidationError
@@ -95,11 +96,7 @@ class Request:
 
 
 def body_too_large(limit: int) -> ValidationError:
-    return ValidationError(
-        f"request body is larger than {limit} bytes (TRACESINK_MAX_BODY_BYTES)",
-        field="body",
-        status=413,
-    )
+    return ValidationError(rules.message("body_too_large", max=limit), field="body", status=413)
 
 
 class Response:

@@ -18,6 +18,7 @@ from tracesink.ingest.sender import Sender
 from tracesink.ingest.validate import decode_batch, decode_entry, prepare_entry
 from tracesink.limits import Decision
 from tracesink.model import PreparedEntry
+from tracesink.rules import message  # the words the edge Worker answers with too
 
 QUEUED_NOTE = (
     "the store is unreachable: accepted entries are safely queued on disk and will be stored, "
@@ -28,21 +29,14 @@ QUEUED_NOTE = (
 def limit_error(decision: Decision, trace_id: str, state: AppState) -> str:
     settings = state.settings
     if decision.limited_by == "budget":
-        return (
-            f"the daily store budget is spent ({settings.name_of('max_commands_per_day')}="
-            f"{settings.max_commands_per_day}); ingest resumes at 00:00 UTC"
-        )
-    return (
-        f"{decision.limited_by} quota exceeded for trace {trace_id} "
-        f"(per {settings.window_s}s window)"
-    )
+        variable = settings.name_of("max_commands_per_day")
+        return message("budget_spent", variable=variable, value=settings.max_commands_per_day)
+    level, window_s = decision.limited_by, settings.window_s
+    return message("quota", level=level, trace_id=trace_id, window_s=window_s)
 
 
 def unknown_system_warning(entry: PreparedEntry) -> str:
-    return (
-        f"system {entry.unknown_system!r} is not configured (TRACESINK_SYSTEM_SHARES): "
-        "stored under its label and counted as manual"
-    )
+    return message("unknown_system", system=entry.unknown_system)
 
 
 async def post_log(state: AppState, request: Request) -> Response:

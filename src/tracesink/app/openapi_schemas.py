@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from tracesink.ingest.model import AS_SENT
 from tracesink.ingest.trace_context import TRACE_ID
 from tracesink.ingest.validate import MAX_USER_ID_CHARS
 from tracesink.model import LEVEL_ALIASES, LOG_LEVELS, SYSTEM_NAME
+from tracesink.rules import FIELDS
 
 TRACE_ID_SCHEMA = {"type": "string", "pattern": f"^{TRACE_ID.pattern}$"}
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -83,6 +85,9 @@ def errors(*codes: int) -> dict[str, Any]:
     return {str(code): json_content(ERROR, reasons[code]) for code in codes}
 
 
+# The rules file's names of JSON types (msgspec's) as JSON Schema names them.
+_JSON_SCHEMA_TYPES = {"str": "string", "int": "integer", "float": "number", "null": "null"}
+
 ENTRY: dict[str, Any] = {
     "type": "object",
     "required": ["message"],
@@ -116,6 +121,8 @@ ENTRY: dict[str, Any] = {
             ],
             "description": "ms since the epoch, seconds (below 1e11) or ISO 8601",
         },
+        # Fields the rules file adds, stored as sent (ingest/model.py), with its types.
+        **{name: {"type": [_JSON_SCHEMA_TYPES[kind] for kind in FIELDS[name]]} for name in AS_SENT},
     },
 }
 

@@ -15,13 +15,14 @@ from collections.abc import Mapping
 
 from tracesink.errors import ValidationError
 from tracesink.model import MANUAL, SYSTEM_NAME, SYSTEM_NAME_RULE
+from tracesink.rules import message
 
 
 def system_label(raw: str, field: str) -> str:
     """A system name as sent, normalised; ValidationError naming ``field`` when malformed."""
     label = raw.strip().lower()
     if not SYSTEM_NAME.fullmatch(label):
-        raise ValidationError(f"{field} must be a system name ({SYSTEM_NAME_RULE})", field=field)
+        raise ValidationError(message("system_label", field=field, rule=SYSTEM_NAME_RULE), field)
     return label
 
 

@@ -1,11 +1,23 @@
-"""What a client sends: ``IncomingEntry``, decoded and type-checked by msgspec in one pass."""
+"""What a client sends: ``IncomingEntry``, decoded and type-checked by msgspec in one pass.
+
+The fields and their types are rules.json's (``rules.FIELDS``), shared with the edge Worker. The
+ones validation handles by name are declared here, typed; any other field of the rules file is
+added to the struct from the file, checked against its types by msgspec and stored as sent
+(``AS_SENT``), so a field a later issue adds (``release``, …) is one line of rules.json.
+"""
 
 from __future__ import annotations
 
+import functools
+import operator
+from typing import TYPE_CHECKING, Any
+
 import msgspec
 
+from tracesink.rules import FIELDS, REQUIRED_FIELDS
 
-class IncomingEntry(msgspec.Struct, frozen=True):
+
+class KnownEntry(msgspec.Struct, frozen=True):
     """One log entry as sent; unknown fields are ignored so that newer clients still work."""
 
     message: str
@@ -19,6 +31,30 @@ class IncomingEntry(msgspec.Struct, frozen=True):
     user_id: str | int | None = None
     stack: str | None = None
     timestamp: float | str | None = None
+
+
+# msgspec's names of the JSON types (as its errors and the rules file write them) -> Python types.
+JSON_TYPES: dict[str, Any] = {"str": str, "int": int, "float": float, "null": None}
+AS_SENT: tuple[str, ...] = tuple(
+    name for name in FIELDS if name not in KnownEntry.__struct_fields__
+)
+
+
+def _as_sent_field(name: str) -> tuple[str, Any] | tuple[str, Any, Any]:
+    kind = functools.reduce(operator.or_, (JSON_TYPES[t] for t in FIELDS[name]))  # str | None
+    return (name, kind) if name in REQUIRED_FIELDS else (name, kind, None)
+
+
+if TYPE_CHECKING:  # the fields from the file are read with getattr: mypy knows the typed ones
+    IncomingEntry = KnownEntry
+else:
+    IncomingEntry = msgspec.defstruct(
+        "IncomingEntry",
+        [_as_sent_field(name) for name in AS_SENT],
+        bases=(KnownEntry,),
+        frozen=True,
+        module=__name__,
+    )
 
 
 class KnownFieldsEntry(IncomingEntry, frozen=True, forbid_unknown_fields=True):

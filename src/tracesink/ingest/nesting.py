@@ -16,10 +16,12 @@ from array import array
 from itertools import accumulate
 
 from tracesink.errors import ValidationError
+from tracesink.rules import RULES, message
 
 # Below msgspec's guard (~1000 less the stack) and far above anything a log entry needs
 # (context is capped at TRACESINK_MAX_CONTEXT_DEPTH): the first place past it is refused.
-DEPTH_REPORTED = 256
+# rules.json's, the edge Worker's too.
+DEPTH_REPORTED: int = RULES["entry"]["max_nesting"]
 # A JSON string, escapes included (unrolled, so the regex engine does not backtrack per
 # character); one left open runs to the end of the text, as in nesting.js.
 _STRING_PATTERN = rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)'
@@ -95,6 +97,6 @@ def too_deep(raw: bytes, top: str) -> ValidationError:
         path = path[:1]  # an entry: the field is the place (its key names it in `field`)
     field = next((step for step in path if isinstance(step, str)), "") or "body"
     return ValidationError(
-        f"{describe(path, top)} is nested too deeply (more than {DEPTH_REPORTED} levels)",
+        message("too_deep", place=describe(path, top), max=DEPTH_REPORTED),
         field=field,
     )

@@ -8,10 +8,9 @@ from collections.abc import Mapping
 from tracesink.errors import ValidationError
 from tracesink.ingest.detect import detect_from_headers
 from tracesink.ingest.trace_context import HeaderTraceId, trace_id_from_headers
+from tracesink.rules import MESSAGES
 
-MISSING_TRACE_ID = (
-    "trace_id is missing: send it in the entry, or as an X-Trace-Id or traceparent header"
-)
+MISSING_TRACE_ID = MESSAGES["trace_id_missing"]
 
 
 class Sender:

@@ -23,6 +23,7 @@ import re
 from typing import Any
 
 from tracesink.errors import ValidationError
+from tracesink.rules import MESSAGES, RULES, message
 
 BOM = b"\xef\xbb\xbf"
 REPLACEMENT_ESCAPE = b"\\ufffd"
@@ -40,8 +41,8 @@ _ESCAPE = re.compile(
 _BIG_NUMBER = re.compile(rb"\d{200}|[eE][+-]?\d{3}")
 # JSON strings (skipped) and numbers, so that a number is never looked for inside a string.
 _STRING_OR_NUMBER = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?')
-EXCERPT_CHARS = 24
-NOT_UTF8 = "body is not valid UTF-8"
+EXCERPT_CHARS: int = RULES["entry"]["excerpt_chars"]  # of a number quoted in a refusal
+NOT_UTF8 = MESSAGES["body_utf8"]
 
 
 def _pair_or_replacement(found: re.Match[bytes]) -> bytes:
@@ -87,11 +88,7 @@ def unservable_number(raw: bytes) -> str | None:
 
 
 def number_out_of_range(field: str, written: str) -> ValidationError:
-    return ValidationError(
-        f"{field} holds a number beyond the range of a 64-bit float, which no reader can "
-        f"show: {written}",
-        field=field,
-    )
+    return ValidationError(message("number_range", field=field, written=written), field=field)
 
 
 def check_numbers(raw: bytes, field: str) -> None:

@@ -26,28 +26,22 @@ import re
 from datetime import date
 
 from tracesink.errors import ValidationError
+from tracesink.rules import MAX_TIMESTAMP_MS as MAX_TIMESTAMP_MS  # year 10000: ISO 8601's last
+from tracesink.rules import RULES, SECONDS_BELOW, message
 
-MAX_TIMESTAMP_MS = 253402300800000  # year 10000: what ISO 8601 strings can show
-SECONDS_BELOW = 1e11
-NUDGE_MS = 0.0005
-_ISO = re.compile(
-    r"(\d{4})(?:-(\d\d)-(\d\d)|(\d\d)(\d\d)|-W(\d\d)(?:-([1-7]))?|W(\d\d)([1-7])?)"
-    r"(?:[Tt ](\d\d)(?::?(\d\d)(?::?(\d\d)(?:[.,](\d+))?)?)?"
-    r"([Zz]|[+-]\d\d(?::?\d\d(?::?\d\d)?)?)?)?",
-    re.ASCII,
-)
-_OFFSET = re.compile(r"([+-])(\d\d):?(\d\d)?:?(\d\d)?", re.ASCII)
+# The grammar and the nudge are rules.json's, which the edge Worker reads too.
+NUDGE_MS: float = RULES["entry"]["timestamp_nudge_ms"]
+_ISO = re.compile(RULES["entry"]["timestamp_iso"], re.ASCII)
+_OFFSET = re.compile(RULES["entry"]["timestamp_offset"], re.ASCII)
 _EPOCH_DAYS = date(1970, 1, 1).toordinal()
 
 
 def _malformed() -> ValidationError:
-    return ValidationError(
-        "timestamp must be milliseconds since the epoch or an ISO 8601 string", field="timestamp"
-    )
+    return ValidationError(message("timestamp_form"), field="timestamp")
 
 
 def _out_of_range() -> ValidationError:
-    return ValidationError("timestamp is out of range", field="timestamp")
+    return ValidationError(message("timestamp_range"), field="timestamp")
 
 
 def _day(found: re.Match[str]) -> date:
@@ -87,7 +81,7 @@ def timestamp_ms(value: float | str) -> int:
         ms = iso_ms(value)
     else:
         if not math.isfinite(value) or value < 0:
-            raise ValidationError("timestamp must be a positive number", field="timestamp")
+            raise ValidationError(message("timestamp_negative"), field="timestamp")
         if value >= MAX_TIMESTAMP_MS:  # also keeps a huge integer out of the float arithmetic
             raise _out_of_range()
         ms = math.floor((value * 1000 if value < SECONDS_BELOW else value) + NUDGE_MS)

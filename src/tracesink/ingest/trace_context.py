@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tracesink.errors import ValidationError
+from tracesink.rules import TRACE_ID as TRACE_ID  # the pattern and its message: rules.json
+from tracesink.rules import TRACE_ID_RULE as TRACE_ID_RULE
+from tracesink.rules import message
 
-TRACE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-TRACE_ID_RULE = "trace_id must be 1 to 128 characters from A-Z a-z 0-9 . _ : -"
 # version "-" trace-id "-" parent-id "-" flags, all lowercase hex. Versions above 00 may append
 # fields after the flags (the specification's forward compatibility); ff is never valid.
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
@@ -40,7 +41,7 @@ def trace_id_from_headers(headers: Mapping[str, str]) -> HeaderTraceId | None:
     if given is not None:
         given = given.strip()
         if not TRACE_ID.fullmatch(given):
-            raise ValidationError(f"X-Trace-Id: {TRACE_ID_RULE}", field="X-Trace-Id")
+            raise ValidationError(message("x_trace_id", rule=TRACE_ID_RULE), field="X-Trace-Id")
         return HeaderTraceId(given, "x-trace-id")
     parent = headers.get("traceparent")
     if parent is not None:
@@ -52,19 +53,12 @@ def parse_traceparent(value: str) -> str:
     """The trace id of a W3C ``traceparent`` value; ValidationError naming what is wrong."""
     found = _TRACEPARENT.fullmatch(value.strip())
     if found is None:
-        raise ValidationError(
-            "traceparent must be version-traceid-parentid-flags in lowercase hex, "
-            "like 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-            field="traceparent",
-        )
+        raise ValidationError(message("traceparent_form"), field="traceparent")
     version, trace_id, parent_id, _, extra = found.groups()
     if version == "ff":
-        raise ValidationError("traceparent version ff is invalid", field="traceparent")
+        raise ValidationError(message("traceparent_version"), field="traceparent")
     if version == "00" and extra is not None:
-        raise ValidationError("traceparent version 00 has exactly four fields", field="traceparent")
+        raise ValidationError(message("traceparent_fields"), field="traceparent")
     if trace_id == _ZERO_TRACE or parent_id == _ZERO_PARENT:
-        raise ValidationError(
-            "traceparent has an all-zero trace id or parent id, which is invalid",
-            field="traceparent",
-        )
+        raise ValidationError(message("traceparent_zero"), field="traceparent")
     return trace_id

@@ -16,7 +16,7 @@ import msgspec
 from tracesink.errors import ValidationError
 from tracesink.ids import new_id
 from tracesink.ingest.detect import system_label
-from tracesink.ingest.model import IncomingEntry, KnownFieldsEntry
+from tracesink.ingest.model import AS_SENT, IncomingEntry, KnownFieldsEntry
 from tracesink.ingest.nesting import DEPTH_REPORTED, check_depth, max_depth, too_deep
 from tracesink.ingest.sender import Sender
 from tracesink.ingest.servable import check_numbers, servable, well_formed
@@ -30,9 +30,10 @@ from tracesink.model import (
     NUMERIC_LEVELS,
     PreparedEntry,
 )
+from tracesink.rules import MAX_USER_ID_CHARS as MAX_USER_ID_CHARS
+from tracesink.rules import message as error_text  # the messages are in rules.json
 from tracesink.times import iso_ms
 
-MAX_USER_ID_CHARS = 256
 _FIELD_IN_MESSAGE = re.compile(r"`\$\.([A-Za-z_]+)|field `([A-Za-z_]+)`")
 _check_syntax = msgspec.json.Decoder(msgspec.Raw).decode
 _OUT_OF_RANGE = ("Number out of range", "Integer value out of range")
@@ -76,12 +77,12 @@ def decode_item(raw: bytes | msgspec.Raw) -> IncomingEntry:
         if field is None and text.startswith(_OUT_OF_RANGE):  # a bare number, read as a float
             text = "Expected `object`, got `float`"
         if field is None and text.startswith("Expected `object`"):
-            text = "an entry must be a JSON object; " + text
+            text = error_text("not_an_object", detail=text)
         raise ValidationError(text, field=field) from None
     except msgspec.DecodeError as exc:
-        raise ValidationError(f"body is not valid JSON: {exc}", field="body") from None
+        raise ValidationError(error_text("body_json", detail=exc), field="body") from None
     except UnicodeDecodeError:
-        raise ValidationError("body is not valid UTF-8", field="body") from None
+        raise ValidationError(error_text("body_utf8"), field="body") from None
     except RecursionError:
         raise too_deep(bytes(raw), "the entry") from None
 
@@ -103,21 +104,21 @@ def split_batch(body: bytes, max_items: int | None = None) -> list[bytes | msgsp
     deeply anywhere is refused whole (``check_depth``), an NDJSON line as that item's error."""
     stripped = well_formed(body).strip()
     if not stripped:
-        raise ValidationError("the batch holds no entries", field="body")
+        raise ValidationError(error_text("batch_empty"), field="body")
     if stripped.startswith(b"["):
         check_depth(stripped, "the batch")
         try:
             items: list[bytes | msgspec.Raw] = list(_decode_array(stripped))
         except (msgspec.ValidationError, msgspec.DecodeError):
-            raise ValidationError("body is not a valid JSON array", field="body") from None
+            raise ValidationError(error_text("batch_array"), field="body") from None
         except UnicodeDecodeError:
-            raise ValidationError("body is not valid UTF-8", field="body") from None
+            raise ValidationError(error_text("body_utf8"), field="body") from None
         except RecursionError:
             raise too_deep(stripped, "the batch") from None
     else:
         items = [line for line in stripped.split(b"\n") if line.strip()]
     if not items:
-        raise ValidationError("the batch holds no entries", field="body")
+        raise ValidationError(error_text("batch_empty"), field="body")
     _check_count(len(items), max_items)
     return items
 
@@ -129,7 +130,7 @@ def _long_context(entries: list[KnownFieldsEntry]) -> bool:
 def _check_count(count: int, max_items: int | None) -> None:
     if max_items is not None and count > max_items:
         raise ValidationError(
-            f"the batch holds {count} entries; at most {max_items} (TRACESINK_MAX_BATCH_ITEMS)",
+            error_text("batch_items", count=count, max=max_items),
             field="body",
             status=413,
         )
@@ -198,21 +199,21 @@ def _truncate(text: str, limit: int) -> tuple[str, bool]:
 def _check_context(raw: bytes, rules: EntryRules) -> None:
     """``raw`` is syntactically valid JSON (msgspec parsed it): check what it holds."""
     if not raw.startswith(b"{"):
-        raise ValidationError("context must be a JSON object", field="context")
+        raise ValidationError(error_text("context_object"), field="context")
     if len(raw) > rules.max_context_bytes:
         raise ValidationError(
-            f"context is larger than {rules.max_context_bytes} bytes as JSON", field="context"
+            error_text("context_bytes", max=rules.max_context_bytes), field="context"
         )
     limit = rules.max_context_depth
     # Every level of nesting opens a bracket, so few brackets bound the depth; a context with
     # more (some may sit inside strings) is measured as written, a duplicate key's overwritten
     # value included: it is stored, and the edge Worker measures the same text.
     if raw.count(b"{") + raw.count(b"[") > limit and max_depth(raw) > limit:
-        raise ValidationError(f"context is nested deeper than {limit} levels", field="context")
+        raise ValidationError(error_text("context_depth", max=limit), field="context")
     try:
         raw.decode("utf-8")  # a skipped Raw value is not checked for UTF-8 by msgspec
     except UnicodeDecodeError:  # (a body is checked whole first; a Raw built elsewhere is not)
-        raise ValidationError("context is not valid UTF-8", field="context") from None
+        raise ValidationError(error_text("context_utf8"), field="context") from None
     check_numbers(raw, "context")  # nor for numbers no reader can decode (1e400)
 
 
@@ -227,14 +228,18 @@ def log_level(given: str | int) -> str:
         return known
     if isinstance(given, int):
         if given < 0:
-            raise ValidationError("level must not be a negative number", field="level")
+            raise ValidationError(error_text("level_negative"), field="level")
         return next(name for threshold, name in NUMERIC_LEVELS if given >= threshold)
     level = given.lower()
     level = LEVEL_ALIASES.get(level, level)
     if level not in LOG_LEVELS:
         raise ValidationError(
-            f"level must be one of {', '.join(LOG_LEVELS)}, an alias "
-            f"({', '.join(LEVEL_ALIASES)}) or a logging number, got {given!r}",
+            error_text(
+                "level",
+                levels=", ".join(LOG_LEVELS),
+                aliases=", ".join(LEVEL_ALIASES),
+                given=repr(given),  # as the edge Worker quotes it too (pythonRepr)
+            ),
             field="level",
         )
     return level
@@ -270,7 +275,7 @@ def prepare_entry(
     if sender.pinned is not None:
         if incoming.system is not None and system_label(incoming.system, "system") != sender.pinned:
             raise ValidationError(
-                f"this ingest key logs as system {sender.pinned} only, not {incoming.system}",
+                error_text("system_pinned", pinned=sender.pinned, given=incoming.system),
                 field="system",
             )
         label, rule = sender.pinned, "ingest_key"
@@ -285,9 +290,7 @@ def prepare_entry(
     if incoming.user_id is not None:
         user_id = str(incoming.user_id)
         if len(user_id) > MAX_USER_ID_CHARS:
-            raise ValidationError(
-                f"user_id must be at most {MAX_USER_ID_CHARS} characters", field="user_id"
-            )
+            raise ValidationError(error_text("user_id", max=MAX_USER_ID_CHARS), field="user_id")
         entry["user_id"] = user_id
     entry.update(system=label, level=level, message=message)
     if incoming.stack is not None:
@@ -297,6 +300,9 @@ def prepare_entry(
     sent_ms = now_ms if incoming.timestamp is None else timestamp_ms(incoming.timestamp)
     entry["timestamp"] = iso_ms(sent_ms)
     entry["received_at"] = iso_ms(now_ms)
+    for name in AS_SENT:  # fields the rules file adds, stored as sent (ingest/model.py)
+        if (value := getattr(incoming, name)) is not None:
+            entry[name] = value
     if incoming.context:
         context = bytes(incoming.context)
         if context != b"null":

@@ -266,7 +266,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
-def guarded_protocol(max_head_bytes: int, head_timeout_s: float) -> type[GuardedHttpToolsProtocol]:
+def guarded_protocol(
+    max_head_bytes: int, head_timeout_s: float, send_timeout_s: float
+) -> type[GuardedHttpToolsProtocol]:
     """The protocol class for one server: its cap and its deadlines."""
     return type(
         "GuardedHttpToolsProtocol",
@@ -274,6 +276,6 @@ def guarded_protocol(max_head_bytes: int, head_timeout_s: float) -> type[Guarded
         {
             "max_head_bytes": max_head_bytes,
             "deadlines": HeadDeadlines(head_timeout_s),
-            "write_deadlines": WriteDeadlines(head_timeout_s),
+            "write_deadlines": WriteDeadlines(send_timeout_s),
         },
     )

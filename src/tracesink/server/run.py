@@ -62,7 +62,9 @@ def serve(settings: Settings, flags: Mapping[str, str]) -> int:
     config = uvicorn.Config(
         APP,
         factory=True,
-        http=guarded_protocol(settings.max_header_bytes, settings.header_timeout_s),
+        http=guarded_protocol(
+            settings.max_header_bytes, settings.header_timeout_s, settings.send_timeout_s
+        ),
         ws="none",  # no WebSocket route: an upgrade request is answered as plain HTTP
         # uvicorn would rewrite the client address from X-Forwarded-For sent by 127.0.0.1 (or
         # by FORWARDED_ALLOW_IPS): forwarding headers are read in one place, app/locality.py.

@@ -81,6 +81,13 @@ class Store(Protocol):
         ...
 
     @property
+    def shared(self) -> bool:
+        """Whether other processes may write to this store too (Redis, Upstash), so that what
+        this instance did not write itself reaches a live stream only by reading the store;
+        False for a store inside this process (memory://)."""
+        ...
+
+    @property
     def display(self) -> str:
         """The store's URL with its secrets masked: what /health and the banner show."""
         ...

@@ -21,21 +21,24 @@ from __future__ import annotations
 
 import re
 
-# The prefix's characters are a trace id's: no brace, so it cannot end a kind or open a tag.
-PREFIX = re.compile(r"[A-Za-z0-9._:-]{0,64}")
-PREFIX_RULE = "up to 64 of A-Z a-z 0-9 . _ : - (e.g. 'dev:'), or empty for none"
+from tracesink.rules import KEY_KINDS, KEY_PREFIX, MESSAGES, SHARED_TAG
 
-TRACE = "logs:"  # LIST  a trace's entries and drop markers, newest first; tag: the trace id
-COUNTERS = "rl:"  # HASH  one fixed window's counters; tag SHARED, tail :{window}
-DAY = "day:"  # STRING  the day's shared command count; tag SHARED, tail :{day}
-REQUESTS = "req:"  # HASH  Convex request id -> trace id, one per window; tag SHARED, tail :{window}
-SHARED = "tracesink"  # the tag of every key one script call touches besides the trace lists
+# The literals are rules.json's (the edge Worker builds the same keys from the same file).
+# The prefix's characters are a trace id's: no brace, so it cannot end a kind or open a tag.
+PREFIX = KEY_PREFIX
+PREFIX_RULE = MESSAGES["setting_key_prefix"]
+
+TRACE = KEY_KINDS["trace"]  # LIST  a trace's entries and drop markers, newest first; tag: trace id
+COUNTERS = KEY_KINDS["counters"]  # HASH  one fixed window's counters; tag SHARED, tail :{window}
+DAY = KEY_KINDS["day"]  # STRING  the day's shared command count; tag SHARED, tail :{day}
+REQUESTS = KEY_KINDS["requests"]  # HASH  Convex request id -> trace id, one per window; tag SHARED
+SHARED = SHARED_TAG  # the tag of every key one script call touches besides the trace lists
 
 # Reserved for later issues, with their shapes (docs/keys.md): never written yet.
-PIN = "pin:"  # a pinned trace's pin; tag: the trace id (its list's slot)
-PINS = "pins:"  # the bounded index of pins; tag SHARED
-MAPS = "maps:"  # a release's index of source maps; tag: the release
-MAP = "map:"  # a chunk of a source map body; tag: the release, tail :{map}:{chunk}
+PIN = KEY_KINDS["pin"]  # a pinned trace's pin; tag: the trace id (its list's slot)
+PINS = KEY_KINDS["pins"]  # the bounded index of pins; tag SHARED
+MAPS = KEY_KINDS["maps"]  # a release's index of source maps; tag: the release
+MAP = KEY_KINDS["map"]  # a chunk of a source map body; tag: the release, tail :{map}:{chunk}
 
 _TRACE_ID = r"[A-Za-z0-9._:-]{1,128}"
 _NUMBER = r"-?[0-9]+"

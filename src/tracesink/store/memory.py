@@ -39,6 +39,7 @@ class MemoryStore:
 
     display = "memory://"
     max_in_flight = 1  # a step never awaits: more in flight would change nothing
+    shared = False  # Store.shared: this process's own memory
 
     def __repr__(self) -> str:
         return "MemoryStore('memory://')"

@@ -59,6 +59,7 @@ class ScriptStore(ABC):
     """``write_batch`` and ``replay_batch`` over ``_run``, which sends one script call."""
 
     max_in_flight = 1  # Store.max_in_flight: one step at a time, unless a store says more
+    shared = True  # Store.shared: a Redis database, any number of instances on it
     # Reads in flight at once, each on a connection of the reads' own (the writer has its own):
     # 300 concurrent /traces?limit=500 must queue here, not open 300 connections whose replies
     # then time out together while the event loop decodes (issue 21, item 8).

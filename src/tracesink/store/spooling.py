@@ -71,6 +71,10 @@ class SpoolingStore:
         return self._store.max_in_flight
 
     @property
+    def shared(self) -> bool:
+        return self._store.shared
+
+    @property
     def usage(self) -> Usage:
         return self._store.usage
 
