@@ -26,6 +26,9 @@ const {
   numeric_levels: NUMERIC_LEVELS,
   max_user_id_chars: MAX_USER_ID_CHARS,
 } = RULES.entry;
+// A release names its source maps' keys (store/keys.py): no braces, no spaces.
+const RELEASE = new RegExp(`^(?:${RULES.entry.release})$`);
+const RELEASE_RULE = RULES.messages.release;
 // What Python's bytes.strip() removes (String.prototype.trim removes more: no-break spaces…).
 const ASCII_SPACE = /^[ \t\n\r\v\f]+|[ \t\n\r\v\f]+$/g;
 const strip = (text) => text.replace(ASCII_SPACE, "");
@@ -38,7 +41,7 @@ const FIELDS = Object.fromEntries(
   Object.entries(RULES.entry.fields).filter(([name]) => name !== "about" && name !== "context"),
 );
 // The fields handled by name below; any other field of the rules file is stored as sent.
-const HANDLED = new Set(["message", "trace_id", "level", "system", "user_id", "stack", "timestamp"]);
+const HANDLED = new Set(["message", "trace_id", "level", "system", "user_id", "stack", "release", "timestamp"]);
 const AS_SENT = Object.keys(FIELDS).filter((name) => !HANDLED.has(name));
 
 function jsonType(value) {
@@ -301,6 +304,10 @@ export function prepareEntry(incoming, rules, sender, nowMs) {
     const [stack, stackTruncated] = truncate(incoming.stack, rules.maxMessageBytes);
     members.push(["stack", stack]);
     truncated ||= stackTruncated;
+  }
+  if (incoming.release !== undefined && incoming.release !== null) {
+    if (!RELEASE.test(incoming.release)) throw new ValidationError(RELEASE_RULE, "release");
+    members.push(["release", incoming.release]);
   }
   const given = incoming.timestamp;
   const sentMs = given === undefined || given === null ? nowMs : timestampMs(given);

@@ -46,7 +46,8 @@ export const RULES = {
       "pins": "pins:",
       "maps": "maps:",
       "map": "map:",
-      "requests": "req:"
+      "requests": "req:",
+      "releases": "releases:"
     },
     "shared_tag": "tracesink",
     "expiry_slack_fraction": 10,
@@ -91,6 +92,10 @@ export const RULES = {
         "str",
         "null"
       ],
+      "release": [
+        "str",
+        "null"
+      ],
       "timestamp": [
         "float",
         "str",
@@ -101,6 +106,7 @@ export const RULES = {
       "message"
     ],
     "trace_id": "[A-Za-z0-9._:-]{1,128}",
+    "release": "[A-Za-z0-9._:@+-]{1,128}",
     "system_name": "[a-z][a-z0-9_.-]{0,31}",
     "manual": "manual",
     "levels": [
@@ -157,6 +163,7 @@ export const RULES = {
     "level": "level must be one of {levels}, an alias ({aliases}) or a logging number, got {given}",
     "level_negative": "level must not be a negative number",
     "user_id": "user_id must be at most {max} characters",
+    "release": "release must be 1-128 of A-Z a-z 0-9 . _ : @ + -",
     "system_pinned": "this ingest key logs as system {pinned} only, not {given}",
     "context_object": "context must be a JSON object",
     "context_bytes": "context is larger than {max} bytes as JSON",

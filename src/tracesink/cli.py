@@ -29,13 +29,23 @@ from tracesink.errors import ConfigurationError, TraceSinkError
 from tracesink.pipeline import policy_from
 from tracesink.server.run import serve
 from tracesink.store.diagnose import probe
-from tracesink.terminal import doctor, export, import_trace, logs, send, stats, tail, traces
+from tracesink.terminal import (
+    doctor,
+    export,
+    import_trace,
+    logs,
+    send,
+    sourcemaps,
+    stats,
+    tail,
+    traces,
+)
 
 # Commands that talk to a running server, and ``dev`` (which runs one): each module adds its
 # parser and runs it.
 TERMINAL_COMMANDS = {
     module.__name__.rsplit(".", 1)[1]: module
-    for module in (logs, tail, traces, send, doctor, stats, export)
+    for module in (logs, tail, traces, send, doctor, stats, sourcemaps, export)
 }
 TERMINAL_COMMANDS["import"] = import_trace  # (``import`` cannot name a module)
 TERMINAL_COMMANDS["dev"] = dev

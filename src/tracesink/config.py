@@ -68,6 +68,11 @@ class Settings:
     convex_webhook_secret: str | None = field(default=None, repr=False)  # POST /ingest/convex
     key_prefix: str = DEFAULTS.key_prefix  # "" = the plan's keys exactly (logs:{trace_id})
     max_trace_entries: int = DEFAULTS.max_trace_entries  # 10x the default trace limit (keys.md)
+    # Source maps (docs/browser.md): bounded per release, few releases, their own expiry.
+    sourcemaps_dir: str = ""  # "" = none; else <dir>/<release>/<path>.map beside the service
+    sourcemaps_max_bytes: int = 32 * 1024 * 1024  # one release's maps together
+    sourcemaps_releases: int = 5  # releases kept; the least recently uploaded go first
+    sourcemaps_ttl_s: int = 30 * 24 * 3600  # a release's maps expire after its last upload
     # How the user named each setting they gave (a flag or a variable), for messages; not a setting.
     given_as: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -382,6 +387,30 @@ OPTIONS: tuple[Option, ...] = (
         "the oldest are trimmed and the trace's read answer says how many went (`trimmed`). "
         "The default is 10x the default trace limit (a trace written at its limit for ten "
         "windows) and bounds what one read returns (see [Redis keys](keys.md#a-trace))",
+    ),
+    Option(
+        "sourcemaps_dir",
+        str,
+        "a folder of source maps deployed beside the service: "
+        "`<dir>/<release>/assets/app.js.map` maps the bundle `~/assets/app.js` of that release "
+        "(read only; never served; see [Browser](browser.md#releases-and-source-maps))",
+    ),
+    Option(
+        "sourcemaps_max_bytes",
+        values.positive_int,
+        "the most bytes of source maps one release keeps in the store (32 MiB); an upload "
+        "past it is refused with 413",
+    ),
+    Option(
+        "sourcemaps_releases",
+        values.positive_int,
+        "how many releases keep their source maps; an upload for a new release past it deletes "
+        "the least recently uploaded release's maps",
+    ),
+    Option(
+        "sourcemaps_ttl_s",
+        values.positive_int,
+        "how long a release's source maps are kept after its last upload (30 days)",
     ),
 )
 

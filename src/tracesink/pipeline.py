@@ -96,6 +96,7 @@ class IngestPipeline:
         self.rules = rules_from(settings)
         self.clock = clock
         self._spooling = spooling
+        self.backend = store  # the store itself, for features with keys of their own (maps)
         self.telemetry = Telemetry(lambda: self._store.usage)
         self.budget = CommandBudget(
             settings.max_commands_per_day or None,

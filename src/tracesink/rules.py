@@ -83,6 +83,8 @@ FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
 }
 REQUIRED_FIELDS: Final[tuple[str, ...]] = tuple(_ENTRY["required"])
 TRACE_ID: Final = re.compile(_ENTRY["trace_id"])
+# A release names its source maps' keys (store/keys.py) and folder: no braces, spaces or slashes.
+RELEASE: Final = re.compile(_ENTRY["release"])
 SYSTEM_NAME: Final = re.compile(_ENTRY["system_name"])
 MANUAL: Final[str] = _ENTRY["manual"]
 LOG_LEVELS: Final[tuple[str, ...]] = tuple(_ENTRY["levels"])
@@ -106,4 +108,5 @@ def message(name: str, /, **values: object) -> str:
 
 
 TRACE_ID_RULE: Final[str] = MESSAGES["trace_id"]
+RELEASE_RULE: Final[str] = MESSAGES["release"]
 SYSTEM_NAME_RULE: Final[str] = MESSAGES["system_name"]

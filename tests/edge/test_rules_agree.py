@@ -260,7 +260,7 @@ def test_a_field_added_to_the_rules_file_alone_is_taken_by_both(tmp_path: Path) 
         ROOT / "src" / "tracesink", package, ignore=shutil.ignore_patterns("__pycache__")
     )
     rules = json.loads((package / "rules.json").read_text("utf-8"))
-    rules["entry"]["fields"]["release"] = ["str", "null"]
+    rules["entry"]["fields"]["build"] = ["str", "null"]
     (package / "rules.json").write_text(json.dumps(rules, indent=2), "utf-8")
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     edge_src = tmp_path / "edge" / "src"
@@ -271,9 +271,9 @@ def test_a_field_added_to_the_rules_file_alone_is_taken_by_both(tmp_path: Path) 
     )
     (edge_src / "rules.js").write_text(generated.stdout, "utf-8")
     bodies = [
-        json.dumps({"trace_id": "t", "message": "m", "release": "v1.2.3"}),
-        json.dumps({"trace_id": "t", "message": "m", "release": 5}),
-        json.dumps({"trace_id": "t", "message": "m", "release": None}),
+        json.dumps({"trace_id": "t", "message": "m", "build": "v1.2.3"}),
+        json.dumps({"trace_id": "t", "message": "m", "build": 5}),
+        json.dumps({"trace_id": "t", "message": "m", "build": None}),
     ]
     ran = subprocess.run(
         [sys.executable, "-c", PYTHON_PROBE, str(NOW_MS)],
@@ -295,12 +295,12 @@ def test_a_field_added_to_the_rules_file_alone_is_taken_by_both(tmp_path: Path) 
     worker = probe(cases, edge_src)["entries"]
     assert [without_id(a) for a in worker] == [without_id(a) for a in python["entries"]]
     stored = json.loads(python["entries"][0]["payload"])
-    assert list(stored)[list(stored).index("received_at") + 1] == "release"
-    assert stored["release"] == "v1.2.3"
+    assert list(stored)[list(stored).index("received_at") + 1] == "build"
+    assert stored["build"] == "v1.2.3"
     assert python["entries"][1] == {
-        "error": "Expected `str | null`, got `int` - at `$.release`",
-        "field": "release",
+        "error": "Expected `str | null`, got `int` - at `$.build`",
+        "field": "build",
         "status": 400,
     }
-    assert "release" not in json.loads(python["entries"][2]["payload"])
-    assert python["schema"]["release"] == {"type": ["string", "null"]}  # /openapi.json says so
+    assert "build" not in json.loads(python["entries"][2]["payload"])
+    assert python["schema"]["build"] == {"type": ["string", "null"]}  # /openapi.json says so

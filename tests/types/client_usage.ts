@@ -6,9 +6,12 @@ const client = init({
   key: "pk_web",
   propagate: ["https://api.example.com"],
   traceparent: true,
+  release: "shop@1.4.0",
   levels: ["warn", "error"],
   ignore: [/^\[HMR\]/, "noise"],
   beforeSend(entry: TraceSinkEntry) {
+    const release: string | undefined = entry.release;
+    void release;
     return entry.message.includes("card") ? null : { ...entry, message: entry.message.trim() };
   },
 });
@@ -29,3 +32,5 @@ const limited: number | undefined = "droppedBy" in stats ? stats.droppedBy.rate_
 export const counted = [limited];
 // @ts-expect-error: a reason no client uses
 void ("droppedBy" in stats ? stats.droppedBy["queue full"] : 0);
+// @ts-expect-error: a release is a string
+init({ release: 140 });

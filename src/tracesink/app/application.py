@@ -39,6 +39,7 @@ from tracesink.app.read_routes import (
     get_traces,
 )
 from tracesink.app.refused_origins import RefusedOrigins
+from tracesink.app.sourcemap_routes import SOURCEMAPS_PREFIX, sourcemaps_route
 from tracesink.app.state import AppState
 from tracesink.app.static_routes import STATIC_PATHS, get_static
 from tracesink.app.throttled_log import ThrottledLog
@@ -92,6 +93,8 @@ async def index(state: AppState, request: Request) -> Response:
     routes = [f"{method} {path}" for path, methods in ROUTES.items() for method in methods]
     routes.append(f"GET {TRACE_PATH_PREFIX}{{trace_id}}")
     routes.append(f"PUT {TRACE_PATH_PREFIX}{{trace_id}}")
+    routes += [f"{m} {SOURCEMAPS_PREFIX}{{release}}" for m in ("GET", "POST")]
+    routes.append(f"PUT {SOURCEMAPS_PREFIX}{{release}}/{{map}}/{{chunk}}")
     return json_response(200, {"name": "tracesink", "version": __version__, "routes": routes})
 
 
@@ -123,6 +126,8 @@ TRACE_ROUTE = {  # /logs/{trace_id} and /logs/{trace_id}/live; PUT: an import (i
     "GET": Route(get_trace_or_live, READ),
     "PUT": Route(put_trace, READ),
 }
+# /sourcemaps/{release}[/{map}/{chunk}]: the read token (or none on loopback), never an ingest key.
+SOURCEMAPS_ROUTE = {m: Route(sourcemaps_route, READ) for m in ("GET", "POST", "PUT")}
 
 
 class TraceSinkApp:
@@ -255,6 +260,8 @@ class TraceSinkApp:
             methods = ROUTES.get(path)
             if methods is None and path.startswith(TRACE_PATH_PREFIX) and path != TRACE_PATH_PREFIX:
                 methods = TRACE_ROUTE
+            elif methods is None and path.startswith(SOURCEMAPS_PREFIX):
+                methods = SOURCEMAPS_ROUTE
             if methods is None:
                 return error_response(404, f"no route {path}", "path")
             route = methods.get(method)

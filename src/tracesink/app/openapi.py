@@ -30,6 +30,7 @@ from tracesink.app.openapi_schemas import (
     json_content,
     live_stream,
 )
+from tracesink.app.openapi_sourcemaps import RESOLVE_PARAM, SOURCEMAP_PATHS
 
 
 def openapi_document() -> dict[str, Any]:
@@ -151,7 +152,7 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "A trace, oldest first, with drop markers in place",
                     "security": READ_SECURITY,
-                    "parameters": [TRACE_ID_PARAM, *ENTRY_FILTERS, FORMAT_PARAM],
+                    "parameters": [TRACE_ID_PARAM, *ENTRY_FILTERS, RESOLVE_PARAM, FORMAT_PARAM],
                     "responses": {
                         "200": {
                             **json_content(TRACE, "the trace"),
@@ -214,6 +215,7 @@ def openapi_document() -> dict[str, Any]:
                 "New entries of one trace, live", [TRACE_ID_PARAM]
             ),
             "/live": live_stream("New entries of every trace, live", []),
+            **SOURCEMAP_PATHS,
             "/stats": {
                 "get": {
                     "summary": "Entries accepted and refused, store spending, cost estimate",

@@ -7,7 +7,7 @@ from typing import Any
 
 from tracesink.ingest.model import AS_SENT
 from tracesink.ingest.trace_context import TRACE_ID
-from tracesink.ingest.validate import MAX_USER_ID_CHARS
+from tracesink.ingest.validate import MAX_USER_ID_CHARS, RELEASE
 from tracesink.model import LEVEL_ALIASES, LOG_LEVELS, SYSTEM_NAME
 from tracesink.rules import FIELDS
 
@@ -76,7 +76,8 @@ def errors(*codes: int) -> dict[str, Any]:
         404: "not found",
         408: "the body did not arrive within the read timeout",
         406: "Accept names no shape this route answers in",
-        409: "the trace exists (an import without replace)",
+        409: "a conflict: the trace exists (an import without replace), or a release already has "
+        "another source map for that file (a rebuilt bundle)",
         413: "the body (or batch) is larger than allowed",
         429: "the daily command budget is spent (TRACESINK_MAX_COMMANDS_PER_DAY); see Retry-After",
         503: "overloaded, store unreachable without a spool, spool full, or every read slot "
@@ -114,6 +115,11 @@ ENTRY: dict[str, Any] = {
         "context": {"type": "object", "description": "any JSON object, depth and size capped"},
         "user_id": {"type": ["string", "integer"], "maxLength": MAX_USER_ID_CHARS},
         "stack": {"type": "string"},
+        "release": {
+            "type": "string",
+            "pattern": f"^{RELEASE.pattern}$",
+            "description": "the build that sent it: picks its stack's source maps when read",
+        },
         "timestamp": {
             "oneOf": [
                 {"type": "number", "minimum": 0, "maximum": 1e14},

@@ -55,7 +55,8 @@ def trace_id_of(path: str) -> str:
 
 
 async def get_trace(state: AppState, request: Request) -> Response:
-    """The trace, filtered by ``level``, ``system``, ``q`` and ``since`` (read_query.py).
+    """The trace, filtered by ``level``, ``system``, ``q`` and ``since`` (read_query.py);
+    ``resolve=1`` adds each stack's frames through its release's source maps.
 
     ``count`` is what was returned, ``total`` what the trace holds; ``last_id`` is its newest
     entry's id, the cursor for the next ``since`` even when the filter matched nothing.
@@ -84,6 +85,9 @@ async def get_trace(state: AppState, request: Request) -> Response:
     if shape == NDJSON:  # the export: items as stored, markers unrendered (ms, no message)
         return ndjson_response(kept)
     entries = [RENDER[item["kind"]](item) if item.get("kind") in RENDER else item for item in kept]
+    if request.query("resolve") in ("1", "true"):
+        # Source maps applied on read (sourcemaps/resolve.py); the raw stack stays.
+        await state.sourcemaps.resolver.resolve_entries(entries)
     content = {
         "trace_id": trace_id,
         "count": sum(1 for e in entries if "kind" not in e),

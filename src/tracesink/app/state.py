@@ -10,6 +10,7 @@ from tracesink.app.throttled_log import ThrottledLog
 from tracesink.config import Settings
 from tracesink.ingest.recent import RecentKeys
 from tracesink.pipeline import IngestPipeline
+from tracesink.sourcemaps.service import SourceMaps
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +18,7 @@ class AppState:
     pipeline: IngestPipeline
     deadlines: BodyDeadlines
     ratelimit_headers: RateLimitHeaders
+    sourcemaps: SourceMaps
     # Convex events stored lately, so that a repeated webhook delivery stores nothing twice.
     convex_events: RecentKeys = field(default_factory=RecentKeys)
     # The Convex request map failing (the store is away): said once a minute, not per delivery.
@@ -30,6 +32,7 @@ class AppState:
             pipeline,
             BodyDeadlines(pipeline.settings.read_timeout_s),
             RateLimitHeaders(pipeline.policy),
+            SourceMaps.of(pipeline),
         )
 
     @property

@@ -23,15 +23,15 @@ from typing import Any
 import msgspec
 
 from tracesink.errors import ValidationError
-from tracesink.ingest.model import IncomingEntry
 from tracesink.ingest.nesting import check_depth
 from tracesink.ingest.sender import Sender
 from tracesink.ingest.servable import check_numbers, well_formed
 from tracesink.ingest.timestamp import iso_ms
-from tracesink.ingest.validate import EntryRules, prepare_entry
+from tracesink.ingest.validate import EntryRules, decode_item, prepare_entry
 from tracesink.limits import LIMIT_LEVELS
 from tracesink.model import LOG_LEVELS
 from tracesink.read_filter import ENTRY_ID, ENTRY_ID_RULE
+from tracesink.rules import FIELDS
 from tracesink.store.items import DROPPED, MAX_MS, TRIMMED, UNDECODABLE
 
 # The fields ingest writes and this module checks; any other is carried over when it is a small
@@ -241,29 +241,18 @@ def _entry(
         iso_ms(received_at or "")
     except ValidationError:
         raise ValidationError("received_at must be an ISO 8601 time", "received_at") from None
-    context = item.get("context")
-    if context is not None and not isinstance(context, dict):
-        raise ValidationError("context must be a JSON object", field="context")
-    user_id = item.get("user_id")
-    if user_id is not None and not isinstance(user_id, str):
+    if "user_id" in item and not isinstance(item["user_id"], str):  # ingest stores it as text
         raise ValidationError("user_id must be text", field="user_id")
-    # The ingest rules, all of them: what ingest could not store, import cannot either.
-    prepare_entry(
-        IncomingEntry(
-            message=_capped(_text(item, "message"), "message", item, rules) or "",
-            trace_id=trace_id,
-            level=level,
-            system=_text(item, "system"),
-            context=msgspec.Raw(_encode(context) if context is not None else b""),
-            user_id=user_id,
-            stack=_capped(_text(item, "stack", required=False), "stack", item, rules),
-            timestamp=_text(item, "timestamp"),
-        ),
-        rules,
-        sender,
-        now_ms,
-    )
-    extras = [name for name in item if name not in _CHECKED]
+    # The ingest rules, all of them: what ingest could not store, import cannot either. The
+    # entry's fields as a client would send them go through ingest's own decoder (types, the
+    # rules file's fields) and ``prepare_entry`` (values); what it builds is not kept.
+    sent = {name: item[name] for name in FIELDS if name in item and item[name] is not None}
+    sent.update(trace_id=trace_id, level=level, system=_text(item, "system"))
+    sent["message"] = _capped(_text(item, "message"), "message", item, rules)
+    if "stack" in sent:
+        sent["stack"] = _capped(_text(item, "stack"), "stack", item, rules)
+    prepare_entry(decode_item(_encode(sent)), rules, sender, now_ms)
+    extras = [name for name in item if name not in _CHECKED and name not in FIELDS]
     if len(extras) > MAX_EXTRA_FIELDS:
         raise ValidationError(f"an entry has at most {MAX_EXTRA_FIELDS} other fields", "body")
     for name in extras:

@@ -3,7 +3,7 @@
 The fields and their types are rules.json's (``rules.FIELDS``), shared with the edge Worker. The
 ones validation handles by name are declared here, typed; any other field of the rules file is
 added to the struct from the file, checked against its types by msgspec and stored as sent
-(``AS_SENT``), so a field a later issue adds (``release``, …) is one line of rules.json.
+(``AS_SENT``), so a field a later issue adds (``build``, …) is one line of rules.json.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ class KnownEntry(msgspec.Struct, frozen=True):
     context: msgspec.Raw = msgspec.Raw(b"")
     user_id: str | int | None = None
     stack: str | None = None
+    # The build that sent it (the browser client's data-release): picks its source maps.
+    release: str | None = None
     timestamp: float | str | None = None
 
 

@@ -31,6 +31,8 @@ from tracesink.model import (
     PreparedEntry,
 )
 from tracesink.rules import MAX_USER_ID_CHARS as MAX_USER_ID_CHARS
+from tracesink.rules import RELEASE as RELEASE  # the pattern and its message: rules.json
+from tracesink.rules import RELEASE_RULE as RELEASE_RULE
 from tracesink.rules import message as error_text  # the messages are in rules.json
 from tracesink.times import iso_ms
 
@@ -297,6 +299,10 @@ def prepare_entry(
         stack, stack_truncated = _truncate(incoming.stack, rules.max_message_bytes)
         entry["stack"] = stack
         truncated = truncated or stack_truncated
+    if incoming.release is not None:
+        if not RELEASE.fullmatch(incoming.release):
+            raise ValidationError(RELEASE_RULE, field="release")
+        entry["release"] = incoming.release
     sent_ms = now_ms if incoming.timestamp is None else timestamp_ms(incoming.timestamp)
     entry["timestamp"] = iso_ms(sent_ms)
     entry["received_at"] = iso_ms(now_ms)

@@ -10,6 +10,8 @@ export interface TraceSinkEntry {
   timestamp: number;
   stack?: string;
   user_id?: string | number;
+  /** the build that sent it (options.release) */
+  release?: string;
   context?: Record<string, unknown>;
 }
 
@@ -23,6 +25,9 @@ export interface TraceSinkOptions {
   /** the system entries are stored under; default "browser" */
   system?: string;
   userId?: string | number;
+  /** the build (e.g. a git sha), sent with every entry: picks its source maps; default:
+   * data-release, else a global TRACESINK_RELEASE set before the client starts */
+  release?: string;
   /** origins whose fetch/XHR calls get X-Trace-Id; "*" for all; default: the page's own */
   propagate?: string[] | string;
   /** also send a W3C traceparent header (when the trace id is 32 hex digits); default false */

@@ -90,6 +90,7 @@
       traceId: String(pick("traceId", (meta && meta.content) || newId(16))),
       system: String(pick("system", "browser")),
       userId: pick("userId", undefined),
+      release: pick("release", g.TRACESINK_RELEASE), // the build: picks its source maps
       propagate: list(pick("propagate", [location.origin])),
       traceparent: flag("traceparent", false),
       console: flag("console", true),
@@ -247,6 +248,7 @@
     if (stack) entry.stack = cut(String(stack));
     if (context) entry.context = context;
     if (o.userId !== undefined) entry.user_id = o.userId;
+    if (o.release) entry.release = String(o.release);
     if (o.redact) {
       entry.message = scrub(entry.message);
       if (entry.stack) entry.stack = scrub(entry.stack);

@@ -17,6 +17,9 @@ export interface LoggerOptions {
   system?: string;
   /** The trace every entry joins; omitted or invalid: a new 32-hex trace id. */
   traceId?: string;
+  /** The build sending (e.g. a git sha): sent with every entry, it picks the source maps that
+   * make its stacks readable (`tracesink sourcemaps upload DIR --release R`). */
+  release?: string;
   /** A public ingest key, sent as X-Tracesink-Key (when the service sets TRACESINK_INGEST_KEYS). */
   key?: string;
   /** Entries per POST /logs (default 20); a full batch is sent at once. */

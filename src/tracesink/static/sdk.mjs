@@ -137,6 +137,7 @@ class Sender {
   constructor(options) {
     this.url = batchUrl(options.endpoint);
     this.system = options.system;
+    this.release = typeof options.release === "string" && options.release ? options.release : undefined;
     this.key = options.key;
     this.fetch = options.fetch ?? globalThis.fetch;
     this.batchSize = Math.max(1, options.batchSize ?? 20);
@@ -342,6 +343,7 @@ class Logger {
       const safe = safeContext(fields);
       if (safe !== undefined) entry.context = safe;
       if (stack !== undefined) entry.stack = stack;
+      if (this.sender.release !== undefined) entry.release = this.sender.release;
       this.sender.enqueue(entry);
     } catch (error) {
       this.sender.report(error);

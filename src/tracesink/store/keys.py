@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from tracesink.rules import KEY_KINDS, KEY_PREFIX, MESSAGES, SHARED_TAG
+from tracesink.rules import KEY_KINDS, KEY_PREFIX, MESSAGES, RELEASE, SHARED_TAG
 
 # The literals are rules.json's (the edge Worker builds the same keys from the same file).
 # The prefix's characters are a trace id's: no brace, so it cannot end a kind or open a tag.
@@ -37,11 +37,16 @@ SHARED = SHARED_TAG  # the tag of every key one script call touches besides the 
 # Reserved for later issues, with their shapes (docs/keys.md): never written yet.
 PIN = KEY_KINDS["pin"]  # a pinned trace's pin; tag: the trace id (its list's slot)
 PINS = KEY_KINDS["pins"]  # the bounded index of pins; tag SHARED
-MAPS = KEY_KINDS["maps"]  # a release's index of source maps; tag: the release
-MAP = KEY_KINDS["map"]  # a chunk of a source map body; tag: the release, tail :{map}:{chunk}
+# Source maps (sourcemaps/storage.py): a release's index, its maps' chunks, the releases kept.
+MAPS = KEY_KINDS["maps"]  # HASH  a release's index of source maps; tag: the release
+MAP = KEY_KINDS[
+    "map"
+]  # STRING  a chunk of a source map body; tag: the release, tail :{map}:{chunk}
+RELEASES = KEY_KINDS["releases"]  # ZSET  releases with maps, by upload time; tag SHARED
 
 _TRACE_ID = r"[A-Za-z0-9._:-]{1,128}"
 _NUMBER = r"-?[0-9]+"
+_RELEASE = RELEASE.pattern  # an entry's release, as rules.json spells it
 # kind -> (what its tag may be, what its tail may be), as regular expressions.
 KINDS: dict[str, tuple[str, str]] = {
     TRACE: (_TRACE_ID, ""),
@@ -49,11 +54,12 @@ KINDS: dict[str, tuple[str, str]] = {
     DAY: (SHARED, f":{_NUMBER}"),
     PIN: (_TRACE_ID, ""),
     PINS: (SHARED, ""),
-    MAPS: (_TRACE_ID, ""),
-    MAP: (_TRACE_ID, f":[0-9a-f]{{1,64}}:{_NUMBER}"),
+    MAPS: (_RELEASE, ""),
+    MAP: (_RELEASE, f":[0-9a-f]{{1,64}}:{_NUMBER}"),
     REQUESTS: (SHARED, f":{_NUMBER}"),
+    RELEASES: (SHARED, ""),
 }
-IN_USE = (TRACE, COUNTERS, DAY, REQUESTS)  # the kinds this version writes
+IN_USE = (TRACE, COUNTERS, DAY, REQUESTS, MAPS, MAP, RELEASES)  # the kinds this version writes
 
 assert not any(a != b and a.endswith(b) for a in KINDS for b in KINDS), "a kind ends another"
 assert not any(c in "{}" for kind in KINDS for c in kind), "a kind holds a brace"
@@ -76,6 +82,21 @@ def day_key(prefix: str, day: int) -> str:
 def requests_key(prefix: str, window: int) -> str:
     """Window ``window``'s map of Convex request ids to the trace ids their lines named."""
     return f"{prefix}{REQUESTS}{{{SHARED}}}:{window}"
+
+
+def maps_key(prefix: str, release: str) -> str:
+    """A release's index of source maps: file name -> the map's record (sourcemaps/storage.py)."""
+    return f"{prefix}{MAPS}{{{release}}}"
+
+
+def map_chunk_key(prefix: str, release: str, map_id: str, chunk: int) -> str:
+    """Chunk ``chunk`` of map ``map_id`` (a hex content hash) of ``release``."""
+    return f"{prefix}{MAP}{{{release}}}:{map_id}:{chunk}"
+
+
+def releases_key(prefix: str) -> str:
+    """The releases that have maps, scored by their last upload: the oldest beyond the cap go."""
+    return f"{prefix}{RELEASES}{{{SHARED}}}"
 
 
 def trace_lead(prefix: str) -> str:

@@ -119,6 +119,15 @@ class ScriptStore(ABC):
         finally:
             self._read_slots.release()
 
+    async def plain_commands(
+        self, commands: Sequence[Sequence[int | str | bytes]], doing: str
+    ) -> list[object]:
+        """Commands of a feature with keys of its own (source maps), on a reads' slot,
+        counted in ``usage`` like every other."""
+        async with self._read_slot():
+            with self._errors(doing):
+                return await self._commands(commands)
+
     async def read_trace(self, trace_id: str, now_ms: int) -> TraceRecord | None:
         key = logs_key(self._policy, trace_id)
         await self.flush_drops(trace_id)  # this instance's drops not written yet: show them

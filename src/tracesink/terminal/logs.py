@@ -17,6 +17,11 @@ def add(commands: Any) -> None:
     parser.add_argument("trace_id", metavar="TRACE_ID")
     add_filters(parser)
     add_url(parser)
+    parser.add_argument(
+        "--raw-stacks",
+        action="store_true",
+        help="stacks as sent, not through their release's source maps",
+    )
     shape = parser.add_mutually_exclusive_group()
     shape.add_argument("--json", action="store_true", help="the whole answer as one JSON document")
     shape.add_argument("--ndjson", action="store_true", help="one JSON entry per line")
@@ -25,7 +30,10 @@ def add(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     client = ServerClient.from_environment(args.url)
     try:
-        trace = client.get_json(f"/logs/{args.trace_id}", filter_params(args))
+        params = filter_params(args)
+        if not args.raw_stacks:
+            params["resolve"] = "1"
+        trace = client.get_json(f"/logs/{args.trace_id}", params)
     finally:
         client.close()
     if args.json:

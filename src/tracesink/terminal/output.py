@@ -15,6 +15,8 @@ import msgspec
 from rich.console import Console
 from rich.text import Text
 
+from tracesink.sourcemaps.resolve import resolved_text, unresolved_note
+
 LEVEL_STYLES = {"error": "bold red", "warn": "yellow", "info": "cyan", "log": "dim"}
 SYSTEM_STYLES = {
     "browser": "magenta",
@@ -58,7 +60,17 @@ def entry_line(entry: dict[str, Any], with_trace: bool = False) -> Text:
     if "context" in entry:
         line.append("\n    context ", style="dim")
         line.append(msgspec.json.encode(entry["context"]).decode())
-    if "stack" in entry:
+    if entry.get("release"):
+        line.append(f"\n    release {entry['release']}", style="dim")
+    resolved = entry.get("resolved")
+    if resolved is not None and unresolved_note(resolved) is None:
+        # Through the release's source maps (sourcemaps/resolve.py): at least one frame read.
+        for stack_line in resolved_text(resolved).splitlines():
+            line.append(f"\n    {stack_line}", style="dim")
+    elif "stack" in entry:
         for stack_line in str(entry["stack"]).splitlines():
             line.append(f"\n    {stack_line}", style="dim")
+        note = unresolved_note(resolved) if resolved is not None else None
+        if note is not None and entry.get("release"):
+            line.append(f"\n    (stack not resolved: {note})", style="dim")
     return line

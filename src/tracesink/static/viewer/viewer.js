@@ -121,8 +121,16 @@ function entryRow(entry, isNew) {
     el("span", { class: "message", text: entry.message }));
   const details = [];
   if (entry.context !== undefined) details.push(el("pre", { "aria-label": "context", text: JSON.stringify(entry.context, null, 2) }));
-  if (entry.stack) details.push(el("pre", { "aria-label": "stack", text: entry.stack }));
+  const resolvedAny = (entry.resolved || []).some((f) => f.original);
+  const note = entry.resolved && entry.release && !resolvedAny
+    ? (entry.resolved.find((f) => f.unresolved) || {}).unresolved : null;
+  if (resolvedAny) { // through the release's source maps; the raw stack one click away
+    details.push(el("pre", { "aria-label": "stack", class: "resolved", text: resolvedText(entry.resolved) }));
+    details.push(el("details", {}, el("summary", { text: "raw stack" }), el("pre", { "aria-label": "raw stack", text: entry.stack })));
+  } else if (entry.stack) details.push(el("pre", { "aria-label": "stack", text: entry.stack }));
   const about = [`id ${entry.id}`];
+  if (entry.release) about.push(`release ${entry.release}`);
+  if (note) about.push(`stack not resolved: ${note}`);
   if (entry.user_id) about.push(`user ${entry.user_id}`);
   if (entry.detected_by) about.push(`system from ${entry.detected_by}`);
   if (entry.truncated) about.push("truncated");
@@ -130,6 +138,22 @@ function entryRow(entry, isNew) {
   const label = [entry.context !== undefined ? "context" : null, entry.stack ? "stack" : null].filter(Boolean).join(" and ") || "details";
   row.append(el("details", {}, el("summary", { text: label }), ...details));
   return row;
+}
+
+// A resolved stack as text: as sourcemaps/resolve.py's resolved_text writes it for the terminal.
+function resolvedText(frames) {
+  const lines = [];
+  for (const f of frames) {
+    const o = f.original;
+    if (o) {
+      const where = `${o.file}:${o.line}:${o.column}`;
+      const name = o.function || f.function;
+      lines.push(name ? `    at ${name} (${where})` : `    at ${where}`);
+      if (o.context) lines.push(`        ${o.context.trim()}`);
+    } else if (f.unresolved) lines.push(`${f.raw}  [unresolved: ${f.unresolved}]`);
+    else lines.push(f.raw);
+  }
+  return lines.join("\n");
 }
 
 function matches(entry) {
@@ -186,7 +210,7 @@ async function openTrace(traceId, filters) {
   if (!traceId) return;
   $("f-level").value = filters.get("level") || "";
   $("f-text").value = filters.get("q") || "";
-  const trace = await getJSON(`/logs/${encodeURIComponent(traceId)}`);
+  const trace = await getJSON(`/logs/${encodeURIComponent(traceId)}?resolve=1`);
   if (state.traceId !== traceId) return;
   if (trace) {
     state.entries = trace.entries;
