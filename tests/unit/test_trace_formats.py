@@ -158,6 +158,8 @@ def test_markers_are_written_in_the_store_s_bytes_whatever_the_export_shape() ->
         (line(level="warning"), "level", "level must be one of"),
         (b"[1, 2]\n", "body", "a JSON object"),
         (line(kind=None), "kind", "kind must be"),
+        (line(release="not a release!"), "release", "release"),
+        (line(user_id=42), "user_id", "must be text"),
     ],
 )
 def test_what_ingest_could_not_store_is_refused(body: bytes, field: str, words: str) -> None:
