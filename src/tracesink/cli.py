@@ -2,7 +2,8 @@
 ``tracesink dev`` runs it for development with a private redis-server (dev/);
 the terminal commands (``logs``, ``tail``, ``traces``, ``send``, ``doctor``, ``stats``,
 ``export``, ``import``) talk to a running instance over HTTP and live in ``terminal/``, one
-module each.
+module each; so does ``tracesink mcp``, the MCP server over stdio for coding agents
+(``terminal/mcp_command.py``, tools in ``agents/``).
 
 argparse stays (rather than click or typer): the serve flags are generated from
 ``config.OPTIONS``, which argparse takes as data without decorators, and it costs no dependency;
@@ -34,6 +35,7 @@ from tracesink.terminal import (
     export,
     import_trace,
     logs,
+    mcp_command,
     send,
     sourcemaps,
     stats,
@@ -49,6 +51,7 @@ TERMINAL_COMMANDS = {
 }
 TERMINAL_COMMANDS["import"] = import_trace  # (``import`` cannot name a module)
 TERMINAL_COMMANDS["dev"] = dev
+TERMINAL_COMMANDS["mcp"] = mcp_command  # the MCP server over stdio (agents/)
 DESCRIPTION = (
     "A log sink for developers: browsers, backends and edge workers send logs to one HTTP "
     "endpoint, each entry with a trace_id; one read returns a trace's whole story."

@@ -73,6 +73,7 @@ class Settings:
     sourcemaps_max_bytes: int = 32 * 1024 * 1024  # one release's maps together
     sourcemaps_releases: int = 5  # releases kept; the least recently uploaded go first
     sourcemaps_ttl_s: int = 30 * 24 * 3600  # a release's maps expire after its last upload
+    mcp_allowed_hosts: tuple[str, ...] = ()  # Host values /mcp answers beyond loopback
     # How the user named each setting they gave (a flag or a variable), for messages; not a setting.
     given_as: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -411,6 +412,13 @@ OPTIONS: tuple[Option, ...] = (
         "sourcemaps_ttl_s",
         values.positive_int,
         "how long a release's source maps are kept after its last upload (30 days)",
+    ),
+    Option(
+        "mcp_allowed_hosts",
+        values.hosts,
+        "`Host` values `/mcp` answers besides loopback (`logs.example.com`, `10.0.0.5:8787`, "
+        "`logs.example.com:*` for any port): the MCP SDK's DNS-rebinding protection refuses any "
+        "other with 421 (see [Agents](agents.md#over-http-mcp))",
     ),
 )
 

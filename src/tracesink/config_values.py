@@ -4,6 +4,7 @@ saying what it accepts (``config.load_settings`` adds the variable's name)."""
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from tracesink.model import MANUAL, SYSTEM_NAME, SYSTEM_NAME_RULE
 from tracesink.rules import (  # shared with the edge Worker
@@ -210,3 +211,18 @@ def key_prefix(raw: str) -> str:
     if not KEY_PREFIX.fullmatch(raw):
         raise ValueError(message("setting_key_prefix"))
     return raw
+
+
+HOST = re.compile(r"[A-Za-z0-9.-]+(:([0-9]{1,5}|\*))?|\[[0-9A-Fa-f:.]+\](:([0-9]{1,5}|\*))?")
+
+
+def hosts(raw: str) -> tuple[str, ...]:
+    """Host header values (``/mcp``'s DNS-rebinding check): ``logs.example.com,10.0.0.5:8787``."""
+    listed = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for host in listed:
+        if not HOST.fullmatch(host):
+            raise ValueError(
+                "a comma-separated list of hosts like logs.example.com or logs.example.com:* "
+                "(any port)"
+            )
+    return listed

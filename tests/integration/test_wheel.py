@@ -138,3 +138,23 @@ def test_serve_from_the_wheel_stores_reads_and_serves_its_files(
         assert viewer.headers["content-type"].startswith("text/html")
         assert "/viewer/viewer.js" in viewer.text
         assert http.get("/viewer/viewer.js").status_code == 200
+
+
+def test_without_the_mcp_extra_both_transports_say_how_to_add_it(
+    installed: Installed, served_from_wheel: Service, tmp_path: Path
+) -> None:
+    """The default install carries no MCP SDK (an extra: docs/agents.md): `tracesink mcp` exits
+    1 naming the install command, and the service's /mcp answers 501 saying the same."""
+    done = subprocess.run(
+        [str(installed.bin / "tracesink"), "mcp"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "pip install 'tracesink[mcp]'" in done.stderr
+    refused = httpx.post(f"{served_from_wheel.url}/mcp", json={}, timeout=10)
+    assert refused.status_code == 501
+    assert "tracesink[mcp]" in refused.json()["error"]

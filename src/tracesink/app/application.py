@@ -29,6 +29,7 @@ from tracesink.app.import_routes import put_trace
 from tracesink.app.ingest_routes import post_log, post_logs
 from tracesink.app.live_routes import get_live, get_trace_or_live
 from tracesink.app.locality import Locality
+from tracesink.app.mcp_mount import MCP_PATH, McpMount
 from tracesink.app.metrics import get_metrics
 from tracesink.app.openapi import openapi_document
 from tracesink.app.otlp_routes import post_otlp_logs
@@ -153,6 +154,7 @@ class TraceSinkApp:
             INGEST: IngestGuard(settings.ingest_keys).check,
         }
         self.state: AppState | None = None
+        self._mcp = McpMount(settings, lambda: self.pipeline_state, clock)
         self._store_errors = ThrottledLog("store error", STORE_ERROR_LOG_EVERY_S)
         self._unexpected = ThrottledLog("unexpected error", UNEXPECTED_ERROR_LOG_EVERY_S)
 
@@ -163,6 +165,13 @@ class TraceSinkApp:
             raise RuntimeError("the app is not running")
         return self.state.pipeline
 
+    @property
+    def pipeline_state(self) -> AppState:
+        """The running app's state (between start-up and shutdown)."""
+        if self.state is None:
+            raise RuntimeError("the app is not running")
+        return self.state
+
     async def startup(self) -> None:
         pipeline = await IngestPipeline.open(self.settings, self._given_store, self._clock)
         self.state = AppState.around(pipeline)
@@ -170,6 +179,7 @@ class TraceSinkApp:
             _tune_gc()
 
     async def shutdown(self) -> None:
+        await self._mcp.stop()
         if self.state is not None:
             await self.state.pipeline.close()
             self.state = None
@@ -220,12 +230,30 @@ class TraceSinkApp:
                 await Response(204, b"", self._cors.preflight_headers(origin)).send(send)
                 return
             cors_headers = self._cors.headers(origin)
+        if request.path == MCP_PATH:
+            await self._serve_mcp(request, send)
+            return
         try:
             response = await self._dispatch(request)
         except ClientDisconnected:
             return  # nobody to answer, and nothing was stored
         response.headers.extend(cors_headers)
         await response.send(send)
+
+    async def _serve_mcp(self, request: Request, send: Send) -> None:
+        """``/mcp`` (mcp_mount.py), let in exactly as the read routes let a request in."""
+        if self.state is None:
+            await error_response(
+                503, "tracesink is starting or stopping", headers=[(b"retry-after", b"1")]
+            ).send(send)
+            return
+        try:
+            self._guards[READ](request)
+        except AccessDenied as exc:
+            challenge = [(b"www-authenticate", b"Bearer")] if exc.field == "Authorization" else []
+            await error_response(exc.status, exc.message, exc.field, challenge).send(send)
+            return
+        await self._mcp(request.scope, request.receive, send)
 
     def _cors_refusal(self, request: Request, origin: str) -> Response | None:
         """The 4xx for an origin that may not use this route, or None when it may."""

@@ -45,6 +45,12 @@ class StreamingResponse(Response):
         self._body = body
         self._request = request
 
+    @property
+    def body_chunks(self) -> AsyncGenerator[bytes, None]:
+        """The body, for a caller inside the process that reads it rather than sends it
+        (``/mcp``'s ``wait_for_entries``): it must ``aclose()`` it."""
+        return self._body
+
     async def send(self, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
         stopped = asyncio.Event()

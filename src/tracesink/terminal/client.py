@@ -56,6 +56,12 @@ class ServerClient:
     def close(self) -> None:
         self._http.close()
 
+    def async_http(self) -> httpx.AsyncClient:
+        """An asyncio client to the same server with the same headers (``tracesink mcp``)."""
+        return httpx.AsyncClient(
+            base_url=self._http.base_url, headers=self._http.headers, timeout=TIMEOUT_S
+        )
+
     def request(
         self,
         method: str,
