@@ -3,6 +3,7 @@
 // the same messages (msgspec's wording for type errors), the same stored JSON, key for key.
 // The levels, sizes, fields and messages are src/tracesink/rules.json's (through rules.js).
 
+import { OFFSET_FIELD, SENT_FIELD, clockOffset } from "./clock.js";
 import { ValidationError } from "./errors.js";
 import { rawElements, rawMembers } from "./json_raw.js";
 import { message as errorText } from "./messages.js";
@@ -310,8 +311,13 @@ export function prepareEntry(incoming, rules, sender, nowMs) {
     members.push(["release", incoming.release]);
   }
   const given = incoming.timestamp;
-  const sentMs = given === undefined || given === null ? nowMs : timestampMs(given);
-  members.push(["timestamp", isoMs(sentMs)], ["received_at", isoMs(nowMs)]);
+  const own = given !== undefined && given !== null;
+  const sentMs = own ? timestampMs(given) : nowMs;
+  const offset = own ? clockOffset(sender.clockMs, sentMs, nowMs) : null;
+  members.push(["timestamp", isoMs(offset === null ? sentMs : sentMs + offset)]);
+  members.push(["received_at", isoMs(nowMs)]);
+  // The sender's clock was off (clock.js): keep what it said, and by how much.
+  if (offset !== null) members.push([SENT_FIELD, isoMs(sentMs)], [OFFSET_FIELD, offset]);
   for (const name of AS_SENT) {
     if (incoming[name] !== undefined && incoming[name] !== null) members.push([name, incoming[name]]);
   }

@@ -4,7 +4,7 @@
 const ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS";
 const ALLOWED_HEADERS =
   "Content-Type, X-Log-System, X-Tracesink-Key, X-Trace-Id, traceparent, Authorization, " +
-  "Last-Event-ID";
+  "Last-Event-ID, X-Client-Clock";
 const EXPOSED_HEADERS = "RateLimit, RateLimit-Policy, Retry-After";
 const PREFLIGHT_MAX_AGE = "600";
 const MAX_ORIGIN_CHARS = 256;

@@ -2,6 +2,7 @@
 // tracesink/app/ingest_routes.py answers them. Every entry of a request goes to the store in
 // one script call.
 
+import { clientClock } from "./clock.js";
 import { decodeBatch, decodeBody, decodeText, prepareEntry } from "./entries.js";
 import { ValidationError } from "./errors.js";
 import { jsonResponse, rateLimitHeaders, retryAfterS } from "./http.js";
@@ -23,7 +24,7 @@ function unknownSystemWarning(entry) {
 }
 
 export async function postLog(request, body, pinned, settings, store) {
-  const sender = new Sender(request.headers, pinned);
+  const sender = new Sender(request.headers, pinned, clientClock(request));
   const nowMs = Date.now();
   const entry = prepareEntry(decodeBody(decodeText(body)), settings.rules, sender, nowMs);
   const [decision] = await store.write([entry], nowMs);
@@ -52,7 +53,7 @@ export async function postLog(request, body, pinned, settings, store) {
 }
 
 export async function postLogs(request, body, pinned, settings, store) {
-  const sender = new Sender(request.headers, pinned);
+  const sender = new Sender(request.headers, pinned, clientClock(request));
   const items = decodeBatch(body, settings.maxBatchItems);
   const nowMs = Date.now();
   const rejected = [];

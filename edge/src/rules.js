@@ -150,6 +150,21 @@ export const RULES = {
     "timestamp_iso": "(\\d{4})(?:-(\\d\\d)-(\\d\\d)|(\\d\\d)(\\d\\d)|-W(\\d\\d)(?:-([1-7]))?|W(\\d\\d)([1-7])?)(?:[Tt ](\\d\\d)(?::?(\\d\\d)(?::?(\\d\\d)(?:[.,](\\d+))?)?)?([Zz]|[+-]\\d\\d(?::?\\d\\d(?::?\\d\\d)?)?)?)?",
     "timestamp_offset": "([+-])(\\d\\d):?(\\d\\d)?:?(\\d\\d)?"
   },
+  "clock": {
+    "about": [
+      "Clock correction (docs/http-api.md, \"Clock correction\"): a request carries its sender's",
+      "clock as ?param= or the header (the header wins); offset = receive time - sent clock",
+      "corrects the entries' own times when min_offset_ms <= |offset| < max_offset_ms, and such an",
+      "entry keeps the time it was sent with and the offset in the two stored fields, after",
+      "received_at (before any field stored as sent)."
+    ],
+    "param": "clock",
+    "header": "x-client-clock",
+    "min_offset_ms": 1000,
+    "max_offset_ms": 86400000,
+    "sent_field": "sent_timestamp",
+    "offset_field": "clock_offset_ms"
+  },
   "messages": {
     "trace_id": "trace_id must be 1 to 128 characters from A-Z a-z 0-9 . _ : -",
     "x_trace_id": "X-Trace-Id: {rule}",
@@ -172,6 +187,7 @@ export const RULES = {
     "too_deep": "{place} is nested too deeply (more than {max} levels)",
     "number_range": "{field} holds a number beyond the range of a 64-bit float, which no reader can show: {written}",
     "timestamp_form": "timestamp must be milliseconds since the epoch or an ISO 8601 string",
+    "clock": "clock must be the sender's clock in milliseconds since the epoch (digits only)",
     "timestamp_negative": "timestamp must be a positive number",
     "timestamp_range": "timestamp is out of range",
     "body_utf8": "body is not valid UTF-8",

@@ -34,8 +34,10 @@ export function detectFromHeaders(headers) {
 }
 
 export class Sender {
-  constructor(headers, pinned = null) {
+  // clockMs: the sender's clock when it sent the request (clock.js), or null.
+  constructor(headers, pinned = null, clockMs = null) {
     this.headers = headers;
+    this.clockMs = clockMs;
     [this.system, this.systemRule] = detectFromHeaders(headers);
     this.pinned = pinned;
     this.trace = undefined;

@@ -70,6 +70,14 @@ def mismatches(expected: Any, actual: Any, where: str = "") -> list[str]:
     return [] if ok else [f"{where or 'value'}: expected {expected!r}, got {actual!r}"]
 
 
+CLOCK = re.compile(r"<clock([+-]\d+)>")
+
+
+def with_clock(text: str) -> str:
+    """``<clock+N>`` / ``<clock-N>``: the sender's clock, N ms off the test's."""
+    return CLOCK.sub(lambda m: str(round(time.time() * 1000) + int(m.group(1))), text)
+
+
 def body_text(given: str | list[list[Any]]) -> str:
     """``body_text`` as written, or its parts: [text, times] pairs (a 5,000-deep body)."""
     if isinstance(given, str):
@@ -78,7 +86,7 @@ def body_text(given: str | list[list[Any]]) -> str:
 
 
 def send(client: httpx.Client, request: dict[str, Any]) -> httpx.Response:
-    headers = dict(request["headers"])
+    headers = {name: with_clock(value) for name, value in request["headers"].items()}
     if "body_text" in request:
         content = body_text(request["body_text"]).encode()
     elif "body" in request:
@@ -86,7 +94,8 @@ def send(client: httpx.Client, request: dict[str, Any]) -> httpx.Response:
         headers.setdefault("Content-Type", "application/json")
     else:
         content = b""
-    return client.request(request["method"], request["path"], content=content, headers=headers)
+    path = with_clock(request["path"])
+    return client.request(request["method"], path, content=content, headers=headers)
 
 
 def check_response(case: dict[str, Any], response: httpx.Response) -> list[str]:
@@ -111,9 +120,11 @@ def check_response(case: dict[str, Any], response: httpx.Response) -> list[str]:
 
 
 def bytes_pattern(expected: str) -> re.Pattern[str]:
-    """An expected stored item as a pattern: the text exactly, ``<id>`` and ``<time>`` aside."""
-    parts = re.split(r"(<id>|<time>)", expected)
-    pattern = "".join(PATTERNS[p].pattern if p in PATTERNS else re.escape(p) for p in parts)
+    """An expected stored item as a pattern: the text exactly, ``<id>``, ``<time>`` and
+    ``<int>`` (a clock offset) aside."""
+    parts = re.split(r"(<id>|<time>|<int>)", expected)
+    known = {**{k: v.pattern for k, v in PATTERNS.items()}, "<int>": r"-?\d+"}
+    pattern = "".join(known.get(p, re.escape(p)) for p in parts)
     return re.compile(pattern)
 
 

@@ -100,6 +100,7 @@ async def test_recent_traces_newest_first(sink: AppClient, clock: FakeClock) -> 
     for trace in traces:
         assert trace.pop("last_id") > ""
         assert trace.pop("levels") == {"info": trace["count"]}
+        assert trace.pop("preview") == "hello"
     assert traces == [
         {
             "trace_id": "a",
@@ -116,6 +117,24 @@ async def test_recent_traces_newest_first(sink: AppClient, clock: FakeClock) -> 
     ]
     limited = (await sink.http.get("/traces", params={"limit": "1"})).json()["traces"]
     assert [t["trace_id"] for t in limited] == ["a"]
+
+
+async def test_recent_traces_preview_the_first_error_else_the_first_message(
+    sink: AppClient,
+) -> None:
+    """Each listed trace carries a one-line ``preview``: its first error's message by event time
+    (an error sent later but stamped earlier wins), else its first message; runs of whitespace
+    become one space."""
+    await sink.log(trace_id="calm", message="page\n  loaded", timestamp="2026-11-29T10:00:05Z")
+    await sink.log(trace_id="calm", message="earlier", timestamp="2026-11-29T10:00:01Z")
+    await sink.log(trace_id="bad", message="clicked", timestamp="2026-11-29T10:00:00Z")
+    await sink.log(trace_id="bad", level="error", message="late", timestamp="2026-11-29T10:00:09Z")
+    await sink.log(
+        trace_id="bad", level="error", message="declined", timestamp="2026-11-29T10:00:03Z"
+    )
+    traces = (await sink.http.get("/traces")).json()["traces"]
+    previews = {t["trace_id"]: t["preview"] for t in traces}
+    assert previews == {"calm": "earlier", "bad": "declined"}
 
 
 @pytest.mark.parametrize("limit", ["0", "x", "501", "-1"])

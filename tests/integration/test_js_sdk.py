@@ -20,6 +20,7 @@ import pytest
 
 from tests.support import client_policy as policy
 from tests.support.answering import answering_429
+from tests.support.clock_skew import check_corrected
 from tests.support.redis_server import free_port
 from tests.support.service import Service, serving
 
@@ -34,14 +35,16 @@ pytestmark = [
 ]
 
 
-def run_node(scenario: str, url: str, sdk: Path = SDK) -> dict[str, Any]:
+def run_node(
+    scenario: str, url: str, sdk: Path = SDK, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     timeout_ms = str(int(policy.DELIVERY_TIMEOUT_S * 1000))
     done = subprocess.run(
         ["node", str(SCENARIOS), sdk.as_uri(), scenario, url],
         capture_output=True,
         text=True,
         timeout=60 + policy.DELIVERY_TIMEOUT_S,
-        env={**os.environ, "DELIVERY_TIMEOUT_MS": timeout_ms},
+        env={**os.environ, "DELIVERY_TIMEOUT_MS": timeout_ms, **(env or {})},
     )
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -126,6 +129,15 @@ def test_what_the_queue_could_not_hold_is_counted_and_reported_in_band(sink: Ser
         "tracesink sdk dropped 2 entries (2 queue_full)",
     ]
     assert found[-1]["context"] == {"tracesink_dropped": {"queue_full": 2}}
+
+
+@pytest.mark.parametrize("skew_ms", [5000, -5000])
+def test_a_skewed_clock_is_sent_and_corrected(sink: Service, skew_ms: int) -> None:
+    """Under a clock 5 s ahead or behind, the SDK's X-Client-Clock lets the service correct
+    its entries' times back to the service's clock, keeping the time sent."""
+    assert run_node("skewedClock", sink.url, env={"SKEW_MS": str(skew_ms)}) == {"sent": 1}
+    [entry] = entries(sink, f"js-skew{skew_ms}")
+    check_corrected(entry, skew_ms)
 
 
 def test_a_dead_endpoint_neither_throws_nor_hangs() -> None:

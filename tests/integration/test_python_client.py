@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 
@@ -17,9 +18,12 @@ import pytest
 
 import tracesink
 from tests.support import client_policy as policy
+from tests.support.answering import answering
+from tests.support.clock_skew import check_corrected
 from tests.support.redis_server import free_port
 from tests.support.service import Service, entries_if_any, serving
 from tracesink.client import TraceSinkHandler
+from tracesink.client.transport import Delivered, Transport
 
 pytestmark = pytest.mark.slow
 
@@ -174,6 +178,44 @@ def test_limit_refusals_follow_the_client_policy() -> None:
         observed = policy.Observed(first, second, held, stored_while_held, counts())
         handler.close()
         policy.check(limited, "py-policy", observed)
+
+
+@pytest.mark.parametrize("skew_ms", [5000, -5000])
+def test_a_skewed_clock_is_sent_and_corrected(
+    sink: Service, skew_ms: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a clock 5 s ahead or behind (records and X-Client-Clock alike read it), the
+    service corrects the entries' times back to its own clock, keeping the time sent."""
+    real_time, real_ns = time.time, time.time_ns
+    monkeypatch.setattr(time, "time", lambda: real_time() + skew_ms / 1000)
+    monkeypatch.setattr(time, "time_ns", lambda: real_ns() + skew_ms * 1_000_000)
+    handler = TraceSinkHandler(sink.url)
+    with tracesink.trace(f"py-skew{skew_ms}"):
+        logger_with(handler, "skew").info("stamped by a skewed clock")
+    assert handler.flush()
+    handler.close()
+    monkeypatch.undo()
+    [entry] = entries_if_any(sink, f"py-skew{skew_ms}")
+    check_corrected(entry, skew_ms)
+
+
+def test_each_attempt_carries_the_clock_of_its_own_sending() -> None:
+    """A batch resent after a 503 carries the clock of the resend, not of its first attempt:
+    a stale clock would be read as an offset the size of the wait."""
+    clocks: list[int] = []
+    with answering([503, 200], clocks) as url:
+        transport = Transport(
+            url,
+            {},
+            timeout=5,
+            max_retries=1,
+            max_pause=5,
+            interrupted=threading.Event(),
+            on_problem=lambda problem: None,
+        )
+        assert isinstance(transport.post(b"{}"), Delivered)
+    assert len(clocks) == 2
+    assert clocks[1] - clocks[0] >= 900  # the retry waited its backoff (1 s) in between
 
 
 FORKING = textwrap.dedent(

@@ -45,3 +45,33 @@ def answering_429(retry_afters: list[str]) -> Iterator[str]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@contextlib.contextmanager
+def answering(statuses: list[int], clocks: list[int]) -> Iterator[str]:
+    """The server's base URL; request N is answered ``statuses[N]`` (then 200) with an empty
+    batch result, and the X-Client-Clock each request carried is appended to ``clocks``."""
+    answers = list(statuses)
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            clocks.append(int(self.headers.get("x-client-clock", "-1")))
+            body = b'{"success": true, "accepted": 0, "ids": [], "rejected": []}'
+            self.send_response(answers.pop(0) if answers else 200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

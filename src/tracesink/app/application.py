@@ -45,8 +45,9 @@ from tracesink.app.state import AppState
 from tracesink.app.static_routes import STATIC_PATHS, get_static
 from tracesink.app.throttled_log import ThrottledLog
 from tracesink.app.viewer_routes import (
-    get_viewer_script,
-    get_viewer_style,
+    VIEWER_ASSETS,
+    get_favicon,
+    get_viewer_asset,
     viewer_page,
     wants_html,
 )
@@ -110,8 +111,8 @@ ROUTES: dict[str, dict[str, Route]] = {
     "/stats": {"GET": Route(get_stats, READ)},
     "/metrics": {"GET": Route(get_metrics, READ)},
     "/live": {"GET": Route(get_live, READ)},
-    "/viewer/viewer.js": {"GET": Route(get_viewer_script, PUBLIC)},
-    "/viewer/viewer.css": {"GET": Route(get_viewer_style, PUBLIC)},
+    **{path: {"GET": Route(get_viewer_asset, PUBLIC)} for path in VIEWER_ASSETS},
+    "/favicon.ico": {"GET": Route(get_favicon, PUBLIC)},
     # Signed by Convex (HMAC of the body): the signature is the credential, not an ingest key.
     "/ingest/convex": {"POST": Route(post_convex, PUBLIC)},
     # The browser client and the JS SDK: one way for every file (static_routes.py).

@@ -22,9 +22,10 @@ from tracesink.config import Settings
 
 ALLOWED_METHODS = b"GET, HEAD, POST, OPTIONS"
 ALLOWED_HEADERS = (
-    # Last-Event-ID: a cross-origin fetch() resuming a live stream sends it (app/live_routes.py).
+    # Last-Event-ID: a cross-origin fetch() resuming a live stream sends it (app/live_routes.py);
+    # X-Client-Clock: a sender's clock, for clock correction (ingest/clock.py).
     b"Content-Type, X-Log-System, X-Tracesink-Key, X-Trace-Id, traceparent, Authorization, "
-    b"Last-Event-ID"
+    b"Last-Event-ID, X-Client-Clock"
 )
 EXPOSED_HEADERS = b"RateLimit, RateLimit-Policy, Retry-After"
 PREFLIGHT_MAX_AGE = b"600"

@@ -13,12 +13,14 @@ from tracesink.app.http import Request, Response, json_response
 from tracesink.app.ratelimit_headers import retry_after_s
 from tracesink.app.state import AppState
 from tracesink.errors import ValidationError
+from tracesink.ingest.clock import CLOCK_PARAM, client_clock
 from tracesink.ingest.form import entry_from_form, is_form
 from tracesink.ingest.sender import Sender
 from tracesink.ingest.validate import decode_batch, decode_entry, prepare_entry
 from tracesink.limits import Decision
 from tracesink.model import PreparedEntry
 from tracesink.rules import message  # the words the edge Worker answers with too
+from tracesink.scope_keys import ARRIVED_MS
 
 QUEUED_NOTE = (
     "the store is unreachable: accepted entries are safely queued on disk and will be stored, "
@@ -39,10 +41,23 @@ def unknown_system_warning(entry: PreparedEntry) -> str:
     return message("unknown_system", system=entry.unknown_system)
 
 
+def _sender(request: Request, now_ms: int) -> Sender:
+    """The request's sender; its clock is read as of when the request began to arrive (the
+    server stamps it; in-process, now), so time spent here before the route is not taken for
+    clock error."""
+    clock_ms = client_clock(request.headers, request.query(CLOCK_PARAM))
+    if clock_ms is not None:
+        arrived_ms = request.scope.get(ARRIVED_MS)
+        if isinstance(arrived_ms, int) and arrived_ms <= now_ms:
+            clock_ms += now_ms - arrived_ms
+    return Sender(request.headers, pinned=request.scope.get(PINNED_SYSTEM), clock_ms=clock_ms)
+
+
 async def post_log(state: AppState, request: Request) -> Response:
     pipeline = state.pipeline
     body = await request.body(state.settings.max_body_bytes, state.deadlines)
-    sender = Sender(request.headers, pinned=request.scope.get(PINNED_SYSTEM))
+    now_ms = pipeline.now_ms()
+    sender = _sender(request, now_ms)
     try:
         # logging.handlers.HTTPHandler sends its records form-encoded; everything else is JSON.
         incoming = (
@@ -50,7 +65,7 @@ async def post_log(state: AppState, request: Request) -> Response:
             if is_form(request.headers.get("content-type"), body)
             else decode_entry(body)
         )
-        entry = prepare_entry(incoming, pipeline.rules, sender, pipeline.now_ms())
+        entry = prepare_entry(incoming, pipeline.rules, sender, now_ms)
     except ValidationError:
         pipeline.refuse_invalid(sender.system)
         raise
@@ -83,9 +98,9 @@ async def post_log(state: AppState, request: Request) -> Response:
 async def post_logs(state: AppState, request: Request) -> Response:
     pipeline, settings = state.pipeline, state.settings
     body = await request.body(settings.max_body_bytes, state.deadlines)
-    sender = Sender(request.headers, pinned=request.scope.get(PINNED_SYSTEM))
-    items = decode_batch(body, settings.max_batch_items)  # 413 beyond the count, before decoding
     now_ms = pipeline.now_ms()
+    sender = _sender(request, now_ms)
+    items = decode_batch(body, settings.max_batch_items)  # 413 beyond the count, before decoding
     rejected: list[dict[str, Any]] = []
     prepared: list[tuple[int, PreparedEntry]] = []
     for index, item in enumerate(items):

@@ -9,6 +9,10 @@ Subscribe first, then read the store: an entry stored in between is in the read 
 subscription, never neither. Events are deduplicated per connection by id: a trace's stream never
 repeats an entry its replay read held; the every-trace stream sends ids above its cursor once.
 How entries reach the feed, and what that costs per store: ``live.py`` and ``live_poll.py``.
+
+Events go in arrival order (replay included), not event time: an entry that arrives late with an
+early time is sent when it arrives, and the client places it by its ``timestamp``. The cursor is
+an arrival id, so a resume never skips such an entry (read_order.py, docs/http-api.md "Order").
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from tracesink.app.openapi_schemas import (
     LEVEL_PARAM,
     LIMITED,
     LOG_RECORD_FORM,
+    ORDER_PARAM,
     READ_SECURITY,
     SINCE_PARAM,
     STATIC_FILES,
@@ -31,6 +32,7 @@ from tracesink.app.openapi_schemas import (
     live_stream,
 )
 from tracesink.app.openapi_sourcemaps import RESOLVE_PARAM, SOURCEMAP_PATHS
+from tracesink.app.viewer_routes import VIEWER_ASSETS
 
 
 def openapi_document() -> dict[str, Any]:
@@ -150,9 +152,15 @@ def openapi_document() -> dict[str, Any]:
             },
             "/logs/{trace_id}": {
                 "get": {
-                    "summary": "A trace, oldest first, with drop markers in place",
+                    "summary": "A trace by event time (or arrival), with drop markers in place",
                     "security": READ_SECURITY,
-                    "parameters": [TRACE_ID_PARAM, *ENTRY_FILTERS, RESOLVE_PARAM, FORMAT_PARAM],
+                    "parameters": [
+                        TRACE_ID_PARAM,
+                        *ENTRY_FILTERS,
+                        RESOLVE_PARAM,
+                        ORDER_PARAM,
+                        FORMAT_PARAM,
+                    ],
                     "responses": {
                         "200": {
                             **json_content(TRACE, "the trace"),
@@ -269,8 +277,13 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": json_content({"type": "object"}, "an index")},
                 }
             },
-            "/viewer/viewer.js": asset("The viewer's script", "text/javascript"),
-            "/viewer/viewer.css": asset("The viewer's stylesheet", "text/css"),
+            **{
+                path: asset("The viewer's stylesheet", "text/css")
+                if path.endswith(".css")
+                else asset("A module of the viewer's script", "text/javascript")
+                for path in VIEWER_ASSETS
+            },
+            "/favicon.ico": asset("The viewer's icon", "image/x-icon"),
             "/health": {
                 "get": {
                     "summary": "ok, degraded (spooling) or unavailable",

@@ -30,6 +30,8 @@ def header(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
     return _optional("header", name, schema, description)
 
 
+CLOCK_SCHEMA = {"type": "string", "pattern": "^[0-9]{1,15}$"}
+
 # What every ingest route reads besides its body.
 INGEST_PARAMETERS: list[dict[str, Any]] = [
     header(
@@ -60,6 +62,19 @@ INGEST_PARAMETERS: list[dict[str, Any]] = [
         "required": False,
         "schema": {"type": "string"},
         "description": "the ingest key, for clients that cannot set headers (sendBeacon)",
+    },
+    header(
+        "X-Client-Clock",
+        CLOCK_SCHEMA,
+        "the sender's clock (ms since the epoch) when it sent this request: corrects the "
+        "entries' times by the sender's offset (docs/http-api.md, clock correction)",
+    ),
+    {
+        "name": "clock",
+        "in": "query",
+        "required": False,
+        "schema": CLOCK_SCHEMA,
+        "description": "X-Client-Clock, for clients that cannot set headers (sendBeacon)",
     },
 ]
 
@@ -198,6 +213,7 @@ TRACE: dict[str, Any] = {
         "trace_id": {"type": "string"},
         "count": {"type": "integer"},
         "entries": {"type": "array", "items": {"type": "object"}},
+        "order": {"enum": ["event", "arrival"]},
         "expires_at": {"type": ["string", "null"]},
         "dropped": {"type": "object"},
         "trimmed": {"type": "integer"},
@@ -258,6 +274,9 @@ TEXT_PARAM = _query("q", {"type": "string", "maxLength": 200}, "text, case-insen
 ENTRY_FILTERS = [LEVEL_PARAM, SYSTEM_PARAM, TEXT_PARAM, SINCE_PARAM]
 FORMAT_PARAM = _query(
     "format", {"type": "string", "enum": ["json", "ndjson", "md"]}, "the answer's shape"
+)
+ORDER_PARAM = _query(
+    "order", {"enum": ["event", "arrival"]}, "event (by when it happened, default) or arrival"
 )
 TRACE_ID_PARAM = {"name": "trace_id", "in": "path", "required": True, "schema": TRACE_ID_SCHEMA}
 EVENT_STREAM = {

@@ -4,6 +4,7 @@ level=warn            this severity or worse (log < info < warn < error)
 system=browser,worker any of these systems (repeat the parameter or separate with commas)
 q=timeout             case-insensitive text in message, stack, user_id or context
 since=<entry id>      only entries (or traces with entries) newer than this id
+order=arrival         a trace as stored, rather than by event time (order=event, the default)
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from tracesink.app.http import Request
 from tracesink.errors import ValidationError
 from tracesink.model import LEVEL_ALIASES, LOG_LEVELS, SYSTEM_NAME, SYSTEM_NAME_RULE
 from tracesink.read_filter import ENTRY_ID, ENTRY_ID_RULE, EntryFilter, TraceFilter
+from tracesink.read_order import ORDER_RULE, ORDERS
 
 MAX_TEXT_CHARS = 200
 
@@ -74,3 +76,13 @@ def trace_filter(request: Request) -> TraceFilter:
     return TraceFilter(
         level=_level(params), systems=_systems(params), since=since_of(_one(params, "since"))
     )
+
+
+def order_of(request: Request) -> str:
+    """``order``: event (the default) or arrival; read_order.py says what each means."""
+    raw = _one(_params(request), "order")
+    if raw is None or raw == "":
+        return "event"
+    if raw not in ORDERS:
+        raise ValidationError(ORDER_RULE, "order")
+    return raw

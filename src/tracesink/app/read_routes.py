@@ -8,7 +8,7 @@ from typing import Any
 from tracesink import __version__
 from tracesink.app.http import Request, Response, error_response, json_response
 from tracesink.app.query import bounded_int
-from tracesink.app.read_query import entry_filter, trace_filter
+from tracesink.app.read_query import entry_filter, order_of, trace_filter
 from tracesink.app.state import AppState
 from tracesink.app.trace_formats import (
     MARKDOWN,
@@ -21,6 +21,7 @@ from tracesink.app.trace_markdown import trace_markdown
 from tracesink.errors import ValidationError
 from tracesink.ingest.trace_context import TRACE_ID, TRACE_ID_RULE
 from tracesink.limits import LIMIT_LEVELS
+from tracesink.read_order import in_order
 from tracesink.store.items import decode_items, is_entry
 from tracesink.times import iso_ms
 
@@ -55,14 +56,18 @@ def trace_id_of(path: str) -> str:
 
 
 async def get_trace(state: AppState, request: Request) -> Response:
-    """The trace, filtered by ``level``, ``system``, ``q`` and ``since`` (read_query.py);
-    ``resolve=1`` adds each stack's frames through its release's source maps.
+    """The trace, filtered by ``level``, ``system``, ``q`` and ``since`` (read_query.py), by
+    event time unless ``order=arrival`` (read_order.py); ``resolve=1`` adds each stack's frames
+    through its release's source maps.
 
     ``count`` is what was returned, ``total`` what the trace holds; ``last_id`` is its newest
-    entry's id, the cursor for the next ``since`` even when the filter matched nothing.
-    ``?format=`` or ``Accept`` asks for NDJSON or Markdown instead (trace_formats.py)."""
+    entry's id (by arrival), the cursor for the next ``since`` even when the filter matched
+    nothing. ``?format=`` or ``Accept`` asks for NDJSON or Markdown instead (trace_formats.py);
+    NDJSON, the export, keeps arrival order (as stored, so an import stores it so) unless
+    ``order`` is given."""
     trace_id = trace_id_of(request.path)
     wanted = entry_filter(request)
+    order = order_of(request)
     shape = trace_format(request)
     pipeline = state.pipeline
     record = await pipeline.store.read_trace(trace_id, pipeline.now_ms())
@@ -83,8 +88,11 @@ async def get_trace(state: AppState, request: Request) -> Response:
             last_id = max(last_id or "", str(item.get("id", ""))) or None
     kept = wanted.apply(items)
     if shape == NDJSON:  # the export: items as stored, markers unrendered (ms, no message)
-        return ndjson_response(kept)
-    entries = [RENDER[item["kind"]](item) if item.get("kind") in RENDER else item for item in kept]
+        return ndjson_response(in_order(kept, order if request.query("order") else "arrival"))
+    entries = [
+        RENDER[item["kind"]](item) if item.get("kind") in RENDER else item
+        for item in in_order(kept, order)
+    ]
     if request.query("resolve") in ("1", "true"):
         # Source maps applied on read (sourcemaps/resolve.py); the raw stack stays.
         await state.sourcemaps.resolver.resolve_entries(entries)
@@ -93,6 +101,7 @@ async def get_trace(state: AppState, request: Request) -> Response:
         "count": sum(1 for e in entries if "kind" not in e),
         "total": total,
         "last_id": last_id,
+        "order": order,
         "entries": entries,
         "expires_at": iso_ms(record.expires_at_ms) if record.expires_at_ms is not None else None,
         "dropped": {"total": sum(dropped.values()), **dropped},
@@ -120,6 +129,7 @@ async def get_traces(state: AppState, request: Request) -> Response:
             "levels": s.levels,
             "last_id": s.last_id,
             "last_seen": iso_ms(s.last_seen_ms),
+            "preview": s.preview,
         }
         for s in summaries
         if wanted.matches(s)

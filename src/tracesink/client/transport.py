@@ -83,9 +83,12 @@ class Transport:
 
     def post(self, body: bytes) -> Delivered | Failed:
         for attempt in range(self._max_retries + 1):
+            # Stamped per attempt: this sender's clock as the request leaves, so the service can
+            # correct for a clock that is off (X-Client-Clock, docs/http-api.md).
+            headers = {**self._headers, "X-Client-Clock": str(time.time_ns() // 1_000_000)}
             # S310: the scheme was checked to be http(s) in __init__.
             request = urllib.request.Request(  # noqa: S310
-                self.url, data=body, headers=self._headers, method="POST"
+                self.url, data=body, headers=headers, method="POST"
             )
             retry_after = 0.0
             try:

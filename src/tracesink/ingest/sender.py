@@ -14,19 +14,22 @@ MISSING_TRACE_ID = MESSAGES["trace_id_missing"]
 
 
 class Sender:
-    __slots__ = ("_headers", "_trace", "_trace_read", "pinned", "system", "system_rule")
+    __slots__ = ("_headers", "_trace", "_trace_read", "clock_ms", "pinned", "system", "system_rule")
 
     def __init__(
         self,
         headers: Mapping[str, str],
         detected: tuple[str, str] | None = None,
         pinned: str | None = None,
+        clock_ms: int | None = None,
     ) -> None:
         """``detected``: (system, rule) when the route knows better than the headers alone;
-        ``pinned``: the one system the request's ingest key may log as."""
+        ``pinned``: the one system the request's ingest key may log as; ``clock_ms``: the
+        sender's clock when it sent the request (ingest/clock.py)."""
         self._headers = headers
         self.system, self.system_rule = detected or detect_from_headers(headers)
         self.pinned = pinned
+        self.clock_ms = clock_ms
         self._trace: HeaderTraceId | None = None
         self._trace_read = False
 

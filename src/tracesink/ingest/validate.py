@@ -15,6 +15,7 @@ import msgspec
 
 from tracesink.errors import ValidationError
 from tracesink.ids import new_id
+from tracesink.ingest.clock import OFFSET_FIELD, SENT_FIELD, clock_offset
 from tracesink.ingest.detect import system_label
 from tracesink.ingest.model import AS_SENT, IncomingEntry, KnownFieldsEntry
 from tracesink.ingest.nesting import DEPTH_REPORTED, check_depth, max_depth, too_deep
@@ -304,8 +305,11 @@ def prepare_entry(
             raise ValidationError(RELEASE_RULE, field="release")
         entry["release"] = incoming.release
     sent_ms = now_ms if incoming.timestamp is None else timestamp_ms(incoming.timestamp)
-    entry["timestamp"] = iso_ms(sent_ms)
+    offset = None if incoming.timestamp is None else clock_offset(sender.clock_ms, sent_ms, now_ms)
+    entry["timestamp"] = iso_ms(sent_ms if offset is None else sent_ms + offset)
     entry["received_at"] = iso_ms(now_ms)
+    if offset is not None:  # the sender's clock was off: keep what it said, and by how much
+        entry[SENT_FIELD], entry[OFFSET_FIELD] = iso_ms(sent_ms), offset
     for name in AS_SENT:  # fields the rules file adds, stored as sent (ingest/model.py)
         if (value := getattr(incoming, name)) is not None:
             entry[name] = value

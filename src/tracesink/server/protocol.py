@@ -29,13 +29,14 @@ heads are awaited closes the overdue ones from its front.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, ClassVar
 
 import httptools
 import msgspec
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from tracesink.scope_keys import STOP_ON_SHUTDOWN
+from tracesink.scope_keys import ARRIVED_MS, STOP_ON_SHUTDOWN
 from tracesink.server.joined_writes import HeadJoiningTransport
 
 SWEEP_EVERY_S = 0.25
@@ -151,6 +152,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             # uvicorn writes its 400 at once, over any earlier pipelined answer still being
             # written, which that answer then loses: here the answers keep their order.
             self._refuse(400, "the request is not valid HTTP/1.1", "request")
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        # When the request began to arrive: the receive time a sender's clock is measured
+        # against (ingest/clock.py), before any time spent queued behind other work here.
+        self.scope[ARRIVED_MS] = time.time_ns() // 1_000_000  # type: ignore[literal-required]
 
     def on_headers_complete(self) -> None:
         self._awaiting_head = False

@@ -350,8 +350,10 @@
     return { items: items, body: lines.join("\n"), bytes: bytes };
   }
 
+  // Stamped per attempt: the page's clock as this request leaves, so the service can correct
+  // for a clock that is off (?clock=, docs/http-api.md).
   function url() {
-    return o.endpoint + "/logs" + (o.key ? "?key=" + encodeURIComponent(o.key) : "");
+    return o.endpoint + "/logs?clock=" + Date.now() + (o.key ? "&key=" + encodeURIComponent(o.key) : "");
   }
 
   // text/plain NDJSON without custom headers is a "simple" request: no CORS preflight, and

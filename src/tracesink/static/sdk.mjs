@@ -255,7 +255,9 @@ class Sender {
     for (let attempt = 0; attempt <= this.maxRetries; attempt += 1) {
       let response;
       try {
-        const init = { method: "POST", headers, body };
+        // Stamped per attempt: this sender's clock as the request leaves, so the service can
+        // correct for a clock that is off (X-Client-Clock, docs/http-api.md).
+        const init = { method: "POST", headers: { ...headers, "X-Client-Clock": String(Date.now()) }, body };
         if (typeof AbortSignal !== "undefined" && typeof AbortSignal.timeout === "function") {
           init.signal = AbortSignal.timeout(this.timeoutMs);
         }

@@ -23,6 +23,7 @@ import msgspec
 from tracesink.limits import LIMIT_LEVELS, Decision
 from tracesink.model import MANUAL, PreparedEntry
 from tracesink.store.items import decode_items, is_entry
+from tracesink.trace_preview import preview_of
 
 
 @dataclass(slots=True)
@@ -71,6 +72,7 @@ class TraceSummary:
     # equality, which is about what is listed.
     levels: dict[str, int] = field(default_factory=dict, compare=False)  # entries per level
     last_id: str | None = field(default=None, compare=False)  # the greatest entry id
+    preview: str | None = field(default=None, compare=False)  # trace_preview.py
 
 
 class Store(Protocol):
@@ -194,4 +196,5 @@ def summarize(trace_id: str, items: Sequence[bytes], last_seen_ms: int) -> Trace
     for entry in entries:
         levels[entry.get("level", "log")] = levels.get(entry.get("level", "log"), 0) + 1
     last_id = max((str(entry.get("id", "")) for entry in entries), default=None)
-    return TraceSummary(trace_id, len(entries), systems, last_seen_ms, levels, last_id)
+    preview = preview_of(entries)
+    return TraceSummary(trace_id, len(entries), systems, last_seen_ms, levels, last_id, preview)

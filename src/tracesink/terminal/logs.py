@@ -5,17 +5,28 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from tracesink.read_order import ORDERS
 from tracesink.terminal.arguments import add_filters, add_url, filter_params
 from tracesink.terminal.client import ServerClient
-from tracesink.terminal.output import console, entry_line, print_json
+from tracesink.terminal.output import console, entry_line, event_time, ms_of, print_json
 
 
 def add(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
-        "logs", help="print one trace, oldest first"
+        "logs", help="print one trace, in the order things happened"
     )
     parser.add_argument("trace_id", metavar="TRACE_ID")
     add_filters(parser)
+    parser.add_argument(
+        "--order",
+        choices=ORDERS,
+        default="event",
+        help="event: by when it happened, the sender's clock corrected (default); "
+        "arrival: as stored",
+    )
+    parser.add_argument(
+        "--relative", action="store_true", help="times as +seconds after the first entry"
+    )
     add_url(parser)
     parser.add_argument(
         "--raw-stacks",
@@ -30,7 +41,7 @@ def add(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     client = ServerClient.from_environment(args.url)
     try:
-        params = filter_params(args)
+        params = {**filter_params(args), "order": args.order}
         if not args.raw_stacks:
             params["resolve"] = "1"
         trace = client.get_json(f"/logs/{args.trace_id}", params)
@@ -43,11 +54,18 @@ def run(args: argparse.Namespace) -> int:
             print_json(entry)
     else:
         out = console()
+        origin = _first_time(trace["entries"]) if args.relative else None
         for entry in trace["entries"]:
-            out.print(entry_line(entry))
+            out.print(entry_line(entry, origin_ms=origin))
         dropped = trace["dropped"]["total"]
         summary = f"{trace['count']} of {trace['total']} entries"
         summary += f", {dropped} dropped" if dropped else ""
         summary += f"; expires {trace['expires_at']}" if trace.get("expires_at") else ""
         out.print(summary, style="dim")
     return 0
+
+
+def _first_time(entries: list[dict[str, Any]]) -> int | None:
+    """The earliest event time of the entries shown (markers aside): ``+0.000s``."""
+    times = [ms_of(event_time(e)) for e in entries if "kind" not in e]
+    return min((ms for ms in times if ms is not None), default=None)

@@ -1,7 +1,8 @@
 """``tracesink tail [TRACE_ID]``: follow one trace, or every trace, live until Ctrl-C.
 
 Reads the server's live stream (server-sent events); a dropped connection is resumed with the
-last entry id, so nothing is missed or printed twice.
+last entry id, so nothing is missed or printed twice. Entries print as they arrive (arrival
+order), each at its own event time; ``tracesink logs`` prints a trace in event order.
 """
 
 from __future__ import annotations

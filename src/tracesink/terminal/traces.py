@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, Literal
 
 from rich.table import Table
+from rich.text import Text
 
 from tracesink.model import LOG_LEVELS
 from tracesink.terminal.arguments import add_url
@@ -40,18 +41,54 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(traces)
         return 0
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("trace", "last seen", "entries", "errors", "systems"):
-        table.add_column(column, justify="right" if column in ("entries", "errors") else "left")
-    for trace in traces:
-        errors = trace.get("levels", {}).get("error", 0)
-        table.add_row(
-            trace["trace_id"],
+    show(traces)
+    return 0
+
+
+COLUMNS = ("trace", "last seen", "entries", "errors", "systems")
+GAP = "  "
+
+
+def show(traces: list[dict[str, Any]]) -> None:
+    """A trace id is never cut: into a pipe one plain line per trace; in a terminal a table
+    when it fits, else each id on a line of its own with its details below it."""
+    rows = [
+        (
+            str(trace["trace_id"]),
             clock_of(trace["last_seen"]),
             str(trace["count"]),
-            f"[bold red]{errors}[/]" if errors else "0",
+            str(trace.get("levels", {}).get("error", 0)),
             ", ".join(trace["systems"]),
         )
-    if traces:
-        console().print(table)
-    return 0
+        for trace in traces
+    ]
+    if not rows:
+        return
+    out = console()
+    if not out.is_terminal:
+        for row in rows:
+            out.print(GAP.join(row), markup=False)
+        return
+    widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(COLUMNS)]
+    if sum(widths) + len(GAP) * (len(widths) - 1) <= out.width:
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        for column in COLUMNS:
+            justify: Literal["left", "right"] = (
+                "right" if column in ("entries", "errors") else "left"
+            )
+            table.add_column(column, justify=justify, no_wrap=True)
+        for trace_id, seen, count, errors, systems in rows:
+            shown = Text(errors, style="bold red") if errors != "0" else Text(errors)
+            table.add_row(Text(trace_id), seen, count, shown, Text(systems))
+        out.print(table)
+        return
+    for trace_id, seen, count, errors, systems in rows:
+        out.print(Text(trace_id, style="bold"))
+        entries = "entry" if count == "1" else "entries"
+        details = Text(f"  {seen}  {count} {entries}  ")
+        details.append(
+            f"{errors} error{'' if errors == '1' else 's'}",
+            style="bold red" if errors != "0" else "",
+        )
+        details.append(f"  {systems}")
+        out.print(details)

@@ -140,6 +140,19 @@ const scenarios = {
     const results = [await log.flush(), await weird.flush()];
     return { results, generated: /^[0-9a-f]{32}$/.test(odd.traceId) };
   },
+
+  // This process's clock runs SKEW_MS ahead (negative: behind) of the service's: the SDK's
+  // timestamps and its X-Client-Clock both come from it.
+  async skewedClock() {
+    const skew = Number(process.env.SKEW_MS);
+    const realNow = Date.now;
+    Date.now = () => realNow() + skew;
+    const log = sdk.createLogger({ endpoint: url, traceId: `js-skew${skew}`, flushIntervalMs: 0 });
+    log.info("stamped by a skewed clock");
+    const flushed = await log.flush();
+    Date.now = realNow;
+    return { sent: flushed.sent };
+  },
 };
 
 const result = await scenarios[scenario]();
