@@ -128,6 +128,28 @@ def test_a_trace_exported_from_a_reads_the_same_imported_into_b(
         assert story in [t["trace_id"] for t in on_b.get("/traces").json()["traces"]]
 
 
+def test_both_orders_read_the_same_after_an_import(a: Service, b: Service) -> None:
+    """Entries stamped out of order: the export keeps the order they were stored in, so B
+    reads them the same by event time (the default) and by arrival."""
+    stamps = ["10:00:05", "10:00:01", "10:00:03"]
+    sent = [
+        {"trace_id": "skewed", "message": f"at {t}", "timestamp": f"2026-12-06T{t}.000Z"}
+        for t in stamps
+    ]
+    with client(a, TOKEN_A) as on_a, client(b, TOKEN_B) as on_b:
+        assert on_a.post("/logs", json=sent).json()["accepted"] == 3
+        export = on_a.get("/logs/skewed", params={"format": "ndjson"}).content
+        assert on_b.put("/logs/skewed", content=export).status_code == 200
+        for order in ("event", "arrival"):
+            there = on_b.get("/logs/skewed", params={"order": order}).json()
+            here = on_a.get("/logs/skewed", params={"order": order}).json()
+            assert [e["message"] for e in there["entries"]] == [
+                e["message"] for e in here["entries"]
+            ]
+        arrival = on_b.get("/logs/skewed", params={"order": "arrival"}).json()
+        assert [e["message"] for e in arrival["entries"]] == [f"at {t}" for t in stamps]
+
+
 def test_the_json_answer_imports_too_and_an_existing_trace_needs_replace(
     a: Service, b: Service, story: str, tmp_path: Path
 ) -> None:
