@@ -1,9 +1,9 @@
 """``tracesink serve`` runs the service; ``tracesink check`` validates settings, reaches the store;
 ``tracesink dev`` runs it for development with a private redis-server (dev/);
 the terminal commands (``logs``, ``tail``, ``traces``, ``send``, ``doctor``, ``stats``, ``pin``,
-``unpin``) talk to a running instance over HTTP and live in ``terminal/``, one module each; so
-does ``tracesink mcp``, the MCP server over stdio for coding agents (``terminal/mcp_command.py``,
-tools in ``agents/``).
+``unpin``, ``export``, ``import``) talk to a running instance over HTTP and live in ``terminal/``,
+one module each; so does ``tracesink mcp``, the MCP server over stdio for coding agents
+(``terminal/mcp_command.py``, tools in ``agents/``).
 
 argparse stays (rather than click or typer): the serve flags are generated from
 ``config.OPTIONS``, which argparse takes as data without decorators, and it costs no dependency;
@@ -30,15 +30,28 @@ from tracesink.errors import ConfigurationError, TraceSinkError
 from tracesink.pipeline import policy_from
 from tracesink.server.run import serve
 from tracesink.store.diagnose import probe
-from tracesink.terminal import doctor, logs, mcp_command, pin, send, sourcemaps, stats, tail, traces
+from tracesink.terminal import (
+    doctor,
+    export,
+    import_trace,
+    logs,
+    mcp_command,
+    pin,
+    send,
+    sourcemaps,
+    stats,
+    tail,
+    traces,
+)
 
 # Commands that talk to a running server, and ``dev`` (which runs one): each module adds its
 # parser and runs it.
 TERMINAL_COMMANDS = {
     module.__name__.rsplit(".", 1)[1]: module
-    for module in (logs, tail, traces, send, doctor, stats, sourcemaps, pin)
+    for module in (logs, tail, traces, send, doctor, stats, sourcemaps, pin, export)
 }
 TERMINAL_COMMANDS["unpin"] = pin  # pin.add adds both, pin.run tells them apart
+TERMINAL_COMMANDS["import"] = import_trace  # (``import`` cannot name a module)
 TERMINAL_COMMANDS["dev"] = dev
 TERMINAL_COMMANDS["mcp"] = mcp_command  # the MCP server over stdio (agents/)
 DESCRIPTION = (

@@ -241,3 +241,21 @@ async def test_a_replayed_batch_leaves_a_pin(backend: str, make_store: StoreFact
     record = await store.read_trace("kept", now)
     assert record is not None
     assert len(record.items) == 2
+
+
+async def test_an_import_that_replaces_a_pinned_trace_keeps_the_pin(
+    backend: str, make_store: StoreFactory
+) -> None:
+    """`tracesink import --replace` over a pinned trace rewrites its items but not its expiry:
+    the pin's longer one is kept, so the trace outlives one written at the same moment."""
+    store = make_store(SHORT)
+    clock = Clock(backend)
+    await store.write_batch([entry("kept"), entry("gone")], clock.now())
+    assert (await store.pin("kept", T0 + HOUR, clock.now(), ROOMY)).status is PinStatus.PINNED
+    items = [e.payload for e in entries(2, "kept")]
+    assert await store.import_trace("kept", items, clock.now(), replace=True) is True
+    now = await clock.past_ttl(store, "gone")
+    record = await store.read_trace("kept", now)
+    assert record is not None
+    assert len(record.items) == 2
+    assert record.pinned_until_ms == T0 + HOUR

@@ -161,7 +161,7 @@ async def test_index_lists_the_routes(sink: AppClient) -> None:
     [
         ("GET", "/log", "POST"),
         ("PUT", "/logs", "POST"),
-        ("DELETE", "/logs/t", "GET, HEAD"),
+        ("DELETE", "/logs/t", "GET, PUT, HEAD"),
         ("POST", "/traces", "GET, HEAD"),
         ("POST", "/health", "GET, HEAD"),
     ],

@@ -71,6 +71,13 @@ class BudgetedStore:
         self.check()
         return await self._store.read_trace(trace_id, now_ms)
 
+    async def import_trace(
+        self, trace_id: str, items: Sequence[bytes], now_ms: int, replace: bool
+    ) -> bool:
+        # Not ingest (no share of its own): refused, as reads are, once all of it is spent.
+        self.check()
+        return await self._store.import_trace(trace_id, items, now_ms, replace)
+
     async def recent_traces(self, limit: int, now_ms: int) -> list[TraceSummary]:
         self.check()
         return await self._store.recent_traces(limit, now_ms)

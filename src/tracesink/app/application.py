@@ -25,6 +25,7 @@ from tracesink.app.http import (
     error_response,
     json_response,
 )
+from tracesink.app.import_routes import put_trace
 from tracesink.app.ingest_routes import post_log, post_logs
 from tracesink.app.live_routes import get_live, get_trace_or_live
 from tracesink.app.locality import Locality
@@ -94,6 +95,7 @@ async def index(state: AppState, request: Request) -> Response:
         return viewer_page(state)
     routes = [f"{method} {path}" for path, methods in ROUTES.items() for method in methods]
     routes.append(f"GET {TRACE_PATH_PREFIX}{{trace_id}}")
+    routes.append(f"PUT {TRACE_PATH_PREFIX}{{trace_id}}")
     routes += [f"{m} {SOURCEMAPS_PREFIX}{{release}}" for m in ("GET", "POST")]
     routes.append(f"PUT {SOURCEMAPS_PREFIX}{{release}}/{{map}}/{{chunk}}")
     return json_response(200, {"name": "tracesink", "version": __version__, "routes": routes})
@@ -123,7 +125,10 @@ ROUTES: dict[str, dict[str, Route]] = {
 INGEST_PATHS = STATIC_PATHS | frozenset(
     path for path, methods in ROUTES.items() if any(r.access == INGEST for r in methods.values())
 )
-TRACE_ROUTE = {"GET": Route(get_trace_or_live, READ)}  # /logs/{trace_id} and /logs/{trace_id}/live
+TRACE_ROUTE = {  # /logs/{trace_id} and /logs/{trace_id}/live; PUT: an import (import_routes.py)
+    "GET": Route(get_trace_or_live, READ),
+    "PUT": Route(put_trace, READ),
+}
 # /logs/{trace_id}/pin: a reader's decision (and the database's memory), so the read guard.
 PIN_ROUTE = {"POST": Route(post_pin, READ), "DELETE": Route(delete_pin, READ)}
 # /sourcemaps/{release}[/{map}/{chunk}]: the read token (or none on loopback), never an ingest key.

@@ -12,6 +12,7 @@ from tracesink.app.openapi_schemas import (
     CONVEX_RESULT,
     ENTRY,
     ENTRY_FILTERS,
+    FORMAT_PARAM,
     INGEST_PARAMETERS,
     LEVEL_PARAM,
     LIMITED,
@@ -154,12 +155,42 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "A trace by event time (or arrival), with drop markers in place",
                     "security": READ_SECURITY,
-                    "parameters": [TRACE_ID_PARAM, *ENTRY_FILTERS, RESOLVE_PARAM, ORDER_PARAM],
+                    "parameters": [
+                        TRACE_ID_PARAM,
+                        *ENTRY_FILTERS,
+                        RESOLVE_PARAM,
+                        ORDER_PARAM,
+                        FORMAT_PARAM,
+                    ],
                     "responses": {
-                        "200": json_content(TRACE, "the trace"),
-                        **errors(400, 401, 404, 429, 503),
+                        "200": {
+                            **json_content(TRACE, "the trace"),
+                            "content": {
+                                **json_content(TRACE, "")["content"],
+                                "application/x-ndjson": {"schema": {"type": "string"}},
+                                "text/markdown": {"schema": {"type": "string"}},
+                            },
+                        },
+                        **errors(400, 401, 404, 406, 429, 503),
                     },
-                }
+                },
+                "put": {
+                    "summary": "Import an exported trace (NDJSON or the JSON answer); not ingest",
+                    "security": READ_SECURITY,
+                    "parameters": [
+                        TRACE_ID_PARAM,
+                        {
+                            "name": "replace",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "boolean"},
+                        },
+                    ],
+                    "responses": {
+                        "200": json_content({"type": "object"}, "imported"),
+                        **errors(400, 401, 409, 413, 429, 503),
+                    },
+                },
             },
             "/traces": {
                 "get": {

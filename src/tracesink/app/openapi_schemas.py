@@ -90,8 +90,10 @@ def errors(*codes: int) -> dict[str, Any]:
         403: "the origin is not allowed, or the route is off (Convex: no secret set)",
         404: "not found",
         408: "the body did not arrive within the read timeout",
+        406: "Accept names no shape this route answers in",
         409: "a bound or a conflict: a pin past TRACESINK_MAX_PINS or TRACESINK_MAX_PIN_BYTES "
-        "(`field` names it), or a release's other source map for that file (a rebuilt bundle)",
+        "(`field` names it), the trace exists (an import without replace), or a release's other "
+        "source map for that file (a rebuilt bundle)",
         413: "the body (or batch) is larger than allowed",
         429: "the daily command budget is spent (TRACESINK_MAX_COMMANDS_PER_DAY); see Retry-After",
         503: "overloaded, store unreachable without a spool, spool full, or every read slot "
@@ -284,6 +286,9 @@ SINCE_PARAM = _query(
 )
 TEXT_PARAM = _query("q", {"type": "string", "maxLength": 200}, "text, case-insensitive")
 ENTRY_FILTERS = [LEVEL_PARAM, SYSTEM_PARAM, TEXT_PARAM, SINCE_PARAM]
+FORMAT_PARAM = _query(
+    "format", {"type": "string", "enum": ["json", "ndjson", "md"]}, "the answer's shape"
+)
 ORDER_PARAM = _query(
     "order", {"enum": ["event", "arrival"]}, "event (by when it happened, default) or arrival"
 )

@@ -11,6 +11,14 @@ from tracesink.app.pin_stats import pin_stats
 from tracesink.app.query import bounded_int
 from tracesink.app.read_query import entry_filter, order_of, trace_filter
 from tracesink.app.state import AppState
+from tracesink.app.trace_formats import (
+    MARKDOWN,
+    NDJSON,
+    markdown_response,
+    ndjson_response,
+    trace_format,
+)
+from tracesink.app.trace_markdown import trace_markdown
 from tracesink.errors import ValidationError
 from tracesink.ingest.trace_context import TRACE_ID, TRACE_ID_RULE
 from tracesink.limits import LIMIT_LEVELS
@@ -55,10 +63,13 @@ async def get_trace(state: AppState, request: Request) -> Response:
 
     ``count`` is what was returned, ``total`` what the trace holds; ``last_id`` is its newest
     entry's id (by arrival), the cursor for the next ``since`` even when the filter matched
-    nothing."""
+    nothing. ``?format=`` or ``Accept`` asks for NDJSON or Markdown instead (trace_formats.py);
+    NDJSON, the export, keeps arrival order (as stored, so an import stores it so) unless
+    ``order`` is given."""
     trace_id = trace_id_of(request.path)
     wanted = entry_filter(request)
     order = order_of(request)
+    shape = trace_format(request)
     pipeline = state.pipeline
     record = await pipeline.store.read_trace(trace_id, pipeline.now_ms())
     if record is None:
@@ -76,9 +87,12 @@ async def get_trace(state: AppState, request: Request) -> Response:
         elif is_entry(item):  # a placeholder for an undecodable item is shown, not counted
             total += 1
             last_id = max(last_id or "", str(item.get("id", ""))) or None
+    kept = wanted.apply(items)
+    if shape == NDJSON:  # the export: items as stored, markers unrendered (ms, no message)
+        return ndjson_response(in_order(kept, order if request.query("order") else "arrival"))
     entries = [
         RENDER[item["kind"]](item) if item.get("kind") in RENDER else item
-        for item in in_order(wanted.apply(items), order)
+        for item in in_order(kept, order)
     ]
     if request.query("resolve") in ("1", "true"):
         # Source maps applied on read (sourcemaps/resolve.py); the raw stack stays.
@@ -95,6 +109,8 @@ async def get_trace(state: AppState, request: Request) -> Response:
         "trimmed": trimmed,  # the oldest items gone: the list outgrew its cap
         "pinned_until": iso_ms(record.pinned_until_ms) if record.pinned_until_ms else None,
     }
+    if shape == MARKDOWN:
+        return markdown_response(trace_markdown(content))
     return json_response(200, content)
 
 

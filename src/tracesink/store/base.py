@@ -118,6 +118,14 @@ class Store(Protocol):
 
     async def read_trace(self, trace_id: str, now_ms: int) -> TraceRecord | None: ...
 
+    async def import_trace(
+        self, trace_id: str, items: Sequence[bytes], now_ms: int, replace: bool
+    ) -> bool:
+        """Write ``items`` (validated entries and markers, oldest first) as the trace's list in
+        one atomic step, with a fresh TTL, listed as seen now; nothing is decided or counted
+        against the limits. False (nothing written) when the trace exists and not ``replace``."""
+        ...
+
     async def link_requests(self, links: Mapping[str, str], now_ms: int) -> None:
         """Remember Convex request id → trace id for every instance, for this window and the
         next (bounded: callers link only requests whose entries were admitted)."""

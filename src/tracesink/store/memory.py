@@ -171,6 +171,17 @@ class MemoryStore:
             del self._pins[trace_id]  # ended: the trace keeps its normal expiry
         return sorted(self._pins.values(), key=lambda p: (p.until_ms, p.trace_id), reverse=True)
 
+    async def import_trace(
+        self, trace_id: str, items: Sequence[bytes], now_ms: int, replace: bool
+    ) -> bool:
+        if self._has_list(trace_id, now_ms) and not replace:
+            return False
+        self._lists[trace_id] = list(items)
+        self._expires_ms[trace_id] = now_ms + self._policy.ttl_ms
+        self._last_seen_ms[trace_id] = now_ms
+        self.usage.bytes_stored += sum(len(item) for item in items)
+        return True
+
     async def recent_traces(self, limit: int, now_ms: int) -> list[TraceSummary]:
         # Listed while the last admission is within the TTL, as the Redis index does; a trace
         # kept alive by refusals alone drops out of the list (it is still readable by id).

@@ -50,6 +50,8 @@ from tracesink.store.scripts import (
     DAY_MS,
     ScriptCall,
     batch_reply,
+    counters_key,
+    import_trace_call,
     index_keys,
     logs_key,
     replay_batch_call,
@@ -151,6 +153,31 @@ class ScriptStore(ABC):
         listed.reverse()  # stored newest first
         until = int(pinned) if isinstance(pinned, bytes) and pinned.isdigit() else None
         return TraceRecord(listed, now_ms + ttl if ttl >= 0 else None, until)
+
+    async def import_trace(
+        self, trace_id: str, items: Sequence[bytes], now_ms: int, replace: bool
+    ) -> bool:
+        """One import_trace.lua call (the list alone), then the recent-traces index: the
+        window's l:{trace_id} field, and the hash's expiry when the HSET created it (NX), as
+        write_batch.lua sets it. Every command is counted in ``usage`` (the daily budget)."""
+        policy = self._policy
+        await self.flush_drops(trace_id)  # held refusals of the old list: not on the new one
+        call = import_trace_call(policy, trace_id, items, replace)
+        with self._errors("import a trace"):
+            reply = await self._run(call)
+        if not isinstance(reply, list) or len(reply) != 2:
+            raise StorageError("import_trace.lua answered something other than {calls, stored}")
+        if reply[1] != 1:
+            return False
+        self.usage.bytes_stored += sum(len(item) for item in items)
+        key = counters_key(policy, now_ms // policy.window_ms)
+        keep_ms = policy.window_ms + max(policy.window_ms, policy.ttl_ms)
+        with self._errors("list an imported trace"):
+            await self._commands(
+                [["HSET", key, f"l:{trace_id}", now_ms], ["PEXPIRE", key, keep_ms, "NX"]],
+                writer=True,
+            )
+        return True
 
     async def recent_traces(self, limit: int, now_ms: int) -> list[TraceSummary]:
         if limit <= 0:

@@ -47,6 +47,7 @@ class ScriptCall:
 
 WRITE_BATCH = LuaScript.load("write_batch")
 REPLAY_BATCH = LuaScript.load("replay_batch")
+IMPORT_TRACE = LuaScript.load("import_trace")
 
 
 def logs_key(policy: Policy, trace_id: str) -> str:
@@ -132,6 +133,15 @@ def replay_batch_call(
     for entry in entries:
         args += (key_index[entry.trace_id], entry.system, entry.payload)
     return ScriptCall(REPLAY_BATCH, keys, args)
+
+
+def import_trace_call(
+    policy: Policy, trace_id: str, items: Sequence[bytes], replace: bool
+) -> ScriptCall:
+    """KEYS and ARGV as the header of import_trace.lua lists them: the list lives as long as
+    after a write (``ttl_ms + slack_ms``)."""
+    args: Args = [1 if replace else 0, policy.ttl_ms + policy.expiry_slack_ms, *items]
+    return ScriptCall(IMPORT_TRACE, [logs_key(policy, trace_id)], args)
 
 
 @dataclass(frozen=True, slots=True)

@@ -152,6 +152,12 @@ class SpoolingStore:
     async def read_trace(self, trace_id: str, now_ms: int) -> TraceRecord | None:
         return await self._store.read_trace(trace_id, now_ms)
 
+    async def import_trace(
+        self, trace_id: str, items: Sequence[bytes], now_ms: int, replace: bool
+    ) -> bool:
+        # Never spooled: an import is answered by the store or refused (503), and run again.
+        return await self._store.import_trace(trace_id, items, now_ms, replace)
+
     async def recent_traces(self, limit: int, now_ms: int) -> list[TraceSummary]:
         return await self._store.recent_traces(limit, now_ms)
 

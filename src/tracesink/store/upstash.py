@@ -40,13 +40,13 @@ from urllib.parse import unquote, urlsplit
 import msgspec
 
 from tracesink.config import mask_url
-from tracesink.errors import ConfigurationError, StorageError
+from tracesink.errors import ConfigurationError, StorageError, ValidationError
 from tracesink.limits import Policy
 from tracesink.model import PreparedEntry
 from tracesink.store.keys import trace_key
 from tracesink.store.rest_client import Arg, CommandError, Reply, RestClient, encode_command
 from tracesink.store.script_store import ScriptStore
-from tracesink.store.scripts import ScriptCall
+from tracesink.store.scripts import ScriptCall, import_trace_call
 
 URL_VARIABLE = "UPSTASH_REDIS_REST_URL"
 TOKEN_VARIABLE = "UPSTASH_REDIS_REST_TOKEN"  # noqa: S105  (the variable's name, not a token)
@@ -145,6 +145,23 @@ class UpstashStore(ScriptStore):
         self.usage.commands += 1 + reply[0]
         self.usage.bytes_sent += len(body)
         return reply
+
+    async def import_trace(
+        self, trace_id: str, items: Sequence[bytes], now_ms: int, replace: bool
+    ) -> bool:
+        """As every script store does, but a call past the request bound is refused (413) before
+        it is sent: one import is one atomic call, which cannot be split as a batch is."""
+        call = import_trace_call(self._policy, trace_id, items, replace)
+        size = len(encode_command(["EVALSHA", call.script.sha, 1, *call.keys, *call.args]))
+        if size > self._max_request_bytes:
+            raise ValidationError(
+                f"this import is a {size}-byte request; Upstash takes at most "
+                f"{self._max_request_bytes} bytes per request: import a filtered export, or "
+                "into a Redis store",
+                field="body",
+                status=413,
+            )
+        return await super().import_trace(trace_id, items, now_ms, replace)
 
     async def _commands(
         self, commands: Sequence[Sequence[Arg]], *, writer: bool = False

@@ -269,6 +269,22 @@ document.addEventListener("visibilitychange", () => {
   }
 });
 
+// "Copy as Markdown": the server's report of the open trace (GET /logs/<id>?format=md), with
+// the filters shown, for a bug report or an agent's prompt.
+async function copyMarkdown() {
+  const params = new URLSearchParams({ format: "md" });
+  for (const [name, id] of [["level", "f-level"], ["system", "f-system"], ["q", "f-text"]]) {
+    if ($(id).value) params.set(name, $(id).value);
+  }
+  const path = `/logs/${encodeURIComponent(view.traceId)}?${params}`;
+  const response = await fetch(path, { headers: headers({ Accept: "text/markdown" }), cache: "no-store" });
+  if (response.status === 401) { askToken(true); return; }
+  if (!response.ok) throw new Error(`copy as Markdown: ${response.status} ${response.statusText}`);
+  await navigator.clipboard.writeText(await response.text());
+  status("Copied the trace as Markdown");
+}
+$("copy-md").addEventListener("click", () => copyMarkdown().catch(report));
+
 function report(error) {
   if (error instanceof Unauthorized) return;
   status(String(error.message || error));
