@@ -96,3 +96,36 @@ def test_a_stack_that_repeats_the_message_starts_at_its_frames() -> None:
         "stack": "TypeError: x\n  at f (a.ts:1:1)",
     }
     assert entry_text(entry, "+0.000s") == "+0.000s convex ERROR TypeError: x\n    at f (a.ts:1:1)"
+
+
+def test_a_source_mapped_stack_is_shown_in_its_original_frames() -> None:
+    """An entry read with `resolve=1` whose stack went through its release's maps shows the
+    release and the original file, line, function and source line, not the minified frames;
+    a stack whose frames did not resolve stays raw."""
+    resolved = [
+        {
+            "function": "e",
+            "original": {
+                "file": "src/cart.ts",
+                "line": 12,
+                "column": 5,
+                "function": "totalOf",
+                "context": "  throw new Error('empty cart')",
+            },
+        }
+    ]
+    entry = {
+        "system": "browser",
+        "level": "error",
+        "message": "Error: empty cart",
+        "release": "web@1.2.3",
+        "stack": "Error: empty cart\n    at e (https://shop.example/app-3f9c.js:1:48213)",
+        "resolved": resolved,
+    }
+    text = entry_text(entry, "+0.000s")
+    assert "    release: web@1.2.3" in text
+    assert "at totalOf (src/cart.ts:12:5)" in text
+    assert "throw new Error('empty cart')" in text
+    assert "app-3f9c.js" not in text
+    unresolved = {**entry, "resolved": [{"function": "e", "unresolved": "no map for the file"}]}
+    assert "app-3f9c.js:1:48213" in entry_text(unresolved, "+0.000s")

@@ -12,6 +12,8 @@ from typing import Any
 
 import msgspec
 
+from tracesink.sourcemaps.resolve import resolved_text, unresolved_note
+
 MESSAGE_CHARS = 500
 CONTEXT_CHARS = 400
 STACK_FRAMES = 6
@@ -85,7 +87,18 @@ def entry_text(entry: dict[str, Any], when: str, trace: bool = False) -> str:
         lines.append(f"    user: {entry['user_id']}")
     if "context" in entry:
         lines.append(f"    context: {fold_context(entry['context'])}")
-    if isinstance(entry.get("stack"), str):
+    if entry.get("release"):
+        lines.append(f"    release: {entry['release']}")
+    resolved = entry.get("resolved")
+    if resolved is not None and unresolved_note(resolved) is None:
+        # Read through the release's source maps: the original frames, library ones left out.
+        # Each frame is a line, with the original source line beneath it when the map has it.
+        mapped = [line.strip() for line in resolved_text(resolved).splitlines() if line.strip()]
+        lines.append("    stack (source-mapped):")
+        lines.extend(f"      {cut(line, STACK_LINE_CHARS)}" for line in mapped[: 2 * STACK_FRAMES])
+        if len(mapped) > 2 * STACK_FRAMES:
+            lines.append(f"      (+{len(mapped) - 2 * STACK_FRAMES} lines)")
+    elif isinstance(entry.get("stack"), str):
         folded = fold_stack(entry["stack"])
         if folded and folded[0] == cut(one_line(entry.get("message", "")), STACK_LINE_CHARS):
             folded = folded[1:]  # the stack's first line is the message, said just above

@@ -178,7 +178,9 @@ async def get_trace(
     fmt: str = "text",
 ) -> str:
     limit, fmt = _bounded(limit, "limit", 1, PAGE_MAX), _format(fmt)
-    document = await reader.trace(trace_id, filter_params(level, system, text))
+    # Stacks through their release's source maps, as the viewer and the terminal show them.
+    params = {**filter_params(level, system, text), "resolve": "1"}
+    document = await reader.trace(trace_id, params)
     if document is None:
         raise ReadFailed(
             f"no trace {trace_id}: never written, or expired (traces live for the store's TTL, "
