@@ -9,27 +9,23 @@ spool replay or a held drop marker is owed for what was already acknowledged.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 from tracesink.accounting.budget import CommandBudget
 from tracesink.errors import BudgetSpent
-from tracesink.limits import Decision
-from tracesink.model import PreparedEntry
-from tracesink.store.base import Store, TraceRecord, TraceSummary, Usage
+from tracesink.store.base import Store, TraceRecord, TraceSummary
+from tracesink.store.decorator import StoreDecorator
 from tracesink.store.pinning import Pin, PinBounds, PinOutcome
 
 
-class BudgetedStore:
+class BudgetedStore(StoreDecorator):
     def __init__(
         self, store: Store, budget: CommandBudget, now_ms: Callable[[], int], name: str
     ) -> None:
-        self._store = store
+        super().__init__(store)
         self._budget = budget
         self._now_ms = now_ms
         self._name = name  # the budget's setting, as the user named it
-
-    def __repr__(self) -> str:
-        return f"BudgetedStore({self._store!r})"
 
     def check(self) -> None:
         """Raise BudgetSpent when the whole daily budget is spent."""
@@ -41,31 +37,8 @@ class BudgetedStore:
                 self._budget.seconds_to_reset(now_ms),
             )
 
-    @property
-    def max_in_flight(self) -> int:
-        return self._store.max_in_flight
-
-    @property
-    def shared(self) -> bool:
-        return self._store.shared
-
-    @property
-    def display(self) -> str:
-        return self._store.display
-
-    @property
-    def usage(self) -> Usage:
-        return self._store.usage
-
-    async def write_batch(
-        self, entries: Sequence[PreparedEntry], now_ms: int, batch_id: str | None = None
-    ) -> list[Decision]:
-        return await self._store.write_batch(entries, now_ms, batch_id)
-
-    async def replay_batch(
-        self, batch_id: str, entries: Sequence[PreparedEntry], written_ms: int, now_ms: int
-    ) -> bool:
-        return await self._store.replay_batch(batch_id, entries, written_ms, now_ms)
+    # Writes, the Convex request map and closing pass (StoreDecorator): the pipeline has
+    # decided them against ingest's share, and a replay or a held marker is owed.
 
     async def read_trace(self, trace_id: str, now_ms: int) -> TraceRecord | None:
         self.check()
@@ -94,13 +67,6 @@ class BudgetedStore:
         self.check()
         return await self._store.pins(now_ms)
 
-    async def link_requests(self, links: Mapping[str, str], now_ms: int) -> None:
-        # Ingest's own commands: its callers stop them at ingest's share of the budget.
-        await self._store.link_requests(links, now_ms)
-
-    async def traces_of_requests(self, request_ids: Sequence[str], now_ms: int) -> dict[str, str]:
-        return await self._store.traces_of_requests(request_ids, now_ms)
-
     async def ping(self) -> None:
         self.check()
         await self._store.ping()
@@ -108,6 +74,3 @@ class BudgetedStore:
     async def publish_commands(self, now_ms: int) -> None:
         self.check()
         await self._store.publish_commands(now_ms)
-
-    async def close(self) -> None:
-        await self._store.close()

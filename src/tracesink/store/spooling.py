@@ -18,14 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from tracesink.errors import StorageError
 from tracesink.limits import Decision, LocalCounters, Policy
 from tracesink.model import PreparedEntry
-from tracesink.store.base import Store, TraceRecord, TraceSummary, Usage, new_batch_id
-from tracesink.store.pinning import Pin, PinBounds, PinOutcome
+from tracesink.store.base import Store, new_batch_id
+from tracesink.store.decorator import StoreDecorator
 from tracesink.store.spool import Spool
 
 log = logging.getLogger("tracesink")
@@ -52,32 +52,13 @@ class SpoolStatus:
     bytes: int
 
 
-class SpoolingStore:
+class SpoolingStore(StoreDecorator):
     def __init__(self, store: Store, spool: Spool, policy: Policy, outage_share_pct: int) -> None:
-        self._store = store
+        super().__init__(store)
         self._spool = spool
         self._local = LocalCounters(outage_policy(policy, outage_share_pct))
         self._replayer: asyncio.Task[None] | None = None
         self._clock_ms = 0  # the latest now_ms seen: replays need one and have no request
-
-    def __repr__(self) -> str:
-        return f"SpoolingStore({self._store!r})"
-
-    @property
-    def display(self) -> str:
-        return self._store.display
-
-    @property
-    def max_in_flight(self) -> int:
-        return self._store.max_in_flight
-
-    @property
-    def shared(self) -> bool:
-        return self._store.shared
-
-    @property
-    def usage(self) -> Usage:
-        return self._store.usage
 
     def spool_status(self) -> SpoolStatus:
         return SpoolStatus(self._spool.entries, self._spool.bytes)
@@ -144,43 +125,8 @@ class SpoolingStore:
             delay = RETRY_FIRST_S
         log.warning("spool replayed: writing to the store again")
 
-    async def replay_batch(
-        self, batch_id: str, entries: Sequence[PreparedEntry], written_ms: int, now_ms: int
-    ) -> bool:
-        return await self._store.replay_batch(batch_id, entries, written_ms, now_ms)
-
-    async def read_trace(self, trace_id: str, now_ms: int) -> TraceRecord | None:
-        return await self._store.read_trace(trace_id, now_ms)
-
-    async def import_trace(
-        self, trace_id: str, items: Sequence[bytes], now_ms: int, replace: bool
-    ) -> bool:
-        # Never spooled: an import is answered by the store or refused (503), and run again.
-        return await self._store.import_trace(trace_id, items, now_ms, replace)
-
-    async def recent_traces(self, limit: int, now_ms: int) -> list[TraceSummary]:
-        return await self._store.recent_traces(limit, now_ms)
-
-    async def pin(self, trace_id: str, until_ms: int, now_ms: int, bounds: PinBounds) -> PinOutcome:
-        return await self._store.pin(trace_id, until_ms, now_ms, bounds)
-
-    async def unpin(self, trace_id: str, now_ms: int) -> bool:
-        return await self._store.unpin(trace_id, now_ms)
-
-    async def pins(self, now_ms: int) -> list[Pin]:
-        return await self._store.pins(now_ms)
-
-    async def link_requests(self, links: Mapping[str, str], now_ms: int) -> None:
-        await self._store.link_requests(links, now_ms)
-
-    async def traces_of_requests(self, request_ids: Sequence[str], now_ms: int) -> dict[str, str]:
-        return await self._store.traces_of_requests(request_ids, now_ms)
-
-    async def ping(self) -> None:
-        await self._store.ping()
-
-    async def publish_commands(self, now_ms: int) -> None:
-        await self._store.publish_commands(now_ms)
+    # An import is never spooled: answered by the store or refused (503), and run again; reads,
+    # pins and the rest go straight through (StoreDecorator).
 
     async def close(self) -> None:
         """Stop replaying (the spool keeps what is left for the next start) and close both."""
