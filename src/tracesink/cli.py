@@ -6,10 +6,10 @@ one module each; so does ``tracesink mcp``, the MCP server over stdio for coding
 (``terminal/mcp_command.py``, tools in ``agents/``).
 
 argparse stays (rather than click or typer): the serve flags are generated from
-``config.OPTIONS``, which argparse takes as data without decorators, and it costs no dependency;
-``rich`` does the terminal output (terminal/output.py).
+``config_options.OPTIONS``, which argparse takes as data without decorators, and it costs no
+dependency; ``rich`` does the terminal output (terminal/output.py).
 
-Every flag is generated from ``config.OPTIONS``, so each one also works as a ``TRACESINK_*``
+Every flag is generated from ``config_options.OPTIONS``, so each one also works as a ``TRACESINK_*``
 environment variable (the flag wins). The HTTP layer is not imported here: ``serve`` has uvicorn
 load it by import string (``app/main.py``).
 """
@@ -24,9 +24,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tracesink import __version__
-from tracesink.config import OPTIONS, Option, Settings, load_settings, mask_url
+from tracesink.config import Settings, load_settings
+from tracesink.config_options import OPTIONS, Option
 from tracesink.dev import command as dev
 from tracesink.errors import ConfigurationError, TraceSinkError
+from tracesink.masking import mask_url
 from tracesink.pipeline import policy_from
 from tracesink.server.run import serve
 from tracesink.store.diagnose import probe

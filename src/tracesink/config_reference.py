@@ -1,8 +1,8 @@
 """The configuration reference, docs/configuration.md, rendered from the settings themselves.
 
 Names, flags, meanings (``Option.help``, the one text ``--help`` shows too) and defaults come
-from ``config.OPTIONS`` and ``config.Settings``; only the page around the table is written here
-(tests/unit/test_docs.py fails while docs/configuration.md differs from what this renders).
+from ``config_options.OPTIONS`` and ``config.Settings``; only the page around the table is written
+here (tests/unit/test_docs.py fails while docs/configuration.md differs from what this renders).
 Regenerate with::
 
     python -m tracesink.config_reference > docs/configuration.md
@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import MISSING, fields
 from typing import Any
 
-from tracesink.config import IGNORED_ENV, OPTIONS, Option, Settings
+from tracesink.config import IGNORED_ENV, Settings
+from tracesink.config_options import OPTIONS, Option
 
 # Defaults that are not a literal value of the dataclass field, in words.
 DEFAULTS_IN_WORDS: Mapping[str, str] = {
@@ -73,7 +74,7 @@ def render() -> str:
         [
             "# Configuration",
             "",
-            "<!-- Generated from src/tracesink/config.py by "
+            "<!-- Generated from src/tracesink/config_options.py by "
             "`python -m tracesink.config_reference > docs/configuration.md`; do not edit. -->",
             "",
             INTRO,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tracesink.config import Settings, load_settings, mask_url
+from tracesink.config import Settings, load_settings
 from tracesink.errors import ConfigurationError
+from tracesink.masking import mask_url
 
 
 def test_defaults_are_the_original_plan() -> None:

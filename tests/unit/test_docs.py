@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tracesink.config import OPTIONS
+from tracesink.config_options import OPTIONS
 from tracesink.config_reference import render
 
 ROOT = Path(__file__).parents[2]

@@ -8,9 +8,11 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tracesink.config import OPTIONS, Option, load_settings, mask_url
+from tracesink.config import load_settings
+from tracesink.config_options import OPTIONS, Option
 from tracesink.errors import ConfigurationError, ValidationError
 from tracesink.ingest.detect import detect_from_headers
+from tracesink.masking import mask_url
 from tracesink.model import SYSTEM_NAME
 
 TEXT = st.text(max_size=60)

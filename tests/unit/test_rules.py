@@ -16,7 +16,8 @@ import msgspec
 import pytest
 
 from tracesink import edge_rules, rules
-from tracesink.config import OPTIONS, Settings, load_settings
+from tracesink.config import Settings, load_settings
+from tracesink.config_options import OPTIONS
 from tracesink.ingest.model import AS_SENT, IncomingEntry
 from tracesink.limits import Policy
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tracesink.config import Settings, load_settings, mask_url
+from tracesink.config import Settings, load_settings
 from tracesink.errors import ConfigurationError
 from tracesink.limits import Policy
+from tracesink.masking import mask_url
 from tracesink.store import open_store
 
 SECRET = "hunter2hunter2"  # noqa: S105  # a made-up password, to look for in output

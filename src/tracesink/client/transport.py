@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tracesink.config import mask_url  # standard library only, as the client must be
+from tracesink.masking import mask_url  # standard library only, as the client must be
 
 
 @dataclass(frozen=True, slots=True)

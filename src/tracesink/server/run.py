@@ -17,8 +17,10 @@ import sys
 from collections.abc import Mapping
 
 from tracesink import __version__
-from tracesink.config import OPTIONS, Settings, mask_url
+from tracesink.config import Settings
+from tracesink.config_options import OPTIONS
 from tracesink.errors import TraceSinkError
+from tracesink.masking import mask_url
 from tracesink.pipeline import policy_from
 from tracesink.server.protocol import guarded_protocol
 from tracesink.server.throttled_log import throttle_tracebacks

@@ -9,9 +9,9 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from tracesink.config import mask_url
 from tracesink.errors import ConfigurationError
 from tracesink.limits import Policy
+from tracesink.masking import mask_url
 from tracesink.store.base import Store
 
 # scheme → (module, class)

@@ -21,9 +21,9 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 
-from tracesink.config import mask_url
 from tracesink.errors import ConfigurationError
 from tracesink.limits import Policy
+from tracesink.masking import mask_url
 from tracesink.store.script_store import ScriptStore
 from tracesink.store.scripts import ScriptCall
 

@@ -39,9 +39,9 @@ from urllib.parse import unquote, urlsplit
 
 import msgspec
 
-from tracesink.config import mask_url
 from tracesink.errors import ConfigurationError, StorageError, ValidationError
 from tracesink.limits import Policy
+from tracesink.masking import mask_url
 from tracesink.model import PreparedEntry
 from tracesink.store.keys import trace_key
 from tracesink.store.rest_client import Arg, CommandError, Reply, RestClient, encode_command

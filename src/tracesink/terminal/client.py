@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tracesink.config import mask_url
 from tracesink.errors import TraceSinkError
+from tracesink.masking import mask_url
 from tracesink.terminal.sse import Event, events
 
 DEFAULT_URL = "http://127.0.0.1:8787"

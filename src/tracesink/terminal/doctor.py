@@ -23,8 +23,9 @@ from typing import Any
 
 import httpx
 
-from tracesink.config import Settings, load_settings, mask_url
+from tracesink.config import Settings, load_settings
 from tracesink.errors import ConfigurationError, TraceSinkError
+from tracesink.masking import mask_url
 from tracesink.pipeline import policy_from
 from tracesink.store import open_store
 from tracesink.terminal.arguments import add_url
