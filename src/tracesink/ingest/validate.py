@@ -213,10 +213,13 @@ def _check_context(raw: bytes, rules: EntryRules) -> None:
     # value included: it is stored, and the edge Worker measures the same text.
     if raw.count(b"{") + raw.count(b"[") > limit and max_depth(raw) > limit:
         raise ValidationError(error_text("context_depth", max=limit), field="context")
-    try:
-        raw.decode("utf-8")  # a skipped Raw value is not checked for UTF-8 by msgspec
-    except UnicodeDecodeError:  # (a body is checked whole first; a Raw built elsewhere is not)
-        raise ValidationError(error_text("context_utf8"), field="context") from None
+    # A skipped Raw value is not checked for UTF-8 by msgspec (a body is checked whole first; a
+    # Raw built elsewhere is not). ASCII is UTF-8: the usual context skips building a str.
+    if not raw.isascii():
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValidationError(error_text("context_utf8"), field="context") from None
     check_numbers(raw, "context")  # nor for numbers no reader can decode (1e400)
 
 
@@ -262,6 +265,11 @@ def _body_system(raw: str) -> str:
     return label
 
 
+# The trace id that last passed TRACE_ID: a batch's entries name one trace, checked once (a
+# string comparison, not a regex match, for the other 19 of a 20-entry batch).
+_valid_trace_id: list[str | None] = [None]
+
+
 def prepare_entry(
     incoming: IncomingEntry, rules: EntryRules, sender: Sender, now_ms: int
 ) -> PreparedEntry:
@@ -270,8 +278,9 @@ def prepare_entry(
     if incoming.trace_id is None:
         header = sender.trace_id()
         trace_id, trace_from = header.trace_id, header.source
-    elif TRACE_ID.fullmatch(incoming.trace_id):
+    elif incoming.trace_id == _valid_trace_id[0] or TRACE_ID.fullmatch(incoming.trace_id):
         trace_id = incoming.trace_id
+        _valid_trace_id[0] = trace_id
     else:
         raise ValidationError(TRACE_ID_RULE, field="trace_id")
     level = log_level(incoming.level)
@@ -289,13 +298,29 @@ def prepare_entry(
     system = label if label in rules.systems else MANUAL
 
     message, truncated = _truncate(incoming.message, rules.max_message_bytes)
-    entry: dict[str, Any] = {"id": new_id(now_ms), "trace_id": trace_id}
-    if incoming.user_id is not None:
+    # The stored JSON's keys in the wire contract's order; one dict display for the usual entry
+    # (an update(**fields) call costs ~0.3 us an entry more).
+    entry: dict[str, Any]
+    if incoming.user_id is None:
+        entry = {
+            "id": new_id(now_ms),
+            "trace_id": trace_id,
+            "system": label,
+            "level": level,
+            "message": message,
+        }
+    else:
         user_id = str(incoming.user_id)
         if len(user_id) > MAX_USER_ID_CHARS:
             raise ValidationError(error_text("user_id", max=MAX_USER_ID_CHARS), field="user_id")
-        entry["user_id"] = user_id
-    entry.update(system=label, level=level, message=message)
+        entry = {
+            "id": new_id(now_ms),
+            "trace_id": trace_id,
+            "user_id": user_id,
+            "system": label,
+            "level": level,
+            "message": message,
+        }
     if incoming.stack is not None:
         stack, stack_truncated = _truncate(incoming.stack, rules.max_message_bytes)
         entry["stack"] = stack
