@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HUGE = "1000000000"
 TRACES = [f"{i:08x}-7c1e-4b5a-9d0e-{i * 7919:012x}" for i in range(1000)]
 VARIANTS = [
-    ("info", "browser", "fetch /api/cart/items -> 200 in 143 ms", '{"url":"/checkout","sid":"a81f"}'),
+    ("info", "browser", "fetch /api/cart/items -> 200 in 143 ms", '{"url":"/cart","sid":"a81f"}'),
     ("warn", "browser", "retrying POST /api/orders after 503", '{"attempt":2,"online":true}'),
     ("error", "browser", "TypeError: cannot read 'id' of undefined", '{"line":118,"col":22}'),
     ("info", "convex", "mutation orders:create committed in 12 ms", '{"function":"orders:create"}'),
