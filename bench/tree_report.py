@@ -3,7 +3,9 @@ floor and the naive design, per workload, and the CPU each tree adds above the f
 
 Figures are medians of the rounds; a ratio marked *paired* is the median over rounds of the
 ratio within a round (the servers of one round ran next to each other in time, so a slow minute
-of the machine weighs on both sides of it).
+of the machine weighs on both sides of it). *core 0 other %* is the share of the server's core
+that other processes used during the run (bench/run.py's noise column): when it is high, the
+entries/s and latencies say more about the machine than about the server.
 """
 
 from __future__ import annotations
@@ -57,8 +59,8 @@ def workload_tables(runs: list[RunRow], workload: str) -> list[str]:
         f"**{WORKLOADS.get(workload, workload)}**",
         "",
         "| server | entries/s | p50 ms | p99 ms | CPU us / entry | above the floor, us / entry "
-        "| Redis cmds / entry |",
-        "|---|--:|--:|--:|--:|--:|--:|",
+        "| Redis cmds / entry | core 0 other % |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for server, rows in servers.items():
         if not rows:
@@ -72,6 +74,7 @@ def workload_tables(runs: list[RunRow], workload: str) -> list[str]:
             f"{_median(rows, CPU):.1f}",
             f"{statistics.median(above.values()):.1f}" if above else DASH,
             f"{_median(rows, 'commands_per_entry'):.3f}" if server != "floor" else DASH,
+            f"{_median(rows, 'core0_other_pct'):.0f}",
         ]
         out.append(f"| {' | '.join(cells)} |")
     base, head, naive = servers["base"], servers["head"], servers["naive"]
