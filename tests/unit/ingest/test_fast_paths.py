@@ -118,3 +118,13 @@ def test_a_minimal_entry_writes_no_empty_keys() -> None:
         "received_at",
         "detected_by",
     ]
+
+
+def test_a_lone_surrogate_from_a_form_is_stored_as_a_replacement_character() -> None:
+    """A str that JSON cannot encode (a form's or OTLP's, never a JSON body's) goes the way of
+    ``servable``: the same keys, the broken character as U+FFFD."""
+    incoming = IncomingEntry(message="half \ud83d of it", trace_id="t", user_id=3)
+    entry = prepare_entry(incoming, RULES, SENDER, NOW)
+    stored = json.loads(entry.payload)
+    assert stored["message"] == "half \ufffd of it"
+    assert list(stored)[:6] == ["id", "trace_id", "user_id", "system", "level", "message"]
