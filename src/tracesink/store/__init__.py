@@ -20,6 +20,8 @@ BACKENDS: dict[str, tuple[str, str]] = {
     "redis": ("tracesink.store.redis", "RedisStore"),
     "rediss": ("tracesink.store.redis", "RedisStore"),
     "redis+unix": ("tracesink.store.redis", "RedisStore"),
+    "redis+cluster": ("tracesink.store.cluster", "ClusterStore"),
+    "rediss+cluster": ("tracesink.store.cluster", "ClusterStore"),
     "upstash+https": ("tracesink.store.upstash", "UpstashStore"),
     "upstash+http": ("tracesink.store.upstash", "UpstashStore"),
     # Bare: the URL and token come from UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN.
