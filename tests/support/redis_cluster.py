@@ -106,8 +106,15 @@ def start_redis_cluster(extra_args: Sequence[str] = ()) -> RedisCluster:
             nodes.append(start_redis_server(extra_args=cluster_args(extra_args)))
         addresses = [f"127.0.0.1:{n.port}" for n in nodes]
         created = subprocess.run(
-            [redis_cli, "--cluster", "create", *addresses, "--cluster-replicas", "0"]
-            + ["--cluster-yes"],
+            [
+                redis_cli,
+                "--cluster",
+                "create",
+                *addresses,
+                "--cluster-replicas",
+                "0",
+                "--cluster-yes",
+            ],
             capture_output=True,
             text=True,
             timeout=60,
@@ -159,9 +166,7 @@ def move_slot(cluster: RedisCluster, slot: int, target: RedisServer, *, batch: i
         src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
         moved = 0
         while keys := src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, batch):
-            src.execute_command(
-                "MIGRATE", "127.0.0.1", target.port, "", 0, 5000, "KEYS", *keys
-            )
+            src.execute_command("MIGRATE", "127.0.0.1", target.port, "", 0, 5000, "KEYS", *keys)
             moved += len(keys)
             time.sleep(0.01)  # writes go on meanwhile: some land on each side (ASK)
         for node in (target, source, *(n for n in cluster.nodes if n not in (source, target))):

@@ -20,6 +20,7 @@ Nothing is retried on a connection error: a script whose reply was lost may have
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from urllib.parse import unquote
 
@@ -60,6 +61,10 @@ class ClusterStore(ScriptStore):
         # As RedisStore: the writer's client and the reads', each with its own connections.
         self._client: RedisCluster | None = None
         self._reader: RedisCluster | None = None
+        # One batch's two steps at a time (the writer sends one anyway; the drop markers' timer
+        # and a read's flush may not overtake it): this instance's appends reach each list in
+        # the order their decisions were made.
+        self._steps = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"ClusterStore({self._display!r})"
@@ -141,22 +146,23 @@ class ClusterStore(ScriptStore):
         usage, policy = self.usage, self._policy
         decisions: list[Decision] = []
         try:
-            with self._errors("write a batch"):
-                if entries:
-                    uncounted = usage.commands - usage.shared_mark
-                    before = usage.commands
-                    call = decide_call(policy, entries, now_ms, batch_id, uncounted)
-                    decided = decide_reply(await self._run(call), len(entries))
-                    decisions = decided.decisions
-                    if decided.day_commands >= 0:
-                        # Counted: up to the decision's own commands; the appends' are carried
-                        # by the next call, as any command spent since.
-                        usage.shared_day = now_ms // DAY_MS
-                        usage.shared_count = decided.day_commands
-                        usage.shared_mark = before + 1 + decided.calls
-                    self._refusals.learn(now_ms, decided.counts)
-                appends = append_calls(policy, entries, decisions, now_ms, runs)
-                replies = await self._run_all([call for _, call in appends])
+            async with self._steps:
+                with self._errors("write a batch"):
+                    if entries:
+                        uncounted = usage.commands - usage.shared_mark
+                        before = usage.commands
+                        call = decide_call(policy, entries, now_ms, batch_id, uncounted)
+                        decided = decide_reply(await self._run(call), len(entries))
+                        decisions = decided.decisions
+                        if decided.day_commands >= 0:
+                            # Counted: up to the decision's own commands; the appends' are carried
+                            # by the next call, as any command spent since.
+                            usage.shared_day = now_ms // DAY_MS
+                            usage.shared_count = decided.day_commands
+                            usage.shared_mark = before + 1 + decided.calls
+                        self._refusals.learn(now_ms, decided.counts)
+                    appends = append_calls(policy, entries, decisions, now_ms, runs)
+                    replies = await self._run_all([call for _, call in appends])
         except BaseException:
             self._refusals.give_back(runs)
             raise
@@ -259,4 +265,3 @@ def _host_port(node: str) -> tuple[str, int | None]:
     if not port:
         return host, DEFAULT_PORT
     return host, int(port) if port.isdigit() else None
-
