@@ -33,6 +33,7 @@ from tracesink.errors import ConfigurationError
 from tracesink.limits import Decision, Policy
 from tracesink.masking import mask_url
 from tracesink.model import PreparedEntry
+from tracesink.store.cluster_pins import ClusterPins
 from tracesink.store.cluster_scripts import (
     append_calls,
     append_reply,
@@ -44,7 +45,6 @@ from tracesink.store.cluster_scripts import (
 )
 from tracesink.store.redis import COMMAND_TIMEOUT_S, CONNECT_TIMEOUT_S
 from tracesink.store.refusals import DropRun
-from tracesink.store.script_store import ScriptStore
 from tracesink.store.scripts import DAY_MS, ScriptCall
 
 DEFAULT_PORT = 6379
@@ -52,7 +52,7 @@ SCHEMES = {"redis+cluster": False, "rediss+cluster": True}  # scheme -> TLS
 URL_FORM = "redis+cluster://[user:password@]host[:port][,host[:port]...] (TLS: rediss+cluster)"
 
 
-class ClusterStore(ScriptStore):
+class ClusterStore(ClusterPins):
     driver_errors = (RedisError, RedisClusterException)
 
     def __init__(self, url: str, policy: Policy) -> None:
