@@ -14,12 +14,14 @@ import subprocess
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis
 
 from tests.support.redis_server import (
     RedisServer,
     RedisServerError,
+    free_port,
     kill_redis_server,
     restart_redis_server,
     start_redis_server,
@@ -33,9 +35,17 @@ NODE_TIMEOUT_MS = 1500
 SLOTS = 16384
 
 
-def cluster_args(extra_args: Sequence[str] = ()) -> list[str]:
+def command(client: redis.Redis, *args: object) -> Any:
+    """One command on a node, its reply as redis-py gives it."""
+    return client.execute_command(*args)  # type: ignore[no-untyped-call]
+
+
+def cluster_args(extra_args: Sequence[str] = (), bus_port: int | None = None) -> list[str]:
+    """A node's arguments; its cluster bus on a free port of its own (not the default port +
+    10000, which may be taken, or past 65535 for a free port above 55535)."""
     return [
         "--cluster-enabled", "yes",
+        "--cluster-port", str(bus_port or free_port()),
         "--cluster-config-file", "nodes.conf",
         "--cluster-node-timeout", str(NODE_TIMEOUT_MS),
         *extra_args,
@@ -45,6 +55,7 @@ def cluster_args(extra_args: Sequence[str] = ()) -> list[str]:
 @dataclass
 class RedisCluster:
     nodes: list[RedisServer]
+    bus_ports: list[int]
     extra_args: Sequence[str] = field(default_factory=tuple)
 
     @property
@@ -61,7 +72,7 @@ class RedisCluster:
 
     def node_of_slot(self, slot: int) -> RedisServer:
         with contextlib.closing(self.client(self.nodes[0])) as client:
-            for start, end, primary, *_ in client.execute_command("CLUSTER", "SLOTS"):
+            for start, end, primary, *_ in command(client, "CLUSTER", "SLOTS"):
                 if start <= slot <= end:
                     port = int(primary[1])
                     return next(n for n in self.nodes if n.port == port)
@@ -69,7 +80,7 @@ class RedisCluster:
 
     def keyslot(self, key: str | bytes) -> int:
         with contextlib.closing(self.client(self.nodes[0])) as client:
-            slot: int = client.execute_command("CLUSTER", "KEYSLOT", key)
+            slot: int = command(client, "CLUSTER", "KEYSLOT", key)
             return slot
 
     def flush(self) -> None:
@@ -86,7 +97,8 @@ class RedisCluster:
         """Start a killed node again on its port and directory; returns once the cluster is
         whole again."""
         index = self.nodes.index(node)
-        self.nodes[index] = restart_redis_server(node, cluster_args(self.extra_args))
+        args = cluster_args(self.extra_args, self.bus_ports[index])
+        self.nodes[index] = restart_redis_server(node, args)
         wait_until_ok(self.nodes)
         return self.nodes[index]
 
@@ -101,9 +113,10 @@ def start_redis_cluster(extra_args: Sequence[str] = ()) -> RedisCluster:
     if redis_cli is None:
         raise RedisServerError("redis-cli is not on PATH")
     nodes: list[RedisServer] = []
+    bus_ports = [free_port() for _ in range(PRIMARIES)]
     try:
-        for _ in range(PRIMARIES):
-            nodes.append(start_redis_server(extra_args=cluster_args(extra_args)))
+        for bus_port in bus_ports:
+            nodes.append(start_redis_server(extra_args=cluster_args(extra_args, bus_port)))
         addresses = [f"127.0.0.1:{n.port}" for n in nodes]
         created = subprocess.run(
             [
@@ -127,7 +140,7 @@ def start_redis_cluster(extra_args: Sequence[str] = ()) -> RedisCluster:
         for node in nodes:
             node.stop()
         raise
-    return RedisCluster(nodes, tuple(extra_args))
+    return RedisCluster(nodes, bus_ports, tuple(extra_args))
 
 
 def wait_until_ok(nodes: Sequence[RedisServer]) -> None:
@@ -142,7 +155,7 @@ def wait_until_ok(nodes: Sequence[RedisServer]) -> None:
 def _state_ok(node: RedisServer) -> bool:
     try:
         with contextlib.closing(redis.Redis(port=node.port, socket_timeout=1)) as client:
-            info = client.execute_command("CLUSTER", "INFO")
+            info = command(client, "CLUSTER", "INFO")
     except redis.RedisError:
         return False
     text = info.decode() if isinstance(info, bytes) else str(info)
@@ -160,18 +173,18 @@ def move_slot(cluster: RedisCluster, slot: int, target: RedisServer, *, batch: i
         contextlib.closing(cluster.client(source)) as src,
         contextlib.closing(cluster.client(target)) as dst,
     ):
-        source_id = src.execute_command("CLUSTER", "MYID").decode()
-        target_id = dst.execute_command("CLUSTER", "MYID").decode()
-        dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
-        src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+        source_id = command(src, "CLUSTER", "MYID").decode()
+        target_id = command(dst, "CLUSTER", "MYID").decode()
+        command(dst, "CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+        command(src, "CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
         moved = 0
-        while keys := src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, batch):
-            src.execute_command("MIGRATE", "127.0.0.1", target.port, "", 0, 5000, "KEYS", *keys)
+        while keys := command(src, "CLUSTER", "GETKEYSINSLOT", slot, batch):
+            command(src, "MIGRATE", "127.0.0.1", target.port, "", 0, 5000, "KEYS", *keys)
             moved += len(keys)
             time.sleep(0.01)  # writes go on meanwhile: some land on each side (ASK)
         for node in (target, source, *(n for n in cluster.nodes if n not in (source, target))):
             with contextlib.closing(cluster.client(node)) as client:
-                client.execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
+                command(client, "CLUSTER", "SETSLOT", slot, "NODE", target_id)
     return moved
 
 
