@@ -75,12 +75,12 @@ async def round_of(url: str, args: argparse.Namespace, seed: int) -> dict[str, f
     await asyncio.gather(*(writer(i, s, warm) for i, s in enumerate(stores)))  # type: ignore[arg-type]
     done[:] = [0] * args.writers
     batches[:] = [0] * args.writers
-    before = sum(s.usage.commands for s in stores)  # type: ignore[attr-defined]
+    before = sum(s.usage.commands for s in stores)
     started = time.monotonic()
     until = started + args.duration
     await asyncio.gather(*(writer(i, s, until) for i, s in enumerate(stores)))  # type: ignore[arg-type]
     elapsed = time.monotonic() - started
-    commands = sum(s.usage.commands for s in stores) - before  # type: ignore[attr-defined]
+    commands = sum(s.usage.commands for s in stores) - before
     for store in stores:
         await store.close()
     entries = sum(done)

@@ -54,7 +54,9 @@ OPTIONS: tuple[Option, ...] = (
         "store",
         values.store_url,
         "`memory://`, `redis://[:password@]host:port/db`, `rediss://…` (TLS), "
-        "`redis+unix:///path.sock`, `upstash+https://:TOKEN@HOST` (Upstash's REST API; "
+        "`redis+unix:///path.sock`, `redis+cluster://[:password@]host:port[,host:port…]` (a Redis "
+        "Cluster, any of its nodes; `rediss+cluster://` for TLS), "
+        "`upstash+https://:TOKEN@HOST` (Upstash's REST API; "
         "`upstash+http://` for a local REST-compatible server), or `upstash` to take "
         "`UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN` from the environment",
         shown_as=lambda raw: repr(mask_url(raw)),
