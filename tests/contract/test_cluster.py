@@ -173,6 +173,7 @@ async def test_a_slot_moved_during_load_loses_and_duplicates_nothing(
     warm_up = [entry(t, now_ms=at) for t in traces]
     for e, d in zip(warm_up, await store.write_batch(warm_up, at), strict=True):
         admitted[e.trace_id].append(admitted_ids([e], [d])[0])
+    store.rerouted = 0
     source = redis_cluster.node_of_slot(slot)
     target = next(n for n in redis_cluster.nodes if n is not source)
     moving = asyncio.create_task(asyncio.to_thread(move_slot, redis_cluster, slot, target, batch=1))
@@ -186,6 +187,7 @@ async def test_a_slot_moved_during_load_loses_and_duplicates_nothing(
         rounds += 1
     assert await moving > 0
     assert redis_cluster.node_of_slot(slot) is target
+    assert store.rerouted > 0  # calls sent to the old shard were redirected (ASK, then MOVED)
     for t in traces:
         assert ids_of(await _items(store, t, at)) == admitted[t]
 

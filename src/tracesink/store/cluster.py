@@ -24,10 +24,20 @@ import asyncio
 from collections.abc import Sequence
 from urllib.parse import unquote
 
+import hiredis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import NoScriptError, RedisClusterException, RedisError
+from redis.exceptions import (
+    AskError,
+    MovedError,
+    NoScriptError,
+    RedisClusterException,
+    RedisError,
+    ResponseError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
 
 from tracesink.errors import ConfigurationError
 from tracesink.limits import Decision, Policy
@@ -35,19 +45,26 @@ from tracesink.masking import mask_url
 from tracesink.model import PreparedEntry
 from tracesink.store.cluster_pins import ClusterPins
 from tracesink.store.cluster_scripts import (
-    append_calls,
-    append_reply,
+    AppendReply,
+    Share,
+    append_call,
+    append_replies,
+    append_shares,
     decide_call,
     decide_reply,
-    replay_append_calls,
     replay_claim_call,
     replay_refused,
+    replay_shares,
 )
 from tracesink.store.redis import COMMAND_TIMEOUT_S, CONNECT_TIMEOUT_S
 from tracesink.store.refusals import DropRun
 from tracesink.store.scripts import DAY_MS, ScriptCall
 
 DEFAULT_PORT = 6379
+# Answers with which a shard refuses a call before running any of it: safe to send again.
+_REDIRECTED = (MovedError, AskError, TryAgainError)  # the slot is, or is going, elsewhere
+_RAN_NOTHING = (*_REDIRECTED, NoScriptError)
+_UNSENT = object()  # a call not sent directly: the shard's map says to route it
 SCHEMES = {"redis+cluster": False, "rediss+cluster": True}  # scheme -> TLS
 URL_FORM = "redis+cluster://[user:password@]host[:port][,host[:port]...] (TLS: rediss+cluster)"
 
@@ -61,6 +78,10 @@ class ClusterStore(ClusterPins):
         # As RedisStore: the writer's client and the reads', each with its own connections.
         self._client: RedisCluster | None = None
         self._reader: RedisCluster | None = None
+        # A shard failed under the direct calls: route through redis-py until a call succeeds.
+        self._stale = False
+        # Calls a shard refused unrun (a slot moved or moving) and redis-py then redirected.
+        self.rerouted = 0
         # One batch's two steps at a time (the writer sends one anyway; the drop markers' timer
         # and a read's flush may not overtake it): this instance's appends reach each list in
         # the order their decisions were made.
@@ -134,6 +155,109 @@ class ClusterStore(ClusterPins):
             todo = forgotten
         return replies
 
+    async def _run_direct(self, call: ScriptCall) -> object:
+        """One call of one slot, packed by hiredis and sent to the shard the slot map names;
+        sent again through redis-py (``_run``), which follows redirections and loads a
+        missing script, when the shard answers that it ran nothing (MOVED, ASK, NOSCRIPT…)."""
+        if not self._stale:
+            client = self._cluster()
+            await client.initialize()
+            try:
+                [reply] = await self._send_to(_primary(client, call.keys[0]), [call])
+            except BaseException:
+                self._stale = True
+                raise
+            self.rerouted += isinstance(reply, _REDIRECTED)
+            if not isinstance(reply, _RAN_NOTHING):
+                if isinstance(reply, BaseException):
+                    self._stale = True
+                    raise reply
+                return reply
+        return await self._run(call)
+
+    async def _append(self, shares: Sequence[Share], now_ms: int, mode: str) -> list[AppendReply]:
+        """Every trace's share: one cluster_append.lua call per slot (traces of one slot share
+        it), the calls of each shard packed by hiredis and sent together, all shards at once.
+        A call its shard refused without running it (its slot moved or moving: MOVED, ASK,
+        TRYAGAIN; NOSCRIPT) is sent again through redis-py, which follows the redirection.
+
+        Any other failure fails the batch (nothing is retried: a call whose reply was lost may
+        have run) and routes the next calls through redis-py until one succeeds: its own
+        errors refresh its map of the slots (a failed-over or restarted shard)."""
+        policy = self._policy
+        client = self._cluster()
+        await client.initialize()
+        by_slot: dict[int, list[Share]] = {}
+        for share in shares:
+            by_slot.setdefault(client.keyslot(share.key), []).append(share)
+        calls = [(group, append_call(policy, now_ms, mode, group)) for group in by_slot.values()]
+        results: list[object] = [_UNSENT] * len(calls)
+        if not self._stale:
+            by_node: dict[ClusterNode, list[int]] = {}
+            for i, (group, _) in enumerate(calls):
+                by_node.setdefault(_primary(client, group[0].key), []).append(i)
+            sent = await asyncio.gather(
+                *(self._send_to(node, [calls[i][1] for i in at]) for node, at in by_node.items()),
+                return_exceptions=True,
+            )
+            for at, replies in zip(by_node.values(), sent, strict=True):
+                if isinstance(replies, BaseException):
+                    self._stale = True
+                    raise replies
+                for i, reply in zip(at, replies, strict=True):
+                    results[i] = reply
+            for reply in results:
+                if isinstance(reply, BaseException) and not isinstance(reply, _RAN_NOTHING):
+                    self._stale = True
+                    raise reply
+        again = [i for i, r in enumerate(results) if r is _UNSENT or isinstance(r, _RAN_NOTHING)]
+        self.rerouted += sum(1 for r in results if isinstance(r, _REDIRECTED))
+        if again:
+            for i, reply in zip(
+                again, await self._run_all([calls[i][1] for i in again]), strict=True
+            ):
+                results[i] = reply
+            self._stale = False
+        by_trace: dict[str, AppendReply] = {}
+        for (group, _), reply in zip(calls, results, strict=True):
+            by_trace.update(
+                zip((s.trace_id for s in group), append_replies(reply, len(group)), strict=True)
+            )
+        return [by_trace[share.trace_id] for share in shares]
+
+    async def _send_to(self, node: ClusterNode, calls: Sequence[ScriptCall]) -> list[object]:
+        """``EVALSHA``s on one of ``node``'s connections, packed by hiredis (redis-py packs
+        each argument in Python: three per entry) and sent in one write; a reply each, an error
+        reply as its exception. A connection whose state is unknown (any error but an error
+        reply) is closed, never reused, and the error raised."""
+        commands = [
+            hiredis.pack_command(
+                ("EVALSHA", call.script.sha, len(call.keys), *call.keys, *call.args)  # type: ignore[arg-type]  # hiredis's stub types the tuple as one element
+            )
+            for call in calls
+        ]
+        self.usage.commands += len(commands)
+        self.usage.bytes_sent += sum(map(len, commands))
+        replies: list[object] = []
+        connection = node.acquire_connection()
+        try:
+            await connection.send_packed_command(b"".join(commands), check_health=False)
+            for _ in commands:
+                try:
+                    reply = await connection.read_response()
+                except ResponseError as exc:  # an error reply: the connection is fine
+                    replies.append(exc)
+                    continue
+                if isinstance(reply, list) and reply and isinstance(reply[0], int):
+                    self.usage.commands += reply[0]  # the script's own calls
+                replies.append(reply)
+        except BaseException:
+            await connection.disconnect()
+            raise
+        finally:
+            node.release(connection)
+        return replies
+
     async def _write(
         self,
         entries: Sequence[PreparedEntry],
@@ -152,7 +276,7 @@ class ClusterStore(ClusterPins):
                         uncounted = usage.commands - usage.shared_mark
                         before = usage.commands
                         call = decide_call(policy, entries, now_ms, batch_id, uncounted)
-                        decided = decide_reply(await self._run(call), len(entries))
+                        decided = decide_reply(await self._run_direct(call), len(entries))
                         decisions = decided.decisions
                         if decided.day_commands >= 0:
                             # Counted: up to the decision's own commands; the appends' are carried
@@ -161,17 +285,16 @@ class ClusterStore(ClusterPins):
                             usage.shared_count = decided.day_commands
                             usage.shared_mark = before + 1 + decided.calls
                         self._refusals.learn(now_ms, decided.counts)
-                    appends = append_calls(policy, entries, decisions, now_ms, runs)
-                    replies = await self._run_all([call for _, call in appends])
+                    shares = append_shares(policy, entries, decisions, now_ms, runs)
+                    replies = await self._append(shares, now_ms, "w")
         except BaseException:
             self._refusals.give_back(runs)
             raise
         written = []
-        for (trace_id, _), raw in zip(appends, replies, strict=True):
-            reply = append_reply(raw)
+        for share, reply in zip(shares, replies, strict=True):
             usage.drops_unmarked += reply.unmarked
             if reply.written:
-                written.append(trace_id)
+                written.append(share.trace_id)
         if written:
             self._refusals.wrote(written, now_ms)
         return decisions
@@ -186,8 +309,8 @@ class ClusterStore(ClusterPins):
             claim = replay_claim_call(policy, batch_id, entries, written_ms, now_ms)
             refused = replay_refused(await self._run(claim))
             kept = [e for e in entries if e.id not in refused]
-            replies = await self._run_all(replay_append_calls(policy, kept, now_ms))
-        stored = [append_reply(raw).stored for raw in replies]
+            replies = await self._append(replay_shares(policy, kept), now_ms, "r")
+        stored = [reply.stored for reply in replies]
         self.usage.bytes_stored += sum(len(e.payload) for e in kept)  # each stored once in all
         return any(stored)
 
@@ -216,6 +339,14 @@ class ClusterStore(ClusterPins):
         for client in clients:
             with self._errors("close the connections"):
                 await client.aclose()
+
+
+def _primary(client: RedisCluster, key: str) -> ClusterNode:
+    """The primary serving ``key``'s slot, as the client's slot map says."""
+    node = client.get_node_from_key(key)
+    if node is None:  # only for a replica; a slot no node covers raises
+        raise SlotNotCoveredError(f"no primary serves the slot of {key!r}")
+    return node
 
 
 def _size(call: ScriptCall) -> int:

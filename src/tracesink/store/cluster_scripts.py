@@ -106,21 +106,24 @@ def replay_refused(reply: object) -> set[str]:
     return set(reply[1].decode().split())
 
 
-def _append_head(policy: Policy, trace_id: str, now_ms: int, mode: str) -> tuple[list[str], Args]:
-    keys = [logs_key(policy, trace_id)]
-    args: Args = [now_ms, policy.ttl_ms, policy.expiry_slack_ms, policy.max_trace_entries, mode]
-    return keys, args
+@dataclass(frozen=True, slots=True)
+class Share:
+    """One trace's part of a cluster_append.lua call: its list and the values for it."""
+
+    trace_id: str
+    key: str
+    values: Args
 
 
-def append_calls(
+def append_shares(
     policy: Policy,
     entries: Sequence[PreparedEntry],
     decisions: Sequence[Decision],
     now_ms: int,
     runs: Sequence[tuple[str, DropRun]],
-) -> list[tuple[str, ScriptCall]]:
-    """One cluster_append.lua call per trace that has something to write: its held drop runs
-    first, then its entries in arrival order (admitted: the payload; refused: a run of one)."""
+) -> list[Share]:
+    """Each trace's events: its held drop runs first, then its entries in arrival order
+    (admitted: the payload; refused: a run of one), as write_batch.lua orders them."""
     events: dict[str, Args] = {}
     for trace_id, run in runs:
         events.setdefault(trace_id, []).extend(
@@ -133,40 +136,42 @@ def append_calls(
         else:
             by = [int(decision.limited_by == level) for level in LIMIT_LEVELS]
             args += ("r", *by, now_ms, now_ms)
-    calls = []
-    for trace_id, args in events.items():
-        keys, head = _append_head(policy, trace_id, now_ms, "w")
-        calls.append((trace_id, ScriptCall(CLUSTER_APPEND, keys, head + args)))
-    return calls
+    return [Share(t, logs_key(policy, t), args) for t, args in events.items()]
 
 
-def replay_append_calls(
-    policy: Policy, entries: Sequence[PreparedEntry], now_ms: int
-) -> list[ScriptCall]:
-    """One idempotent cluster_append.lua call per trace: its entries' payloads, oldest first."""
+def replay_shares(policy: Policy, entries: Sequence[PreparedEntry]) -> list[Share]:
+    """Each trace's payloads, oldest first, for an idempotent append."""
     payloads: dict[str, Args] = {}
     for entry in entries:
         payloads.setdefault(entry.trace_id, []).append(entry.payload)
-    calls = []
-    for trace_id, args in payloads.items():
-        keys, head = _append_head(policy, trace_id, now_ms, "r")
-        calls.append(ScriptCall(CLUSTER_APPEND, keys, head + args))
-    return calls
+    return [Share(t, logs_key(policy, t), args) for t, args in payloads.items()]
+
+
+def append_call(policy: Policy, now_ms: int, mode: str, shares: Sequence[Share]) -> ScriptCall:
+    """KEYS and ARGV as the header of cluster_append.lua lists them; ``mode`` "w" or "r"."""
+    args: Args = [now_ms, policy.ttl_ms, policy.expiry_slack_ms, policy.max_trace_entries, mode]
+    for share in shares:
+        args.append(len(share.values))
+        args += share.values
+    return ScriptCall(CLUSTER_APPEND, [share.key for share in shares], args)
 
 
 @dataclass(frozen=True, slots=True)
 class AppendReply:
-    calls: int
     unmarked: int
     written: bool  # the list was written (and exists now)
     stored: bool  # an entry was pushed now
 
 
-def append_reply(reply: object) -> AppendReply:
+def append_replies(reply: object, count: int) -> list[AppendReply]:
+    """cluster_append.lua's reply for ``count`` keys: one AppendReply each."""
     if (
         not isinstance(reply, list)
-        or len(reply) != 4
+        or len(reply) != 1 + 3 * count
         or not all(isinstance(v, int) and not isinstance(v, bool) for v in reply)
     ):
-        raise StorageError("cluster_append.lua answered something other than four numbers")
-    return AppendReply(reply[0], reply[1], reply[2] == 1, reply[3] == 1)
+        raise StorageError("cluster_append.lua answered something other than its numbers")
+    return [
+        AppendReply(unmarked, written == 1, stored == 1)
+        for unmarked, written, stored in zip(reply[1::3], reply[2::3], reply[3::3], strict=True)
+    ]
