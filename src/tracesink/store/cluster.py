@@ -6,15 +6,17 @@ one slot only, so a batch is two steps instead of write_batch.lua's one (``clust
 
 1. ``cluster_decide.lua`` on the counters' slot decides every entry, atomically, as
    write_batch.lua does: any number of instances never admit more than the limits;
-2. one ``cluster_append.lua`` per trace, on the trace's slot, all sent in one pipeline (one
-   round trip per shard), writes the admitted entries and the drop markers.
+2. one ``cluster_append.lua`` per slot (a trace's), each shard's calls packed by hiredis and
+   sent in one write (one round trip per shard, all at once), writes the admitted entries and
+   the drop markers.
 
 An append that fails (a shard down, a timeout) has spent its entries' quota: the quota is
 wasted, never over-admitted. The batch then fails as a whole, so the spool takes it (202) or the
 client is answered 503; its replay stores each entry the decision admitted exactly once (the
 decision's b: field names those it refused, and an append in replay mode skips a trace whose
-list already holds the entries). redis-py's ``RedisCluster`` routes each call by its key and
-follows MOVED and ASK, so a slot moving between shards under load loses and duplicates nothing.
+list already holds the entries). Calls go to the shard redis-py's slot map names; one refused
+unrun (MOVED, ASK, TRYAGAIN, NOSCRIPT) goes again through redis-py's ``RedisCluster``, which
+follows redirections, so a slot moving between shards under load loses and duplicates nothing.
 Nothing is retried on a connection error: a script whose reply was lost may have run.
 """
 
@@ -22,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from urllib.parse import unquote
 
 import hiredis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
@@ -39,7 +40,6 @@ from redis.exceptions import (
     TryAgainError,
 )
 
-from tracesink.errors import ConfigurationError
 from tracesink.limits import Decision, Policy
 from tracesink.masking import mask_url
 from tracesink.model import PreparedEntry
@@ -56,17 +56,15 @@ from tracesink.store.cluster_scripts import (
     replay_refused,
     replay_shares,
 )
+from tracesink.store.cluster_url import parse_cluster_url
 from tracesink.store.redis import COMMAND_TIMEOUT_S, CONNECT_TIMEOUT_S
 from tracesink.store.refusals import DropRun
 from tracesink.store.scripts import DAY_MS, ScriptCall
 
-DEFAULT_PORT = 6379
 # Answers with which a shard refuses a call before running any of it: safe to send again.
 _REDIRECTED = (MovedError, AskError, TryAgainError)  # the slot is, or is going, elsewhere
 _RAN_NOTHING = (*_REDIRECTED, NoScriptError)
 _UNSENT = object()  # a call not sent directly: the shard's map says to route it
-SCHEMES = {"redis+cluster": False, "rediss+cluster": True}  # scheme -> TLS
-URL_FORM = "redis+cluster://[user:password@]host[:port][,host[:port]...] (TLS: rediss+cluster)"
 
 
 class ClusterStore(ClusterPins):
@@ -352,47 +350,3 @@ def _primary(client: RedisCluster, key: str) -> ClusterNode:
 def _size(call: ScriptCall) -> int:
     """Roughly the bytes a call sends (keys and arguments), for ``usage.bytes_sent``."""
     return sum(len(v) if isinstance(v, bytes) else len(str(v)) for v in (*call.keys, *call.args))
-
-
-def parse_cluster_url(
-    url: str, display: str
-) -> tuple[list[tuple[str, int]], tuple[str | None, str | None], bool]:
-    """(startup nodes, (user, password), TLS) of a cluster URL; ConfigurationError naming
-    TRACESINK_STORE, the URL masked, for anything else."""
-
-    def refuse(why: str) -> ConfigurationError:
-        return ConfigurationError(f"TRACESINK_STORE={display!r} {why}: expected {URL_FORM}")
-
-    scheme, _, rest = url.partition("://")
-    tls = SCHEMES.get(scheme.lower())
-    if tls is None:
-        raise refuse(f"is not a cluster URL (scheme {scheme!r})")
-    userinfo, at, hosts = rest.rpartition("@")
-    hosts, slash, path = hosts.partition("/")
-    if "?" in hosts or "?" in path or "#" in hosts:
-        raise refuse("has options; a cluster URL takes none")
-    if slash and path not in ("", "0"):
-        raise refuse("names a database other than 0 (a cluster has only database 0)")
-    user = password = None
-    if at:
-        name, colon, secret = userinfo.partition(":")
-        user = unquote(name) or None
-        password = unquote(secret) if colon else None
-    nodes = []
-    for node in hosts.split(","):
-        host, port = _host_port(node.strip())
-        if not host or port is None or not 0 < port < 65536:
-            raise refuse(f"has a node {node.strip()!r} that is not host[:port]")
-        nodes.append((host, port))
-    return nodes, (user, password), tls
-
-
-def _host_port(node: str) -> tuple[str, int | None]:
-    if node.startswith("["):  # an IPv6 address: [::1]:7000
-        host, _, port = node[1:].partition("]")
-        port = port.removeprefix(":")
-    else:
-        host, _, port = node.rpartition(":") if ":" in node else (node, "", "")
-    if not port:
-        return host, DEFAULT_PORT
-    return host, int(port) if port.isdigit() else None

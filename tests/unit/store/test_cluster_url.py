@@ -8,7 +8,8 @@ import pytest
 from tracesink.errors import ConfigurationError
 from tracesink.limits import Policy
 from tracesink.store import open_store
-from tracesink.store.cluster import ClusterStore, parse_cluster_url
+from tracesink.store.cluster import ClusterStore
+from tracesink.store.cluster_url import parse_cluster_url
 
 POLICY = Policy(global_limit=10, trace_limit=10, system_limits={}, window_ms=1000, ttl_ms=1000)
 
