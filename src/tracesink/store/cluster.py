@@ -307,10 +307,11 @@ class ClusterStore(ClusterPins):
             claim = replay_claim_call(policy, batch_id, entries, written_ms, now_ms)
             refused = replay_refused(await self._run(claim))
             kept = [e for e in entries if e.id not in refused]
-            replies = await self._append(replay_shares(policy, kept), now_ms, "r")
-        stored = [reply.stored for reply in replies]
-        self.usage.bytes_stored += sum(len(e.payload) for e in kept)  # each stored once in all
-        return any(stored)
+            shares = replay_shares(policy, kept)
+            replies = await self._append(shares, now_ms, "r")
+        now_stored = {share.trace_id for share, r in zip(shares, replies, strict=True) if r.stored}
+        self.usage.bytes_stored += sum(len(e.payload) for e in kept if e.trace_id in now_stored)
+        return bool(now_stored)
 
     async def _commands(
         self, commands: Sequence[Sequence[int | str | bytes]], *, writer: bool = False
