@@ -5,8 +5,10 @@ calls, round trips, Redis's CPU), not HTTP's.
 W writers (each its own store instance, as W tracesink processes would be) send batches of B
 entries, each entry to one of T traces, for D seconds; rounds alternate single, cluster, single,
 ... Reported per topology: entries admitted per second (the median round), commands per entry
-(``usage.commands``: what a hosted Redis bills) and round trips per batch (the calls' count).
-Limits are 10^9: nothing is refused, every entry is appended.
+(``usage.commands``: what a hosted Redis bills). Limits are 10^9: nothing is refused, every
+entry is appended. Then Redis's own time per entry (SLOWLOG) of a 1,000-entry batch over 1,000
+traces, for write_batch.lua, cluster_decide.lua and the appends: the paper limits of
+docs/architecture.md ("How far it goes, on paper") are these figures' inverses.
 
     flock /tmp/tracesink-bench.lock .venv/bin/python bench/cluster.py --save
 
@@ -29,15 +31,23 @@ import time
 from pathlib import Path
 from typing import Any
 
+import redis
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from tests.support.redis_cluster import running_redis_cluster  # noqa: E402
 from tests.support.redis_server import running_redis_server  # noqa: E402
 
-from tracesink.limits import Policy  # noqa: E402
+from tracesink.limits import Decision, Policy  # noqa: E402
 from tracesink.model import PreparedEntry  # noqa: E402
 from tracesink.store import open_store  # noqa: E402
+from tracesink.store.cluster_scripts import (  # noqa: E402
+    append_call,
+    append_shares,
+    decide_call,
+)
 from tracesink.store.script_store import ScriptStore  # noqa: E402
+from tracesink.store.scripts import ScriptCall, write_batch_call  # noqa: E402
 
 UNLIMITED = 10**9
 POLICY = Policy(
@@ -91,6 +101,41 @@ async def round_of(url: str, args: argparse.Namespace, seed: int) -> dict[str, f
     }
 
 
+def script_times(url: str, entries: int, repeats: int) -> dict[str, float]:
+    """Redis's own time per entry (SLOWLOG, every command logged; the median of ``repeats``)
+    of one batch of ``entries`` entries over as many traces: write_batch.lua (a single
+    primary's whole step), cluster_decide.lua (what the counters' shard does for every batch
+    of a cluster) and cluster_append.lua (the appends, summed over the traces)."""
+    client = redis.Redis.from_url(url)
+
+    def timed(calls: list[ScriptCall]) -> float:
+        client.flushall()
+        client.config_set("slowlog-log-slower-than", 0)
+        client.config_set("slowlog-max-len", 100_000)
+        client.slowlog_reset()
+        for call in calls:
+            client.eval(call.script.text, len(call.keys), *call.keys, *call.args)
+        logged = client.slowlog_get(100_000)
+        return float(sum(e["duration"] for e in logged if e["command"].startswith(b"EVAL ")))
+
+    now = int(time.time() * 1000)
+    figures: dict[str, list[float]] = {"write_batch": [], "decide": [], "appends": []}
+    for n in range(repeats):
+        batch = [entry(n * entries + i, f"t{i}") for i in range(entries)]
+        decisions = [_ADMITTED] * entries
+        shares = append_shares(POLICY, batch, decisions, now, [])
+        figures["write_batch"].append(timed([write_batch_call(POLICY, batch, now, f"b{n}")]))
+        figures["decide"].append(timed([decide_call(POLICY, batch, now, f"b{n}", 0)]))
+        appends = [append_call(POLICY, now, "w", [share]) for share in shares]
+        figures["appends"].append(timed(appends))
+    client.config_set("slowlog-log-slower-than", 10_000)
+    client.close()
+    return {name: statistics.median(us) / entries for name, us in figures.items()}
+
+
+_ADMITTED = Decision(None, {"global": 1, "trace": 1})
+
+
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
     runs: list[dict[str, Any]] = []
     with running_redis_server() as single, running_redis_cluster() as cluster:
@@ -111,6 +156,10 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     summary["ratio_cluster_to_single"] = (
         summary["cluster"]["entries_per_s_median"] / summary["single"]["entries_per_s_median"]
     )
+    with running_redis_server() as single:
+        times = script_times(single.url, args.script_entries, args.script_repeats)
+    summary["redis_us_per_entry"] = times
+    print("Redis time per entry, us:", {k: round(v, 2) for k, v in times.items()})
     return {"summary": summary, "runs": runs}
 
 
@@ -139,6 +188,10 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per round")
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds per round")
     parser.add_argument("--runs", type=int, default=3, help="rounds per topology")
+    parser.add_argument(
+        "--script-entries", type=int, default=1000, help="entries of the scripts' timed batch"
+    )
+    parser.add_argument("--script-repeats", type=int, default=9, help="timed batches per script")
     parser.add_argument("--save", action="store_true", help="write the committed results file")
     args = parser.parse_args()
     document = {"kind": "cluster-vs-single", "meta": meta(args), **asyncio.run(measure(args))}
