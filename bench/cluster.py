@@ -136,12 +136,22 @@ def script_times(url: str, entries: int, repeats: int) -> dict[str, float]:
 _ADMITTED = Decision(None, {"global": 1, "trace": 1})
 
 
+def _flush(url: str) -> None:
+    client = redis.Redis.from_url(url)
+    client.flushall()
+    client.close()
+
+
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
     runs: list[dict[str, Any]] = []
     with running_redis_server() as single, running_redis_cluster() as cluster:
         urls = {"single": single.url, "cluster": cluster.url}
+        # Each round starts empty: lists past TRACESINK_MAX_TRACE_ENTRIES would add the trim's
+        # two commands to every later round, whichever topology it is.
+        empty = {"single": lambda: _flush(single.url), "cluster": cluster.flush}
         for run in range(args.runs):
             for name in ("single", "cluster") if run % 2 == 0 else ("cluster", "single"):
+                empty[name]()
                 figures = await round_of(urls[name], args, seed=len(runs) * 10**9)
                 runs.append({"topology": name, "run": run, **figures})
                 rate, cost = figures["entries_per_s"], figures["commands_per_entry"]
