@@ -2,7 +2,7 @@
 
 A script may touch one slot only, so the batch that ``write_batch.lua`` writes in one call on a
 single primary takes two steps here (docs/keys.md, "On a Redis Cluster"): ``cluster_decide.lua``
-on the counters' slot, then one ``cluster_append.lua`` per trace on that trace's slot. A replay
+on the counters' slot, then one ``cluster_append.lua`` per slot on its shard. A replay
 is ``cluster_replay.lua`` (the counts, once) and the same appends in replay mode (idempotent).
 """
 
