@@ -12,6 +12,7 @@ tests of what both Redis-protocol stores share (keys, TTLs, scripts, costs); ``m
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -45,8 +46,8 @@ def redis_server() -> Iterator[RedisServer]:
 @pytest.fixture(scope="session")
 def redis_cluster() -> Iterator[RedisCluster]:
     """Three primaries (redis-server --cluster-enabled yes), started once: ~3 s."""
-    if redis_server_binary() is None:
-        pytest.skip("redis-server is not installed (e.g. apt install redis-server)")
+    if redis_server_binary() is None or shutil.which("redis-cli") is None:
+        pytest.skip("redis-server or redis-cli is not installed (e.g. apt install redis-server)")
     cluster = start_redis_cluster()
     yield cluster
     cluster.stop()

@@ -4,6 +4,7 @@ returns (the fault suite's verdict, ``verify``, on ``redis+cluster://``)."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +29,10 @@ from tracesink.store.keys import SHARED
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.redis,
-    pytest.mark.skipif(redis_server_binary() is None, reason="redis-server is not installed"),
+    pytest.mark.skipif(
+        redis_server_binary() is None or shutil.which("redis-cli") is None,
+        reason="redis-server or redis-cli is not installed",
+    ),
 ]
 
 
