@@ -56,6 +56,8 @@ class Settings:
     spool_dir: str = ""  # "" = the default place for this port; "off" = no spool
     spool_max_bytes: int = 256 * 1024 * 1024
     outage_share: int = 100
+    redis_wait_replicas: int = 0  # 0: a write is acknowledged without waiting for replicas
+    redis_wait_timeout_ms: int = 1000
     max_commands_per_day: int = DEFAULTS.max_commands_per_day  # 0: no budget
     read_reserve: int = DEFAULTS.read_reserve  # percent of the daily budget ingest leaves to reads
     price_per_100k_commands: float = 0.20
