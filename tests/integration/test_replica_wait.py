@@ -32,9 +32,7 @@ pytestmark = [
     pytest.mark.skipif(redis_server_binary() is None, reason="redis-server is not installed"),
 ]
 
-POLICY = Policy(
-    global_limit=1000, trace_limit=3, system_limits={}, window_ms=60_000, ttl_ms=60_000
-)
+POLICY = Policy(global_limit=1000, trace_limit=3, system_limits={}, window_ms=60_000, ttl_ms=60_000)
 WAIT = ReplicaWait(1, 200)
 
 
@@ -88,8 +86,9 @@ async def store(replicated: Replicated) -> AsyncIterator[RedisStore]:
         await opened.close()
 
 
-async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait (at most 10 s) until ``condition()`` holds."""
+    async with asyncio.timeout(10):
         while not condition():  # noqa: ASYNC110 - polls state another task changes
             await asyncio.sleep(0.02)
 

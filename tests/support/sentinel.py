@@ -102,9 +102,9 @@ class Replicated:
         while time.monotonic() < deadline:
             with contextlib.suppress(AssertionError, redis.RedisError):
                 server = self.current_primary()
-                if server not in self.killed and _role(server.port)[0] == "master":
-                    if _role(server.port)[1] >= 1:
-                        return server
+                role, replicas = _role(server.port)
+                if server not in self.killed and role == "master" and replicas >= 1:
+                    return server
             time.sleep(0.1)
         raise AssertionError(f"no failover within {timeout}s")
 
@@ -131,9 +131,7 @@ def start_replicated(replicas: int, *, sentinels: bool) -> Replicated:
         _wait_until(lambda: _role(primary.port)[1] == replicas, "replicas attached")
         if sentinels:
             topology.sentinels = _start_sentinels(primary.port)
-            _wait_until(
-                lambda: _sentinels_ready(topology.sentinels, replicas), "Sentinels ready"
-            )
+            _wait_until(lambda: _sentinels_ready(topology.sentinels, replicas), "Sentinels ready")
     except BaseException:
         topology.stop()
         raise
