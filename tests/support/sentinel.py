@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import redis
 
@@ -60,7 +61,9 @@ class Sentinels:
             with contextlib.suppress(redis.RedisError):
                 client = redis.Redis(port=port, socket_timeout=1)
                 try:
-                    address = client.sentinel_get_master_addr_by_name(SERVICE)
+                    address = cast(
+                        "tuple[str, int] | None", client.sentinel_get_master_addr_by_name(SERVICE)
+                    )
                 finally:
                     client.close()
                 if address:
@@ -180,7 +183,7 @@ def _sentinels_ready(sentinels: Sentinels | None, replicas: int) -> bool:
     for port in sentinels.ports:
         client = redis.Redis(port=port, socket_timeout=1)
         try:
-            state = client.sentinel_master(SERVICE)
+            state = cast("dict[str, Any]", client.sentinel_master(SERVICE))
         except redis.RedisError:
             return False
         finally:
