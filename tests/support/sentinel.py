@@ -50,6 +50,7 @@ class Sentinels:
     processes: list[subprocess.Popen[bytes]]
     ports: list[int]
     directory: Path
+    password: str | None = None  # the Sentinels' own (requirepass in sentinel.conf)
 
     def url(self, *, db: int = 0, userinfo: str = "") -> str:
         hosts = ",".join(f"127.0.0.1:{port}" for port in self.ports)
@@ -59,7 +60,7 @@ class Sentinels:
         """The port of the primary the Sentinels name now."""
         for port in self.ports:
             with contextlib.suppress(redis.RedisError):
-                client = redis.Redis(port=port, socket_timeout=1)
+                client = redis.Redis(port=port, socket_timeout=1, password=self.password)
                 try:
                     address = cast(
                         "tuple[str, int] | None", client.sentinel_get_master_addr_by_name(SERVICE)
@@ -84,6 +85,7 @@ class Replicated:
     replicas: list[RedisServer]
     sentinels: Sentinels | None = None
     killed: list[RedisServer] = field(default_factory=list)
+    password: str | None = None  # the data nodes' (requirepass, masterauth)
 
     @property
     def servers(self) -> list[RedisServer]:
@@ -105,7 +107,7 @@ class Replicated:
         while time.monotonic() < deadline:
             with contextlib.suppress(AssertionError, redis.RedisError):
                 server = self.current_primary()
-                role, replicas = _role(server.port)
+                role, replicas = _role(server.port, self.password)
                 if server not in self.killed and role == "master" and replicas >= 1:
                     return server
             time.sleep(0.1)
@@ -118,22 +120,30 @@ class Replicated:
             server.stop()
 
 
-def start_replicated(replicas: int, *, sentinels: bool) -> Replicated:
+def start_replicated(
+    replicas: int,
+    *,
+    sentinels: bool,
+    password: str | None = None,
+    sentinel_password: str | None = None,
+) -> Replicated:
     """A primary with ``replicas`` replicas in sync, and three Sentinels watching it when
     ``sentinels``; returns once every link is up and (with Sentinels) every Sentinel knows
-    the others and the replicas."""
-    primary = start_redis_server(extra_args=NODE_ARGS)
-    topology = Replicated(primary, [])
+    the others and the replicas. ``password``: the data nodes'; ``sentinel_password``: the
+    Sentinels' own."""
+    auth = ("--requirepass", password, "--masterauth", password) if password else ()
+    primary = start_redis_server(extra_args=(*NODE_ARGS, *auth))
+    topology = Replicated(primary, [], password=password)
     try:
         for _ in range(replicas):
             topology.replicas.append(
                 start_redis_server(
-                    extra_args=(*NODE_ARGS, "--replicaof", "127.0.0.1", str(primary.port))
+                    extra_args=(*NODE_ARGS, *auth, "--replicaof", "127.0.0.1", str(primary.port))
                 )
             )
-        _wait_until(lambda: _role(primary.port)[1] == replicas, "replicas attached")
+        _wait_until(lambda: _role(primary.port, password)[1] == replicas, "replicas attached")
         if sentinels:
-            topology.sentinels = _start_sentinels(primary.port)
+            topology.sentinels = _start_sentinels(primary.port, password, sentinel_password)
             _wait_until(lambda: _sentinels_ready(topology.sentinels, replicas), "Sentinels ready")
     except BaseException:
         topology.stop()
@@ -142,20 +152,34 @@ def start_replicated(replicas: int, *, sentinels: bool) -> Replicated:
 
 
 @contextlib.contextmanager
-def running_replicated(replicas: int, *, sentinels: bool) -> Iterator[Replicated]:
-    topology = start_replicated(replicas, sentinels=sentinels)
+def running_replicated(
+    replicas: int,
+    *,
+    sentinels: bool,
+    password: str | None = None,
+    sentinel_password: str | None = None,
+) -> Iterator[Replicated]:
+    topology = start_replicated(
+        replicas, sentinels=sentinels, password=password, sentinel_password=sentinel_password
+    )
     try:
         yield topology
     finally:
         topology.stop()
 
 
-def _start_sentinels(primary_port: int) -> Sentinels:
+def _start_sentinels(
+    primary_port: int, password: str | None, sentinel_password: str | None
+) -> Sentinels:
     binary = sentinel_binary()
     if binary is None:
         raise RedisServerError("redis-sentinel is not on PATH")
     directory = Path(tempfile.mkdtemp(prefix="tracesink-sentinel-"))
-    running = Sentinels([], [], directory)
+    running = Sentinels([], [], directory, sentinel_password)
+    # The Sentinels log in to the data nodes with auth-pass, and to each other with their
+    # own requirepass (the same on all three).
+    auth = f"sentinel auth-pass {SERVICE} {password}\n" if password else ""
+    auth += f"requirepass {sentinel_password}\n" if sentinel_password else ""
     for n in range(3):
         port = free_port()
         config = directory / f"sentinel-{n}.conf"
@@ -167,7 +191,7 @@ def _start_sentinels(primary_port: int) -> Sentinels:
             f"sentinel monitor {SERVICE} 127.0.0.1 {primary_port} {QUORUM}\n"
             f"sentinel down-after-milliseconds {SERVICE} {DOWN_AFTER_MS}\n"
             f"sentinel failover-timeout {SERVICE} {FAILOVER_TIMEOUT_MS}\n"
-            f"sentinel parallel-syncs {SERVICE} 2\n"
+            f"sentinel parallel-syncs {SERVICE} 2\n" + auth
         )
         running.ports.append(port)
         running.processes.append(
@@ -181,7 +205,7 @@ def _start_sentinels(primary_port: int) -> Sentinels:
 def _sentinels_ready(sentinels: Sentinels | None, replicas: int) -> bool:
     assert sentinels is not None
     for port in sentinels.ports:
-        client = redis.Redis(port=port, socket_timeout=1)
+        client = redis.Redis(port=port, socket_timeout=1, password=sentinels.password)
         try:
             state = cast("dict[str, Any]", client.sentinel_master(SERVICE))
         except redis.RedisError:
@@ -193,9 +217,9 @@ def _sentinels_ready(sentinels: Sentinels | None, replicas: int) -> bool:
     return True
 
 
-def _role(port: int) -> tuple[str, int]:
+def _role(port: int, password: str | None = None) -> tuple[str, int]:
     """(``master`` or ``slave``, the replicas attached and online) of the server on ``port``."""
-    client = redis.Redis(port=port, socket_timeout=1)
+    client = redis.Redis(port=port, socket_timeout=1, password=password)
     try:
         info = client.info("replication")
     finally:

@@ -17,10 +17,17 @@ replica wait (store/replica_wait.py) is what closes that gap. The URL: store/sen
 
 from __future__ import annotations
 
-from redis import asyncio as aioredis
-from redis.asyncio.sentinel import Sentinel
+import contextlib
+from collections.abc import Sequence
 
+from redis import asyncio as aioredis
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+from redis.exceptions import RedisError
+
+from tracesink.limits import Decision
+from tracesink.model import PreparedEntry
 from tracesink.store.redis import COMMAND_TIMEOUT_S, CONNECT_TIMEOUT_S, RedisStore
+from tracesink.store.replica_wait import ReplicasBehind
 from tracesink.store.sentinel_url import SentinelTarget, parse_sentinel_url
 
 
@@ -60,6 +67,37 @@ class SentinelStore(RedisStore):
             **self._client_options(max_connections),
         )
         return client
+
+    async def write_batch(
+        self, entries: Sequence[PreparedEntry], now_ms: int, batch_id: str | None = None
+    ) -> list[Decision]:
+        try:
+            return await super().write_batch(entries, now_ms, batch_id)
+        except ReplicasBehind:
+            await self._ask_for_the_primary()
+            raise
+
+    async def replay_batch(
+        self, batch_id: str, entries: Sequence[PreparedEntry], written_ms: int, now_ms: int
+    ) -> bool:
+        try:
+            return await super().replay_batch(batch_id, entries, written_ms, now_ms)
+        except ReplicasBehind:
+            await self._ask_for_the_primary()
+            raise
+
+    async def _ask_for_the_primary(self) -> None:
+        """After a shortfall of replicas: ask the Sentinels where the primary is, and drop the
+        idle connections if it moved.
+
+        A primary that lost its replicas may be one the Sentinels have just replaced (a
+        failover they ran while it was still up, or a partition): it takes writes until it is
+        turned into a replica, and the writer's pooled connections would go on sending them
+        there. Best effort: if the Sentinels do not answer, the next connection asks again."""
+        pool = self._redis().connection_pool
+        if isinstance(pool, SentinelConnectionPool):
+            with contextlib.suppress(RedisError):
+                await pool.get_master_address()
 
     async def close(self) -> None:
         await super().close()
