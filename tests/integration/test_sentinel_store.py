@@ -133,7 +133,7 @@ async def test_across_a_failover_every_acknowledged_batch_ends_on_the_new_primar
     written: list[str] = []
     queued = 0
     try:
-        sentinel.execute_command("SENTINEL", "FAILOVER", SERVICE)
+        sentinel.sentinel_failover(SERVICE)
         deadline = time.monotonic() + 30
         n = 100
         while not written or topology.current_primary() is before or queued_now(spooling):

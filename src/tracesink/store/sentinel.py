@@ -97,7 +97,7 @@ class SentinelStore(RedisStore):
         pool = self._redis().connection_pool
         if isinstance(pool, SentinelConnectionPool):
             with contextlib.suppress(RedisError):
-                await pool.get_master_address()
+                await pool.get_master_address()  # type: ignore[no-untyped-call]  # unannotated in redis-py
 
     async def close(self) -> None:
         await super().close()
