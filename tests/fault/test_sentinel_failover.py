@@ -16,14 +16,13 @@ import pytest
 
 from tests.fault.conftest import UNLIMITED, Load, read_stored, run_with_faults, verify, wait_drained
 from tests.support.redis_server import free_port, kill_redis_server, redis_server_binary
-from tests.support.sentinel import Replicated, running_replicated, sentinel_binary
+from tests.support.sentinel import Replicated, running_replicated
 from tests.support.service import Service, end, start_service
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.redis,
     pytest.mark.skipif(redis_server_binary() is None, reason="redis-server is not installed"),
-    pytest.mark.skipif(sentinel_binary() is None, reason="redis-sentinel is not installed"),
 ]
 
 

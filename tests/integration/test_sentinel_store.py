@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from tests.support.redis_server import redis_server_binary
-from tests.support.sentinel import SERVICE, Replicated, running_replicated, sentinel_binary
+from tests.support.sentinel import SERVICE, Replicated, running_replicated
 from tracesink.errors import StorageError
 from tracesink.limits import Policy
 from tracesink.model import PreparedEntry
@@ -29,7 +29,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.redis,
     pytest.mark.skipif(redis_server_binary() is None, reason="redis-server is not installed"),
-    pytest.mark.skipif(sentinel_binary() is None, reason="redis-sentinel is not installed"),
 ]
 
 DATA_PASSWORD = "data-pw-1234"  # noqa: S105  # made up, for the test's own servers

@@ -1,9 +1,9 @@
 """A replicated Redis for tests: a primary, its replicas and (optionally) three Sentinels.
 
-Every process is real (``redis-server --replicaof``, ``redis-sentinel``), on free ports, in its
-own temporary directory, never persisting (tests/support/redis_server.py). The Sentinels watch
-the primary as ``SERVICE`` with quorum 2 and short timings (down after ``DOWN_AFTER_MS``), so a
-killed primary is replaced in about one to three seconds.
+Every process is real (``redis-server --replicaof``, ``redis-server --sentinel``), on free
+ports, in its own temporary directory, never persisting (tests/support/redis_server.py). The
+Sentinels watch the primary as ``SERVICE`` with quorum 2 and short timings (down after
+``DOWN_AFTER_MS``), so a killed primary is replaced in about one to three seconds.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from tests.support.redis_server import (
     RedisServer,
     RedisServerError,
     free_port,
+    redis_server_binary,
     start_redis_server,
 )
 
@@ -36,11 +37,6 @@ QUORUM = 2
 DOWN_AFTER_MS = 500
 FAILOVER_TIMEOUT_MS = 3000
 READY_TIMEOUT_S = 20.0  # Sentinels find each other by hello messages, every 2 s
-
-
-def sentinel_binary() -> str | None:
-    """``redis-sentinel`` on PATH, or None."""
-    return shutil.which("redis-sentinel")
 
 
 @dataclass
@@ -171,9 +167,9 @@ def running_replicated(
 def _start_sentinels(
     primary_port: int, password: str | None, sentinel_password: str | None
 ) -> Sentinels:
-    binary = sentinel_binary()
+    binary = redis_server_binary()
     if binary is None:
-        raise RedisServerError("redis-sentinel is not on PATH")
+        raise RedisServerError("redis-server is not on PATH")
     directory = Path(tempfile.mkdtemp(prefix="tracesink-sentinel-"))
     running = Sentinels([], [], directory, sentinel_password)
     # The Sentinels log in to the data nodes with auth-pass, and to each other with their
@@ -196,7 +192,11 @@ def _start_sentinels(
         running.ports.append(port)
         running.processes.append(
             subprocess.Popen(
-                [binary, str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+                # redis-server in Sentinel mode: what redis-sentinel is (Debian packages that
+                # name separately; redis-server alone is enough).
+                [binary, str(config), "--sentinel"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
             )
         )
     return running
