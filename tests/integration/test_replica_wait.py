@@ -108,6 +108,18 @@ async def test_a_batch_the_replica_confirms_is_answered_stored_and_is_on_the_rep
     assert ids_on(replicated.replicas[0].port) == ["id0000", "id0001", "id0002"]
 
 
+async def test_a_server_that_forgot_the_script_is_sent_it_and_the_wait_still_holds(
+    store: RedisStore, replicated: Replicated
+) -> None:
+    """After SCRIPT FLUSH (as after a restart or a failover) the pipelined EVALSHA and WAIT
+    meet NOSCRIPT: the script is loaded and both sent again; the batch is confirmed, once."""
+    await store.write_batch([entry(1)], now_ms())
+    redis.Redis(port=replicated.primary.port).script_flush()
+    decisions = await store.write_batch([entry(2)], now_ms())
+    assert [(d.admitted, d.queued) for d in decisions] == [(True, False)]
+    assert ids_on(replicated.replicas[0].port) == ["id0001", "id0002"]
+
+
 async def test_a_batch_the_replica_does_not_confirm_raises_replicas_behind_with_its_decisions(
     store: RedisStore, replicated: Replicated, paused: Callable[[bool], None]
 ) -> None:

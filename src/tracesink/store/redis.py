@@ -23,7 +23,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 
-from tracesink.errors import ConfigurationError
+from tracesink.errors import ConfigurationError, StorageError
 from tracesink.limits import Decision, Policy
 from tracesink.masking import mask_url
 from tracesink.model import PreparedEntry
@@ -225,9 +225,10 @@ class RedisStore(ScriptStore):
 
 
 def _confirmed(answer: object) -> int:
-    """WAIT's answer: the replicas that confirmed."""
+    """WAIT's answer: the replicas that confirmed. Anything else is a store failure, not a
+    shortfall (the spool's ordinary path, which the batch id makes safe to replay)."""
     if not isinstance(answer, int):
-        raise ReplicasBehind("WAIT answered something other than a count of replicas")
+        raise StorageError("WAIT answered something other than a count of replicas")
     return answer
 
 
