@@ -141,12 +141,13 @@ def test_the_replica_wait_is_off_by_default_and_named_by_how_it_was_set() -> Non
     for TRACESINK_REDIS_WAIT_TIMEOUT_MS (1000 by default), and messages name the flag or
     variable it came from; a negative count is refused naming the variable."""
     assert replica_wait_from(load_settings({})) is None
-    wait = replica_wait_from(load_settings({"TRACESINK_REDIS_WAIT_REPLICAS": "2"}))
+    redis_store = {"TRACESINK_STORE": "redis+sentinel://s1/cache"}
+    wait = replica_wait_from(load_settings({**redis_store, "TRACESINK_REDIS_WAIT_REPLICAS": "2"}))
     assert wait == ReplicaWait(2, 1000)
     assert wait is not None
     assert wait.setting == "TRACESINK_REDIS_WAIT_REPLICAS"
     flagged = replica_wait_from(
-        load_settings({}, {"redis_wait_replicas": "1", "redis_wait_timeout_ms": "250"})
+        load_settings(redis_store, {"redis_wait_replicas": "1", "redis_wait_timeout_ms": "250"})
     )
     assert flagged is not None
     assert (flagged.replicas, flagged.timeout_ms, flagged.setting) == (
@@ -158,3 +159,16 @@ def test_the_replica_wait_is_off_by_default_and_named_by_how_it_was_set() -> Non
         load_settings({"TRACESINK_REDIS_WAIT_REPLICAS": "-1"})
     with pytest.raises(ConfigurationError, match="TRACESINK_REDIS_WAIT_TIMEOUT_MS"):
         load_settings({"TRACESINK_REDIS_WAIT_TIMEOUT_MS": "0"})
+
+
+def test_the_replica_wait_on_a_store_without_replicas_stops_start_up() -> None:
+    """memory:// (the default) and Upstash have no replicas: the setting is refused when the
+    settings load (before `check` or `serve` does anything), naming both settings."""
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings({"TRACESINK_REDIS_WAIT_REPLICAS": "1"})
+    assert str(refused.value) == (
+        "TRACESINK_REDIS_WAIT_REPLICAS=1 needs a redis://, rediss:// or redis+sentinel:// "
+        "store; TRACESINK_STORE='memory://' has no replicas to wait for (set it to 0)"
+    )
+    with pytest.raises(ConfigurationError, match="--store='upstash'"):
+        load_settings({}, {"store": "upstash", "redis_wait_replicas": "1"})
