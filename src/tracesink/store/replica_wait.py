@@ -33,8 +33,9 @@ import hiredis
 from tracesink.errors import StorageError
 from tracesink.limits import Decision
 
-# A channel nobody needs to listen to: PUBLISH is replicated, so it moves this connection's
-# replication offset past every earlier write of the primary, which WAIT then waits for.
+# A channel nobody needs to listen to. WAIT waits for the replication offset of the connection's
+# last write, and which commands count as one differs between Redis versions; a PUBLISH is
+# replicated on every version, so it moves that offset past every earlier write of the primary.
 CONFIRM_CHANNEL = "tracesink:replicated"
 
 

@@ -11,8 +11,10 @@ until the Sentinels have promoted a replica (while they only see it down, they n
 each failure is a StorageError, so the spool (store/spooling.py) answers those batches 202
 queued and replays them, idempotently, once a primary answers. A connection to an old primary
 that came back as a replica gets READONLY, which redis-py turns into a reconnection to the new
-one. The new primary may lack what the old one acknowledged but had not replicated yet: the
-replica wait (store/replica_wait.py) is what closes that gap. The URL: store/sentinel_url.py.
+one. The new primary may lack what the old one acknowledged but had not replicated yet, and an
+old primary the Sentinels replaced while it still ran takes writes until it is demoted, then
+drops them: the replica wait (store/replica_wait.py) closes both gaps, and after a shortfall of
+replicas this store asks the Sentinels again where the primary is. The URL: sentinel_url.py.
 """
 
 from __future__ import annotations
