@@ -244,8 +244,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return False
         try:
             with socket.fromfd(sock.fileno(), sock.family, sock.type) as probe:
-                return bool(probe.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+                # The descriptor is non-blocking already (the loop's); DONTWAIT says so twice.
+                return bool(probe.recv(1, socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0)))
         except OSError:  # nothing waiting (BlockingIOError), or the connection is gone
+            return False
+        except AttributeError:  # no socket.fromfd on this platform (Windows): closed as before
             return False
 
     def shutdown(self) -> None:
