@@ -4,11 +4,11 @@
 ``cluster``) for a policy. A Redis store talks to a real redis-server, started once per session on
 a free port and emptied before each test; an Upstash store talks to the same redis-server through
 the project's Upstash REST emulator (``tracesink.dev.rest_emulator``), never to Upstash itself: the
-test ids say ``upstash-rest-emulator``. A cluster store talks to three cluster-enabled redis-
-servers (``tests/support/redis_cluster.py``), started once per session and emptied before each test
-(``make_cluster_store``; ``test_cluster.py`` has its own cases). ``make_script_store`` serves the
-tests of what both Redis-protocol stores share (keys, TTLs, scripts, costs); ``make_redis_store``,
-``make_upstash_store`` and ``raw_redis`` serve the tests of one of them.
+test ids say ``upstash-rest-emulator``. A cluster store talks to three cluster-enabled
+redis-servers (``tests/support/redis_cluster.py``), started once per session and emptied before
+each test (``make_cluster_store``; ``test_cluster.py`` has its own cases). ``make_script_store``
+serves the tests of what both Redis-protocol stores share (keys, TTLs, scripts, costs);
+``make_redis_store``, ``make_upstash_store`` and ``raw_redis`` serve the tests of one of them.
 """
 
 from __future__ import annotations
