@@ -20,6 +20,7 @@ import pytest
 from redis.crc import key_slot
 
 from tests.contract.conftest import StoreFactory
+from tests.contract.test_day_count_and_reads import T1
 from tests.contract.test_store_contract import PLAN, entry
 from tests.support.poll import until
 from tests.support.redis_cluster import RedisCluster, command, move_slot
@@ -27,6 +28,7 @@ from tracesink.limits import Decision
 from tracesink.model import PreparedEntry
 from tracesink.store.cluster import ClusterStore
 from tracesink.store.keys import SHARED, counters_key, pin_key, trace_key
+from tracesink.store.scripts import DAY_MS
 from tracesink.store.spool import Spool
 from tracesink.store.spooling import SpoolingStore
 
@@ -199,3 +201,27 @@ def test_the_fixture_cluster_has_three_primaries_covering_every_slot(
         info = command(client, "CLUSTER", "INFO").decode()
     assert "cluster_slots_assigned:16384" in info
     assert "cluster_size:3" in info
+
+
+async def test_the_daily_command_count_is_shared_by_instances_on_a_cluster(
+    make_cluster_store: StoreFactory,
+) -> None:
+    """With a shared budget, every command of a writer and a reader (the appends of the second
+    step, a reader's reads, pings and script loads included) reaches the one day count on the
+    counters' shard: after the reader publishes and the writer writes, the writer knows the
+    day's total as both stores counted it."""
+    policy = replace(PLAN, shared_budget=True)
+    writer, reader = make_cluster_store(policy), make_cluster_store(policy)
+    assert isinstance(writer, ClusterStore)
+    assert isinstance(reader, ClusterStore)
+    for _ in range(2):
+        await writer.write_batch([entry(t, now_ms=T1) for t in ("a", "b", "c")], T1)
+    for _ in range(3):
+        assert await reader.read_trace("a", T1 + 1) is not None
+    await reader.ping()
+    await reader.publish_commands(T1 + 2)  # NOSCRIPT, SCRIPT LOAD on each primary, the call
+    await reader.publish_commands(T1 + 2)  # the NOSCRIPT's and the loads', left by the first
+    assert reader.usage.commands == reader.usage.shared_mark
+    await writer.write_batch([entry("a", now_ms=T1)], T1 + 3)
+    total = writer.usage.commands + reader.usage.commands
+    assert writer.usage.commands_today(T1 // DAY_MS) == total
