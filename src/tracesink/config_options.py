@@ -57,6 +57,9 @@ OPTIONS: tuple[Option, ...] = (
         "`redis+unix:///path.sock`, `redis+sentinel://[user:password@]host:port[,host:port…]/"
         "service[/db][?sentinel_password=…]` (a Sentinel-managed primary; `rediss+sentinel://` "
         "over TLS; see [Deploying](deploy.md#redis-with-sentinel)), "
+        "`redis+cluster://[:password@]host:port[,host:port…]` (a Redis Cluster, any of its "
+        "nodes; `rediss+cluster://` over TLS; see "
+        "[Deploying](deploy.md#a-redis-cluster-as-the-store)), "
         "`upstash+https://:TOKEN@HOST` (Upstash's REST API; "
         "`upstash+http://` for a local REST-compatible server), or `upstash` to take "
         "`UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN` from the environment",

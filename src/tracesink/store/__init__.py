@@ -21,6 +21,8 @@ BACKENDS: dict[str, tuple[str, str]] = {
     "redis": ("tracesink.store.redis", "RedisStore"),
     "rediss": ("tracesink.store.redis", "RedisStore"),
     "redis+unix": ("tracesink.store.redis", "RedisStore"),
+    "redis+cluster": ("tracesink.store.cluster", "ClusterStore"),
+    "rediss+cluster": ("tracesink.store.cluster", "ClusterStore"),
     "redis+sentinel": ("tracesink.store.sentinel", "SentinelStore"),
     "rediss+sentinel": ("tracesink.store.sentinel", "SentinelStore"),
     "upstash+https": ("tracesink.store.upstash", "UpstashStore"),
