@@ -256,9 +256,17 @@ class IngestPipeline:
         if self.shared is None:
             return self.telemetry, self.status()
         total = self.shared.total()
+        return CombinedTelemetry(total, self.telemetry), self._status_of(total)
+
+    def instance_status(self) -> PipelineStatus:
+        """``status()`` of the whole instance: every worker's queue and spool summed."""
+        if self.shared is None:
+            return self.status()
+        return self._status_of(self.shared.total())
+
+    def _status_of(self, total: Snapshot) -> PipelineStatus:
         spool = None if total.spool is None else SpoolStatus(*total.spool)
-        status = PipelineStatus(self._store.display, total.queued_now, spool)
-        return CombinedTelemetry(total, self.telemetry), status
+        return PipelineStatus(self._store.display, total.queued_now, spool)
 
     def stats(self) -> dict[str, Any]:
         """``/stats``: what was accepted, refused, spent, and what it costs a month."""

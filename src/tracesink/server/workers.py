@@ -21,6 +21,7 @@ start-up failure status (its app refused to start: a spool of another store, say
 same way again: the instance stops instead. SIGTERM or SIGINT to the parent is passed to every
 worker; each drains as a single process does (stops accepting, answers its requests in flight,
 flushes its writer and closes its spool), and the parent exits 0 once every worker has exited 0.
+A worker whose parent was killed (SIGKILL leaves no time to pass anything on) drains itself.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -37,6 +39,7 @@ STARTUP_FAILURE = 3  # uvicorn's exit status for an app that refused to start
 MIN_UPTIME_S = 1.0  # a worker that dies sooner is started again only after RESTART_PAUSE_S
 RESTART_PAUSE_S = 1.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+PARENT_CHECK_S = 0.5  # how often a worker checks that its supervisor still runs
 
 
 class Supervisor:
@@ -100,6 +103,8 @@ class Supervisor:
 
     def _worker(self, index: int) -> int:
         code = 1
+        parent = os.getppid()
+        threading.Thread(target=_drain_when_orphaned, args=(parent,), daemon=True).start()
         try:
             code = self._run_worker(index)
         except SystemExit as exc:  # uvicorn's start-up failure, or a drained SIGTERM (0)
@@ -118,6 +123,14 @@ class Supervisor:
         for pid in self._slots:
             with contextlib.suppress(ProcessLookupError):  # exited, not reaped yet
                 os.kill(pid, signal.SIGTERM)
+
+
+def _drain_when_orphaned(parent: int) -> None:
+    """A worker whose supervisor died (SIGKILL, OOM) drains and exits, as on SIGTERM: left
+    running, unsupervised workers would hold the port, so no new instance could start."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _how(code: int) -> str:
