@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import os
 import signal
 import socket
@@ -26,6 +25,7 @@ from tracesink.config_options import OPTIONS
 from tracesink.errors import TraceSinkError
 from tracesink.masking import mask_url
 from tracesink.pipeline import policy_from
+from tracesink.server.listener import hold_port, listen, worker_listener
 from tracesink.server.protocol import guarded_protocol
 from tracesink.server.spool_slots import hand_on, orphaned
 from tracesink.server.throttled_log import throttle_tracebacks
@@ -55,7 +55,9 @@ def serve(settings: Settings, flags: Mapping[str, str]) -> int:
                 f"store {mask_url(settings.store)} refused this instance: {problem.cause}"
             )
     handed_on = asyncio.run(_hand_on_spools(settings))
-    listener = listen(settings)  # before the banner: a taken port is the only thing said
+    # Before the banner: a taken port is the only thing said. With workers, the parent holds
+    # the port and each worker listens on a socket of its own (listener.py says why).
+    listener = listen(settings) if settings.workers == 1 else hold_port(settings)
     raise_open_files_limit()
     # The app reads its settings from the environment (app/main.py): hand it the flags there.
     os.environ.update({o.env: flags[o.name] for o in OPTIONS if o.name in flags})
@@ -101,9 +103,15 @@ def serve(settings: Settings, flags: Mapping[str, str]) -> int:
 
         def run_worker(index: int) -> int:
             os.environ.update(WorkerIdentity(index, Path(shared)).environ())
-            return 0 if _run_uvicorn(config, listener) else STARTUP_FAILURE
+            try:
+                own = worker_listener(settings)
+            except TraceSinkError as exc:
+                print(f"tracesink: worker {index}: {exc}", file=sys.stderr, flush=True)
+                return STARTUP_FAILURE
+            return 0 if _run_uvicorn(config, own) else STARTUP_FAILURE
 
-        return Supervisor(settings.workers, run_worker).run()
+        with listener:  # the port, held while the workers come and go
+            return Supervisor(settings.workers, run_worker).run()
 
 
 def _run_uvicorn(config: Any, listener: socket.socket) -> bool:
@@ -164,23 +172,6 @@ def _read_access(settings: Settings) -> str:
         "OPEN TO ANYONE WHO CAN REACH THIS ADDRESS (--insecure): "
         "every log can be read without a token"
     )
-
-
-def listen(settings: Settings) -> socket.socket:
-    """The listening socket; TraceSinkError saying why when the address cannot be had."""
-    where = f"{settings.host}:{settings.port}"
-    try:
-        family, _, _, _, address = socket.getaddrinfo(
-            settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        return socket.create_server(address, family=family)
-    except socket.gaierror as exc:
-        raise TraceSinkError(f"cannot listen on {where}: {exc.strerror}") from None
-    except OSError as exc:
-        reason = "the port is already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
-        raise TraceSinkError(
-            f"cannot listen on {where}: {reason} (choose another with {settings.name_of('port')})"
-        ) from None
 
 
 def raise_open_files_limit() -> None:

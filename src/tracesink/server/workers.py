@@ -1,18 +1,14 @@
-"""``tracesink serve --workers N``: N worker processes on one listening socket, kept running.
+"""``tracesink serve --workers N``: N forked worker processes on one port, kept running.
 
-Pre-fork of the one socket: the parent reaches the store, takes the port and prints the banner
-once; then it forks the workers, which inherit the listening socket and each run uvicorn on it.
-Chosen over the alternatives on purpose:
-
-- ``SO_REUSEPORT`` (a socket per worker, the kernel spreading connections by a hash) gives each
-  worker its own accept queue: connections waiting in a worker that dies are reset with it, and
-  a busy worker still gets its hash's share. With one socket there is one queue; any worker that
-  is free takes the next connection, and a dead worker's backlog is taken by the others.
-- uvicorn's own supervisor (``uvicorn.supervisors.Multiprocess``, 0.55 here) restarts dead
-  workers and passes SIGTERM on, but its workers are anonymous: a restarted one cannot know
-  which spool and which counters its predecessor left (each worker has its own, see
-  worker_identity.py), and its restarts are logged at a level below the ``warning`` tracesink
-  runs uvicorn at. Its behaviour also changed within the versions pyproject.toml allows (>=0.30).
+The parent reaches the store, takes the port and prints the banner once; then it forks the
+workers, each listening on a socket of its own on that port (``SO_REUSEPORT``: listener.py says
+why, with the measurement) and running uvicorn on it. Forking our own rather than using
+uvicorn's supervisor (``uvicorn.supervisors.Multiprocess``, 0.55 here), which restarts dead
+workers and passes SIGTERM on too, because its workers are anonymous: a restarted one cannot
+know which spool and which counters its predecessor left (each worker has its own, see
+worker_identity.py); it logs its restarts at a level below the ``warning`` tracesink runs uvicorn
+at; it spawns (each worker imports everything again); and its behaviour changed within the
+versions pyproject.toml allows (>=0.30).
 
 The loop here is short: fork each worker with its index, wait, and when one exits unasked start
 it again in the same slot (one line on stderr says so), after a pause if it died within a second
