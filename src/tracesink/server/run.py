@@ -17,7 +17,7 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tracesink import __version__
 from tracesink.config import Settings
@@ -34,6 +34,9 @@ from tracesink.store import backend_of, open_store
 from tracesink.store.diagnose import StoreProblem, probe
 from tracesink.worker_identity import WorkerIdentity
 
+if TYPE_CHECKING:
+    import uvicorn
+
 APP = "tracesink.app.main:app_from_environment"
 KEEP_ALIVE_S = 5  # an idle keep-alive connection is closed after this (uvicorn's default, stated)
 MAX_OPEN_FILES = 1 << 20  # the most descriptors asked for, whatever the hard limit allows
@@ -43,7 +46,7 @@ def serve(settings: Settings, flags: Mapping[str, str]) -> int:
     """Run until SIGTERM or Ctrl-C; ``flags`` are the options given on the command line.
 
     The store probe, the port and the banner happen here, once; then one process serves, or
-    ``settings.workers`` forked ones do (workers.py says why pre-fork)."""
+    ``settings.workers`` forked ones do (workers.py and listener.py say how, and why)."""
     import uvicorn
 
     backend_of(settings.store, settings.name_of("store"))  # a bad URL stops start-up here
@@ -54,10 +57,11 @@ def serve(settings: Settings, flags: Mapping[str, str]) -> int:
             raise TraceSinkError(
                 f"store {mask_url(settings.store)} refused this instance: {problem.cause}"
             )
-    handed_on = asyncio.run(_hand_on_spools(settings))
     # Before the banner: a taken port is the only thing said. With workers, the parent holds
     # the port and each worker listens on a socket of its own (listener.py says why).
     listener = listen(settings) if settings.workers == 1 else hold_port(settings)
+    # Only with the port ours: no other instance on it can be using the spools moved here.
+    handed_on = asyncio.run(_hand_on_spools(settings))
     raise_open_files_limit()
     # The app reads its settings from the environment (app/main.py): hand it the flags there.
     os.environ.update({o.env: flags[o.name] for o in OPTIONS if o.name in flags})
@@ -114,7 +118,7 @@ def serve(settings: Settings, flags: Mapping[str, str]) -> int:
             return Supervisor(settings.workers, run_worker).run()
 
 
-def _run_uvicorn(config: Any, listener: socket.socket) -> bool:
+def _run_uvicorn(config: uvicorn.Config, listener: socket.socket) -> bool:
     """Serve on ``listener`` until SIGTERM or Ctrl-C has drained it; whether the app started."""
     import uvicorn
 
