@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +35,9 @@ from tracesink.store.spooling import SpoolStatus
 log = logging.getLogger("tracesink")
 
 PUBLISH_EVERY_S = 1.0
+# The other workers' files are read again at most this often: /health answers from them too, and
+# a flood of it must not become a flood of file reads (they change once a second anyway).
+REREAD_AFTER_S = 0.25
 SNAPSHOT_PREFIX = "worker-"
 
 
@@ -159,6 +163,8 @@ class SharedTelemetry:
         # What a predecessor in this slot counted before it died (nothing on a first start).
         self._base = carried(_read(self._path) or Snapshot())
         self._task: asyncio.Task[None] | None = None
+        self._others = Snapshot()
+        self._others_read_at = -REREAD_AFTER_S
 
     def start(self) -> None:
         if self._task is None:
@@ -169,11 +175,14 @@ class SharedTelemetry:
 
     def total(self) -> Snapshot:
         """Every worker's counters: this one's now, the others' as last published."""
-        total = self.own()
-        for path in sorted(self._directory.glob(f"{SNAPSHOT_PREFIX}*.json")):
-            if path != self._path:
-                total = add(total, _read(path) or Snapshot())
-        return total
+        now = time.monotonic()
+        if now - self._others_read_at >= REREAD_AFTER_S:
+            others = Snapshot()
+            for path in sorted(self._directory.glob(f"{SNAPSHOT_PREFIX}*.json")):
+                if path != self._path:
+                    others = add(others, _read(path) or Snapshot())
+            self._others, self._others_read_at = others, now
+        return add(self.own(), self._others)
 
     def publish(self) -> None:
         aside = self._path.with_suffix(f".{os.getpid()}.tmp")
