@@ -262,7 +262,7 @@ class IngestPipeline:
         """``status()`` of the whole instance: every worker's queue and spool summed."""
         if self.shared is None:
             return self.status()
-        return self._status_of(self.shared.total())
+        return self._status_of(self.shared.recent_total())
 
     def _status_of(self, total: Snapshot) -> PipelineStatus:
         spool = None if total.spool is None else SpoolStatus(*total.spool)

@@ -21,7 +21,7 @@ from tests.integration.test_instances import check_identities, hammer, stored_id
 from tests.support.poll import wait_until
 from tests.support.processes import children, running
 from tests.support.redis_server import RedisServer, free_port, redis_server_binary
-from tests.support.service import Service, end, serving, tracesink
+from tests.support.service import Service, end, start_service, tracesink
 from tracesink.model import PreparedEntry
 from tracesink.store.spool import Spool
 
@@ -37,17 +37,24 @@ TRACE_LIMIT = 40
 
 @pytest.fixture
 def two_workers(redis_server: RedisServer, tmp_path: Path) -> Iterator[Service]:
-    """Two workers on one port; their published counters land in ``tmp_path`` (TMPDIR)."""
+    """Two workers on one port; their published counters land in ``tmp_path`` (TMPDIR); what
+    the instance wrote is printed (shown when the test fails)."""
     redis.Redis.from_url(redis_server.url).flushall()
     env = {
         "TRACESINK_STORE": redis_server.url,
         "TRACESINK_GLOBAL_LIMIT": str(GLOBAL_LIMIT),
         "TRACESINK_TRACE_LIMIT": str(TRACE_LIMIT),
         "TRACESINK_WORKERS": "2",
+        "TRACESINK_SPOOL_DIR": str(tmp_path / "spool"),
         "TMPDIR": str(tmp_path),
     }
-    with serving(env) as service:
+    output = tmp_path / "tracesink.log"
+    service = start_service(free_port(), env, output)
+    try:
         yield service
+    finally:
+        end(service.process)
+        print(f"--- the instance's output:\n{output.read_text()[-4000:]}")
 
 
 def per_worker(tmp_path: Path) -> dict[str, int]:
@@ -124,9 +131,8 @@ def test_a_killed_worker_is_restarted_and_the_counters_never_go_down(
     for i in range(10):
         httpx.post(f"{two_workers.url}/log", json={"trace_id": f"after{i}", "message": "m"})
     wait_until(lambda: metric(two_workers, "tracesink_entries_accepted_total") == 40, "40 counted")
-    end(two_workers.process)
-    _, err = two_workers.process.communicate()
-    assert f"worker 0 (pid {workers[0]}) was killed by SIGKILL; starting it again" in err
+    said = (tmp_path / "tracesink.log").read_text()
+    assert f"worker 0 (pid {workers[0]}) was killed by SIGKILL; starting it again" in said
 
 
 def test_memory_store_with_two_workers_is_refused() -> None:

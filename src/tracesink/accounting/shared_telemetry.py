@@ -5,8 +5,10 @@ The metrics are a custom collector over in-process ``Telemetry`` (app/metrics.py
 prometheus-client's multiprocess mode (one mmap file per metric it owns) does not apply; the
 workers share snapshots instead. Each writes its own to ``<shared dir>/worker-<index>.json`` once
 a second and when it stops, atomically (written aside, then renamed, so a reader never sees half
-a file). The worker that answers ``/metrics`` or ``/stats`` adds its own counters of the moment to
-the other workers' latest snapshots: another worker's figures may be a second old.
+a file). The worker that answers ``/metrics`` or ``/stats`` publishes its own counters of the
+moment, then adds the other workers' latest snapshots: another worker's figures may be a second
+old, but no answer shows less than an earlier one did, whichever worker gave it (a worker's
+figures in any answer are what it has published by then, and it only publishes more).
 
 A worker restarted after a crash starts from the snapshot its predecessor left in its slot, so the
 instance's counters never go down (Prometheus reads a drop as a counter reset): what the crashed
@@ -174,23 +176,37 @@ class SharedTelemetry:
         return add(self._base, self._current())
 
     def total(self) -> Snapshot:
-        """Every worker's counters: this one's now, the others' as last published."""
-        now = time.monotonic()
-        if now - self._others_read_at >= REREAD_AFTER_S:
-            others = Snapshot()
-            for path in sorted(self._directory.glob(f"{SNAPSHOT_PREFIX}*.json")):
-                if path != self._path:
-                    others = add(others, _read(path) or Snapshot())
-            self._others, self._others_read_at = others, now
+        """Every worker's counters, for ``/metrics`` and ``/stats``: this one's now, the others'
+        as last published. This one's are published first, so that whichever worker answers
+        next never shows less: a Prometheus counter that went down would read as a reset."""
+        own = self.publish()
+        self._others, self._others_read_at = self._read_others(), time.monotonic()
+        return add(own, self._others)
+
+    def recent_total(self) -> Snapshot:
+        """``total()`` for ``/health``, which wants only the gauges (queue and spool): the others'
+        files read at most every ``REREAD_AFTER_S``, nothing written."""
+        if time.monotonic() - self._others_read_at >= REREAD_AFTER_S:
+            self._others, self._others_read_at = self._read_others(), time.monotonic()
         return add(self.own(), self._others)
 
-    def publish(self) -> None:
+    def _read_others(self) -> Snapshot:
+        others = Snapshot()
+        for path in sorted(self._directory.glob(f"{SNAPSHOT_PREFIX}*.json")):
+            if path != self._path:
+                others = add(others, _read(path) or Snapshot())
+        return others
+
+    def publish(self) -> Snapshot:
+        """Write this worker's counters for the others (and for a successor); what was written."""
+        own = self.own()
         aside = self._path.with_suffix(f".{os.getpid()}.tmp")
         try:
-            aside.write_bytes(msgspec.json.encode(self.own()))
+            aside.write_bytes(msgspec.json.encode(own))
             aside.replace(self._path)
         except OSError as exc:  # the folder is gone (the instance is stopping): nothing to share
             log.debug("could not publish this worker's telemetry: %s", exc)
+        return own
 
     async def _run(self) -> None:
         while True:

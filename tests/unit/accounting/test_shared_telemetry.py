@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -101,3 +102,33 @@ async def test_a_restarted_worker_starts_from_its_predecessors_counts(tmp_path: 
     assert (
         msgspec.json.decode((tmp_path / "worker-1.json").read_bytes(), type=Snapshot).commands == 40
     )
+
+
+def test_whichever_worker_answers_never_shows_less(tmp_path: Path) -> None:
+    """Two workers counting, asked in turn (as scrapes land on either): every answer is at
+    least the one before (a counter that went down would read as a reset in Prometheus), and
+    the last one counts everything."""
+    counts = {0: 0, 1: 0}
+
+    def counted(index: int) -> Callable[[], Snapshot]:
+        return lambda: Snapshot(accepted={"x": counts[index]})
+
+    workers = [SharedTelemetry(tmp_path, index, counted(index)) for index in (0, 1)]
+    seen = []
+    for step in range(6):
+        counts[0] += 3
+        counts[1] += 1
+        for index in (1, 0, 1) if step % 2 == 0 else (0, 1, 0):
+            seen.append(workers[index].total().accepted.get("x", 0))
+    assert seen == sorted(seen), seen
+    assert seen[-1] == counts[0] + counts[1]
+
+
+async def test_health_reads_the_others_at_most_every_quarter_second(tmp_path: Path) -> None:
+    """``recent_total`` (for /health) keeps what it read for a moment and writes nothing."""
+    published(tmp_path, 1, OTHER)
+    worker = SharedTelemetry(tmp_path, 0, Snapshot)
+    assert worker.recent_total().queued_now == OTHER.queued_now
+    published(tmp_path, 1, Snapshot())
+    assert worker.recent_total().queued_now == OTHER.queued_now  # read a moment ago
+    assert not (tmp_path / "worker-0.json").exists()
