@@ -18,6 +18,7 @@ import pytest
 import redis
 
 from tests.integration.test_instances import check_identities, hammer, stored_ids
+from tests.support.live import reading
 from tests.support.poll import wait_until
 from tests.support.processes import children, running
 from tests.support.redis_server import RedisServer, free_port, redis_server_binary
@@ -133,6 +134,25 @@ def test_a_killed_worker_is_restarted_and_the_counters_never_go_down(
     wait_until(lambda: metric(two_workers, "tracesink_entries_accepted_total") == 40, "40 counted")
     said = (tmp_path / "tracesink.log").read_text()
     assert f"worker 0 (pid {workers[0]}) was killed by SIGKILL; starting it again" in said
+
+
+def test_a_live_stream_shows_what_every_worker_stores(two_workers: Service, tmp_path: Path) -> None:
+    """A live stream served by one worker shows, once each, 12 entries POSTed on 12 fresh
+    connections (spread over both workers by the kernel): the other worker's by the poll."""
+    with reading(f"{two_workers.url}/logs/live-w/live") as stream:
+        stream.until_ready()
+        posted = set()
+        for i in range(12):
+            with httpx.Client() as client:  # a connection of its own: either worker
+                answer = client.post(
+                    f"{two_workers.url}/log", json={"trace_id": "live-w", "message": f"m{i}"}
+                )
+                posted.add(answer.json()["id"])
+        streamed = {stream.next_entry()["id"] for _ in range(12)}
+        assert streamed == posted
+        assert stream.nothing_more(1.5)
+    wait_until(lambda: sum(per_worker(tmp_path).values()) == 12, "the 12 published")
+    assert all(per_worker(tmp_path).values()), "one worker stored all 12: nothing was polled"
 
 
 def test_memory_store_with_two_workers_is_refused() -> None:
