@@ -1,7 +1,7 @@
 """`tracesink serve --workers 2` on a real redis-server, over real HTTP: the two processes keep
 the limits exactly (the entries answered 200 are, by id, the ones stored), count as one instance
-in /metrics and /stats, carry their counts over a worker's restart, and refuse what would split
-them (a memory:// store, a spool they cannot open)."""
+in /metrics and /stats, carry their counts over a worker's restart, feed one live stream, and
+refuse what would split them (a memory:// store, a spool they cannot open)."""
 
 from __future__ import annotations
 
