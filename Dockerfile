@@ -15,8 +15,12 @@ FROM python:3.12-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 RUN useradd --system --home-dir /var/lib/tracesink --create-home --shell /usr/sbin/nologin tracesink
 COPY --from=builder /dist/*.whl /tmp/
+# With the MCP server (/mcp, for coding agents: docs/agents.md), about 40 MB more; an image for
+# ingest alone: --build-arg EXTRAS= (then /mcp answers 501).
+ARG EXTRAS=mcp
 RUN python -m venv /opt/tracesink \
-    && /opt/tracesink/bin/pip install --no-cache-dir /tmp/*.whl \
+    && wheel="$(ls /tmp/*.whl)" \
+    && /opt/tracesink/bin/pip install --no-cache-dir "${wheel}${EXTRAS:+[$EXTRAS]}" \
     && rm /tmp/*.whl
 # In a container the service must listen beyond loopback, so it refuses to start without
 # TRACESINK_READ_TOKEN (or --insecure): pass the token with -e or an env file.

@@ -23,7 +23,10 @@ from tracesink.app import TraceSinkApp, create_app
 from tracesink.config import Settings
 
 # Tools the Redis, fault, fuzz and multi-instance tests start; elsewhere they skip without them.
-REQUIRED_TOOLS = {"redis-server": "apt-get install redis-server"}
+REQUIRED_TOOLS = {
+    "redis-server": "apt-get install redis-server",
+    "redis-cli": "apt-get install redis-tools",  # joins the cluster tests' three servers
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -57,6 +57,8 @@ class Settings:
     spool_dir: str = ""  # "" = the default place for this port; "off" = no spool
     spool_max_bytes: int = 256 * 1024 * 1024
     outage_share: int = 100
+    redis_wait_replicas: int = 0  # 0: a write is acknowledged without waiting for replicas
+    redis_wait_timeout_ms: int = 1000
     max_commands_per_day: int = DEFAULTS.max_commands_per_day  # 0: no budget
     read_reserve: int = DEFAULTS.read_reserve  # percent of the daily budget ingest leaves to reads
     price_per_100k_commands: float = 0.20
@@ -267,6 +269,8 @@ def _checked(settings: Settings) -> Settings:
             "would show the entries of the one worker that serves it; leave the poll on "
             "(it costs commands only while a stream is open)"
         )
+    if settings.redis_wait_replicas:
+        _check_replica_wait(settings)
     if not settings.is_loopback and settings.read_token is None and not settings.insecure:
         raise ConfigurationError(
             f"{name('host')}={settings.host} serves beyond loopback, where anyone who can reach "
@@ -274,6 +278,20 @@ def _checked(settings: Settings) -> Settings:
             "--insecure to accept that"
         )
     return settings
+
+
+def _check_replica_wait(settings: Settings) -> None:
+    """The replica wait needs a store with replicas: refused at load, so that ``check`` and
+    ``serve`` say so before anything starts (open_store says it again to any other caller)."""
+    from tracesink.store import REPLICA_WAIT_BACKENDS, backend_of  # imports no backend
+
+    name = settings.name_of
+    if backend_of(settings.store, name("store"))[1] not in REPLICA_WAIT_BACKENDS:
+        raise ConfigurationError(
+            f"{name('redis_wait_replicas')}={settings.redis_wait_replicas} needs a redis://, "
+            f"rediss:// or redis+sentinel:// store; {name('store')}={mask_url(settings.store)!r} "
+            "has no replicas to wait for (set it to 0)"
+        )
 
 
 # Variables with the prefix that are not settings of the service itself.

@@ -62,7 +62,13 @@ OPTIONS: tuple[Option, ...] = (
         "store",
         values.store_url,
         "`memory://`, `redis://[:password@]host:port/db`, `rediss://…` (TLS), "
-        "`redis+unix:///path.sock`, `upstash+https://:TOKEN@HOST` (Upstash's REST API; "
+        "`redis+unix:///path.sock`, `redis+sentinel://[user:password@]host:port[,host:port…]/"
+        "service[/db][?sentinel_password=…]` (a Sentinel-managed primary; `rediss+sentinel://` "
+        "over TLS; see [Deploying](deploy.md#redis-with-sentinel)), "
+        "`redis+cluster://[:password@]host:port[,host:port…]` (a Redis Cluster, any of its "
+        "nodes; `rediss+cluster://` over TLS; see "
+        "[Deploying](deploy.md#a-redis-cluster-as-the-store)), "
+        "`upstash+https://:TOKEN@HOST` (Upstash's REST API; "
         "`upstash+http://` for a local REST-compatible server), or `upstash` to take "
         "`UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN` from the environment",
         shown_as=lambda raw: repr(mask_url(raw)),
@@ -161,6 +167,21 @@ OPTIONS: tuple[Option, ...] = (
         values.percent,
         "percent of each limit one instance admits on its own during an outage (100/N for N "
         "instances keeps the total within the limits)",
+    ),
+    Option(
+        "redis_wait_replicas",
+        values.count,
+        "on a Redis store (`redis://`, `rediss://`, `redis+sentinel://`), how many replicas must "
+        "confirm each write batch (`WAIT`) before its entries are answered 200; `0` answers once "
+        "the primary has them. Short of that within `TRACESINK_REDIS_WAIT_TIMEOUT_MS`, the "
+        "batch is answered 202 queued and kept in the spool until the replicas have it (see "
+        "[Reliability](reliability.md#replicas-and-failover))",
+    ),
+    Option(
+        "redis_wait_timeout_ms",
+        values.positive_int,
+        "the longest one write batch waits for `TRACESINK_REDIS_WAIT_REPLICAS` replicas, in "
+        "milliseconds",
     ),
     Option(
         "max_commands_per_day",

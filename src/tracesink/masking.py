@@ -5,7 +5,10 @@ Standard library only: the Python logging client (``client/``) imports it too.
 
 from __future__ import annotations
 
-SECRET_PARAMS = frozenset({"password", "pass", "token", "secret", "key", "auth"})
+# ``sentinel_password``: the Sentinels' own password in a redis+sentinel:// URL (store/sentinel.py).
+SECRET_PARAMS = frozenset(
+    {"password", "pass", "token", "secret", "key", "auth", "sentinel_password"}
+)
 
 
 def mask_url(url: str) -> str:

@@ -39,6 +39,7 @@ from tracesink.live_poll import StoreWatcher
 from tracesink.model import MANUAL, PreparedEntry
 from tracesink.store import open_store
 from tracesink.store.base import Store
+from tracesink.store.replica_wait import ReplicaWait
 from tracesink.store.spool import Spool
 from tracesink.store.spooling import SpoolingStore, SpoolStatus
 from tracesink.store_probe import StoreProbe, probe_interval_s
@@ -59,6 +60,17 @@ class PipelineStatus:
     store: str  # the store's URL, secrets masked
     queued: int  # entries waiting for the store
     spool: SpoolStatus | None  # None: no spool (memory store, or TRACESINK_SPOOL_DIR=off)
+
+
+def replica_wait_from(settings: Settings) -> ReplicaWait | None:
+    """The replica wait the Redis store applies to each write batch; None when off."""
+    if settings.redis_wait_replicas == 0:
+        return None
+    return ReplicaWait(
+        settings.redis_wait_replicas,
+        settings.redis_wait_timeout_ms,
+        setting=settings.name_of("redis_wait_replicas"),
+    )
 
 
 def policy_from(settings: Settings) -> Policy:
@@ -165,7 +177,10 @@ class IngestPipeline:
         """Open the store (behind the spool when there is one); a spool left by a crash starts
         replaying at once. ``worker``: which process of ``serve --workers N`` this is."""
         store = store or open_store(
-            settings.store, policy_from(settings), settings.name_of("store")
+            settings.store,
+            policy_from(settings),
+            settings.name_of("store"),
+            replica_wait_from(settings),
         )
         spooling = None
         spool_path = settings.spool_path(worker.index if worker is not None else 0)

@@ -1,27 +1,32 @@
 """Fixtures for the store contract: the same tests run against every backend.
 
-``make_store`` builds a store of the test's ``backend`` (``memory``, ``redis`` or ``upstash``) for
-a policy. A Redis store talks to a real redis-server, started once per session on a free port and
-emptied before each test; an Upstash store talks to the same redis-server through the project's
-Upstash REST emulator (``tracesink.dev.rest_emulator``), never to Upstash itself: the test ids say
-``upstash-rest-emulator``. ``make_script_store`` serves the
-tests of what both Redis-protocol stores share (keys, TTLs, scripts, costs); ``make_redis_store``,
-``make_upstash_store`` and ``raw_redis`` serve the tests of one of them.
+``make_store`` builds a store of the test's ``backend`` (``memory``, ``redis``, ``upstash`` or
+``cluster``) for a policy. A Redis store talks to a real redis-server, started once per session on
+a free port and emptied before each test; an Upstash store talks to the same redis-server through
+the project's Upstash REST emulator (``tracesink.dev.rest_emulator``), never to Upstash itself: the
+test ids say ``upstash-rest-emulator``. A cluster store talks to three cluster-enabled
+redis-servers (``tests/support/redis_cluster.py``), started once per session and emptied before
+each test (``make_cluster_store``; ``test_cluster.py`` has its own cases). ``make_script_store``
+serves the tests of what both Redis-protocol stores share (keys, TTLs, scripts, costs);
+``make_redis_store``, ``make_upstash_store`` and ``raw_redis`` serve the tests of one of them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
+from tests.support.redis_cluster import RedisCluster, start_redis_cluster
 from tests.support.redis_server import RedisServer, redis_server_binary, start_redis_server
 from tracesink.dev.rest_emulator import UpstashRestServer, start_upstash_rest_server
 from tracesink.limits import Policy
 from tracesink.store.base import Store
+from tracesink.store.cluster import ClusterStore
 from tracesink.store.memory import MemoryStore
 from tracesink.store.redis import RedisStore
 from tracesink.store.upstash import UpstashStore
@@ -38,6 +43,30 @@ def redis_server() -> Iterator[RedisServer]:
     server = start_redis_server()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisCluster]:
+    """Three primaries (redis-server --cluster-enabled yes), started once: ~3 s."""
+    if redis_server_binary() is None or shutil.which("redis-cli") is None:
+        pytest.skip("redis-server or redis-cli is not installed (e.g. apt install redis-server)")
+    cluster = start_redis_cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+async def make_cluster_store(redis_cluster: RedisCluster) -> AsyncIterator[StoreFactory]:
+    """ClusterStores on the emptied cluster."""
+    redis_cluster.flush()
+    stores: list[ClusterStore] = []
+
+    def make(policy: Policy) -> ClusterStore:
+        stores.append(ClusterStore(redis_cluster.url, policy))
+        return stores[-1]
+
+    yield make
+    await asyncio.gather(*(store.close() for store in stores))
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +92,8 @@ async def raw_redis(redis_server: RedisServer) -> AsyncIterator[aioredis.Redis]:
         pytest.param("redis", marks=pytest.mark.redis),
         # the Upstash store, over the REST emulator (not Upstash): the id says so
         pytest.param("upstash", marks=pytest.mark.redis, id="upstash-rest-emulator"),
+        # three primaries: the batch in two steps (decide, then appends per shard)
+        pytest.param("cluster", marks=pytest.mark.redis),
     ]
 )
 def backend(request: pytest.FixtureRequest) -> str:
@@ -108,6 +139,9 @@ def make_store(backend: str, request: pytest.FixtureRequest) -> StoreFactory:
     if backend == "upstash":
         make_upstash: UpstashStoreFactory = request.getfixturevalue("make_upstash_store")
         return make_upstash
+    if backend == "cluster":
+        make_cluster: StoreFactory = request.getfixturevalue("make_cluster_store")
+        return make_cluster
     return lambda policy: MemoryStore("memory://", policy)
 
 

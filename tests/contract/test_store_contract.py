@@ -694,9 +694,11 @@ async def test_a_replayed_batch_is_stored_once_and_counted(store: Store) -> None
 
 
 async def test_a_batch_stored_before_its_reply_was_lost_is_not_replayed(store: Store) -> None:
-    """When a write ran but its answer never came back, the spooled copy is recognised."""
-    await store.write_batch(entries(2, "lost"), T0, "batch-lost")
-    assert await store.replay_batch("batch-lost", entries(2, "lost"), T0, T0 + 5000) is False
+    """When a write ran but its answer never came back, the spooled copy (the same entries,
+    with the same ids) is recognised."""
+    batch = entries(2, "lost")
+    await store.write_batch(batch, T0, "batch-lost")
+    assert await store.replay_batch("batch-lost", batch, T0, T0 + 5000) is False
     record = await store.read_trace("lost", T0 + 5000)
     assert record is not None
     assert len(record.items) == 2

@@ -117,18 +117,7 @@ class Cluster:
 
     def wait_drained(self, timeout: float = DRAIN_TIMEOUT_S) -> float:
         """Wait until /health says ``ok`` with nothing spooled or queued; the seconds it took."""
-        start = time.monotonic()
-        health: dict[str, Any] = {}
-        while time.monotonic() - start < timeout:
-            try:
-                health = self.health()
-            except httpx.TransportError as exc:
-                health = {"error": repr(exc)}
-            spool = health.get("spool", {})
-            if health.get("status") == "ok" and spool.get("entries") == 0 and not health["queued"]:
-                return time.monotonic() - start
-            time.sleep(0.1)
-        raise AssertionError(f"not drained after {timeout}s; /health says {health}")
+        return wait_drained(self.url, timeout)
 
     # redis-server
 
@@ -152,6 +141,23 @@ class Cluster:
             f"--- tracesink process {n} output (last 4000 characters):\n{self.output(n)[-4000:]}"
             for n in range(1, self.starts + 1)
         )
+
+
+def wait_drained(url: str, timeout: float = DRAIN_TIMEOUT_S) -> float:
+    """Wait until the /health of the tracesink at ``url`` says ``ok`` with nothing spooled or
+    queued; the seconds it took."""
+    start = time.monotonic()
+    health: dict[str, Any] = {}
+    while time.monotonic() - start < timeout:
+        try:
+            health = httpx.get(f"{url}/health", timeout=5).json()
+        except httpx.TransportError as exc:
+            health = {"error": repr(exc)}
+        spool = health.get("spool", {})
+        if health.get("status") == "ok" and spool.get("entries") == 0 and not health["queued"]:
+            return time.monotonic() - start
+        time.sleep(0.1)
+    raise AssertionError(f"not drained after {timeout}s; /health says {health}")
 
 
 @pytest.fixture
@@ -380,6 +386,7 @@ def verify(
     *,
     refusals_allowed: bool = False,
     in_sender_order: bool = True,
+    losses_allowed: bool = False,
 ) -> Summary:
     """Print the counts, then check them: every acknowledged entry is stored exactly once, with
     its message and (unless not ``in_sender_order``: several workers' spools replay side by
@@ -388,7 +395,8 @@ def verify(
     or 4xx stores nothing: only a request that got no answer at all may have been stored
     unacknowledged);
     every answer a 200, a 202 that says queued, or (when ``refusals_allowed``) a 503 with
-    Retry-After; and no request timed out (a hang)."""
+    Retry-After; and no request timed out (a hang). ``losses_allowed``: acknowledged entries may
+    be missing (a failover without the replica wait: counted in the summary, not a failure)."""
     statuses = Counter(o.status for o in outcomes)
     errors = Counter(o.error for o in outcomes if o.status is None)
     acknowledged = {o.entry_id: o for o in outcomes if o.acknowledged}
@@ -427,9 +435,14 @@ def verify(
     assert not [o for o in outcomes if o.status == 200 and o.queued], "a 200 said queued"
     assert not errors.get("ReadTimeout"), f"{errors['ReadTimeout']} requests hung for 10s"
     assert len(acknowledged) == statuses[200] + statuses[202], "two answers gave the same id"
-    assert not missing, f"{len(missing)} acknowledged entries lost, e.g. {missing[:5]}"
+    if not losses_allowed:
+        assert not missing, f"{len(missing)} acknowledged entries lost, e.g. {missing[:5]}"
     assert not duplicates, f"{len(duplicates)} entries stored twice, e.g. {duplicates[:5]}"
-    wrong = [i for i, o in acknowledged.items() if stored_messages[i or ""] != o.message]
+    wrong = [
+        i
+        for i, o in acknowledged.items()
+        if i in stored_messages and stored_messages[i or ""] != o.message
+    ]
     assert not wrong, f"entries stored with another message: {wrong[:5]}"
     strangers = [e for e in stored.entries if e.message not in by_message]
     assert not strangers, f"entries stored that were never sent: {strangers[:5]}"

@@ -7,6 +7,8 @@ import pytest
 from tracesink.config import Settings, load_settings
 from tracesink.errors import ConfigurationError
 from tracesink.masking import mask_url
+from tracesink.pipeline import replica_wait_from
+from tracesink.store.replica_wait import ReplicaWait
 
 
 def test_defaults_are_the_original_plan() -> None:
@@ -132,3 +134,41 @@ def test_bare_upstash_store_is_accepted() -> None:
     assert load_settings({"TRACESINK_STORE": "upstash"}).store == "upstash"
     with pytest.raises(ConfigurationError, match="UPSTASH_REDIS_REST_URL"):
         load_settings({"TRACESINK_STORE": "upstash-please"})
+
+
+def test_the_replica_wait_is_off_by_default_and_named_by_how_it_was_set() -> None:
+    """TRACESINK_REDIS_WAIT_REPLICAS=0 (the default) waits for nothing; N waits for N replicas
+    for TRACESINK_REDIS_WAIT_TIMEOUT_MS (1000 by default), and messages name the flag or
+    variable it came from; a negative count is refused naming the variable."""
+    assert replica_wait_from(load_settings({})) is None
+    redis_store = {"TRACESINK_STORE": "redis+sentinel://s1/cache"}
+    wait = replica_wait_from(load_settings({**redis_store, "TRACESINK_REDIS_WAIT_REPLICAS": "2"}))
+    assert wait == ReplicaWait(2, 1000)
+    assert wait is not None
+    assert wait.setting == "TRACESINK_REDIS_WAIT_REPLICAS"
+    flagged = replica_wait_from(
+        load_settings(redis_store, {"redis_wait_replicas": "1", "redis_wait_timeout_ms": "250"})
+    )
+    assert flagged is not None
+    assert (flagged.replicas, flagged.timeout_ms, flagged.setting) == (
+        1,
+        250,
+        "--redis-wait-replicas",
+    )
+    with pytest.raises(ConfigurationError, match="TRACESINK_REDIS_WAIT_REPLICAS"):
+        load_settings({"TRACESINK_REDIS_WAIT_REPLICAS": "-1"})
+    with pytest.raises(ConfigurationError, match="TRACESINK_REDIS_WAIT_TIMEOUT_MS"):
+        load_settings({"TRACESINK_REDIS_WAIT_TIMEOUT_MS": "0"})
+
+
+def test_the_replica_wait_on_a_store_without_replicas_stops_start_up() -> None:
+    """memory:// (the default) and Upstash have no replicas: the setting is refused when the
+    settings load (before `check` or `serve` does anything), naming both settings."""
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings({"TRACESINK_REDIS_WAIT_REPLICAS": "1"})
+    assert str(refused.value) == (
+        "TRACESINK_REDIS_WAIT_REPLICAS=1 needs a redis://, rediss:// or redis+sentinel:// "
+        "store; TRACESINK_STORE='memory://' has no replicas to wait for (set it to 0)"
+    )
+    with pytest.raises(ConfigurationError, match="--store='upstash'"):
+        load_settings({}, {"store": "upstash", "redis_wait_replicas": "1"})

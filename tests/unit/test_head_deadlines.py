@@ -1,6 +1,6 @@
-"""The head deadlines' sweeper judges no connection right after the event loop stalled: uvloop
-runs due timers before it polls the sockets, so a head that arrived during the stall is still
-unread then, and an honest client would be cut as silent."""
+"""The head deadlines' sweeper judges no connection right after the event loop stalled: a head
+that arrived during the stall may still be unread then, and an honest client would be cut as
+silent. (Before a close, a head still unread in the kernel is looked for: test_idle_close.py.)"""
 
 from __future__ import annotations
 

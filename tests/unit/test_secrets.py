@@ -40,6 +40,11 @@ def test_the_settings_repr_masks_the_store(url: str) -> None:
         f"rediss://:{SECRET}@[::1:6379/0",  # a bad IPv6 host: a traceback before
         f"redis://:{SECRET}@[zz]:6379/0",
         f"upstash+https://:{SECRET}@[zz",
+        f"redis+cluster://:{SECRET}@a:7000,b:port",  # a node without a numeric port
+        f"redis+cluster://:{SECRET}@a:7000,,b:7001",  # an empty node
+        f"rediss+cluster://:{SECRET}@a:7000/3",  # a cluster has database 0 only
+        f"redis+cluster://:{SECRET}@a:7000?ssl=1",  # no options
+        f"redis+cluster://u:{SECRET}?x@a:70000",  # a port out of range
     ],
 )
 def test_a_store_url_that_cannot_be_read_is_refused_without_its_secret(url: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import signal
 import socket
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     import uvicorn
 
 APP = "tracesink.app.main:app_from_environment"
-KEEP_ALIVE_S = 5  # an idle keep-alive connection is closed after this (uvicorn's default, stated)
 MAX_OPEN_FILES = 1 << 20  # the most descriptors asked for, whatever the hard limit allows
 
 
@@ -92,7 +92,12 @@ def serve(settings: Settings, flags: Mapping[str, str]) -> int:
         # uvicorn would rewrite the client address from X-Forwarded-For sent by 127.0.0.1 (or
         # by FORWARDED_ALLOW_IPS): forwarding headers are read in one place, app/locality.py.
         proxy_headers=False,
-        timeout_keep_alive=KEEP_ALIVE_S,
+        # An idle connection closes after the head timeout (10 s by default; the head deadline
+        # would close it then anyway): later than the 4-5 s after which common clients (httpx,
+        # Node's fetch) stop reusing an idle connection, so they retire it first. A server that
+        # closes first races the client's next request on it, which fails as "server
+        # disconnected without a response" (seen with httpx at uvicorn's 5 s: equal timers).
+        timeout_keep_alive=max(1, math.ceil(settings.header_timeout_s)),
         access_log=False,
         log_level="warning",
         server_header=False,

@@ -1,4 +1,5 @@
 """The Redis store (``redis://``, ``rediss://``, ``redis+unix://``), shared by all instances.
+``store/sentinel.py`` reuses it for a Sentinel-managed primary.
 
 Each batch is ONE ``EVALSHA`` of ``lua/write_batch.lua``, which decides the limits, appends to the
 trace lists, updates counters and the recent-traces index and refreshes TTLs atomically, so any
@@ -12,6 +13,7 @@ running count of what this store has spent (each script reports its own inner ca
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import hiredis
 from redis import asyncio as aioredis
@@ -21,9 +23,18 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 
-from tracesink.errors import ConfigurationError
-from tracesink.limits import Policy
+from tracesink.errors import ConfigurationError, StorageError
+from tracesink.limits import Decision, Policy
 from tracesink.masking import mask_url
+from tracesink.model import PreparedEntry
+from tracesink.store.base import new_batch_id
+from tracesink.store.replica_wait import (
+    WAITING,
+    Confirmations,
+    ReplicasBehind,
+    ReplicaWait,
+    shortfall,
+)
 from tracesink.store.script_store import ScriptStore
 from tracesink.store.scripts import ScriptCall
 
@@ -35,8 +46,18 @@ COMMAND_TIMEOUT_S = 5.0
 class RedisStore(ScriptStore):
     driver_errors = (RedisError,)
 
-    def __init__(self, url: str, policy: Policy) -> None:
+    def __init__(self, url: str, policy: Policy, wait: ReplicaWait | None = None) -> None:
         super().__init__(policy, mask_url(url))
+        self._wait = wait  # the replica wait (store/replica_wait.py); None: acknowledge at once
+        self._configure(url)
+        # Two clients, two pools: the writer's (script calls, PING) and the reads', which holds
+        # at most ``read_slots`` connections. However many reads wait, the writer's connection
+        # is never theirs, so a busy read side never looks like a store outage to the writer.
+        self._client: aioredis.Redis | None = None
+        self._reader: aioredis.Redis | None = None
+
+    def _configure(self, url: str) -> None:
+        """Read the URL; ConfigurationError, naming the setting, when it is not one."""
         self._driver_url = _driver_url(url)
         try:
             parse_url(self._driver_url)
@@ -47,11 +68,6 @@ class RedisStore(ScriptStore):
                 "redis://[user:password@]host[:port][/db], with ?, #, / and @ in a password "
                 "percent-encoded (%3F, %23, %2F, %40)"
             ) from None
-        # Two clients, two pools: the writer's (script calls, PING) and the reads', which holds
-        # at most ``read_slots`` connections. However many reads wait, the writer's connection
-        # is never theirs, so a busy read side never looks like a store outage to the writer.
-        self._client: aioredis.Redis | None = None
-        self._reader: aioredis.Redis | None = None
 
     def __repr__(self) -> str:
         return f"RedisStore({self._display!r})"
@@ -69,38 +85,52 @@ class RedisStore(ScriptStore):
         return self._reader
 
     def _new_client(self, max_connections: int | None) -> aioredis.Redis:
-        return aioredis.Redis.from_url(
-            self._driver_url,
-            socket_connect_timeout=CONNECT_TIMEOUT_S,
-            socket_timeout=COMMAND_TIMEOUT_S,
+        return aioredis.Redis.from_url(self._driver_url, **self._client_options(max_connections))
+
+    def _client_options(self, max_connections: int | None) -> dict[str, Any]:
+        """What every connection of a pool is opened with."""
+        wait_s = self._wait.timeout_ms / 1000 if self._wait is not None else 0.0
+        return {
+            "socket_connect_timeout": CONNECT_TIMEOUT_S,
+            # A WAIT may take its whole timeout: that is no dead link.
+            "socket_timeout": COMMAND_TIMEOUT_S + wait_s,
             # Reads retry once at once, to replace a pooled connection the server has closed.
             # Scripts never go through this (see _send_packed): one that failed may have run.
-            retry=Retry(NoBackoff(), retries=1, supported_errors=(RedisConnectionError,)),
+            "retry": Retry(NoBackoff(), retries=1, supported_errors=(RedisConnectionError,)),
             # No CLIENT SETINFO on every new connection: two commands a hosted Redis bills,
             # and that usage.commands would otherwise not see.
-            driver_info=None,
-            max_connections=max_connections,
-        )
+            "driver_info": None,
+            "max_connections": max_connections,
+        }
 
     async def _run(self, call: ScriptCall) -> object:
         command = hiredis.pack_command(
             ("EVALSHA", call.script.sha, len(call.keys), *call.keys, *call.args)  # type: ignore[arg-type]  # hiredis's stub types the tuple as one element
         )
+        waiting = WAITING.get()
+        wait = self._wait if waiting is not None and not waiting.done else None
+        # With the replica wait, WAIT rides behind the script: one round trip, one connection
+        # (WAIT counts the replicas that have this connection's writes).
+        packed = command + wait.command() if wait is not None else command
         try:
-            reply = await self._send_packed(command)
+            replies = await self._send_packed(packed, 1 if wait is None else 2)
         except NoScriptError:
             # A restarted, flushed or failed-over server has forgotten the script.
             self._server_forgot()
             self.usage.commands += 2  # the refused EVALSHA and the SCRIPT LOAD
             self.usage.bytes_sent += len(call.script.text)
             await self._redis().script_load(call.script.text)
-            reply = await self._send_packed(command)
+            replies = await self._send_packed(packed, 1 if wait is None else 2)
+        reply = replies[0]
         self.usage.commands += 1 + int(reply[0])
         self.usage.bytes_sent += len(command)
+        if waiting is not None and wait is not None:
+            self.usage.commands += 1
+            waiting.saw(_confirmed(replies[1]))
         return reply
 
-    async def _send_packed(self, command: bytes) -> list[int | bytes]:
-        """One command packed by hiredis, sent on a pooled connection, its reply read.
+    async def _send_packed(self, command: bytes, replies: int = 1) -> list[Any]:
+        """Commands packed by hiredis, sent on a pooled connection, their ``replies`` read.
 
         redis-py's asyncio client packs every argument in Python (its sync client uses
         hiredis): with three arguments per entry, profiled at ~8 % of the server's time on
@@ -111,13 +141,63 @@ class RedisStore(ScriptStore):
         connection = await pool.get_connection()  # type: ignore[no-untyped-call]  # unannotated in redis-py
         try:
             await connection.send_packed_command(command, check_health=False)
-            reply: list[int | bytes] = await connection.read_response()
+            answers = [await connection.read_response() for _ in range(replies)]
         except BaseException:
             await connection.disconnect()  # its state is unknown: never reuse it
             raise
         finally:
             await pool.release(connection)
-        return reply
+        return answers
+
+    async def write_batch(
+        self, entries: Sequence[PreparedEntry], now_ms: int, batch_id: str | None = None
+    ) -> list[Decision]:
+        """As ScriptStore's; with the replica wait, ReplicasBehind (carrying the decisions)
+        when fewer replicas than asked confirmed the batch: the spool keeps it."""
+        if self._wait is None:
+            return await super().write_batch(entries, now_ms, batch_id)
+        batch_id = batch_id or new_batch_id()
+        waiting = Confirmations()
+        token = WAITING.set(waiting)
+        try:
+            decisions = await super().write_batch(entries, now_ms, batch_id)
+        finally:
+            waiting.done = True
+            WAITING.reset(token)
+        if waiting.fewest is not None and waiting.fewest < self._wait.replicas:
+            message = shortfall(self._wait, waiting.fewest, "wrote a batch", self._display)
+            raise ReplicasBehind(message, decisions)
+        return decisions
+
+    async def replay_batch(
+        self, batch_id: str, entries: Sequence[PreparedEntry], written_ms: int, now_ms: int
+    ) -> bool:
+        """As ScriptStore's; with the replica wait, ReplicasBehind (the batch stays spooled)
+        unless the replicas confirm it, whether stored now or found stored before."""
+        if self._wait is None:
+            return await super().replay_batch(batch_id, entries, written_ms, now_ms)
+        waiting = Confirmations()
+        token = WAITING.set(waiting)
+        try:
+            stored = await super().replay_batch(batch_id, entries, written_ms, now_ms)
+        finally:
+            waiting.done = True
+            WAITING.reset(token)
+        confirmed = waiting.fewest
+        if not stored or confirmed is None:
+            # Found stored before: by a write whose replication this connection cannot wait
+            # for. A replicated PUBLISH moves its offset past every earlier write, that one too.
+            with self._errors("confirm a replayed batch"):
+                _, answer = await self._send_packed(
+                    self._wait.confirm_command(self._policy.key_prefix), 2
+                )
+            self.usage.commands += 2
+            confirmed = _confirmed(answer)
+        if confirmed < self._wait.replicas:
+            raise ReplicasBehind(
+                shortfall(self._wait, confirmed, "replayed a spooled batch", self._display)
+            )
+        return stored
 
     async def _commands(
         self, commands: Sequence[Sequence[int | str | bytes]], *, writer: bool = False
@@ -142,6 +222,14 @@ class RedisStore(ScriptStore):
         for client in clients:
             with self._errors("close the connections"):
                 await client.aclose()
+
+
+def _confirmed(answer: object) -> int:
+    """WAIT's answer: the replicas that confirmed. Anything else is a store failure, not a
+    shortfall (the spool's ordinary path, which the batch id makes safe to replay)."""
+    if not isinstance(answer, int):
+        raise StorageError("WAIT answered something other than a count of replicas")
+    return answer
 
 
 def _driver_url(url: str) -> str:

@@ -6,6 +6,8 @@ appended (and fsynced) to the on-disk spool, and the caller learns they are *que
 (the app answers 202). From then on, new batches join the spool behind it, so that order is kept,
 until a background task has replayed the whole spool, oldest first, through the store's
 idempotent ``replay_batch``. A full spool raises ``SpoolFull`` (503 with Retry-After).
+A batch the store stored but its replicas did not confirm (``ReplicasBehind``, the replica wait)
+is spooled as the store decided it, and replayed the same way.
 
 During an outage each instance enforces the limits on its own counters, each level scaled by
 ``outage_share`` percent (default 100: one instance alone could spend the whole quota, so with N
@@ -26,6 +28,7 @@ from tracesink.limits import Decision, LocalCounters, Policy
 from tracesink.model import PreparedEntry
 from tracesink.store.base import Store, new_batch_id
 from tracesink.store.decorator import StoreDecorator
+from tracesink.store.replica_wait import ReplicasBehind
 from tracesink.store.spool import Spool
 
 log = logging.getLogger("tracesink")
@@ -79,9 +82,28 @@ class SpoolingStore(StoreDecorator):
         if not self._spool.entries:
             try:
                 return await self._store.write_batch(entries, now_ms, batch_id)
+            except ReplicasBehind as exc:
+                log.warning("replicas behind, spooling to %s: %s", self._spool.path, exc)
+                return await self._spool_decided(entries, now_ms, batch_id, exc.decisions)
             except StorageError as exc:
                 log.warning("store unreachable, spooling to %s: %s", self._spool.path, exc)
         return await self._spool_batch(entries, now_ms, batch_id)
+
+    async def _spool_decided(
+        self,
+        entries: Sequence[PreparedEntry],
+        now_ms: int,
+        batch_id: str,
+        decisions: Sequence[Decision],
+    ) -> list[Decision]:
+        """A batch the store decided and stored but could not confirm on its replicas
+        (store/replica_wait.py): what it admitted is spooled under the same batch id, whose
+        replay stores it only if a failover lost it, and is answered 202 queued."""
+        admitted = [e for e, d in zip(entries, decisions, strict=True) if d.admitted]
+        if admitted:
+            await self._spool.append(batch_id, now_ms, admitted)
+            self._start_replay()
+        return [replace(d, queued=True) if d.admitted else d for d in decisions]
 
     async def _spool_batch(
         self, entries: Sequence[PreparedEntry], now_ms: int, batch_id: str

@@ -26,7 +26,7 @@ import httpx
 from tracesink.config import Settings, load_settings
 from tracesink.errors import ConfigurationError, TraceSinkError
 from tracesink.masking import mask_url
-from tracesink.pipeline import policy_from
+from tracesink.pipeline import policy_from, replica_wait_from
 from tracesink.store import open_store
 from tracesink.terminal.arguments import add_url
 from tracesink.terminal.client import ServerClient
@@ -99,7 +99,8 @@ def _configuration(report: Report) -> Settings | None:
 
 
 async def _store(report: Report, settings: Settings) -> None:
-    store = open_store(settings.store, policy_from(settings), settings.name_of("store"))
+    policy, wait = policy_from(settings), replica_wait_from(settings)
+    store = open_store(settings.store, policy, settings.name_of("store"), wait)
     try:
         await store.ping()
         report.ok("store", f"{mask_url(settings.store)} answers")
