@@ -4,6 +4,7 @@ pinned at the edge where it hands over to the full check."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -128,3 +129,20 @@ def test_a_lone_surrogate_from_a_form_is_stored_as_a_replacement_character() -> 
     stored = json.loads(entry.payload)
     assert stored["message"] == "half \ufffd of it"
     assert list(stored)[:6] == ["id", "trace_id", "user_id", "system", "level", "message"]
+
+
+def test_a_forked_worker_does_not_reuse_its_parents_cached_prefix() -> None:
+    """``serve --workers N`` forks: the child's first id of a millisecond the parent has just
+    used carries the child's own process part, not the cached one it inherited."""
+    parent = new_id(NOW)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: write its id and leave at once, running nothing of pytest's
+        os.write(write_end, new_id(NOW).encode())
+        os._exit(0)
+    os.close(write_end)
+    child = os.read(read_end, 64).decode()
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    assert child[:12] == parent[:12]  # the same millisecond
+    assert child[12:20] != parent[12:20]  # another process part
