@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-INCLUDE = re.compile(r"--#include (\S*)")
+INCLUDE = re.compile(r"--#include\s*(\S*)")
 FRAGMENT = re.compile(r"lib/[a-z][a-z0-9_]*\.lua")
 
 
