@@ -115,7 +115,8 @@ slot), so that both admit exactly alike. Needs lib/calls.lua and lib/window.lua 
 The state of one batch's decision is a table, \`c\`:
   new_counters(keys, limits)  keys: {this window's hash, the previous window's hash, the day key}
                               (KEYS[1..3] of both scripts); limits: now, elapsed, window, ttl,
-                              global_limit, trace_limit, system_limits (system -> limit),
+                              global_limit, trace_limit, system_limits (system -> limit,
+                              read from ARGV by system_limits_at(first, n)),
                               day (-1: no shared daily count), uncounted
   want(c, field), want_entry(c, system, trace_field)   the counter fields to read, each once
   read_counts(c, extra)       their counts (and \`extra\` fields of this window's hash, returned)
@@ -124,6 +125,13 @@ The state of one batch's decision is a table, \`c\`:
   store_counters(c, pairs)    one HSET of them (and the caller's) with the day's count
   counted_day(c), reply_counts(c, reply)   the reply's day count and counts
 ]]
+
+-- The systems that have a limit (system -> limit): n pairs from ARGV[first].
+local function system_limits_at(first, n)
+  local limits = {}
+  for i = 0, n - 1 do limits[ARGV[first + 2 * i]] = tonumber(ARGV[first + 1 + 2 * i]) end
+  return limits
+end
 
 local function new_counters(keys, limits)
   return {keys = keys, limits = limits, fields = {}, wanted = {}, curr = {}, prev = {},
@@ -384,12 +392,8 @@ local now = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[4])
 local slack = tonumber(ARGV[5])
 local logs_prefix_len = string.len(ARGV[8])
-local system_limits = {}
 local max_items = tonumber(ARGV[11])
 local n_systems = tonumber(ARGV[12])
-for i = 0, n_systems - 1 do
-  system_limits[ARGV[13 + 2 * i]] = tonumber(ARGV[14 + 2 * i])
-end
 local batch_id = ARGV[13 + 2 * n_systems]
 local n_runs = tonumber(ARGV[14 + 2 * n_systems])
 local FIRST_RUN_ARG = 15 + 2 * n_systems
@@ -397,7 +401,8 @@ local FIRST_ENTRY_ARG = FIRST_RUN_ARG + 6 * n_runs
 local window_counters = new_counters({KEYS[1], KEYS[2], KEYS[3]}, {
   now = now, elapsed = tonumber(ARGV[2]), window = tonumber(ARGV[3]), ttl = ttl,
   global_limit = tonumber(ARGV[6]), trace_limit = tonumber(ARGV[7]),
-  system_limits = system_limits, day = tonumber(ARGV[9]), uncounted = tonumber(ARGV[10]),
+  system_limits = system_limits_at(13, n_systems), day = tonumber(ARGV[9]),
+  uncounted = tonumber(ARGV[10]),
 })
 
 local trace_fields, expiry_fields = {}, {}

@@ -14,29 +14,16 @@ from tracesink.store.scripts import WRITE_BATCH
 
 pytestmark = pytest.mark.usefixtures("node_ready")
 MODULE = Path(__file__).parents[2] / "edge" / "src" / "write_batch.js"
-SHA1 = """
+# Prints the module's WRITE_BATCH as JSON, with the SHA-1 of its UTF-8 bytes.
+READ = """
 import { createHash } from "node:crypto";
 const { WRITE_BATCH } = await import(process.argv[1]);
-process.stdout.write(createHash("sha1").update(WRITE_BATCH, "utf8").digest("hex"));
+const sha = createHash("sha1").update(WRITE_BATCH, "utf8").digest("hex");
+process.stdout.write(JSON.stringify({ text: WRITE_BATCH, sha }));
 """
 
 
-def test_the_workers_script_has_the_python_stores_sha() -> None:
-    ran = subprocess.run(
-        ["node", "--input-type=module", "-e", SHA1, MODULE.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert ran.returncode == 0, ran.stderr
-    assert ran.stdout == WRITE_BATCH.sha
-
-
-def test_a_template_literal_reads_back_as_the_text(tmp_path: Path) -> None:
-    """Text holding every character a template literal treats specially reads back unchanged."""
-    text = "a\\b `c` ${d} \\${e} $ { } \\` é\n\tend"
-    module = tmp_path / "text.mjs"
-    module.write_text(f"export const WRITE_BATCH = {template_literal(text)};\n", "utf-8")
+def read_in_node(module: Path) -> dict[str, str]:
     ran = subprocess.run(
         ["node", "--input-type=module", "-e", READ, module.as_uri()],
         capture_output=True,
@@ -44,10 +31,17 @@ def test_a_template_literal_reads_back_as_the_text(tmp_path: Path) -> None:
         timeout=60,
     )
     assert ran.returncode == 0, ran.stderr
-    assert json.loads(ran.stdout) == text
+    read: dict[str, str] = json.loads(ran.stdout)
+    return read
 
 
-READ = """
-const { WRITE_BATCH } = await import(process.argv[1]);
-process.stdout.write(JSON.stringify(WRITE_BATCH));
-"""
+def test_the_workers_script_has_the_python_stores_sha() -> None:
+    assert read_in_node(MODULE) == {"text": WRITE_BATCH.text, "sha": WRITE_BATCH.sha}
+
+
+def test_a_template_literal_reads_back_as_the_text(tmp_path: Path) -> None:
+    """Text holding every character a template literal treats specially reads back unchanged."""
+    text = "a\\b `c` ${d} \\${e} $ { } \\` é\n\tend"
+    module = tmp_path / "text.mjs"
+    module.write_text(f"export const WRITE_BATCH = {template_literal(text)};\n", "utf-8")
+    assert read_in_node(module)["text"] == text

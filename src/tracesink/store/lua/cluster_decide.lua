@@ -39,10 +39,6 @@ write_batch.lua's reply without unmarked and written (the appends report those).
 
 local now = tonumber(ARGV[1])
 local n_systems = tonumber(ARGV[9])
-local system_limits = {}
-for i = 0, n_systems - 1 do
-  system_limits[ARGV[10 + 2 * i]] = tonumber(ARGV[11 + 2 * i])
-end
 local batch_id = ARGV[10 + 2 * n_systems]
 local n_traces = tonumber(ARGV[11 + 2 * n_systems])
 local FIRST_TRACE_ARG = 12 + 2 * n_systems
@@ -50,7 +46,8 @@ local FIRST_ENTRY_ARG = FIRST_TRACE_ARG + n_traces
 local window_counters = new_counters({KEYS[1], KEYS[2], KEYS[3]}, {
   now = now, elapsed = tonumber(ARGV[2]), window = tonumber(ARGV[3]), ttl = tonumber(ARGV[4]),
   global_limit = tonumber(ARGV[5]), trace_limit = tonumber(ARGV[6]),
-  system_limits = system_limits, day = tonumber(ARGV[7]), uncounted = tonumber(ARGV[8]),
+  system_limits = system_limits_at(10, n_systems), day = tonumber(ARGV[7]),
+  uncounted = tonumber(ARGV[8]),
 })
 
 local trace_ids = {}

@@ -60,12 +60,8 @@ local now = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[4])
 local slack = tonumber(ARGV[5])
 local logs_prefix_len = string.len(ARGV[8])
-local system_limits = {}
 local max_items = tonumber(ARGV[11])
 local n_systems = tonumber(ARGV[12])
-for i = 0, n_systems - 1 do
-  system_limits[ARGV[13 + 2 * i]] = tonumber(ARGV[14 + 2 * i])
-end
 local batch_id = ARGV[13 + 2 * n_systems]
 local n_runs = tonumber(ARGV[14 + 2 * n_systems])
 local FIRST_RUN_ARG = 15 + 2 * n_systems
@@ -73,7 +69,8 @@ local FIRST_ENTRY_ARG = FIRST_RUN_ARG + 6 * n_runs
 local window_counters = new_counters({KEYS[1], KEYS[2], KEYS[3]}, {
   now = now, elapsed = tonumber(ARGV[2]), window = tonumber(ARGV[3]), ttl = ttl,
   global_limit = tonumber(ARGV[6]), trace_limit = tonumber(ARGV[7]),
-  system_limits = system_limits, day = tonumber(ARGV[9]), uncounted = tonumber(ARGV[10]),
+  system_limits = system_limits_at(13, n_systems), day = tonumber(ARGV[9]),
+  uncounted = tonumber(ARGV[10]),
 })
 
 local trace_fields, expiry_fields = {}, {}

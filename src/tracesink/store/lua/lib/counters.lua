@@ -5,7 +5,8 @@ slot), so that both admit exactly alike. Needs lib/calls.lua and lib/window.lua 
 The state of one batch's decision is a table, `c`:
   new_counters(keys, limits)  keys: {this window's hash, the previous window's hash, the day key}
                               (KEYS[1..3] of both scripts); limits: now, elapsed, window, ttl,
-                              global_limit, trace_limit, system_limits (system -> limit),
+                              global_limit, trace_limit, system_limits (system -> limit,
+                              read from ARGV by system_limits_at(first, n)),
                               day (-1: no shared daily count), uncounted
   want(c, field), want_entry(c, system, trace_field)   the counter fields to read, each once
   read_counts(c, extra)       their counts (and `extra` fields of this window's hash, returned)
@@ -14,6 +15,13 @@ The state of one batch's decision is a table, `c`:
   store_counters(c, pairs)    one HSET of them (and the caller's) with the day's count
   counted_day(c), reply_counts(c, reply)   the reply's day count and counts
 ]]
+
+-- The systems that have a limit (system -> limit): n pairs from ARGV[first].
+local function system_limits_at(first, n)
+  local limits = {}
+  for i = 0, n - 1 do limits[ARGV[first + 2 * i]] = tonumber(ARGV[first + 1 + 2 * i]) end
+  return limits
+end
 
 local function new_counters(keys, limits)
   return {keys = keys, limits = limits, fields = {}, wanted = {}, curr = {}, prev = {},
