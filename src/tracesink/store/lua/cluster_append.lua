@@ -4,8 +4,9 @@ The second step of a batch on a Redis Cluster (store/cluster.py): cluster_decide
 the batch on the counters' slot; this script writes, for one trace, what write_batch.lua writes
 to that trace's list: drop runs (extending the newest marker), admitted entries, the cap
 (trimmed marker) and the expiry, with write_batch.lua's own code for them (lib/lists.lua): each
-list's bytes equal what write_batch.lua (and MemoryStore) would have written. Only the lists in KEYS are touched, one trace's each, all of one slot (one
-trace's, or traces whose ids share a slot), so it runs on that slot's shard.
+list's bytes equal what write_batch.lua (and MemoryStore) would have written. Only the lists in
+KEYS are touched, one trace's each, all of one slot (one trace's, or traces whose ids share a
+slot), so it runs on that slot's shard.
 
 KEYS[1..]  <prefix>logs:{<trace_id>}  LIST  each trace's items, newest first
 

@@ -38,8 +38,8 @@ end
 -- The fields an entry is decided on, named as Policy.levels names them: "g", its trace's, and
 -- its system's when that has a limit; the reply lists them in this order of first need.
 local function want_entry(c, system, trace_field)
-  want(c, "g")
-  want(c, trace_field)
+  if not c.wanted.g then want(c, "g") end
+  if not c.wanted[trace_field] then want(c, trace_field) end
   if c.limits.system_limits[system] then want(c, "s:" .. system) end
 end
 
@@ -93,7 +93,7 @@ end
 -- 2 system, 3 trace), the remaining per level ({global, system, trace}; -1 for a level the
 -- entry does not have), retry_after_ms. An admitted entry is counted at all its levels at once.
 local function decide(c, system, trace_field)
-  local limits, curr, prev = c.limits, c.curr, c.prev
+  local limits, curr, prev, changed = c.limits, c.curr, c.prev, c.changed
   local elapsed, window = limits.elapsed, limits.window
   local levels = {{1, "g", limits.global_limit}}
   local system_limit = limits.system_limits[system]
@@ -110,7 +110,7 @@ local function decide(c, system, trace_field)
   if code == 0 then
     for _, level in ipairs(levels) do
       curr[level[2]] = curr[level[2]] + 1
-      c.changed[level[2]] = true
+      changed[level[2]] = true
     end
   end
   local left = {-1, -1, -1}
