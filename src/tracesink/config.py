@@ -27,6 +27,7 @@ from tracesink.rules import DEFAULTS, message
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8787
+    workers: int = 1  # processes sharing the port (server/workers.py)
     store: str = "memory://"
     # The defaults the edge Worker shares are in rules.json (DEFAULTS), the others here.
     global_limit: int = DEFAULTS.global_limit
@@ -103,17 +104,24 @@ class Settings:
         )
         return f"Settings({', '.join(shown)})"
 
-    def spool_path(self) -> Path | None:
-        """Where this instance spools during a store outage; None when it does not."""
+    def spool_path(self, worker: int = 0) -> Path | None:
+        """Where this instance (its worker process ``worker``, counted from 0) spools during a
+        store outage; None when it does not.
+
+        Each worker has a spool of its own (two processes appending to one file would corrupt
+        it): worker 0 the folder itself, as a single process always had, worker N its
+        ``worker-N`` folder inside (server/spool_slots.py hands on those no worker runs)."""
         if self.spool_dir == "off" or self.store.startswith("memory:"):
             return None
         if self.spool_dir:
-            return Path(self.spool_dir)
-        state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-        # One spool per port and store: restarted on another store, an instance must not find
-        # (and replay) batches that were written for the first one.
-        store = hashlib.sha256(mask_url(self.store).encode()).hexdigest()[:12]
-        return Path(state) / "tracesink" / f"spool-{self.port}-{store}"
+            base = Path(self.spool_dir)
+        else:
+            state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+            # One spool per port and store: restarted on another store, an instance must not
+            # find (and replay) batches that were written for the first one.
+            store = hashlib.sha256(mask_url(self.store).encode()).hexdigest()[:12]
+            base = Path(state) / "tracesink" / f"spool-{self.port}-{store}"
+        return base / f"{WORKER_SPOOL_PREFIX}{worker}" if worker else base
 
     def trusted_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [ipaddress.ip_network(network) for network in self.trusted_proxies]
@@ -159,6 +167,9 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+WORKER_SPOOL_PREFIX = "worker-"  # worker N > 0 spools in <spool folder>/worker-N
 
 
 # What deploy/systemd/tracesink.env holds where a real value must go: a copy left unedited
@@ -244,6 +255,20 @@ def _checked(settings: Settings) -> Settings:
             f"{name('pin_s')} ({settings.pin_s}) is longer than {name('max_pin_s')} "
             f"({settings.max_pin_s}): a pin's default may not pass its maximum"
         )
+    if settings.workers > 1 and settings.store.startswith("memory:"):
+        raise ConfigurationError(
+            f"{name('workers')}={settings.workers} with {name('store')}=memory://: each worker "
+            "process would keep a memory store of its own, so the limits, the reads and the "
+            "live streams would split between them; give the workers a shared store "
+            "(TRACESINK_STORE=redis://localhost:6379/0; `tracesink dev` runs one for you), or "
+            "serve memory:// with one worker"
+        )
+    if settings.workers > 1 and settings.live_poll_s == 0:
+        raise ConfigurationError(
+            f"{name('workers')}={settings.workers} with {name('live_poll_s')}=0: a live stream "
+            "would show the entries of the one worker that serves it; leave the poll on "
+            "(it costs commands only while a stream is open)"
+        )
     if settings.redis_wait_replicas:
         _check_replica_wait(settings)
     if not settings.is_loopback and settings.read_token is None and not settings.insecure:
@@ -270,7 +295,15 @@ def _check_replica_wait(settings: Settings) -> None:
 
 
 # Variables with the prefix that are not settings of the service itself.
-IGNORED_ENV = frozenset({"TRACESINK_URL", "TRACESINK_INGEST_KEY"})
+IGNORED_ENV = frozenset(
+    {
+        "TRACESINK_URL",
+        "TRACESINK_INGEST_KEY",
+        # Set by `serve --workers N` for each worker process it starts (worker_identity.py).
+        "TRACESINK_WORKER_INDEX",
+        "TRACESINK_WORKER_SHARED_DIR",
+    }
+)
 
 assert {f.name for f in fields(Settings)} - {"given_as"} == {o.name for o in OPTIONS}, (
     "OPTIONS must cover Settings"

@@ -51,6 +51,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("host", values.host, "address to listen on"),
     Option("port", values.port, "port to listen on"),
     Option(
+        "workers",
+        values.workers,
+        "server processes sharing the port, one per core (`auto`: as many as the cores this "
+        "process may use); more than 1 needs a shared store (Redis or Upstash), since each "
+        "process would have a `memory://` store of its own (see "
+        "[Operations](operations.md#several-cores-workers))",
+    ),
+    Option(
         "store",
         values.store_url,
         "`memory://`, `redis://[:password@]host:port/db`, `rediss://…` (TLS), "

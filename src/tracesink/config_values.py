@@ -4,6 +4,7 @@ saying what it accepts (``config.load_settings`` adds the variable's name)."""
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 
 from tracesink.model import MANUAL, SYSTEM_NAME, SYSTEM_NAME_RULE
@@ -23,6 +24,27 @@ def positive_int(raw: str) -> int:
     if value < 1:
         raise ValueError(message("setting_positive"))
     return value
+
+
+def workers(raw: str) -> int:
+    """A number of worker processes, or ``auto``: the cores this process may run on."""
+    if raw.strip().lower() == "auto":
+        return usable_cores()
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError("a whole number of processes of at least 1, or auto") from None
+    if value < 1:
+        raise ValueError("a whole number of processes of at least 1, or auto")
+    return value
+
+
+def usable_cores() -> int:
+    """The cores this process may use: its CPU affinity (a container's or taskset's limit)
+    where the platform has one, else every core of the machine."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def port(raw: str) -> int:

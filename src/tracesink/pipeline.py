@@ -23,6 +23,12 @@ from tracesink.accounting.budget import CommandBudget
 from tracesink.accounting.budgeted_store import BudgetedStore
 from tracesink.accounting.publisher import CommandPublisher, publish_threshold
 from tracesink.accounting.report import stats_document
+from tracesink.accounting.shared_telemetry import (
+    CombinedTelemetry,
+    SharedTelemetry,
+    Snapshot,
+    snapshot_of,
+)
 from tracesink.accounting.telemetry import Telemetry
 from tracesink.config import Settings
 from tracesink.errors import ConfigurationError, Overloaded, StorageError
@@ -37,6 +43,7 @@ from tracesink.store.replica_wait import ReplicaWait
 from tracesink.store.spool import Spool
 from tracesink.store.spooling import SpoolingStore, SpoolStatus
 from tracesink.store_probe import StoreProbe, probe_interval_s
+from tracesink.worker_identity import WorkerIdentity
 from tracesink.writer import Writer
 
 
@@ -102,6 +109,7 @@ class IngestPipeline:
         store: Store,
         spooling: SpoolingStore | None,
         clock: Callable[[], float],
+        worker: WorkerIdentity | None = None,
     ) -> None:
         self.settings = settings
         self.policy = policy_from(settings)
@@ -153,13 +161,21 @@ class IngestPipeline:
             self.watcher = StoreWatcher(
                 self._store, self.live, settings.live_poll_s, self.now_ms, self.budget.spent
             )
+        # One of several worker processes: /metrics and /stats count them all.
+        self.shared: SharedTelemetry | None = None
+        if worker is not None:
+            self.shared = SharedTelemetry(worker.shared_dir, worker.index, self._own_snapshot)
 
     @classmethod
     async def open(
-        cls, settings: Settings, store: Store | None = None, clock: Callable[[], float] = time.time
+        cls,
+        settings: Settings,
+        store: Store | None = None,
+        clock: Callable[[], float] = time.time,
+        worker: WorkerIdentity | None = None,
     ) -> IngestPipeline:
         """Open the store (behind the spool when there is one); a spool left by a crash starts
-        replaying at once."""
+        replaying at once. ``worker``: which process of ``serve --workers N`` this is."""
         store = store or open_store(
             settings.store,
             policy_from(settings),
@@ -167,19 +183,23 @@ class IngestPipeline:
             replica_wait_from(settings),
         )
         spooling = None
-        spool_path = settings.spool_path()
+        spool_path = settings.spool_path(worker.index if worker is not None else 0)
         if spool_path is not None:
             spool = Spool(spool_path, settings.spool_max_bytes, owner=store.display)
-            spooling = SpoolingStore(store, spool, policy_from(settings), settings.outage_share)
+            # TRACESINK_OUTAGE_SHARE is the instance's: its workers split it.
+            share = max(1, settings.outage_share // settings.workers)
+            spooling = SpoolingStore(store, spool, policy_from(settings), share)
             try:
                 await spooling.open(int(clock() * 1000))
             except (OSError, sqlite3.Error) as exc:
                 raise ConfigurationError(
                     f"{settings.name_of('spool_dir')}: cannot open the spool at {spool_path}: {exc}"
                 ) from None
-        pipeline = cls(settings, store, spooling, clock)
+        pipeline = cls(settings, store, spooling, clock, worker)
         if pipeline.publisher is not None:
             pipeline.publisher.start()
+        if pipeline.shared is not None:
+            pipeline.shared.start()
         return pipeline
 
     @property
@@ -241,11 +261,33 @@ class IngestPipeline:
         probe per ``probe.interval_s``, shared by every caller."""
         return await self.probe.check()
 
+    def _own_snapshot(self) -> Snapshot:
+        status = self.status()
+        return snapshot_of(self.telemetry, status.queued, status.spool, self.now_ms())
+
+    def instance_telemetry(self) -> tuple[Telemetry, PipelineStatus]:
+        """What the whole instance counted, and its queue and spool: this process's own, or
+        every worker's summed under ``serve --workers N`` (shared_telemetry.py)."""
+        if self.shared is None:
+            return self.telemetry, self.status()
+        total = self.shared.total()
+        return CombinedTelemetry(total, self.telemetry), self._status_of(total)
+
+    def instance_status(self) -> PipelineStatus:
+        """``status()`` of the whole instance: every worker's queue and spool summed."""
+        if self.shared is None:
+            return self.status()
+        return self._status_of(self.shared.recent_total())
+
+    def _status_of(self, total: Snapshot) -> PipelineStatus:
+        spool = None if total.spool is None else SpoolStatus(*total.spool)
+        return PipelineStatus(self._store.display, total.queued_now, spool)
+
     def stats(self) -> dict[str, Any]:
         """``/stats``: what was accepted, refused, spent, and what it costs a month."""
-        status = self.status()
+        telemetry, status = self.instance_telemetry()
         return stats_document(
-            self.settings, self.telemetry, self.budget, status.store, status.spool, self.now_ms()
+            self.settings, telemetry, self.budget, status.store, status.spool, self.now_ms()
         )
 
     async def close(self) -> None:
@@ -257,3 +299,5 @@ class IngestPipeline:
         if self.publisher is not None:
             await self.publisher.close()
         await self._store.close()
+        if self.shared is not None:
+            await self.shared.close()  # the final counts, for a successor in this slot

@@ -14,6 +14,7 @@ from tracesink.config import load_settings
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
 UNIT = DEPLOY / "systemd" / "tracesink.service"
+WORKERS_DROP_IN = DEPLOY / "systemd" / "tracesink.service.d" / "workers.conf"
 INSTALLED_AT = "/opt/tracesink/bin/tracesink"  # where docs/deploy.md installs the wheel
 # systemd-analyze's exposure score, 0 (locked down) to 10 (unrestricted), in tenths.
 MAX_EXPOSURE_TENTHS = 20
@@ -48,6 +49,31 @@ def test_systemd_accepts_the_unit_without_a_warning(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == "", result.stderr
+
+
+@needs_systemd_analyze
+def test_systemd_accepts_the_unit_with_the_workers_drop_in(tmp_path: Path) -> None:
+    """The multi-core drop-in beside the unit (as /etc/systemd/system/tracesink.service.d/ holds
+    it): `systemd-analyze verify` reads both and says nothing."""
+    unit = unit_here(tmp_path)
+    drop_ins = tmp_path / f"{unit.name}.d"
+    drop_ins.mkdir()
+    (drop_ins / WORKERS_DROP_IN.name).write_text(WORKERS_DROP_IN.read_text())
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "", result.stderr
+
+
+def test_the_workers_drop_in_runs_a_worker_per_core_and_stops_through_the_parent() -> None:
+    """The drop-in asks for `auto` workers, which the settings template accepts (a shared store),
+    and signals the parent alone on stop, so that it drains every worker."""
+    lines = set(WORKERS_DROP_IN.read_text().splitlines())
+    assert "Environment=TRACESINK_WORKERS=auto" in lines
+    assert "KillMode=mixed" in lines
+    environ = {"TRACESINK_WORKERS": "auto", "TRACESINK_STORE": "redis://localhost:6379/0"}
+    assert load_settings(environ).workers >= 1
 
 
 @needs_systemd_analyze

@@ -3,7 +3,8 @@ batches and flushes, and the store's spending sampled over time for projections.
 
 One source of truth for ``/stats`` and ``/metrics``: the Prometheus collector in
 ``app/metrics.py`` reads these counters at scrape time rather than keeping a second copy.
-Counts are per process; with several instances, sum them (Prometheus does).
+Counts are per process: under ``serve --workers N`` the workers' are summed
+(``shared_telemetry.py``); with several instances, sum them (Prometheus does).
 """
 
 from __future__ import annotations

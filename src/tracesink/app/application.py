@@ -65,6 +65,7 @@ from tracesink.errors import (
 )
 from tracesink.pipeline import IngestPipeline
 from tracesink.store.base import Store
+from tracesink.worker_identity import WorkerIdentity
 
 log = logging.getLogger("tracesink")
 
@@ -145,9 +146,11 @@ class TraceSinkApp:
         store: Store | None = None,
         clock: Callable[[], float] = time.time,
         tune_gc: bool = False,
+        worker: WorkerIdentity | None = None,
     ) -> None:
         self.settings = settings
         self._given_store = store
+        self._worker = worker
         self._clock = clock
         self._tune_gc = tune_gc
         self._cors = cors_policy(settings)
@@ -177,7 +180,9 @@ class TraceSinkApp:
         return self.state
 
     async def startup(self) -> None:
-        pipeline = await IngestPipeline.open(self.settings, self._given_store, self._clock)
+        pipeline = await IngestPipeline.open(
+            self.settings, self._given_store, self._clock, self._worker
+        )
         self.state = AppState.around(pipeline)
         if self._tune_gc:
             _tune_gc()

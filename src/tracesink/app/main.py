@@ -9,10 +9,13 @@ import os
 from tracesink.app.application import TraceSinkApp
 from tracesink.app.inflight import InFlightLimit
 from tracesink.config import load_settings
+from tracesink.worker_identity import WorkerIdentity
 
 
 def app_from_environment() -> InFlightLimit:
     """The app behind the bound on requests served at once (not uvicorn's limit_concurrency,
     which counts idle connections too: see inflight.py)."""
     settings = load_settings(os.environ)
-    return InFlightLimit(TraceSinkApp(settings, tune_gc=True), settings.max_concurrency)
+    worker = WorkerIdentity.from_environ(os.environ)  # one of `serve --workers N`, or None
+    app = TraceSinkApp(settings, tune_gc=True, worker=worker)
+    return InFlightLimit(app, settings.max_concurrency)

@@ -1,7 +1,8 @@
 """``GET /metrics``: Prometheus text format through ``prometheus-client``.
 
 A custom collector reads ``Telemetry``, the writer and the store at scrape time, so the numbers
-are the same ones ``/stats`` shows, kept once. Each app has its own registry (no process-wide
+are the same ones ``/stats`` shows, kept once; under ``serve --workers N``, summed over the
+workers (accounting/shared_telemetry.py). Each app has its own registry (no process-wide
 global state), which also keeps tests independent.
 """
 
@@ -41,8 +42,8 @@ class TraceSinkCollector(Collector):
         self._pipeline = pipeline
 
     def collect(self) -> Iterable[Metric]:
-        pipeline = self._pipeline
-        telemetry, status = pipeline.telemetry, pipeline.status()
+        # The whole instance's: every worker's under `serve --workers N` (shared_telemetry.py).
+        telemetry, status = self._pipeline.instance_telemetry()
         yield _labelled(
             "tracesink_entries_accepted",
             "Entries stored (or queued in the spool)",

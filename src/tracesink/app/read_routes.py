@@ -145,8 +145,9 @@ async def get_health(state: AppState, request: Request) -> Response:
     """ok: the store answers and nothing waits in the spool. degraded (still 200): entries are
     being accepted into the spool, or replayed from it. unavailable (503): no store, no spool.
 
-    Public, so it costs no command per caller: the store's state is the latest probe's."""
-    status = state.pipeline.status()
+    Public, so it costs no command per caller: the store's state is the latest probe's. The
+    queue and the spool are the whole instance's (every worker's, under ``--workers N``)."""
+    status = state.pipeline.instance_status()
     content: dict[str, Any] = {
         "version": __version__,
         "store": status.store,

@@ -1,4 +1,5 @@
-"""``tracesink serve``: reach the store, take the port, say what listens, run uvicorn.
+"""``tracesink serve``: reach the store, take the port, say what listens, run uvicorn (in one
+process, or in ``--workers N`` forked ones: workers.py).
 
 The app is loaded by uvicorn from an import string (``tracesink.app.main``), with its settings
 in the environment, so nothing here depends on the HTTP layer's modules: this is the server under
@@ -9,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import math
 import os
 import signal
 import socket
 import sys
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tracesink import __version__
 from tracesink.config import Settings
@@ -23,17 +26,27 @@ from tracesink.config_options import OPTIONS
 from tracesink.errors import TraceSinkError
 from tracesink.masking import mask_url
 from tracesink.pipeline import policy_from
+from tracesink.server.listener import hold_port, listen, worker_listener
 from tracesink.server.protocol import guarded_protocol
+from tracesink.server.spool_slots import hand_on, orphaned
 from tracesink.server.throttled_log import throttle_tracebacks
-from tracesink.store import backend_of
+from tracesink.server.workers import STARTUP_FAILURE, Supervisor
+from tracesink.store import backend_of, open_store
 from tracesink.store.diagnose import StoreProblem, probe
+from tracesink.worker_identity import WorkerIdentity
+
+if TYPE_CHECKING:
+    import uvicorn
 
 APP = "tracesink.app.main:app_from_environment"
 MAX_OPEN_FILES = 1 << 20  # the most descriptors asked for, whatever the hard limit allows
 
 
 def serve(settings: Settings, flags: Mapping[str, str]) -> int:
-    """Run until SIGTERM or Ctrl-C; ``flags`` are the options given on the command line."""
+    """Run until SIGTERM or Ctrl-C; ``flags`` are the options given on the command line.
+
+    The store probe, the port and the banner happen here, once; then one process serves, or
+    ``settings.workers`` forked ones do (workers.py and listener.py say how, and why)."""
     import uvicorn
 
     backend_of(settings.store, settings.name_of("store"))  # a bad URL stops start-up here
@@ -44,11 +57,22 @@ def serve(settings: Settings, flags: Mapping[str, str]) -> int:
             raise TraceSinkError(
                 f"store {mask_url(settings.store)} refused this instance: {problem.cause}"
             )
-    listener = listen(settings)  # before the banner: a taken port is the only thing said
+    # Before the banner: a taken port is the only thing said. With workers, the parent holds
+    # the port and each worker listens on a socket of its own (listener.py says why).
+    listener = listen(settings) if settings.workers == 1 else hold_port(settings)
+    # Only with the port ours: no other instance on it can be using the spools moved here.
+    handed_on = asyncio.run(_hand_on_spools(settings))
     raise_open_files_limit()
     # The app reads its settings from the environment (app/main.py): hand it the flags there.
     os.environ.update({o.env: flags[o.name] for o in OPTIONS if o.name in flags})
     print(banner(settings, problem), flush=True)
+    if handed_on:
+        print(
+            f"tracesink: {handed_on} spooled entries of workers not started now (fewer "
+            f"{settings.name_of('workers')} than before) were handed to running workers' spools",
+            file=sys.stderr,
+            flush=True,
+        )
     if problem is not None:
         spool = settings.spool_path()
         then = f"entries are spooled to {spool}" if spool else "ingest answers 503"
@@ -58,9 +82,6 @@ def serve(settings: Settings, flags: Mapping[str, str]) -> int:
             file=sys.stderr,
             flush=True,
         )
-    # uvicorn drains on SIGTERM/SIGINT and then re-raises the signal under the handler it found at
-    # start; with this one in place, a drained shutdown exits 0 instead of dying by the signal.
-    signal.signal(signal.SIGTERM, _exit_cleanly)
     config = uvicorn.Config(
         APP,
         factory=True,
@@ -83,20 +104,72 @@ def serve(settings: Settings, flags: Mapping[str, str]) -> int:
         timeout_graceful_shutdown=10,
     )
     throttle_tracebacks()  # after Config, which configures uvicorn's loggers
-    uvicorn.Server(config).run(sockets=[listener])
-    return 0
+    if settings.workers == 1:
+        _run_uvicorn(config, listener)
+        return 0
+    # Each worker publishes its counters here, for /metrics and /stats (shared_telemetry.py).
+    with tempfile.TemporaryDirectory(prefix="tracesink-workers-") as shared:
+
+        def run_worker(index: int) -> int:
+            os.environ.update(WorkerIdentity(index, Path(shared)).environ())
+            try:
+                own = worker_listener(settings)
+            except TraceSinkError as exc:
+                print(f"tracesink: worker {index}: {exc}", file=sys.stderr, flush=True)
+                return STARTUP_FAILURE
+            return 0 if _run_uvicorn(config, own) else STARTUP_FAILURE
+
+        with listener:  # the port, held while the workers come and go
+            return Supervisor(settings.workers, run_worker).run()
+
+
+def _run_uvicorn(config: uvicorn.Config, listener: socket.socket) -> bool:
+    """Serve on ``listener`` until SIGTERM or Ctrl-C has drained it; whether the app started."""
+    import uvicorn
+
+    # uvicorn drains on SIGTERM/SIGINT and then re-raises the signal under the handler it found
+    # at start; with this one in place, a drained shutdown exits 0 instead of dying by the signal.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    server = uvicorn.Server(config)
+    server.run(sockets=[listener])
+    return bool(server.started)
+
+
+async def _hand_on_spools(settings: Settings) -> int:
+    """Spools of workers that will not run now, moved to ones that will (spool_slots.py)."""
+    if not orphaned(settings):
+        return 0
+    store = open_store(settings.store, policy_from(settings), settings.name_of("store"))
+    try:
+        return await hand_on(settings, store.display)
+    finally:
+        await store.close()
 
 
 def banner(settings: Settings, problem: StoreProblem | None = None) -> str:
     unreachable = f"  UNREACHABLE ({problem.cause})" if problem else ""
     return (
-        f"tracesink {__version__} listening on http://{settings.host}:{settings.port}\n"
+        f"tracesink {__version__} listening on http://{settings.host}:{settings.port}"
+        f"{_workers(settings)}\n"
         f"  store:  {mask_url(settings.store)}{unreachable}\n"
         f"  limits: {settings.describe_limits()}\n"
         f"  cors:   {settings.describe_cors()}\n"
         f"  reads:  {_read_access(settings)}\n"
-        f"  spool:  {settings.spool_path() or 'off'}"
+        f"  spool:  {_spool(settings)}"
     )
+
+
+def _workers(settings: Settings) -> str:
+    return f" ({settings.workers} worker processes)" if settings.workers > 1 else ""
+
+
+def _spool(settings: Settings) -> str:
+    path = settings.spool_path()
+    if path is None:
+        return "off"
+    if settings.workers > 1:
+        return f"{path} (worker 0; worker N in {path / 'worker-N'})"
+    return str(path)
 
 
 def _read_access(settings: Settings) -> str:
@@ -108,23 +181,6 @@ def _read_access(settings: Settings) -> str:
         "OPEN TO ANYONE WHO CAN REACH THIS ADDRESS (--insecure): "
         "every log can be read without a token"
     )
-
-
-def listen(settings: Settings) -> socket.socket:
-    """The listening socket; TraceSinkError saying why when the address cannot be had."""
-    where = f"{settings.host}:{settings.port}"
-    try:
-        family, _, _, _, address = socket.getaddrinfo(
-            settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        return socket.create_server(address, family=family)
-    except socket.gaierror as exc:
-        raise TraceSinkError(f"cannot listen on {where}: {exc.strerror}") from None
-    except OSError as exc:
-        reason = "the port is already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
-        raise TraceSinkError(
-            f"cannot listen on {where}: {reason} (choose another with {settings.name_of('port')})"
-        ) from None
 
 
 def raise_open_files_limit() -> None:
