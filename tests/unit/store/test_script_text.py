@@ -71,3 +71,20 @@ def test_every_fragment_is_included_by_some_script_and_declares_only_locals() ->
         body = LUA.joinpath(fragment).read_text("utf-8").split("]]\n", 1)[-1]
         strays = [line for line in body.splitlines() if TOP_LEVEL.match(line)]
         assert all(line.startswith("local ") for line in strays), (fragment, strays)
+
+
+def test_every_script_includes_what_its_fragments_need_before_them() -> None:
+    """A fragment's header says which fragments it needs ("Needs lib/calls.lua ... before it");
+    a script that includes it without them, or after it, would fail only at its first call
+    (Redis refuses the unknown global), so the order is checked here."""
+    needs = {
+        fragment: re.findall(r"lib/[a-z_]+\.lua", header.split("Needs", 1)[1].split("before")[0])
+        for fragment in FRAGMENTS
+        if "Needs" in (header := LUA.joinpath(fragment).read_text("utf-8").split("]]\n", 1)[0])
+    }
+    assert needs["lib/counters.lua"] == ["lib/calls.lua", "lib/window.lua"]
+    for name in SCRIPTS:
+        included = re.findall(r"^--#include (\S+)$", LUA.joinpath(f"{name}.lua").read_text(), re.M)
+        for at, fragment in enumerate(included):
+            missing = set(needs.get(fragment, [])) - set(included[:at])
+            assert not missing, f"{name}.lua includes {fragment} without {missing} before it"
