@@ -200,34 +200,42 @@ local function read_counts(c, extra)
 end
 
 -- One entry's decision: code (0 admitted; else the first full level, in this order: 1 global,
--- 2 system, 3 trace), the remaining per level ({global, system, trace}; -1 for a level the
--- entry does not have), retry_after_ms. An admitted entry is counted at all its levels at once.
+-- 2 system, 3 trace), the remaining at each level (-1 for a level the entry does not have:
+-- global, system, trace), retry_after_ms. An admitted entry is counted at all its levels at
+-- once. Its levels are one flat list of (code, field, limit) triples, and the results plain
+-- values: a table per level and per result cost more than the decision itself in a long batch.
 local function decide(c, system, trace_field)
   local limits, curr, prev, changed = c.limits, c.curr, c.prev, c.changed
   local elapsed, window = limits.elapsed, limits.window
-  local levels = {{1, "g", limits.global_limit}}
+  local levels
   local system_limit = limits.system_limits[system]
-  if system_limit then levels[2] = {2, "s:" .. system, system_limit} end
-  levels[#levels + 1] = {3, trace_field, limits.trace_limit}
+  if system_limit then
+    levels = {1, "g", limits.global_limit, 2, "s:" .. system, system_limit,
+              3, trace_field, limits.trace_limit}
+  else
+    levels = {1, "g", limits.global_limit, 3, trace_field, limits.trace_limit}
+  end
   local code, wait = 0, 0
-  for _, level in ipairs(levels) do
-    local field, limit = level[2], level[3]
+  for j = 1, #levels, 3 do
+    local field, limit = levels[j + 1], levels[j + 2]
     if not has_room(prev[field], curr[field], elapsed, window, limit) then
-      if code == 0 then code = level[1] end
+      if code == 0 then code = levels[j] end
       wait = math.max(wait, retry_after(prev[field], curr[field], elapsed, window, limit))
     end
   end
   if code == 0 then
-    for _, level in ipairs(levels) do
-      curr[level[2]] = curr[level[2]] + 1
-      changed[level[2]] = true
+    for j = 2, #levels, 3 do
+      curr[levels[j]] = curr[levels[j]] + 1
+      changed[levels[j]] = true
     end
   end
-  local left = {-1, -1, -1}
-  for _, level in ipairs(levels) do
-    left[level[1]] = remaining(prev[level[2]], curr[level[2]], elapsed, window, level[3])
+  local left_global, left_system = remaining(prev.g, curr.g, elapsed, window, levels[3]), -1
+  if system_limit then
+    left_system = remaining(prev[levels[5]], curr[levels[5]], elapsed, window, system_limit)
   end
-  return code, left, wait
+  local left_trace = remaining(prev[trace_field], curr[trace_field], elapsed, window,
+                               levels[#levels])
+  return code, left_global, left_system, left_trace, wait
 end
 
 -- The counters the batch changed, as HSET field/value pairs appended to \`out\`; the first write
@@ -482,7 +490,7 @@ for i = FIRST_RUN_ARG, FIRST_ENTRY_ARG - 1, 6 do
 end
 for i = FIRST_ENTRY_ARG, #ARGV, 3 do
   local k = tonumber(ARGV[i])
-  local code, left, wait = decide(window_counters, ARGV[i + 1], trace_fields[k])
+  local code, left_global, left_system, left_trace, wait = decide(window_counters, ARGV[i + 1], trace_fields[k])
   if code == 0 then
     events[#events + 1] = {k = k, payload = ARGV[i + 2]}
   else
@@ -490,9 +498,9 @@ for i = FIRST_ENTRY_ARG, #ARGV, 3 do
     by[code] = 1
     events[#events + 1] = {k = k, run = new_run(by[1], by[2], by[3], now, now)}
   end
-  for _, value in ipairs({code, left[1], left[2], left[3], wait}) do
-    decisions[#decisions + 1] = value
-  end
+  local n = #decisions
+  decisions[n + 1], decisions[n + 2], decisions[n + 3] = code, left_global, left_system
+  decisions[n + 4], decisions[n + 5] = left_trace, wait
 end
 
 -- The stored head matters only to a trace whose first event here is a drop (it extends the

@@ -62,15 +62,15 @@ read_counts(window_counters, {})
 local decisions, refused, admitted, any = {}, {}, {}, false
 for i = FIRST_ENTRY_ARG, #ARGV, 3 do
   local t = tonumber(ARGV[i])
-  local code, left, wait = decide(window_counters, ARGV[i + 1], "t:" .. trace_ids[t])
+  local code, left_global, left_system, left_trace, wait = decide(window_counters, ARGV[i + 1], "t:" .. trace_ids[t])
   if code == 0 then
     admitted[t], any = true, true
   else
     refused[#refused + 1] = ARGV[i + 2]
   end
-  for _, value in ipairs({code, left[1], left[2], left[3], wait}) do
-    decisions[#decisions + 1] = value
-  end
+  local n = #decisions
+  decisions[n + 1], decisions[n + 2], decisions[n + 3] = code, left_global, left_system
+  decisions[n + 4], decisions[n + 5] = left_trace, wait
 end
 
 if any then

@@ -150,7 +150,7 @@ for i = FIRST_RUN_ARG, FIRST_ENTRY_ARG - 1, 6 do
 end
 for i = FIRST_ENTRY_ARG, #ARGV, 3 do
   local k = tonumber(ARGV[i])
-  local code, left, wait = decide(window_counters, ARGV[i + 1], trace_fields[k])
+  local code, left_global, left_system, left_trace, wait = decide(window_counters, ARGV[i + 1], trace_fields[k])
   if code == 0 then
     events[#events + 1] = {k = k, payload = ARGV[i + 2]}
   else
@@ -158,9 +158,9 @@ for i = FIRST_ENTRY_ARG, #ARGV, 3 do
     by[code] = 1
     events[#events + 1] = {k = k, run = new_run(by[1], by[2], by[3], now, now)}
   end
-  for _, value in ipairs({code, left[1], left[2], left[3], wait}) do
-    decisions[#decisions + 1] = value
-  end
+  local n = #decisions
+  decisions[n + 1], decisions[n + 2], decisions[n + 3] = code, left_global, left_system
+  decisions[n + 4], decisions[n + 5] = left_trace, wait
 end
 
 -- The stored head matters only to a trace whose first event here is a drop (it extends the
