@@ -113,9 +113,9 @@ source of it for write_batch.lua (a single primary) and cluster_decide.lua (a cl
 slot), so that both admit exactly alike. Needs lib/calls.lua and lib/window.lua before it.
 
 The state of one batch's decision is a table, \`c\`:
-  new_counters(keys, limits)  keys: {this window's hash, the previous window's hash, the day key}
-                              (KEYS[1..3] of both scripts); limits: now, elapsed, window, ttl,
-                              global_limit, trace_limit, system_limits (system -> limit,
+  new_counters(keys, limits)  keys: [1] this window's hash, [2] the previous window's hash,
+                              [3] the day key (both scripts pass KEYS); limits: now, elapsed,
+                              window, ttl, global_limit, trace_limit, system_limits (system -> limit,
                               read from ARGV by system_limits_at(first, n)),
                               day (-1: no shared daily count), uncounted
   want(c, field), want_entry(c, system, trace_field)   the counter fields to read, each once
@@ -123,7 +123,7 @@ The state of one batch's decision is a table, \`c\`:
   decide(c, system, trace_field)   one entry's decision; an admitted entry is counted
   counter_pairs(c, out)       the changed counters as HSET pairs
   store_counters(c, pairs)    one HSET of them (and the caller's) with the day's count
-  counted_day(c), reply_counts(c, reply)   the reply's day count and counts
+  reply_counts(c, reply)      the reply's day count and counts
 ]]
 
 -- The systems that have a limit (system -> limit): n pairs from ARGV[first].
@@ -279,16 +279,11 @@ local function store_counters(c, pairs)
   c.stored = true
 end
 
--- The day's count after this call, or -1 when this call did not count (nothing admitted, or no
--- shared daily count).
-local function counted_day(c)
-  if c.stored and c.day_count ~= nil then return c.day_count end
-  return -1
-end
-
--- Appends f, then f triples (field, count in this window after the batch, count in the previous
--- window) to the reply.
+-- Appends to the reply the day's count after this call (-1 when this call did not count:
+-- nothing admitted, or no shared daily count), f, then f triples (field, count in this window
+-- after the batch, count in the previous window).
 local function reply_counts(c, reply)
+  reply[#reply + 1] = c.stored and c.day_count or -1
   reply[#reply + 1] = #c.fields
   for _, field in ipairs(c.fields) do
     reply[#reply + 1] = field
@@ -406,7 +401,7 @@ local batch_id = ARGV[13 + 2 * n_systems]
 local n_runs = tonumber(ARGV[14 + 2 * n_systems])
 local FIRST_RUN_ARG = 15 + 2 * n_systems
 local FIRST_ENTRY_ARG = FIRST_RUN_ARG + 6 * n_runs
-local window_counters = new_counters({KEYS[1], KEYS[2], KEYS[3]}, {
+local window_counters = new_counters(KEYS, {
   now = now, elapsed = tonumber(ARGV[2]), window = tonumber(ARGV[3]), ttl = ttl,
   global_limit = tonumber(ARGV[6]), trace_limit = tonumber(ARGV[7]),
   system_limits = system_limits_at(13, n_systems), day = tonumber(ARGV[9]),
@@ -519,7 +514,9 @@ for _, event in ipairs(events) do
     end
   end
 end
-for k, head in pairs(heads_of(refused_first)) do heads[k] = head end
+if #refused_first > 0 then
+  for k, head in pairs(heads_of(refused_first)) do heads[k] = head end
+end
 
 -- Per trace: the new items, oldest first (payload strings and marker tables), and the time of
 -- its newest event written.
@@ -579,7 +576,7 @@ if next(admitted) then
   store_counters(window_counters, hash_pairs)
 end
 
-local reply = {0, unmarked, counted_day(window_counters)}
+local reply = {0, unmarked}
 reply_counts(window_counters, reply)
 local written = {}
 for k = 4, #KEYS do

@@ -43,7 +43,7 @@ local batch_id = ARGV[10 + 2 * n_systems]
 local n_traces = tonumber(ARGV[11 + 2 * n_systems])
 local FIRST_TRACE_ARG = 12 + 2 * n_systems
 local FIRST_ENTRY_ARG = FIRST_TRACE_ARG + n_traces
-local window_counters = new_counters({KEYS[1], KEYS[2], KEYS[3]}, {
+local window_counters = new_counters(KEYS, {
   now = now, elapsed = tonumber(ARGV[2]), window = tonumber(ARGV[3]), ttl = tonumber(ARGV[4]),
   global_limit = tonumber(ARGV[5]), trace_limit = tonumber(ARGV[6]),
   system_limits = system_limits_at(10, n_systems), day = tonumber(ARGV[7]),
@@ -87,7 +87,7 @@ if any then
   store_counters(window_counters, hash_pairs)
 end
 
-local reply = {0, counted_day(window_counters)}
+local reply = {0}
 reply_counts(window_counters, reply)
 for _, value in ipairs(decisions) do reply[#reply + 1] = value end
 reply[1] = calls

@@ -66,7 +66,7 @@ local batch_id = ARGV[13 + 2 * n_systems]
 local n_runs = tonumber(ARGV[14 + 2 * n_systems])
 local FIRST_RUN_ARG = 15 + 2 * n_systems
 local FIRST_ENTRY_ARG = FIRST_RUN_ARG + 6 * n_runs
-local window_counters = new_counters({KEYS[1], KEYS[2], KEYS[3]}, {
+local window_counters = new_counters(KEYS, {
   now = now, elapsed = tonumber(ARGV[2]), window = tonumber(ARGV[3]), ttl = ttl,
   global_limit = tonumber(ARGV[6]), trace_limit = tonumber(ARGV[7]),
   system_limits = system_limits_at(13, n_systems), day = tonumber(ARGV[9]),
@@ -179,7 +179,9 @@ for _, event in ipairs(events) do
     end
   end
 end
-for k, head in pairs(heads_of(refused_first)) do heads[k] = head end
+if #refused_first > 0 then
+  for k, head in pairs(heads_of(refused_first)) do heads[k] = head end
+end
 
 -- Per trace: the new items, oldest first (payload strings and marker tables), and the time of
 -- its newest event written.
@@ -239,7 +241,7 @@ if next(admitted) then
   store_counters(window_counters, hash_pairs)
 end
 
-local reply = {0, unmarked, counted_day(window_counters)}
+local reply = {0, unmarked}
 reply_counts(window_counters, reply)
 local written = {}
 for k = 4, #KEYS do
