@@ -10,6 +10,10 @@ subscription, never neither. Events are deduplicated per connection by id: a tra
 repeats an entry its replay read held; the every-trace stream sends ids above its cursor once.
 How entries reach the feed, and what that costs per store: ``live.py`` and ``live_poll.py``.
 
+With ``?resolve=1`` an entry with a stack carries ``resolved``, its frames through its release's
+source maps, as ``GET /logs/{trace_id}?resolve=1`` gives them (the viewer and ``tracesink tail``
+ask for it): one encode per such entry; an entry without a stack is sent as stored.
+
 Events go in arrival order (replay included), not event time: an entry that arrives late with an
 early time is sent when it arrives, and the client places it by its ``timestamp``. The cursor is
 an arrival id, so a resume never skips such an entry (read_order.py, docs/http-api.md "Order").
@@ -21,6 +25,8 @@ from collections import deque
 from collections.abc import AsyncGenerator, Iterable
 from typing import Any
 
+import msgspec
+
 from tracesink.app.http import Request, Response, error_response
 from tracesink.app.read_query import entry_filter, since_of
 from tracesink.app.read_routes import TRACE_PATH_PREFIX, get_trace, trace_id_of
@@ -28,6 +34,7 @@ from tracesink.app.state import AppState
 from tracesink.app.streaming import SSE_HEADERS, StreamingResponse, sse_event, sse_json
 from tracesink.live import Subscription
 from tracesink.read_filter import EntryFilter
+from tracesink.sourcemaps.resolve import Resolver
 from tracesink.store.items import decode_items, is_entry, one_line
 
 LIVE_SUFFIX = "/live"
@@ -66,6 +73,20 @@ def _cursor(request: Request) -> str | None:
     return since_of(request.query("since"))
 
 
+def _resolver(state: AppState, request: Request) -> Resolver | None:
+    return state.sourcemaps.resolver if request.query("resolve") in ("1", "true") else None
+
+
+async def _event_data(raw: bytes, item: dict[str, Any] | None, resolver: Resolver | None) -> bytes:
+    """An entry's event data: as stored (one line), or with its stack resolved when asked."""
+    if resolver is not None and b'"stack"' in raw:  # no decode for the entries without one
+        item = item if item is not None else decode_items([raw])[0]
+        if isinstance(item.get("stack"), str) and is_entry(item):
+            await resolver.resolve_entries([item])
+            return msgspec.json.encode(item)
+    return raw if item is None else one_line(raw, item)
+
+
 def _subscribe(state: AppState, trace_id: str | None) -> Subscription | Response:
     pipeline = state.pipeline
     subscription = pipeline.live.subscribe(trace_id)
@@ -99,7 +120,7 @@ async def get_trace_live(state: AppState, request: Request) -> Response:
     known = SentIds(str(item.get("id", "")) for _, item in items)
     replay_filter = EntryFilter(wanted.level, wanted.systems, wanted.text, cursor)
     replay = [(r, i) for r, i in items if replay_filter.matches(i)]
-    body = _stream(subscribed, replay, wanted, known, floor="")
+    body = _stream(subscribed, replay, wanted, known, "", _resolver(state, request))
     return StreamingResponse(200, body, request, SSE_HEADERS)
 
 
@@ -120,7 +141,7 @@ async def get_live(state: AppState, request: Request) -> Response:
         subscribed.cancel()
         raise
     known = SentIds(str(item["id"]) for _, item in replay)
-    body = _stream(subscribed, replay, wanted, known, floor=cursor)
+    body = _stream(subscribed, replay, wanted, known, cursor, _resolver(state, request))
     return StreamingResponse(200, body, request, SSE_HEADERS)
 
 
@@ -153,11 +174,12 @@ async def _stream(
     wanted: EntryFilter,
     known: SentIds,
     floor: str,
+    resolver: Resolver | None,
 ) -> AsyncGenerator[bytes, None]:
     try:
         yield f"retry: {RETRY_MS}\n\n".encode()
         for raw, item in replay:
-            yield sse_event(one_line(raw, item), str(item.get("id", "")))
+            yield sse_event(await _event_data(raw, item, resolver), str(item.get("id", "")))
         yield sse_json("ready", {"replayed": len(replay)})
         while True:
             batch = await subscription.next_batch(KEEP_ALIVE_S)
@@ -171,8 +193,10 @@ async def _stream(
                 if entry.id <= floor or entry.id in known:
                     continue
                 known.add(entry.id)
-                if wanted.is_empty or wanted.matches(decode_items([entry.payload])[0]):
-                    chunks.append(sse_event(entry.payload, entry.id))
+                decoded = None if wanted.is_empty else decode_items([entry.payload])[0]
+                if decoded is None or wanted.matches(decoded):
+                    data = await _event_data(entry.payload, decoded, resolver)
+                    chunks.append(sse_event(data, entry.id))
             if chunks:
                 yield b"".join(chunks)
         if subscription.lagged:

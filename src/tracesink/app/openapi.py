@@ -250,9 +250,9 @@ def openapi_document() -> dict[str, Any]:
                 },
             },
             "/logs/{trace_id}/live": live_stream(
-                "New entries of one trace, live", [TRACE_ID_PARAM]
+                "New entries of one trace, live", [TRACE_ID_PARAM, RESOLVE_PARAM]
             ),
-            "/live": live_stream("New entries of every trace, live", []),
+            "/live": live_stream("New entries of every trace, live", [RESOLVE_PARAM]),
             **SOURCEMAP_PATHS,
             "/stats": {
                 "get": {

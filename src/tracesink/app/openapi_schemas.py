@@ -309,7 +309,7 @@ def asset(summary: str, media_type: str) -> dict[str, Any]:
     }
 
 
-def live_stream(summary: str, path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
+def live_stream(summary: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "get": {
             "summary": summary,
@@ -317,7 +317,7 @@ def live_stream(summary: str, path_parameters: list[dict[str, Any]]) -> dict[str
             # A stream never ends by itself: request-response fuzzers skip operations with this.
             "x-stream": True,
             "parameters": [
-                *path_parameters,
+                *parameters,
                 *ENTRY_FILTERS,
                 {
                     "name": "Last-Event-ID",

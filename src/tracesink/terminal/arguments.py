@@ -38,3 +38,16 @@ def filter_params(args: argparse.Namespace) -> dict[str, str]:
     if getattr(args, "since", None):
         params["since"] = args.since
     return params
+
+
+def add_raw_stacks(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--raw-stacks",
+        action="store_true",
+        help="stacks as sent, not through their release's source maps",
+    )
+
+
+def stack_params(args: argparse.Namespace) -> dict[str, str]:
+    """Stacks through their release's source maps (``resolve=1``) unless ``--raw-stacks``."""
+    return {} if args.raw_stacks else {"resolve": "1"}

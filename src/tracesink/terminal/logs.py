@@ -6,7 +6,13 @@ import argparse
 from typing import Any
 
 from tracesink.read_order import ORDERS
-from tracesink.terminal.arguments import add_filters, add_url, filter_params
+from tracesink.terminal.arguments import (
+    add_filters,
+    add_raw_stacks,
+    add_url,
+    filter_params,
+    stack_params,
+)
 from tracesink.terminal.client import ServerClient
 from tracesink.terminal.output import console, entry_line, event_time, ms_of, print_json
 
@@ -28,11 +34,7 @@ def add(commands: Any) -> None:
         "--relative", action="store_true", help="times as +seconds after the first entry"
     )
     add_url(parser)
-    parser.add_argument(
-        "--raw-stacks",
-        action="store_true",
-        help="stacks as sent, not through their release's source maps",
-    )
+    add_raw_stacks(parser)
     shape = parser.add_mutually_exclusive_group()
     shape.add_argument("--json", action="store_true", help="the whole answer as one JSON document")
     shape.add_argument("--ndjson", action="store_true", help="one JSON entry per line")
@@ -41,9 +43,7 @@ def add(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     client = ServerClient.from_environment(args.url)
     try:
-        params = {**filter_params(args), "order": args.order}
-        if not args.raw_stacks:
-            params["resolve"] = "1"
+        params = {**filter_params(args), **stack_params(args), "order": args.order}
         trace = client.get_json(f"/logs/{args.trace_id}", params)
     finally:
         client.close()

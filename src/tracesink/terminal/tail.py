@@ -2,7 +2,8 @@
 
 Reads the server's live stream (server-sent events); a dropped connection is resumed with the
 last entry id, so nothing is missed or printed twice. Entries print as they arrive (arrival
-order), each at its own event time; ``tracesink logs`` prints a trace in event order.
+order), each at its own event time, stacks through their release's source maps unless
+``--raw-stacks``; ``tracesink logs`` prints a trace in event order.
 """
 
 from __future__ import annotations
@@ -11,7 +12,13 @@ import argparse
 import json
 from typing import Any
 
-from tracesink.terminal.arguments import add_filters, add_url, filter_params
+from tracesink.terminal.arguments import (
+    add_filters,
+    add_raw_stacks,
+    add_url,
+    filter_params,
+    stack_params,
+)
 from tracesink.terminal.client import ServerClient
 from tracesink.terminal.output import console, entry_line, print_json
 
@@ -23,6 +30,7 @@ def add(commands: Any) -> None:
     parser.add_argument("trace_id", metavar="TRACE_ID", nargs="?", help="default: every trace")
     add_filters(parser)
     add_url(parser)
+    add_raw_stacks(parser)
     parser.add_argument("--ndjson", action="store_true", help="one JSON entry per line")
 
 
@@ -31,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     path = f"/logs/{args.trace_id}/live" if args.trace_id else "/live"
     out, notes = console(), console(stderr=True)
     try:
-        for event in client.follow(path, filter_params(args), args.since):
+        for event in client.follow(path, {**filter_params(args), **stack_params(args)}, args.since):
             if event.event == "ready" and notes.is_terminal:
                 what = f"trace {args.trace_id}" if args.trace_id else "every trace"
                 notes.print(f"following {what} at {client.url} (Ctrl-C to stop)", style="dim")

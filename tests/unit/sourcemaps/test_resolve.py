@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.sourcemaps.test_routes import MAP, STACK
+from tests.support.sourcemap_bundle import MAP, STACK
 from tracesink.errors import ValidationError
 from tracesink.sourcemaps.record import MapRecord, check_release
 from tracesink.sourcemaps.resolve import Budget, Resolver, candidates

@@ -173,7 +173,7 @@ function stopStream() {
 function startStream(traceId, since) {
   const controller = new AbortController();
   page.stream = controller;
-  follow(`/logs/${encodeURIComponent(traceId)}/live`, since, headers, controller.signal, {
+  follow(`/logs/${encodeURIComponent(traceId)}/live?resolve=1`, since, headers, controller.signal, {
     ready: () => { $("live").hidden = false; status(""); },
     lost: () => { $("live").hidden = true; status("live stream interrupted; reconnecting…"); },
     unauthorized: () => askToken(true),
