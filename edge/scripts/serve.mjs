@@ -7,7 +7,6 @@ import { parseArgs } from "node:util";
 import { Miniflare } from "miniflare";
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
-const REPO = here("../../"); // the script imports ../../src/tracesink/store/lua/write_batch.lua
 
 const { values } = parseArgs({
   options: { port: { type: "string", default: "8788" }, host: { type: "string", default: "127.0.0.1" } },
@@ -26,12 +25,9 @@ for (const [name, value] of Object.entries(process.env)) {
 const mf = new Miniflare({
   name: "tracesink-edge",
   modules: true,
-  modulesRoot: REPO,
+  modulesRoot: here("../"),
   scriptPath: here("../src/index.js"),
-  modulesRules: [
-    { type: "ESModule", include: ["**/*.js"] },
-    { type: "Text", include: ["**/*.lua"] },
-  ],
+  modulesRules: [{ type: "ESModule", include: ["**/*.js"] }],
   compatibilityDate: "2026-04-01",
   bindings,
   host: values.host,

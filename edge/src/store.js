@@ -1,12 +1,13 @@
 // The store: write_batch.lua over Upstash's REST API, one EVALSHA per request.
 //
-// The script is src/tracesink/store/lua/write_batch.lua, the Python stores' own file, imported as
-// text when the Worker is built (wrangler.toml's [[rules]] type = "Text"): one source of truth, so
-// the limits an edge Worker and a Python service enforce on one database are the same, exactly.
-// KEYS and ARGV are laid out as tracesink/store/scripts.py lays them out (write_batch_call), and the
-// reply is read as scripts.batch_reply reads it.
+// The script is src/tracesink/store/lua/write_batch.lua with the lib/ fragments it includes
+// written in: the very text (and SHA-1) the Python stores send, generated into write_batch.js by
+// `python -m tracesink.edge_script`: one source of truth, so the limits an edge Worker and a
+// Python service enforce on one database are the same, exactly. KEYS and ARGV are laid out as
+// tracesink/store/scripts.py lays them out (write_batch_call), and the reply is read as
+// scripts.batch_reply reads it.
 
-import WRITE_BATCH from "../../src/tracesink/store/lua/write_batch.lua";
+import { WRITE_BATCH } from "./write_batch.js";
 import { DAY_MS, DailyBudget } from "./budget.js";
 import { LIMIT_LEVELS, windowOf } from "./limits.js";
 import { RefusalMemory } from "./refusals.js";

@@ -22,10 +22,11 @@ from tests.support.edge_worker import EDGE, running_worker
 from tests.support.redis_server import RedisServer, free_port
 from tests.support.service import serving
 from tracesink.dev.rest_emulator import UpstashRestServer
+from tracesink.edge_script import template_literal
 from tracesink.store.keys import key_pattern, trace_key
+from tracesink.store.scripts import WRITE_BATCH
 
 pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("node_ready")]
-LUA = Path(__file__).parents[2] / "src" / "tracesink" / "store" / "lua" / "write_batch.lua"
 
 
 def entry(trace_id: str, message: str, **fields: object) -> dict[str, object]:
@@ -127,13 +128,18 @@ def test_refusals_cost_no_command_and_are_marked_within_seconds(
 def test_a_database_that_forgot_the_script_gets_it_again(
     redis_server: RedisServer, upstash_server: UpstashRestServer
 ) -> None:
+    """After a SCRIPT FLUSH the Worker loads the script again, and what it loads is the Python
+    stores' script, byte for byte: the SHA-1 the Python stores' EVALSHA names exists then."""
     env = {"TRACESINK_KEY_PREFIX": fresh_prefix("noscript")}
+    client = redis.Redis.from_url(redis_server.url)
     with running_worker(upstash_server.url, upstash_server.token, env) as worker:
         assert httpx.post(f"{worker.url}/log", json=entry("n", "before")).status_code == 200
-        redis.Redis.from_url(redis_server.url).script_flush()
+        client.script_flush()
+        assert client.script_exists(WRITE_BATCH.sha) == [False]
         assert httpx.post(f"{worker.url}/log", json=entry("n", "after")).status_code == 200
         key = trace_key(env["TRACESINK_KEY_PREFIX"], "n")
-        assert redis.Redis.from_url(redis_server.url).llen(key) == 2
+        assert client.llen(key) == 2
+        assert client.script_exists(WRITE_BATCH.sha) == [True]
 
 
 def test_an_unreachable_store_is_a_503_with_retry_after() -> None:
@@ -169,8 +175,9 @@ def test_every_key_carries_the_prefix(
     assert all(key_pattern(prefix).fullmatch(k) for k in keys), keys
 
 
-def test_wrangler_bundles_the_python_stores_script_file(tmp_path: Path) -> None:
-    """What `wrangler deploy` uploads holds write_batch.lua byte for byte: one source of truth."""
+def test_wrangler_bundles_the_python_stores_script_text(tmp_path: Path) -> None:
+    """What `wrangler deploy` uploads holds the text the Python stores send (write_batch.lua with
+    its fragments written in) byte for byte: one source of truth."""
     out = tmp_path / "bundle"
     subprocess.run(
         [
@@ -191,9 +198,7 @@ def test_wrangler_bundles_the_python_stores_script_file(tmp_path: Path) -> None:
         # Offline: no banner (its update check asks the npm registry), no metrics.
         env={**os.environ, "WRANGLER_HIDE_BANNER": "true", "WRANGLER_SEND_METRICS": "false"},
     )
-    [bundled] = out.glob("*write_batch.lua")
-    assert bundled.read_bytes() == LUA.read_bytes()
-    assert bundled.name in (out / "index.js").read_text()
+    assert template_literal(WRITE_BATCH.text) in (out / "index.js").read_text("utf-8")
 
 
 def test_the_daily_budget_is_one_count_for_edge_and_python(

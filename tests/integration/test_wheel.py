@@ -27,6 +27,7 @@ DATA_FILES = [
     "tracesink/rules.json",
     "tracesink/store/lua/write_batch.lua",
     "tracesink/store/lua/replay_batch.lua",
+    "tracesink/store/lua/lib/counters.lua",
     "tracesink/static/client.js",
     "tracesink/static/client.mjs",
     "tracesink/static/client.d.mts",

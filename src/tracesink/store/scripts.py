@@ -18,6 +18,7 @@ from tracesink.limits import LIMIT_LEVELS, Decision, Policy, window_of
 from tracesink.model import PreparedEntry
 from tracesink.store import keys as layout
 from tracesink.store.refusals import DropRun
+from tracesink.store.script_text import compose
 
 DAY_MS = 86_400_000
 _LIMITED_BY = (None, "global", "system", "trace")  # indexed by write_batch.lua's per-entry code
@@ -34,8 +35,14 @@ class LuaScript:
 
     @classmethod
     def load(cls, name: str) -> LuaScript:
-        text = resources.files("tracesink.store").joinpath(f"lua/{name}.lua").read_text("utf-8")
+        """``lua/<name>.lua`` with its fragments written in (``script_text``): the text Redis
+        runs, and its SHA-1, composed once."""
+        text = compose(name, _read(f"{name}.lua"), _read)
         return cls(name, text, hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest())
+
+
+def _read(path: str) -> str:
+    return resources.files("tracesink.store").joinpath(f"lua/{path}").read_text("utf-8")
 
 
 @dataclass(frozen=True, slots=True)

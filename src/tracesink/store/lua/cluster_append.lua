@@ -3,9 +3,10 @@
 The second step of a batch on a Redis Cluster (store/cluster.py): cluster_decide.lua has decided
 the batch on the counters' slot; this script writes, for one trace, what write_batch.lua writes
 to that trace's list: drop runs (extending the newest marker), admitted entries, the cap
-(trimmed marker) and the expiry; each list's bytes equal what write_batch.lua (and MemoryStore)
-would have written. Only the lists in KEYS are touched, one trace's each, all of one slot (one
-trace's, or traces whose ids share a slot), so it runs on that slot's shard.
+(trimmed marker) and the expiry, with write_batch.lua's own code for them (lib/lists.lua): each
+list's bytes equal what write_batch.lua (and MemoryStore) would have written. Only the lists in
+KEYS are touched, one trace's each, all of one slot (one trace's, or traces whose ids share a
+slot), so it runs on that slot's shard.
 
 KEYS[1..]  <prefix>logs:{<trace_id>}  LIST  each trace's items, newest first
 
@@ -26,73 +27,19 @@ Returns {calls, then per key: unmarked (refusals not marked: the list does not e
 (1 when the list was written), stored (1 when an entry was pushed now)}.
 ]]
 
-local CHUNK = 4000  -- unpack() is bounded by Lua's C stack
-
-local calls = 0
-local function call(...)
-  calls = calls + 1
-  return redis.call(...)
-end
+--#include lib/calls.lua
+--#include lib/lists.lua
 
 local now, ttl, slack = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local max_items = tonumber(ARGV[4])
 local replaying = ARGV[5] == "r"
-
--- As write_batch.lua encodes, reads and trims (see there): the same bytes.
-local function encode_marker(m)
-  return string.format(
-    '{"kind":"dropped","count":%.0f,"by":{"global":%.0f,"system":%.0f,"trace":%.0f},'
-    .. '"first":%.0f,"last":%.0f}',
-    m.count, m.by.global, m.by.system, m.by.trace, m.first, m.last)
-end
-
-local function head_of(key)
-  local item = call("LINDEX", key, 0)
-  if not item then return "none" end
-  if not string.find(item, '"kind"', 1, true) then return false end
-  local ok, decoded = pcall(cjson.decode, item)
-  if not ok or type(decoded) ~= "table" or decoded.kind ~= "dropped" then return false end
-  local by = type(decoded.by) == "table" and decoded.by or {}
-  return {
-    count = tonumber(decoded.count) or 0,
-    by = {global = tonumber(by.global) or 0, system = tonumber(by.system) or 0,
-          trace = tonumber(by.trace) or 0},
-    first = tonumber(decoded.first) or now,
-    last = tonumber(decoded.last) or now,
-  }
-end
-
-local function trim(key, length)
-  if length <= max_items then return end
-  local gone = call("RPOP", key, length - max_items + 1)
-  local removed = #gone
-  if string.sub(gone[1], 1, 17) == '{"kind":"trimmed"' then
-    local ok, decoded = pcall(cjson.decode, gone[1])
-    removed = removed - 1 + (ok and type(decoded) == "table" and tonumber(decoded.count) or 0)
-  end
-  call("RPUSH", key, string.format('{"kind":"trimmed","count":%.0f}', removed))
-end
-
-local function push(key, values)
-  local length = 0
-  for i = 1, #values, CHUNK do
-    length = call("LPUSH", key, unpack(values, i, math.min(i + CHUNK - 1, #values)))
-  end
-  trim(key, length)
-  return length == #values  -- created by this push
-end
 
 -- A replay: the payloads ARGV[first .. last], unless the list already holds the newest.
 local function replay(key, first, last)
   local values = {}
   for i = first, last do values[#values + 1] = ARGV[i] end
   if #values == 0 or call("LPOS", key, values[#values]) then return 0, 0, 0 end
-  -- GT unless the push created the list: never shorten a pinned list's expiry (pin.lua).
-  if push(key, values) then
-    call("PEXPIRE", key, ttl + slack)
-  else
-    call("PEXPIRE", key, ttl + slack, "GT")
-  end
+  expire_list(key, now, push(key, values, max_items), now, ttl, slack)
   return 0, 1, 1
 end
 
@@ -106,28 +53,15 @@ local function write(key, first, last)
       latest, entries = now, true
       i = i + 2
     else
-      local g, s, t = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
-      local run = {count = g + s + t, by = {global = g, system = s, trace = t},
-                   first = tonumber(ARGV[i + 4]), last = tonumber(ARGV[i + 5])}
+      local run = new_run(tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]),
+                          tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]))
       i = i + 6
-      local newest = items[#items]
-      if newest == nil then
-        if head == nil then head = head_of(key) end
-        newest = head
-      end
-      if newest == "none" then
-        unmarked = unmarked + run.count
-      else
-        if type(newest) == "table" then
-          newest.count = newest.count + run.count
-          for _, level in ipairs({"global", "system", "trace"}) do
-            newest.by[level] = newest.by[level] + run.by[level]
-          end
-          newest.last = run.last
-        else
-          items[#items + 1] = run
-        end
+      -- The stored head matters only to a run before any new item: looked up then, once.
+      if #items == 0 and head == nil then head = head_of(key, now) end
+      if add_run(items, head, run) then
         latest = math.max(latest or 0, run.last)
+      else
+        unmarked = unmarked + run.count
       end
     end
   end
@@ -139,14 +73,8 @@ local function write(key, first, last)
   for j, item in ipairs(items) do
     values[j] = type(item) == "table" and encode_marker(item) or item
   end
-  local created = #values > 0 and push(key, values)
-  local until_ms = latest + ttl + slack
-  if latest < now or not created then
-    -- GT: never shorten a pinned list's expiry, nor what a later write has set.
-    call("PEXPIRE", key, until_ms - now, "GT")
-  else
-    call("PEXPIRE", key, until_ms - now)
-  end
+  local created = #values > 0 and push(key, values, max_items)
+  expire_list(key, latest, created, now, ttl, slack)
   local stored = 0
   if entries then stored = 1 end
   return unmarked, 1, stored

@@ -12,7 +12,8 @@ unpin:  "drop"    (index slot)  the pin out of the index
 
 A failure between two steps leaves a pin claimed but not applied (the caller is told it failed,
 and pins again or unpins: each step is safe to repeat), never a list kept without its pin
-counted. The bounds, the statuses and the expiry are pin.lua's (see there).
+counted. The bounds, the statuses and the expiry are pin.lua's, from the same source
+(lib/pins.lua).
 
 KEYS for "measure", "apply", "release": <prefix>logs:{<trace_id>}, <prefix>pin:{<trace_id>}
 KEYS for "claim", "drop":               <prefix>pins:{tracesink}
@@ -26,83 +27,27 @@ Returns {calls, status, a, b}: "measure" 1 (a: bytes, b: the list's normal end) 
 "release" as pin.lua's unpin (1 with the list's expiry ms or 0 when it went; 0: not pinned).
 ]]
 
-local calls = 0
-local function call(...)
-  calls = calls + 1
-  return redis.call(...)
-end
+--#include lib/calls.lua
+--#include lib/pins.lua
 
 local step, now, trace_id = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 
--- ms since the epoch of an ISO 8601 UTC time as tracesink writes it (2026-01-02T03:04:05.678Z):
--- days from the civil date (H. Hinnant's algorithm), exact for any year.
-local function epoch_ms(iso)
-  if type(iso) ~= "string" then return nil end
-  local y, mo, d, h, mi, s, ms = string.match(
-    iso, "^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)%.?(%d*)Z$")
-  if not y then return nil end
-  y, mo = tonumber(y), tonumber(mo)
-  if mo <= 2 then y = y - 1 end
-  local era = math.floor(y / 400)
-  local yoe = y - era * 400
-  local doy = math.floor((153 * ((mo + 9) % 12) + 2) / 5) + tonumber(d) - 1
-  local days = era * 146097 + yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
-    - 719468
-  local frac = 0
-  if ms ~= "" then frac = tonumber(string.sub(ms .. "00", 1, 3)) end
-  return ((days * 24 + tonumber(h)) * 60 + tonumber(mi)) * 60000 + tonumber(s) * 1000 + frac
-end
-
--- When the list would expire without a pin: ttl + slack after its newest item was written.
-local function normal_end(head, ttl, slack)
-  local written = now
-  local ok, item = pcall(cjson.decode, head)
-  if ok and type(item) == "table" then
-    if item.kind == "dropped" then
-      written = tonumber(item.last) or now
-    else
-      written = epoch_ms(item.received_at) or now
-    end
-  end
-  return written + ttl + slack
-end
-
 if step == "measure" then
   local ttl, slack = tonumber(ARGV[4]), tonumber(ARGV[5])
-  local items = call("LRANGE", KEYS[1], 0, -1)
-  if #items == 0 then return {calls, 0, 0, 0} end
-  local size = 0
-  for _, item in ipairs(items) do size = size + string.len(item) end
-  return {calls, 1, size, normal_end(items[1], ttl, slack)}
+  local size, head = measure(KEYS[1])
+  if size == nil then return {calls, 0, 0, 0} end
+  return {calls, 1, size, normal_end(head, now, ttl, slack)}
 end
 
 if step == "claim" then
   local until_ms, size = tonumber(ARGV[4]), tonumber(ARGV[5])
   local max_pins, max_bytes = tonumber(ARGV[6]), tonumber(ARGV[7])
-  local held, held_bytes, latest, expired = 0, 0, until_ms, {}
-  local index = call("HGETALL", KEYS[1])
-  for i = 1, #index, 2 do
-    local pin_end, pin_bytes = string.match(index[i + 1], "^(%d+):(%d+)")
-    pin_end, pin_bytes = tonumber(pin_end) or 0, tonumber(pin_bytes) or 0
-    if pin_end <= now then
-      expired[#expired + 1] = index[i]
-    elseif index[i] ~= trace_id then
-      held, held_bytes = held + 1, held_bytes + pin_bytes
-      latest = math.max(latest, pin_end)
-    end
-  end
-  if #expired > 0 then call("HDEL", KEYS[1], unpack(expired)) end
-  if held + 1 > max_pins then return {calls, -1, held, 0} end
-  if held_bytes + size > max_bytes then return {calls, -2, held_bytes, size} end
-  call("HSET", KEYS[1], trace_id, string.format("%.0f:%.0f:%.0f", until_ms, size, now))
-  call("PEXPIRE", KEYS[1], latest - now)  -- the index lives as long as its longest pin
-  return {calls, 1, 0, 0}
+  local status, a, b = claim(KEYS[1], trace_id, until_ms, size, now, max_pins, max_bytes)
+  return {calls, status, a, b}
 end
 
 if step == "apply" then
-  local until_ms, ends = tonumber(ARGV[4]), tonumber(ARGV[5])
-  call("PEXPIRE", KEYS[1], ends - now)
-  call("SET", KEYS[2], ARGV[4], "PX", until_ms - now)
+  apply_pin(KEYS[1], KEYS[2], ARGV[4], tonumber(ARGV[5]), now)
   return {calls, 1, 0, 0}
 end
 
@@ -112,12 +57,5 @@ if step == "drop" then
 end
 
 -- "release"
-local ttl, slack = tonumber(ARGV[4]), tonumber(ARGV[5])
-if call("DEL", KEYS[2]) == 0 then return {calls, 0, 0, 0} end
-local head = call("LINDEX", KEYS[1], 0)
-if not head then return {calls, 1, 0, 0} end
-local ends = normal_end(head, ttl, slack)
--- Not positive, PEXPIRE deletes the list at once: its hour had passed while it was pinned.
-call("PEXPIRE", KEYS[1], ends - now)
-if ends <= now then ends = 0 end
-return {calls, 1, ends, 0}
+local status, ends = release(KEYS[1], KEYS[2], now, tonumber(ARGV[4]), tonumber(ARGV[5]))
+return {calls, status, ends, 0}

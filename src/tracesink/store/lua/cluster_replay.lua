@@ -20,11 +20,8 @@ then two values per entry, oldest first: the index (from 1) of its trace id, its
 Returns {calls, refused}: the ids of the entries the decision refused, space-separated ("": none).
 ]]
 
-local calls = 0
-local function call(...)
-  calls = calls + 1
-  return redis.call(...)
-end
+--#include lib/calls.lua
+--#include lib/replay.lua
 
 local now, window, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local marker = "b:" .. ARGV[4]
@@ -32,32 +29,17 @@ local decided = call("HGET", KEYS[1], marker)
 if decided then return {calls, decided} end
 
 local n_systems = tonumber(ARGV[5])
-local limited = {}
-for i = 6, 5 + n_systems do limited[ARGV[i]] = true end
+local limited = limited_systems(6, n_systems)
 local n_traces = tonumber(ARGV[6 + n_systems])
 local FIRST_TRACE_ARG = 7 + n_systems
 local FIRST_ENTRY_ARG = FIRST_TRACE_ARG + n_traces
 
-local counts, order = {}, {}
-local function count(field)
-  if counts[field] == nil then
-    counts[field] = 0
-    order[#order + 1] = field
-  end
-  counts[field] = counts[field] + 1
-end
+local trace_ids = {}
+for t = 1, n_traces do trace_ids[t] = ARGV[FIRST_TRACE_ARG + t - 1] end
+local tally = new_tally()
 for i = FIRST_ENTRY_ARG, #ARGV, 2 do
-  count("g")
-  if limited[ARGV[i + 1]] then count("s:" .. ARGV[i + 1]) end
-  count("t:" .. ARGV[FIRST_TRACE_ARG + tonumber(ARGV[i]) - 1])
+  tally_entry(tally, limited, ARGV[i + 1], trace_ids[tonumber(ARGV[i])])
 end
 
--- As replay_batch.lua keeps them: a hash lives one window more than its own, and as long as a
--- trace it lists may live.
-local hash_ttl = window + math.max(window, ttl)
-for t = FIRST_TRACE_ARG, FIRST_ENTRY_ARG - 1 do call("HSET", KEYS[2], "l:" .. ARGV[t], now) end
-for _, field in ipairs(order) do call("HINCRBY", KEYS[2], field, counts[field]) end
-if call("PTTL", KEYS[2]) == -1 then call("PEXPIRE", KEYS[2], hash_ttl) end
-call("HSET", KEYS[1], marker, "")
-if call("PTTL", KEYS[1]) == -1 then call("PEXPIRE", KEYS[1], hash_ttl) end
+count_replay(tally, KEYS[2], trace_ids, KEYS[1], marker, "", now, window, ttl)
 return {calls, ""}

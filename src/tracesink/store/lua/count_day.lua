@@ -16,11 +16,7 @@ Returns {calls, the day's count after this call}: this call's own commands (the 
 are counted in it, and calls counts its redis.call()s, as write_batch.lua's reply does.
 ]]
 
-local calls = 0
-local function call(...)
-  calls = calls + 1
-  return redis.call(...)
-end
+--#include lib/calls.lua
 
 local field = "c:" .. ARGV[1]
 local added = tonumber(ARGV[2])

@@ -19,13 +19,7 @@ stored is 1 when the items were written, 0 when the list exists and replace was 
 written).
 ]]
 
-local CHUNK = 4000  -- unpack() is bounded by Lua's C stack
-
-local calls = 0
-local function call(...)
-  calls = calls + 1
-  return redis.call(...)
-end
+--#include lib/calls.lua
 
 local expire_ms = tonumber(ARGV[2])
 if call("EXISTS", KEYS[1]) == 1 then

@@ -24,13 +24,9 @@ Returns {calls, stored}: calls counts this script's redis.call()s (a hosted Redi
 stored is 1 when the batch was stored now, 0 when it had been stored before.
 ]]
 
-local CHUNK = 4000  -- unpack() is bounded by Lua's C stack
-
-local calls = 0
-local function call(...)
-  calls = calls + 1
-  return redis.call(...)
-end
+--#include lib/calls.lua
+--#include lib/lists.lua
+--#include lib/replay.lua
 
 local now, window, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local slack = tonumber(ARGV[4])
@@ -41,65 +37,24 @@ if call("HEXISTS", KEYS[1], marker) == 1 then
 end
 
 local max_items = tonumber(ARGV[7])
-local limited = {}
 local n_systems = tonumber(ARGV[8])
-for i = 9, 8 + n_systems do limited[ARGV[i]] = true end
+local limited = limited_systems(9, n_systems)
 
--- As write_batch.lua trims (see there): the newest max_items - 1 and a trimmed marker at the tail.
-local function trim(key, length)
-  if length <= max_items then return end
-  -- The tail holds the oldest items, the trimmed marker last of all when there is one.
-  local gone = call("RPOP", key, length - max_items + 1)
-  local removed = #gone
-  -- A marker starts so; an entry starts {"id": (its context may hold anything).
-  if string.sub(gone[1], 1, 17) == '{"kind":"trimmed"' then
-    local ok, decoded = pcall(cjson.decode, gone[1])
-    removed = removed - 1 + (ok and type(decoded) == "table" and tonumber(decoded.count) or 0)
-  end
-  call("RPUSH", key, string.format('{"kind":"trimmed","count":%.0f}', removed))
-end
+local trace_ids = {}
+for k = 3, #KEYS do trace_ids[k - 2] = string.sub(KEYS[k], logs_prefix_len + 1, -2) end
 
-local counts, order = {}, {}
-local function count(field)
-  if counts[field] == nil then
-    counts[field] = 0
-    order[#order + 1] = field
-  end
-  counts[field] = counts[field] + 1
-end
-
-local pushes = {}
+local tally, pushes = new_tally(), {}
 for k = 3, #KEYS do pushes[k] = {} end
 for i = 9 + n_systems, #ARGV, 3 do
   local k = tonumber(ARGV[i])
   local values = pushes[k]
   values[#values + 1] = ARGV[i + 2]
-  count("g")
-  if limited[ARGV[i + 1]] then count("s:" .. ARGV[i + 1]) end
-  count("t:" .. string.sub(KEYS[k], logs_prefix_len + 1, -2))
+  tally_entry(tally, limited, ARGV[i + 1], trace_ids[k - 2])
 end
 
--- As write_batch.lua keeps them: a hash lives one window more than its own, and as long as a
--- trace it lists may live; the l: fields are the recent-traces index.
-local hash_ttl = window + math.max(window, ttl)
+-- The lists as write_batch.lua writes them (lib/lists.lua), then the counts (lib/replay.lua).
 for k = 3, #KEYS do
-  local values = pushes[k]
-  local length = 0
-  for i = 1, #values, CHUNK do
-    length = call("LPUSH", KEYS[k], unpack(values, i, math.min(i + CHUNK - 1, #values)))
-  end
-  trim(KEYS[k], length)
-  -- GT unless the push created the list: never shorten a pinned list's expiry (pin.lua).
-  if length == #values then
-    call("PEXPIRE", KEYS[k], ttl + slack)
-  else
-    call("PEXPIRE", KEYS[k], ttl + slack, "GT")
-  end
-  call("HSET", KEYS[2], "l:" .. string.sub(KEYS[k], logs_prefix_len + 1, -2), now)
+  expire_list(KEYS[k], now, push(KEYS[k], pushes[k], max_items), now, ttl, slack)
 end
-
-for _, field in ipairs(order) do call("HINCRBY", KEYS[2], field, counts[field]) end
-if call("PTTL", KEYS[2]) == -1 then call("PEXPIRE", KEYS[2], hash_ttl) end
-call("HSET", KEYS[1], marker, 1)
-if call("PTTL", KEYS[1]) == -1 then call("PEXPIRE", KEYS[1], hash_ttl) end
+count_replay(tally, KEYS[2], trace_ids, KEYS[1], marker, 1, now, window, ttl)
 return {calls, 1}
