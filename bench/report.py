@@ -30,6 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import tree_report
+
 ROOT = Path(__file__).resolve().parent.parent
 COMMIT = re.compile(r"`([0-9a-f]{7,40})(?:-dirty)?`|\bcommits? ([0-9a-f]{7,40})\b")
 BLOCK = re.compile(r"(<!-- report: (?P<path>\S+) -->\n)(?P<body>.*?)(<!-- /report -->)", re.S)
@@ -215,6 +217,7 @@ def frameworks_table(document: Document) -> str:
 RENDERERS: dict[str, Callable[[Document], str]] = {
     "wrk-runs": wrk_runs_tables,
     "frameworks": frameworks_table,
+    "tree-compare": tree_report.tree_compare_tables,  # bench/compare_trees.py
 }
 
 

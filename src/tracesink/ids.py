@@ -12,16 +12,29 @@ _PROCESS = f"{secrets.randbits(32):08x}"
 _COUNTER = itertools.count()
 
 
+# The time and process part of the latest id: every entry of a request (and of a busy
+# millisecond) shares it, so an id is one concatenation and one formatted counter (issue 27:
+# ~0.7 -> ~0.35 us). A one-slot cache: ids stay correct whatever order the times come in.
+_latest: tuple[int, str] = (-1, "")
+
+
 def _new_process() -> None:
     """A forked process (a worker of `serve --workers N`) draws a prefix of its own: with its
-    parent's copied, two workers gave two entries the same id in the same millisecond."""
-    global _PROCESS, _COUNTER
+    parent's copied, two workers gave two entries the same id in the same millisecond. The
+    cached time prefix holds the parent's too: it goes with it."""
+    global _PROCESS, _COUNTER, _latest
     _PROCESS = f"{secrets.randbits(32):08x}"
     _COUNTER = itertools.count()
+    _latest = (-1, "")
 
 
 os.register_at_fork(after_in_child=_new_process)
 
 
 def new_id(now_ms: int) -> str:
-    return f"{now_ms:012x}{_PROCESS}{next(_COUNTER) & 0xFFFFFFFF:08x}"
+    global _latest
+    ms, prefix = _latest
+    if ms != now_ms:
+        prefix = f"{now_ms:012x}{_PROCESS}"
+        _latest = (now_ms, prefix)
+    return prefix + format(next(_COUNTER) & 0xFFFFFFFF, "08x")

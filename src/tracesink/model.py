@@ -6,7 +6,7 @@ Two kinds of "level" exist and are kept apart by name: ``LOG_LEVELS`` are an ent
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from tracesink.rules import (
     DEFAULTS,
@@ -40,10 +40,11 @@ __all__ = [
 ]
 
 
-# Not frozen, though nothing changes one after it is built: a frozen dataclass's __init__ sets
-# each field through object.__setattr__, ~3x the cost, and one is built per entry (issue 10).
-@dataclass(slots=True)
-class PreparedEntry:
+# A msgspec Struct, not a dataclass: one is built per entry, and a Struct's __init__ runs in C
+# (~0.15 against ~0.37 us for a slots dataclass; issue 27). Not frozen, though nothing changes one
+# after it is built, for the same reason (issue 10). ``gc=False``: it holds strings and bytes
+# only, so it is never part of a reference cycle and the collector need not track it.
+class PreparedEntry(msgspec.Struct, gc=False):
     """A validated entry: what the limits need to know plus the JSON stored in the trace's list.
 
     ``system`` is the system the entry is counted as (a configured one, or ``manual``); the

@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from tracesink.accounting.budget import CommandBudget
 from tracesink.accounting.budgeted_store import BudgetedStore
 from tracesink.accounting.publisher import CommandPublisher, publish_threshold
@@ -47,9 +49,11 @@ from tracesink.worker_identity import WorkerIdentity
 from tracesink.writer import Writer
 
 
-@dataclass(frozen=True, slots=True)
-class Submitted:
-    """What became of a submission: a decision per entry, in order, and when they were made."""
+class Submitted(msgspec.Struct, frozen=True):
+    """What became of a submission: a decision per entry, in order, and when they were made.
+
+    A frozen Struct, not a frozen dataclass: one is built per request, and a frozen dataclass
+    sets each field through object.__setattr__ (issue 27)."""
 
     decisions: list[Decision]
     decided_ms: int

@@ -59,7 +59,10 @@ class Request:
         return self._headers
 
     def query(self, name: str) -> str | None:
-        values = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get(name)
+        raw = self.scope.get("query_string", b"")
+        if not raw:  # the usual ingest request has no query: skip parsing one (issue 27)
+            return None
+        values = parse_qs(raw.decode("latin-1")).get(name)
         return values[0] if values else None
 
     async def body(self, limit: int, deadlines: BodyDeadlines) -> bytes:

@@ -123,7 +123,7 @@ async def post_logs(state: AppState, request: Request) -> Response:
     accepted, ids, longest_wait, queued = 0, [], 0, False
     warnings: list[dict[str, Any]] = []
     for (index, entry), decision in zip(prepared, decisions, strict=True):
-        if decision.admitted:
+        if decision.limited_by is None:  # admitted (the attribute, not the property: per entry)
             accepted += 1
             ids.append(entry.id)
             queued = queued or decision.queued

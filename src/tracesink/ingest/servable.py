@@ -37,8 +37,12 @@ _ESCAPE = re.compile(
     re.S,
 )
 # Only a number with 200 digits in a row or a three-digit exponent can leave a float's range
-# (199 digits and e+99 stay below 1e308): anything else skips the exact scan.
-_BIG_NUMBER = re.compile(rb"\d{200}|[eE][+-]?\d{3}")
+# (199 digits and e+99 stay below 1e308): anything else skips the exact scan. Two searches, not
+# one alternation: a pattern that starts with a digit tries at every digit of the text, and the
+# usual context is far shorter than 200 bytes (issue 27: 1.0 -> 0.4 us for a 60-byte context).
+_LONG_DIGITS = re.compile(rb"\d{200}")
+_BIG_EXPONENT = re.compile(rb"[eE][+-]?\d{3}")
+_LONG_NUMBER_BYTES = 200
 # JSON strings (skipped) and numbers, so that a number is never looked for inside a string.
 _STRING_OR_NUMBER = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?')
 EXCERPT_CHARS: int = RULES["entry"]["excerpt_chars"]  # of a number quoted in a refusal
@@ -75,7 +79,9 @@ def surrogates_replaced(body: bytes) -> bytes:
 def unservable_number(raw: bytes) -> str | None:
     """The first number of the JSON ``raw`` that is beyond a 64-bit float's range, as written
     (cut to an excerpt); None when every number can be read back."""
-    if _BIG_NUMBER.search(raw) is None:
+    if _BIG_EXPONENT.search(raw) is None and (
+        len(raw) < _LONG_NUMBER_BYTES or _LONG_DIGITS.search(raw) is None
+    ):
         return None
     for token in _STRING_OR_NUMBER.finditer(raw):
         text = token.group()
