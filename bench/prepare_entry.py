@@ -35,12 +35,36 @@ SENDER = Sender({})
 # Workload (b) of bench/run.py (bench/wrk/logs_batch.lua): six kinds of line of a browser
 # session, one trace per batch, a unique message each, no timestamp of their own.
 VARIANTS = [
-    ("info", "fetch /api/cart/items -> 200 in 143 ms", '{"url":"/checkout","component":"CartSummary","sid":"a81f"}'),  # noqa: E501
-    ("log", "render Dashboard took 38 ms, 212 rows", '{"url":"/dashboard","route":"dashboard.index","sid":"c07e"}'),  # noqa: E501
-    ("warn", "retrying POST /api/orders after 503", '{"url":"/checkout","attempt":2,"online":true,"sid":"19bd"}'),  # noqa: E501
-    ("error", "TypeError: cannot read 'id' of undefined", '{"url":"/orders/view","line":118,"col":22,"sid":"e4a2"}'),  # noqa: E501
-    ("info", "navigation /orders -> /orders/view in 61 ms", '{"url":"/orders/view","route":"orders.view","sid":"5f30"}'),  # noqa: E501
-    ("log", "websocket heartbeat ok, rtt 24 ms, queue 0", '{"url":"/dashboard","socket":"live-updates","sid":"b6c9"}'),  # noqa: E501
+    (
+        "info",
+        "fetch /api/cart/items -> 200 in 143 ms",
+        '{"url":"/checkout","component":"CartSummary","sid":"a81f"}',
+    ),
+    (
+        "log",
+        "render Dashboard took 38 ms, 212 rows",
+        '{"url":"/dashboard","route":"dashboard.index","sid":"c07e"}',
+    ),
+    (
+        "warn",
+        "retrying POST /api/orders after 503",
+        '{"url":"/checkout","attempt":2,"online":true,"sid":"19bd"}',
+    ),
+    (
+        "error",
+        "TypeError: cannot read 'id' of undefined",
+        '{"url":"/orders/view","line":118,"col":22,"sid":"e4a2"}',
+    ),
+    (
+        "info",
+        "navigation /orders -> /orders/view in 61 ms",
+        '{"url":"/orders/view","route":"orders.view","sid":"5f30"}',
+    ),
+    (
+        "log",
+        "websocket heartbeat ok, rtt 24 ms, queue 0",
+        '{"url":"/dashboard","socket":"live-updates","sid":"b6c9"}',
+    ),
 ]
 BODIES = 64  # workload (b): distinct bodies, made before the rounds
 
@@ -91,10 +115,8 @@ def main() -> None:
     parser.add_argument("--workload", choices=("first", "b"), default="first")
     args = parser.parse_args()
     rounds = args.rounds
-    if args.workload == "b":
-        bodies = [workload_b_body(n) for n in range(BODIES)]
-    else:
-        bodies = [batch_body()]
+    first = args.workload == "first"
+    bodies = [batch_body()] if first else [workload_b_body(n) for n in range(BODIES)]
     try:
         from tracesink.ingest.batch import prepare_batch as prepare
     except ImportError:  # a tree from before it

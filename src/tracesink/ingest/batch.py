@@ -58,6 +58,7 @@ def prepare_batch(
     systems, max_message = rules.systems, rules.max_message_bytes
     max_context, max_brackets = rules.max_context_bytes, rules.max_context_depth
     known_trace = _valid_trace_id[0]
+    levels: dict[Any, str] = _STORED_LEVEL  # a level sent as a number is found in neither
     for index, item in enumerate(items):
         # Only an error's text outlives its `except`: a caught error holds a traceback to this
         # frame, which holds the body and every item, a cycle the tuned collector keeps for ever.
@@ -67,8 +68,9 @@ def prepare_batch(
             continue
         try:
             trace_id = item.trace_id
-            level = _STORED_LEVEL.get(item.level)
+            level = levels.get(item.level)
             given_system = item.system
+            label: str | None
             if given_system is None:
                 label, rule = sender_label, sender_rule
             else:
@@ -98,7 +100,7 @@ def prepare_batch(
                     context = None
                 elif (
                     len(raw) <= max_context
-                    and raw.startswith(b"{")
+                    and raw[0] == 0x7B  # `{`: an index, not a method call with arguments to parse
                     and raw.count(b"{") + raw.count(b"[") <= max_brackets
                     and raw.isascii()
                 ):

@@ -199,6 +199,8 @@ def test_the_usual_entry_takes_the_shortcut(monkeypatch: pytest.MonkeyPatch) -> 
             {"trace_id": "t-7", "message": "m", "context": {"line": 118}, "timestamp": NOW},
         ]
     ).encode()
-    prepare_entry(decode_batch(body)[0], RULES[0], Sender({}), NOW)  # the system's label known
+    first = decode_batch(body)[0]
+    assert isinstance(first, IncomingEntry)
+    prepare_entry(first, RULES[0], Sender({}), NOW)  # the system's label now known
     prepared, rejected = prepare_batch(decode_batch(body), RULES[0], Sender({}), NOW)
     assert (len(prepared), rejected, handed_over) == (2, [], [])

@@ -163,6 +163,5 @@ def test_an_id_is_its_time_process_and_counter_across_the_cached_heads(
         times = [NOW + (k % 3 == 0) for k in range(600)]
         made = [new_id(ms) for ms in times]
         assert made == [
-            f"{ms:012x}{ids._PROCESS}{(start + k) & 0xFFFFFFFF:08x}"
-            for k, ms in enumerate(times)
+            f"{ms:012x}{ids._PROCESS}{(start + k) & 0xFFFFFFFF:08x}" for k, ms in enumerate(times)
         ]
