@@ -3,12 +3,13 @@ share worked out once (issue 27, workload (b): 20 entries of one trace per reque
 
 ``prepare_entry`` (validate.py) stays the one definition of the wire contract. This loop is a
 shortcut for the usual entry only: a known trace id, a level by name, a system as sent or
-none, a message too short to truncate, a numeric time or none, a context that a few C calls
-clear; no ``user_id``, ``stack`` or ``release``, no pinned system, no sender clock, no field of
-the rules file's. Any other entry is handed to ``prepare_entry`` whole, and so is one whose
-check fails, so that its error is the one the contract words (tests/unit/ingest/
-test_batch.py pins the two ways to the same bytes). It checks what ``prepare_entry`` checks in
-the same order, so an entry with two faults is refused for the same one.
+none, a message too short to truncate, a time that the sender's clock (if it sent one) does not
+correct, a context that a few C calls clear; no ``user_id``, ``stack`` or ``release``, no
+pinned system, no field of the rules file's. Any other entry is handed to ``prepare_entry``
+whole, and so is one whose check fails, so that its error is the one the contract words
+(tests/unit/ingest/test_batch.py pins the two ways to the same bytes). It checks what
+``prepare_entry`` checks in the same order, so an entry with two faults is refused for the
+same one.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from tracesink.errors import ValidationError
 from tracesink.ids import new_id
+from tracesink.ingest.clock import clock_offset
 from tracesink.ingest.model import AS_SENT, IncomingEntry
 from tracesink.ingest.sender import Sender
 from tracesink.ingest.servable import (
@@ -52,7 +54,8 @@ def prepare_batch(
     prepared: list[tuple[int, PreparedEntry]] = []
     rejected: list[Rejected] = []
     # What every entry shares: the shortcut applies only where none of it needs a per-entry rule.
-    shortcut = sender.pinned is None and sender.clock_ms is None and not AS_SENT
+    shortcut = sender.pinned is None and not AS_SENT
+    clock_ms = sender.clock_ms
     received = iso_ms(now_ms)
     sender_label, sender_rule = sender.system, sender.system_rule
     systems, max_message = rules.systems, rules.max_message_bytes
@@ -92,7 +95,14 @@ def prepare_batch(
                 continue
             _valid_trace_id[0] = known_trace = trace_id
             sent = item.timestamp
-            timestamp = received if sent is None else iso_ms(timestamp_ms(sent))
+            if sent is None:  # stamped by this clock: a sender's clock does not correct it
+                timestamp = received
+            else:
+                sent_ms = timestamp_ms(sent)
+                if clock_ms is not None and clock_offset(clock_ms, sent_ms, now_ms) is not None:
+                    prepared.append((index, prepare_entry(item, rules, sender, now_ms)))
+                    continue  # a time to correct, and two more keys: the long way
+                timestamp = iso_ms(sent_ms)
             context: Any = item.context
             if context:
                 raw = bytes(context)

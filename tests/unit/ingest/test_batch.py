@@ -204,3 +204,7 @@ def test_the_usual_entry_takes_the_shortcut(monkeypatch: pytest.MonkeyPatch) -> 
     prepare_entry(first, RULES[0], Sender({}), NOW)  # the system's label now known
     prepared, rejected = prepare_batch(decode_batch(body), RULES[0], Sender({}), NOW)
     assert (len(prepared), rejected, handed_over) == (2, [], [])
+    # A sender's clock that corrects no time (the entry's own is close enough to it) neither.
+    in_step = Sender({}, clock_ms=NOW - 5)
+    prepared, rejected = prepare_batch(decode_batch(body), RULES[0], in_step, NOW)
+    assert (len(prepared), rejected, handed_over) == (2, [], [])
