@@ -42,19 +42,3 @@ def new_id(now_ms: int) -> str:
         head = f"{now_ms:012x}{_PROCESS}{count >> 8:06x}"
         _latest = (now_ms, count >> 8, head)
     return head + _LAST_DIGITS[count & 0xFF]
-
-
-def new_ids(now_ms: int, count: int) -> list[str]:
-    """``count`` ids of ``now_ms`` in a row, the ones ``count`` calls of ``new_id`` would make:
-    a batch's in one call, without a Python call per id (ingest/batch.py; issue 27)."""
-    global _latest
-    ms, high, head = _latest
-    made = []
-    for count_now in itertools.islice(_COUNTER, count):
-        low = count_now & 0xFFFFFFFF
-        if ms != now_ms or high != low >> 8:
-            ms, high = now_ms, low >> 8
-            head = f"{now_ms:012x}{_PROCESS}{high:06x}"
-        made.append(head + _LAST_DIGITS[low & 0xFF])
-    _latest = (ms, high, head)
-    return made

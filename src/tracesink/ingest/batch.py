@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from tracesink.errors import ValidationError
-from tracesink.ids import new_ids
+from tracesink.ids import new_id
 from tracesink.ingest.clock import clock_offset
 from tracesink.ingest.model import AS_SENT, IncomingEntry
 from tracesink.ingest.sender import Sender
@@ -62,9 +62,6 @@ def prepare_batch(
     max_context, max_brackets = rules.max_context_bytes, rules.max_context_depth
     known_trace = _valid_trace_id[0]
     levels: dict[Any, str] = _STORED_LEVEL  # a level sent as a number is found in neither
-    # Every item's id at once, in the items' order (a refused item's is not used): a call per
-    # entry was ~1,000 instructions of the ~2,500 an id cost.
-    ids = new_ids(now_ms, len(items))
     for index, item in enumerate(items):
         # Only an error's text outlives its `except`: a caught error holds a traceback to this
         # frame, which holds the body and every item, a cycle the tuned collector keeps for ever.
@@ -93,7 +90,7 @@ def prepare_batch(
                 or item.release is not None
                 or not (trace_id == known_trace or TRACE_ID.fullmatch(trace_id))
             ):
-                prepared.append((index, prepare_entry(item, rules, sender, now_ms, ids[index])))
+                prepared.append((index, prepare_entry(item, rules, sender, now_ms)))
                 known_trace = _valid_trace_id[0]
                 continue
             _valid_trace_id[0] = known_trace = trace_id
@@ -103,7 +100,7 @@ def prepare_batch(
             else:
                 sent_ms = timestamp_ms(sent)
                 if clock_ms is not None and clock_offset(clock_ms, sent_ms, now_ms) is not None:
-                    prepared.append((index, prepare_entry(item, rules, sender, now_ms, ids[index])))
+                    prepared.append((index, prepare_entry(item, rules, sender, now_ms)))
                     continue  # a time to correct, and two more keys: the long way
                 timestamp = iso_ms(sent_ms)
             context: Any = item.context
@@ -126,7 +123,7 @@ def prepare_batch(
                     _check_context(raw, rules)
             else:
                 context = None
-            entry_id = ids[index]
+            entry_id = new_id(now_ms)
             system = label if label in systems else MANUAL
             counted_as = None if system == label else system
             stored = StoredEntry(
@@ -144,7 +141,7 @@ def prepare_batch(
             try:
                 payload = _encode(stored)
             except UnicodeEncodeError:  # a lone surrogate (not from JSON): the long way's repair
-                prepared.append((index, prepare_entry(item, rules, sender, now_ms, ids[index])))
+                prepared.append((index, prepare_entry(item, rules, sender, now_ms)))
                 continue
             entry = PreparedEntry(
                 entry_id, trace_id, system, payload, None if counted_as is None else label

@@ -272,14 +272,9 @@ _valid_trace_id: list[str | None] = [None]
 
 
 def prepare_entry(
-    incoming: IncomingEntry,
-    rules: EntryRules,
-    sender: Sender,
-    now_ms: int,
-    entry_id: str | None = None,
+    incoming: IncomingEntry, rules: EntryRules, sender: Sender, now_ms: int
 ) -> PreparedEntry:
-    """Validate one decoded entry and build the JSON that is stored for it; ``entry_id``: the id
-    already drawn for it (a batch draws its entries' ids at once, ingest/batch.py)."""
+    """Validate one decoded entry and build the JSON that is stored for it."""
     trace_from = None
     if incoming.trace_id is None:
         header = sender.trace_id()
@@ -324,8 +319,7 @@ def prepare_entry(
             context = None
         else:
             _check_context(raw, rules)
-    if entry_id is None:
-        entry_id = new_id(now_ms)
+    entry_id = new_id(now_ms)
     # A Struct, not a dict: what is left None is not written (ingest/stored.py says why).
     stored = StoredEntry(
         id=entry_id,
