@@ -67,6 +67,8 @@ def assert_same(body: bytes, rules: EntryRules, sender: Callable[[], Sender]) ->
     except ValidationError:
         return  # the body or the headers refused whole, before either loop
     prepared, rejected = prepare_batch(items, rules, sender(), NOW)
+    made = [entry.id for _, entry in prepared]
+    assert made == sorted(made)  # in the items' order, whichever way each went
     assert ([comparable(pair) for pair in prepared], rejected) == route_loop(items, rules, sender())
 
 
