@@ -10,6 +10,11 @@ whole, and so is one whose check fails, so that its error is the one the contrac
 (tests/unit/ingest/test_batch.py pins the two ways to the same bytes). It checks what
 ``prepare_entry`` checks in the same order, so an entry with two faults is refused for the
 same one.
+
+Measured by callgrind (bench/prepare_entry.py --workload b: decode + prepare of an entry, the
+route's loop of ``prepare_entry`` calls for the tree before): 38,487 -> 31,440 instructions with
+this loop and servable.py's cheaper number pre-check; ~25,100 with the later levers (ids,
+find instead of in, one bracket count).
 """
 
 from __future__ import annotations
