@@ -8,7 +8,7 @@ entries of 64 traces (64 concurrent single-entry requests), (b) 20 entries of on
 ``POST /logs``). Limits are checked on every entry and never reached.
 
     .venv/bin/python bench/store_step.py --tree /path/to/base --tree .   # under callgrind
-    .venv/bin/python bench/store_step.py --run a --steps 2000            # one plain run (CPU time of this process)
+    .venv/bin/python bench/store_step.py --run a --steps 2000 --redis-port 6379   # CPU time, plain
 
 Each tree's ``src/`` is put first on PYTHONPATH; the figure is the difference of two runs of
 different step counts (start-up cancels out) over the entries in between.
@@ -17,29 +17,32 @@ different step counts (start-up cancels out) over the entries in between.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import subprocess
 import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app_instructions import COLLECTED, HUGE, TRACES, VARIANTS
+
+if TYPE_CHECKING:
+    from tracesink.model import PreparedEntry
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def batch(workload: str, step: int) -> list[object]:
+def batch(workload: str, step: int) -> list[PreparedEntry]:
+    from tracesink.config import load_settings
     from tracesink.ingest.sender import Sender
     from tracesink.ingest.validate import decode_entry, prepare_entry
     from tracesink.pipeline import rules_from
-    from tracesink.config import load_settings
 
     rules = rules_from(load_settings({"TRACESINK_STORE": "memory://"}))
     sender = Sender({}, pinned=None, clock_ms=None)
     size, traces = (64, 64) if workload == "a" else (20, 1)
-    entries = []
+    entries: list[PreparedEntry] = []
     for i in range(size):
         level, system, message, context = VARIANTS[i % len(VARIANTS)]
         trace = TRACES[(step * traces + i % traces) % len(TRACES)]
@@ -79,7 +82,7 @@ async def drive(workload: str, steps: int, redis_port: int) -> tuple[int, float]
         for step in range(steps):
             entries = batches[step % len(batches)]
             decisions = await store.write_batch(entries, int(time.time() * 1000), new_batch_id())
-            telemetry.record_decisions(entries, decisions)  # type: ignore[arg-type]
+            telemetry.record_decisions(entries, decisions)
             stored += sum(d.limited_by is None for d in decisions)
         seconds = time.process_time() - started  # this process only, not the server
     finally:

@@ -91,7 +91,7 @@ def _trace_keys(
     # entries (64 traces a call). The index map is built in C.
     lead = layout.trace_lead(policy.key_prefix)
     keys = [f"{lead}{trace_id}}}" for trace_id in traces]
-    return keys, dict(zip(traces, range(first_index, first_index + len(traces))))
+    return keys, dict(zip(traces, range(first_index, first_index + len(traces)), strict=True))
 
 
 def write_batch_call(
