@@ -51,11 +51,11 @@ class Usage:
         return self.shared_count + self.commands - self.shared_mark
 
     def add_stored(self, entries: Sequence[PreparedEntry], decisions: Sequence[Decision]) -> None:
-        if len(entries) != len(decisions):
-            raise ValueError("a decision for every entry, and an entry for every decision")
         if not any(map(_LIMITED_BY, decisions)):
-            # Every entry admitted (the usual batch): summed in C, without a Python step per
-            # entry (the generator below was ~0.15 us an entry).
+            # Every entry admitted (the usual step): summed in C, not a Python step per entry
+            # (callgrind: 33,100 -> 22,200 instructions for 20 entries, 8,800 -> 6,000 for one).
+            if len(entries) != len(decisions):
+                raise ValueError("a decision for every entry, and an entry for every decision")
             self.bytes_stored += sum(map(len, map(_PAYLOAD, entries)))
             return
         self.bytes_stored += sum(
