@@ -33,12 +33,15 @@ class ClientDisconnected(TraceSinkError):
 
 
 class Request:
-    __slots__ = ("_headers", "receive", "scope")
+    __slots__ = ("_complete_body", "_headers", "receive", "scope")
 
-    def __init__(self, scope: Scope, receive: Receive) -> None:
+    def __init__(self, scope: Scope, receive: Receive, complete_body: bytes | None = None) -> None:
+        """``complete_body``: the whole body, when the server has it already (server/lane.py);
+        ``body()`` then hands it over with the same size check, and never waits."""
         self.scope = scope
         self.receive = receive
         self._headers: dict[str, str] | None = None
+        self._complete_body = complete_body
 
     @property
     def method(self) -> str:
@@ -71,6 +74,10 @@ class Request:
         declared = content_length(self.headers.get("content-length"))
         if declared is not None and declared > limit:
             raise body_too_large(limit)
+        if self._complete_body is not None:
+            if len(self._complete_body) > limit:
+                raise body_too_large(limit)
+            return self._complete_body
         try:
             with deadlines.guard():
                 return await self._read_body(limit)
