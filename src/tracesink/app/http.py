@@ -71,13 +71,13 @@ class Request:
     async def body(self, limit: int, deadlines: BodyDeadlines) -> bytes:
         """The whole body, refused with 413 as soon as it is known to exceed ``limit`` bytes,
         and with 408 when it has not fully arrived in time (a slow-loris client)."""
-        declared = content_length(self.headers.get("content-length"))
-        if declared is not None and declared > limit:
-            raise body_too_large(limit)
-        if self._complete_body is not None:
+        if self._complete_body is not None:  # its length is the one declared (the parser's)
             if len(self._complete_body) > limit:
                 raise body_too_large(limit)
             return self._complete_body
+        declared = content_length(self.headers.get("content-length"))
+        if declared is not None and declared > limit:
+            raise body_too_large(limit)
         try:
             with deadlines.guard():
                 return await self._read_body(limit)
