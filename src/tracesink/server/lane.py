@@ -12,18 +12,20 @@ written it: the same status line, the server's default headers (Date), the app's
 ``Connection: close`` when the connection ends.
 
 Everything else about the request is as before: the app's ``answer_complete`` is its ``answer``,
-the same function every request gets (CORS, the access guard, the route, its errors); the cycle
-is uvicorn's, so pipelining, disconnects, keep-alive, the head deadlines and a graceful shutdown
-see it as they see any request; the task is in the server's set, so a shutdown waits for it. A
-request whose body has not all arrived with its head goes the ASGI way, where the body deadline
-(408) and the size cap while reading (413) apply.
+the same function every request gets (CORS, the access guard, the route, its errors); the
+request's cycle (``LaneCycle``) has what uvicorn's protocol reads of one, so pipelining,
+disconnects, keep-alive, the head deadlines and a graceful shutdown see it as they see any
+request; the task is in the server's set, so a shutdown waits for it. A request whose body has
+not all arrived with its head goes the ASGI way (``LaneCycle.for_asgi``), where the body
+deadline (408) and the size cap while reading (413) apply.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any, Protocol
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCycle
@@ -40,6 +42,89 @@ _INTERNAL_ERROR = (
 )
 
 
+class _NoEvent:
+    """A lane request's stand-in for its cycle's ``asyncio.Event``: nobody waits on it (the
+    body is read whole), so what uvicorn's protocol signals to it goes nowhere."""
+
+    __slots__ = ()
+
+    def set(self) -> None:
+        return None
+
+    def clear(self) -> None:
+        return None
+
+
+NO_EVENT = _NoEvent()
+
+
+class LaneCycle:
+    """A request that may take the lane, as uvicorn's protocol and ``serve_complete`` see it:
+    the fields of a ``RequestResponseCycle`` they read and write, and no event. Decided at the
+    head, it spares uvicorn's general ``on_headers_complete`` and its cycle: ~18,000 fewer
+    instructions a request (callgrind, in process: ~15 % of what the server's HTTP side costs
+    per ``POST /log``). It becomes uvicorn's cycle (``for_asgi``) when its body does not all
+    come in the read its head came in."""
+
+    __slots__ = (
+        "body",
+        "default_headers",
+        "disconnected",
+        "flow",
+        "keep_alive",
+        "message_event",
+        "more_body",
+        "on_response",
+        "response_complete",
+        "response_started",
+        "scope",
+        "transport",
+    )
+
+    def __init__(
+        self,
+        scope: Any,
+        transport: Any,
+        flow: Any,
+        keep_alive: bool,
+        default_headers: Headers,
+        on_response: Callable[[], None],
+    ) -> None:
+        self.scope = scope
+        self.transport = transport
+        self.flow = flow
+        self.keep_alive = keep_alive
+        self.default_headers = default_headers
+        self.on_response = on_response
+        self.body = b""
+        self.more_body = True
+        self.disconnected = False
+        self.response_started = False
+        self.response_complete = False
+        self.message_event: Any = NO_EVENT
+
+    def for_asgi(self, protocol: Any) -> RequestResponseCycle:
+        """uvicorn's cycle for this request, with what has come of its body."""
+        cycle = RequestResponseCycle(
+            scope=self.scope,
+            transport=self.transport,
+            flow=self.flow,
+            logger=protocol.logger,
+            access_logger=protocol.access_logger,
+            access_log=protocol.access_log,
+            default_headers=self.default_headers,
+            message_event=asyncio.Event(),
+            expect_100_continue=protocol.expect_100_continue,
+            keep_alive=self.keep_alive,
+            on_response=self.on_response,
+        )
+        cycle.disconnected = self.disconnected
+        if self.body:
+            cycle.body += self.body
+            cycle.message_event.set()
+        return cycle
+
+
 class LaneApp(Protocol):
     """What the app offers the lane: its paths (all ``POST``), and the answer to a complete
     request (None: nobody to answer)."""
@@ -51,11 +136,11 @@ class LaneApp(Protocol):
     ) -> Answer | None: ...
 
 
-async def serve_complete(cycle: RequestResponseCycle, app: LaneApp, logger: logging.Logger) -> None:
+async def serve_complete(cycle: LaneCycle, app: LaneApp, logger: logging.Logger) -> None:
     """Answer ``cycle``'s request (its body complete) through ``app.answer_complete``."""
     try:
         try:
-            answer = await app.answer_complete(cycle.scope, bytes(cycle.body))  # type: ignore[arg-type]  # a TypedDict
+            answer = await app.answer_complete(cycle.scope, cycle.body)
             if answer is None:
                 return  # nobody to answer (the app saw the client go)
             message = _message(cycle, answer)
@@ -78,22 +163,25 @@ async def serve_complete(cycle: RequestResponseCycle, app: LaneApp, logger: logg
         cycle.on_response = _nothing  # as run_asgi: the cycle holds no reference to the protocol
 
 
-def _message(cycle: RequestResponseCycle, answer: Answer) -> bytes:
+def _message(cycle: LaneCycle, answer: Answer) -> bytes:
     """The whole answer as ``send`` writes it: status line, the server's default headers, the
     app's, ``Connection: close`` once when the connection ends (the app may ask for it), body."""
     status, headers, body = answer
-    if _UNSAFE_VALUE.search(b"".join([value for _, value in headers])):
-        raise ValueError("Invalid HTTP header value.")
-    lines = [STATUS_LINE[status]]
-    for name, value in (*cycle.default_headers, *headers):
+    parts = [STATUS_LINE[status]]
+    for name, value in cycle.default_headers:
+        parts += (name, b": ", value, b"\r\n")
+    for name, value in headers:
         if name == b"connection" and b"close" in value.lower():
             cycle.keep_alive = False
             continue  # written once, below
-        lines.append(b"%s: %s\r\n" % (name, value))
+        parts += (name, b": ", value, b"\r\n")
+    # Every fourth part from the fourth is a value: one search over them all.
+    if _UNSAFE_VALUE.search(b"".join(parts[3::4])):
+        raise ValueError("Invalid HTTP header value.")
     if not cycle.keep_alive:
-        lines.append(b"connection: close\r\n")
-    lines += (b"\r\n", body)
-    return b"".join(lines)
+        parts.append(b"connection: close\r\n")
+    parts += (b"\r\n", body)
+    return b"".join(parts)
 
 
 def _nothing() -> None:

@@ -54,7 +54,7 @@ from uvicorn.protocols.http.httptools_impl import (
 
 from tracesink.scope_keys import ARRIVED_MS, STOP_ON_SHUTDOWN
 from tracesink.server.joined_writes import HeadJoiningTransport
-from tracesink.server.lane import LaneApp, serve_complete
+from tracesink.server.lane import LaneCycle, serve_complete
 
 SWEEP_EVERY_S = 0.25
 # A sweep this late means the loop stalled (a long callback, or the process starved of CPU).
@@ -134,8 +134,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._lingering = False  # answered and half-closed: what still comes is discarded
         # The lane (lane.py): the app's paths a complete POST takes past the ASGI exchange.
         self._lane_paths: frozenset[str] = getattr(self.app, "lane_paths", frozenset())
-        self._feeding = False  # inside parser.feed_data: the body may still come in this read
-        self._lane_waiting: tuple[RequestResponseCycle, Any] | None = None  # for its body
+        self._lane_waiting: LaneCycle | None = None  # a lane request's head came; its body?
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -163,8 +162,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                     "headers",
                 )
                 return
-        self._unset_keepalive_if_required()
-        self._feeding = True
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -172,40 +169,50 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         except httptools.HttpParserError:
             # uvicorn writes its 400 at once, over any earlier pipelined answer still being
             # written, which that answer then loses: here the answers keep their order.
-            self._start_waiting()
+            self._lane_to_asgi()
             self._refuse(400, "the request is not valid HTTP/1.1", "request")
-        finally:
-            self._feeding = False
-        self._start_waiting()
+            return
+        self._lane_to_asgi()
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
-        """A request to answer: in the lane when its body is complete (or may complete in the
-        read being parsed: decided then), else the ASGI way."""
-        if cycle.scope["method"] == "POST" and cycle.scope["path"] in self._lane_paths:
-            if not cycle.more_body:
-                self._start_lane(cycle, app)
-                return
-            if self._feeding:
-                self._lane_waiting = (cycle, app)
-                return
+        """uvicorn's, the answer's head joined to its body (joined_writes.py)."""
         if cycle.transport is self.transport:
             cycle.transport = HeadJoiningTransport(self.transport, cycle)
         super()._start_asgi_task(cycle, app)
 
-    def _start_waiting(self) -> None:
-        """A lane request whose body did not all come in the read it began in: the ASGI way,
-        where the body deadline and the size cap apply while it arrives."""
-        waiting, self._lane_waiting = self._lane_waiting, None
-        if waiting is not None:
-            cycle, app = waiting
-            if cycle.transport is self.transport:
-                cycle.transport = HeadJoiningTransport(self.transport, cycle)
-            super()._start_asgi_task(cycle, app)
+    def _lane_cycle(self) -> LaneCycle | None:
+        """The cycle of a request that may take the lane (an ingest path, ``POST``, nothing
+        being answered before it on this connection), else None (uvicorn's way)."""
+        parser = self.parser
+        if parser.get_method() != b"POST" or parser.should_upgrade():
+            return None
+        if self.cycle is not None and not self.cycle.response_complete:
+            return None  # pipelined behind an answer in progress: uvicorn queues it
+        url = httptools.parse_url(self.url)
+        path = url.path.decode("ascii")  # an ingest path has no escapes to undo
+        if path not in self._lane_paths:
+            return None
+        scope = self.scope
+        version = parser.get_http_version()
+        scope["method"] = "POST"
+        if version != "1.1":
+            scope["http_version"] = version
+        scope["path"] = path
+        scope["raw_path"] = url.path
+        scope["query_string"] = url.query or b""
+        keep_alive = version != "1.0" and parser.should_keep_alive()
+        default_headers = self.server_state.default_headers
+        return LaneCycle(
+            scope, self.transport, self.flow, keep_alive, default_headers, self.on_response_complete
+        )
 
-    def _start_lane(self, cycle: RequestResponseCycle, app: LaneApp) -> None:
-        task = self.loop.create_task(serve_complete(cycle, app, self.logger))
-        task.add_done_callback(self.tasks.discard)
-        self.tasks.add(task)
+    def _lane_to_asgi(self) -> None:
+        """A lane request whose body did not all come in the read its head came in goes the
+        ASGI way, where the body deadline and the size cap apply while it arrives."""
+        waiting, self._lane_waiting = self._lane_waiting, None
+        if waiting is not None:  # (self.cycle: a lane request's body ends its message)
+            self.cycle = cycle = waiting.for_asgi(self)
+            self._start_asgi_task(cycle, self.app)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -217,7 +224,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._awaiting_head = False
         self._head_bytes = 0
         self.deadlines.disarm(self)
-        super().on_headers_complete()  # the cycle's transport: see _start_asgi_task
+        if self._lane_paths:
+            lane = self._lane_cycle()
+            if lane is not None:
+                # Answered once its body is complete; to uvicorn's code it is the cycle.
+                self.cycle = self._lane_waiting = lane  # type: ignore[assignment]
+                return
+        super().on_headers_complete()
         if self.parser.should_upgrade():
             # Answered as plain HTTP, as RFC 9110 allows (ws="none"); the parser reads nothing
             # after an upgrade request, so the connection ends with the answer.
@@ -229,10 +242,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         # its deadline starts when this request's response is complete (on_response_complete):
         # one deadline per request, not two, on the hot path.
         self._awaiting_head = True
-        waiting = self._lane_waiting
-        if waiting is not None and waiting[0] is self.cycle:
+        lane = self._lane_waiting  # (the cycle: nothing is read past a message's end before it)
+        if lane is not None:
             self._lane_waiting = None
-            self._start_lane(*waiting)
+            task = self.loop.create_task(serve_complete(lane, self.app, self.logger))
+            task.add_done_callback(self.tasks.discard)
+            self.tasks.add(task)
 
     def on_response_complete(self) -> None:
         """uvicorn's, but the head deadline in place of its keep-alive timer: the same time
