@@ -2,13 +2,17 @@
 callgrind: a figure that other load on this shared machine does not move.
 
 The app runs in this process (no HTTP server, no socket: the floor is left out by
-construction) on the ``memory://`` store, limits checked on every entry and never reached; each
+construction) on the ``memory://`` store, or with ``--store redis`` on a redis-server this
+harness starts (bench/run.py's, pinned to the load core; flushed before each run, and not
+under callgrind: only the app's side of the store step is counted), limits checked on every
+entry and never reached; each
 round sends ``--concurrency`` requests at once, so the writer's group commit batches them as it
 does under load. Workloads as bench/run.py's: (a) one ``POST /log`` entry of ~213 bytes, 1000
 traces, eight variants; (b) ``POST /logs`` of 20 such entries of one trace.
 
     .venv/bin/python bench/app_instructions.py --tree /path/to/base --tree .   # under callgrind
     .venv/bin/python bench/app_instructions.py --run a --rounds 200            # one plain run
+    .venv/bin/python bench/app_instructions.py --store redis --tree /path/to/base --tree .
 
 Each tree's ``src/`` is put first on PYTHONPATH; the figure is the difference of two runs of
 different round counts (start-up cancels out) over the entries in between.
@@ -23,6 +27,7 @@ import re
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -92,12 +97,21 @@ async def request(app: Any, path: str, payload: bytes) -> int:
     return status
 
 
-async def drive(workload: str, rounds: int, concurrency: int) -> tuple[int, float]:
+async def drive(
+    workload: str, rounds: int, concurrency: int, redis_port: int = 0
+) -> tuple[int, float]:
     from tracesink.app.application import TraceSinkApp
     from tracesink.config import load_settings
 
+    store = "memory://"
+    if redis_port:
+        import redis
+
+        with redis.Redis(port=redis_port) as client:
+            client.flushall()
+        store = f"redis://127.0.0.1:{redis_port}/0"
     env = {
-        "TRACESINK_STORE": "memory://",
+        "TRACESINK_STORE": store,
         "TRACESINK_GLOBAL_LIMIT": HUGE,
         "TRACESINK_TRACE_LIMIT": HUGE,
         "TRACESINK_MAX_TRACE_ENTRIES": HUGE,
@@ -120,11 +134,13 @@ async def drive(workload: str, rounds: int, concurrency: int) -> tuple[int, floa
     return stored, seconds
 
 
-def instructions(tree: Path, workload: str, rounds: int, concurrency: int) -> tuple[int, int]:
+def instructions(
+    tree: Path, workload: str, rounds: int, concurrency: int, redis_port: int
+) -> tuple[int, int]:
     """(instructions, entries stored) of one run under callgrind."""
     argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
     argv += [sys.executable, __file__, "--run", workload, "--rounds", str(rounds)]
-    argv += ["--concurrency", str(concurrency)]
+    argv += ["--concurrency", str(concurrency), "--redis-port", str(redis_port)]
     env = {**os.environ, "PYTHONPATH": str(tree / "src"), "PYTHONHASHSEED": "0"}
     done = subprocess.run(argv, capture_output=True, text=True, env=env, check=True)
     found = COLLECTED.search(done.stderr)
@@ -139,20 +155,33 @@ def main() -> None:
     parser.add_argument("--workloads", default="a,b")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=10, help="with --run: rounds to send")
+    parser.add_argument("--store", choices=("memory", "redis"), default="memory")
     parser.add_argument("--run", choices=("a", "b"), help=argparse.SUPPRESS)
+    parser.add_argument("--redis-port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run:
         import uvloop  # the loop `tracesink serve` runs on: asyncio's own would be counted too
 
-        stored, seconds = uvloop.run(drive(args.run, args.rounds, args.concurrency))
+        run = drive(args.run, args.rounds, args.concurrency, args.redis_port)
+        stored, seconds = uvloop.run(run)
         print(stored, f"{seconds / max(1, stored) * 1e6:.1f} us/entry")
         return
-    for workload in args.workloads.split(","):
-        for tree in args.tree or [ROOT]:
-            low = instructions(tree.resolve(), workload, 3, args.concurrency)
-            high = instructions(tree.resolve(), workload, 13, args.concurrency)
-            per_entry = (high[0] - low[0]) / (high[1] - low[1])
-            print(f"({workload}) {tree}: {per_entry:,.0f} instructions per entry", flush=True)
+    with ExitStack() as stack:
+        redis_port = 0
+        if args.store == "redis":
+            sys.path.insert(0, str(ROOT / "bench"))
+            from run import redis_server
+
+            redis_port, _ = stack.enter_context(redis_server())
+        for workload in args.workloads.split(","):
+            for tree in args.tree or [ROOT]:
+                low = instructions(tree.resolve(), workload, 3, args.concurrency, redis_port)
+                high = instructions(tree.resolve(), workload, 13, args.concurrency, redis_port)
+                per_entry = (high[0] - low[0]) / (high[1] - low[1])
+                print(
+                    f"({workload}, {args.store}) {tree}: {per_entry:,.0f} instructions per entry",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -1,13 +1,13 @@
 """An idle connection is closed only when it is idle in fact: a request that came while the loop
 was busy, and still waits unread in the kernel, is answered, not dropped.
 
-The two closers of an idle connection are timers (uvicorn's keep-alive, the head deadline). Under
-load one can run before the loop has read what the client sent meanwhile: 300 concurrent
-``/traces`` reads on a starved CPU saw keep-alive closes meet whole requests still in the kernel,
-and the clients a reset (tests/integration/test_read_capacity.py). Which timer wins that race
-depends on the scheduler, so here the server's own loop calls the closers at the moment the race
-makes them run: after the request arrived, before the loop read it. Real uvicorn, real uvloop, real
-sockets.
+The closer of an idle connection is a timer, the head deadline (uvicorn's keep-alive timer, which
+did the same, is not armed). Under load it can run before the loop has read what the client sent
+meanwhile: 300 concurrent ``/traces`` reads on a starved CPU saw keep-alive closes meet whole
+requests still in the kernel, and the clients a reset (tests/integration/test_read_capacity.py).
+When the timer runs depends on the scheduler, so here the server's own loop calls the closer at
+the moment the race makes it run: after the request arrived, before the loop read it. Real
+uvicorn, real uvloop, real sockets.
 """
 
 from __future__ import annotations
@@ -95,14 +95,16 @@ def answer(connection: socket.socket) -> bytes:
         return b"<reset>"
 
 
-def test_a_keep_alive_expiry_leaves_an_unread_request_to_be_answered(
+def test_an_idle_connection_expiry_leaves_an_unread_request_to_be_answered(
     server: tuple[Any, Race],
 ) -> None:
     connect, race = server
     idle = connect()
     idle.sendall(REQUEST)
-    assert answer(idle).startswith(b"HTTP/1.1 200")  # now idle, its keep-alive timer armed
-    race.closers = [Recorded.made[0].timeout_keep_alive_handler]
+    assert answer(idle).startswith(b"HTTP/1.1 200")  # now idle, its head deadline armed
+    protocol = Recorded.made[0]
+    assert protocol.timeout_keep_alive_task is None  # the deadline closes it, not uvicorn's timer
+    race.closers = [lambda: protocol.head_overdue(protocol.loop)]
     staller = connect()
     staller.sendall(REQUEST.replace(b"/answer", b"/stall"))
     assert race.stalled.wait(5)

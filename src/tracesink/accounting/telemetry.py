@@ -12,12 +12,15 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from tracesink.limits import Decision
 from tracesink.model import PreparedEntry
 from tracesink.store.base import Usage
 
 SAMPLE_EVERY_MS = 60_000
+_LIMITED_BY, _QUEUED, _SYSTEM = attrgetter("limited_by"), attrgetter("queued"), attrgetter("system")
+_COUNTED_IN_C = 8  # entries from which record_decisions counts an all-admitted batch in C
 HOUR_MS = 3_600_000
 BATCH_SIZE_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 FLUSH_SECONDS_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
@@ -67,6 +70,15 @@ class Telemetry:
     def record_decisions(
         self, entries: Sequence[PreparedEntry], decisions: Sequence[Decision]
     ) -> None:
+        if len(entries) >= _COUNTED_IN_C and not any(map(_LIMITED_BY, decisions)):
+            # A batch, every entry admitted (and, checked next, stored): counted in C by
+            # Counter's update, not a Python step per entry: 45,800 -> 37,900 instructions for
+            # 20 entries, but 7,200 -> 9,800 for one (callgrind), hence only from a few up.
+            if len(entries) != len(decisions):
+                raise ValueError("a decision for every entry, and an entry for every decision")
+            if not any(map(_QUEUED, decisions)):
+                self.accepted.update(map(_SYSTEM, entries))
+                return
         for entry, decision in zip(entries, decisions, strict=True):
             if decision.limited_by is not None:
                 self.refused[entry.system, decision.limited_by] += 1

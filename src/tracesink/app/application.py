@@ -6,7 +6,7 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import msgspec
@@ -17,6 +17,7 @@ from tracesink.app.convex_routes import post_convex
 from tracesink.app.cors import cors_policy, valid_origin
 from tracesink.app.http import (
     ClientDisconnected,
+    Message,
     Receive,
     Request,
     Response,
@@ -64,6 +65,7 @@ from tracesink.errors import (
     ValidationError,
 )
 from tracesink.pipeline import IngestPipeline
+from tracesink.server.lane import Answer
 from tracesink.store.base import Store
 from tracesink.worker_identity import WorkerIdentity
 
@@ -120,6 +122,13 @@ ROUTES: dict[str, dict[str, Route]] = {
     # The browser client and the JS SDK: one way for every file (static_routes.py).
     **{path: {"GET": Route(get_static, PUBLIC)} for path in sorted(STATIC_PATHS)},
 }
+# The routes a complete request may take past the ASGI exchange (server/lane.py): the ingest
+# routes, the hot path, whose answers are small and whole (never streamed).
+LANE_PATHS = frozenset(
+    path
+    for path, methods in ROUTES.items()
+    if set(methods) == {"POST"} and methods["POST"].access == INGEST
+)
 # Paths that take logs: CORS treats them apart from everything else, which reads (cors.py).
 # The client and SDK files go with them: an origin that may send logs may load the code that
 # sends them (a module import is a CORS request), and they hold nothing to read.
@@ -138,6 +147,8 @@ SOURCEMAPS_ROUTE = {m: Route(sourcemaps_route, READ) for m in ("GET", "POST", "P
 
 class TraceSinkApp:
     """An ASGI app; its parts are built at lifespan start-up (or by ``running()`` in tests)."""
+
+    lane_paths = LANE_PATHS
 
     def __init__(
         self,
@@ -228,26 +239,56 @@ class TraceSinkApp:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        origin = request.headers.get("origin")
-        cors_headers: list[tuple[bytes, bytes]] = []
-        if origin is not None:
-            refusal = self._cors_refusal(request, origin)
-            if refusal is not None:
-                await refusal.send(send)
-                return
-            if request.method == "OPTIONS":
-                await Response(204, b"", self._cors.preflight_headers(origin)).send(send)
-                return
-            cors_headers = self._cors.headers(origin)
         if request.path == MCP_PATH:
+            early, _ = self._cors_gate(request)
+            if early is not None:
+                await early.send(send)
+                return
             await self._serve_mcp(request, send)
             return
         try:
-            response = await self._dispatch(request)
+            response = await self.answer(request)
         except ClientDisconnected:
             return  # nobody to answer, and nothing was stored
-        response.headers.extend(cors_headers)
         await response.send(send)
+
+    async def answer(self, request: Request) -> Response:
+        """The answer to any request but ``/mcp`` (which sends its own): CORS, then the route."""
+        early, cors_headers = self._cors_gate(request)
+        if early is not None:
+            return early
+        response = await self._dispatch(request)
+        response.headers.extend(cors_headers)
+        return response
+
+    async def answer_complete(self, scope: Scope, body: bytes) -> Answer | None:
+        """The answer to a request whose whole body the server holds (server/lane.py: the
+        ingest routes' way past the ASGI exchange), as status, headers and body; None when
+        there is nobody to answer. The same as ``answer``, spelled out here: one coroutine
+        less per ingest request."""
+        request = Request(scope, _nothing_more, body)
+        response, cors_headers = self._cors_gate(request)
+        if response is None:
+            try:
+                response = await self._dispatch(request)
+            except ClientDisconnected:
+                return None
+            response.headers.extend(cors_headers)
+        response.headers.append((b"content-length", str(len(response.body)).encode()))
+        return response.status, response.headers, response.body
+
+    def _cors_gate(self, request: Request) -> tuple[Response | None, Sequence[Header]]:
+        """A request with an Origin: the refusal or preflight answer it gets at once, else the
+        CORS headers its answer carries."""
+        origin = request.headers.get("origin")
+        if origin is None:
+            return _NOT_CROSS_ORIGIN
+        refusal = self._cors_refusal(request, origin)
+        if refusal is not None:
+            return refusal, ()
+        if request.method == "OPTIONS":
+            return Response(204, b"", self._cors.preflight_headers(origin)), ()
+        return None, self._cors.headers(origin)
 
     async def _serve_mcp(self, request: Request, send: Send) -> None:
         """``/mcp`` (mcp_mount.py), let in exactly as the read routes let a request in."""
@@ -339,6 +380,15 @@ class TraceSinkApp:
             # traceback once per interval, with a count, not one per request.
             self._unexpected.exception(exc, f"on {method} {path}")
             return error_response(500, "internal error")
+
+
+Header = tuple[bytes, bytes]
+_NOT_CROSS_ORIGIN: tuple[None, tuple[Header, ...]] = (None, ())
+
+
+async def _nothing_more() -> Message:
+    """``receive`` of a request whose whole body was handed over: nothing more will come."""
+    return {"type": "http.disconnect"}
 
 
 def _tune_gc() -> None:

@@ -33,12 +33,15 @@ class ClientDisconnected(TraceSinkError):
 
 
 class Request:
-    __slots__ = ("_headers", "receive", "scope")
+    __slots__ = ("_complete_body", "_headers", "receive", "scope")
 
-    def __init__(self, scope: Scope, receive: Receive) -> None:
+    def __init__(self, scope: Scope, receive: Receive, complete_body: bytes | None = None) -> None:
+        """``complete_body``: the whole body, when the server has it already (server/lane.py);
+        ``body()`` then hands it over with the same size check, and never waits."""
         self.scope = scope
         self.receive = receive
         self._headers: dict[str, str] | None = None
+        self._complete_body = complete_body
 
     @property
     def method(self) -> str:
@@ -52,10 +55,12 @@ class Request:
     def headers(self) -> dict[str, str]:
         """Lower-cased header names; the first value of a repeated header."""
         if self._headers is None:
-            headers: dict[str, str] = {}
-            for name, value in self.scope["headers"]:
-                headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
-            self._headers = headers
+            # Built from the last header to the first, so that the first value of a name is
+            # the one kept (one comprehension: ~3x fewer steps than setdefault in a loop).
+            self._headers = {
+                name.decode("latin-1").lower(): value.decode("latin-1")
+                for name, value in reversed(self.scope["headers"])
+            }
         return self._headers
 
     def query(self, name: str) -> str | None:
@@ -68,6 +73,10 @@ class Request:
     async def body(self, limit: int, deadlines: BodyDeadlines) -> bytes:
         """The whole body, refused with 413 as soon as it is known to exceed ``limit`` bytes,
         and with 408 when it has not fully arrived in time (a slow-loris client)."""
+        if self._complete_body is not None:  # its length is the one declared (the parser's)
+            if len(self._complete_body) > limit:
+                raise body_too_large(limit)
+            return self._complete_body
         declared = content_length(self.headers.get("content-length"))
         if declared is not None and declared > limit:
             raise body_too_large(limit)

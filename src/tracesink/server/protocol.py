@@ -18,17 +18,19 @@ spread +-40 %).
 No connection outlives a deadline, whatever the client sends or fails to read: a head is due
 within ``head_timeout_s``, a body the route reads within the app's read timeout (408), a body it
 does not read ends the connection after the answer (``close_unread``: a linger of at most
-``head_timeout_s``), an idle keep-alive connection closes after ``head_timeout_s`` too
-(``run.py`` says why not sooner), and an answer the client stops reading is dropped once it has
-stalled for ``send_timeout_s`` (``WriteDeadlines``).
+``head_timeout_s``), an idle keep-alive connection closes after ``head_timeout_s`` too, by the
+same deadline (``run.py`` says why not sooner), and an answer the client stops reading is
+dropped once it has stalled for ``send_timeout_s`` (``WriteDeadlines``).
 
 An idle connection is only closed when it is idle in fact. After the loop was busy (a burst of
 heavy reads, a starved CPU), a timer can run before the loop has read what a client sent
 meanwhile: closing then drops a request that did arrive (the client sees a reset or "server
 disconnected without a response": found at 300 concurrent ``/traces`` reads, where keep-alive
-closes met 159-byte requests still in the kernel). So both closers of an idle connection, the
-keep-alive timer and the head deadline, first look at the socket (``_bytes_waiting``): a request
-waiting there is read at the next poll, and the head deadline still bounds the connection.
+closes met 159-byte requests still in the kernel). So the closer of an idle connection, the head
+deadline, first looks at the socket (``_bytes_waiting``): a request waiting there is read at the
+next poll, and the deadline still bounds the connection. uvicorn's own keep-alive timer is not
+armed (``on_response_complete``): it closed what the head deadline closes, at the same time,
+for a timer made and cancelled per request.
 
 Deadlines use one sweeper, as body deadlines do (``deadlines.py``): every head has the same
 timeout, so an insertion-ordered dict is sorted by deadline and a timer that runs only while
@@ -44,10 +46,15 @@ from typing import Any, ClassVar
 
 import httptools
 import msgspec
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import (
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
 
 from tracesink.scope_keys import ARRIVED_MS, STOP_ON_SHUTDOWN
 from tracesink.server.joined_writes import HeadJoiningTransport
+from tracesink.server.lane import LaneCycle, serve_complete
 
 SWEEP_EVERY_S = 0.25
 # A sweep this late means the loop stalled (a long callback, or the process starved of CPU).
@@ -125,6 +132,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._awaiting_head = True
         self._head_bytes = 0  # bytes of the awaited head received so far
         self._lingering = False  # answered and half-closed: what still comes is discarded
+        # The lane (lane.py): the app's paths a complete POST takes past the ASGI exchange.
+        self._lane_paths: frozenset[str] = getattr(self.app, "lane_paths", frozenset())
+        self._lane_waiting: LaneCycle | None = None  # a lane request's head came; its body?
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -152,7 +162,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                     "headers",
                 )
                 return
-        self._unset_keepalive_if_required()
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -160,7 +169,50 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         except httptools.HttpParserError:
             # uvicorn writes its 400 at once, over any earlier pipelined answer still being
             # written, which that answer then loses: here the answers keep their order.
+            self._lane_to_asgi()
             self._refuse(400, "the request is not valid HTTP/1.1", "request")
+            return
+        self._lane_to_asgi()
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        """uvicorn's, the answer's head joined to its body (joined_writes.py)."""
+        if cycle.transport is self.transport:
+            cycle.transport = HeadJoiningTransport(self.transport, cycle)
+        super()._start_asgi_task(cycle, app)
+
+    def _lane_cycle(self) -> LaneCycle | None:
+        """The cycle of a request that may take the lane (an ingest path, ``POST``, nothing
+        being answered before it on this connection), else None (uvicorn's way)."""
+        parser = self.parser
+        if parser.get_method() != b"POST" or parser.should_upgrade():
+            return None
+        if self.cycle is not None and not self.cycle.response_complete:
+            return None  # pipelined behind an answer in progress: uvicorn queues it
+        url = httptools.parse_url(self.url)
+        path = url.path.decode("ascii")  # an ingest path has no escapes to undo
+        if path not in self._lane_paths:
+            return None
+        scope = self.scope
+        version = parser.get_http_version()
+        scope["method"] = "POST"
+        if version != "1.1":
+            scope["http_version"] = version
+        scope["path"] = path
+        scope["raw_path"] = url.path
+        scope["query_string"] = url.query or b""
+        keep_alive = version != "1.0" and parser.should_keep_alive()
+        default_headers = self.server_state.default_headers
+        return LaneCycle(
+            scope, self.transport, self.flow, keep_alive, default_headers, self.on_response_complete
+        )
+
+    def _lane_to_asgi(self) -> None:
+        """A lane request whose body did not all come in the read its head came in goes the
+        ASGI way, where the body deadline and the size cap apply while it arrives."""
+        waiting, self._lane_waiting = self._lane_waiting, None
+        if waiting is not None:  # (self.cycle: a lane request's body ends its message)
+            self.cycle = cycle = waiting.for_asgi(self)
+            self._start_asgi_task(cycle, self.app)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -172,10 +224,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._awaiting_head = False
         self._head_bytes = 0
         self.deadlines.disarm(self)
+        if self._lane_paths:
+            lane = self._lane_cycle()
+            if lane is not None:
+                # Answered once its body is complete; to uvicorn's code it is the cycle.
+                self.cycle = self._lane_waiting = lane  # type: ignore[assignment]
+                return
         super().on_headers_complete()
-        cycle = self.cycle
-        if cycle is not None and cycle.transport is self.transport:
-            cycle.transport = HeadJoiningTransport(self.transport, cycle)
         if self.parser.should_upgrade():
             # Answered as plain HTTP, as RFC 9110 allows (ws="none"); the parser reads nothing
             # after an upgrade request, so the connection ends with the answer.
@@ -187,10 +242,24 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         # its deadline starts when this request's response is complete (on_response_complete):
         # one deadline per request, not two, on the hot path.
         self._awaiting_head = True
+        lane = self._lane_waiting  # (the cycle: nothing is read past a message's end before it)
+        if lane is not None:
+            self._lane_waiting = None
+            task = self.loop.create_task(serve_complete(lane, self.app, self.logger))
+            task.add_done_callback(self.tasks.discard)
+            self.tasks.add(task)
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if self._awaiting_head and not self.transport.is_closing():
+        """uvicorn's, but the head deadline in place of its keep-alive timer: the same time
+        (run.py), the same close of an idle connection, and no timer per request."""
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:  # the next request has come already: answer it
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        if self._awaiting_head:
             self.deadlines.arm(self, self.loop)
 
     def close_unread(self) -> None:
@@ -228,12 +297,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         connection (a close would wait for the buffer to drain, which it never will)."""
         if self.flow.write_paused:
             self.transport.abort()
-
-    def timeout_keep_alive_handler(self) -> None:
-        """uvicorn's keep-alive timeout, unless the next request has come (``_bytes_waiting``)."""
-        if self._bytes_waiting():
-            return  # read at the next poll; the head deadline (armed too) still bounds it
-        super().timeout_keep_alive_handler()
 
     def _bytes_waiting(self) -> bool:
         """Whether the client has sent bytes this process has not read yet (they are still in

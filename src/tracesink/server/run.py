@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import os
 import signal
 import socket
@@ -92,12 +91,12 @@ def serve(settings: Settings, flags: Mapping[str, str]) -> int:
         # uvicorn would rewrite the client address from X-Forwarded-For sent by 127.0.0.1 (or
         # by FORWARDED_ALLOW_IPS): forwarding headers are read in one place, app/locality.py.
         proxy_headers=False,
-        # An idle connection closes after the head timeout (10 s by default; the head deadline
-        # would close it then anyway): later than the 4-5 s after which common clients (httpx,
-        # Node's fetch) stop reusing an idle connection, so they retire it first. A server that
-        # closes first races the client's next request on it, which fails as "server
-        # disconnected without a response" (seen with httpx at uvicorn's 5 s: equal timers).
-        timeout_keep_alive=max(1, math.ceil(settings.header_timeout_s)),
+        # No timeout_keep_alive: the protocol arms no keep-alive timer. An idle connection
+        # closes by its head deadline, after the head timeout (10 s by default): later than the
+        # 4-5 s after which common clients (httpx, Node's fetch) stop reusing an idle
+        # connection, so they retire it first. A server that closes first races the client's
+        # next request on it, which fails as "server disconnected without a response" (seen
+        # with httpx at uvicorn's 5 s keep-alive: equal timers).
         access_log=False,
         log_level="warning",
         server_header=False,

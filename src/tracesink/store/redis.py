@@ -55,6 +55,9 @@ class RedisStore(ScriptStore):
         # is never theirs, so a busy read side never looks like a store outage to the writer.
         self._client: aioredis.Redis | None = None
         self._reader: aioredis.Redis | None = None
+        # The writer pool's connection last used, kept out of the pool while idle (see
+        # _send_packed); None while in use, or when there is none.
+        self._idle: Any = None
 
     def _configure(self, url: str) -> None:
         """Read the URL; ConfigurationError, naming the setting, when it is not one."""
@@ -136,18 +139,41 @@ class RedisStore(ScriptStore):
         hiredis): with three arguments per entry, profiled at ~8 % of the server's time on
         single-entry requests and ~12 % on 20-entry batches (BENCHMARKS.md). Never retried: a
         script whose reply was lost may have run, and the spool's idempotent replay covers that.
+
+        The connection is the one the last call used, kept out of the pool while idle, and
+        checked as the pool checks one it hands out (``ensure_connection``: connected, nothing
+        unread, else connected again): the pool's lock and bookkeeping around a call cost
+        ~72,000 instructions, a step's largest part on single entries (callgrind, one PING each,
+        issue 27). Calls at the same time take the pool's others.
         """
         pool = self._redis().connection_pool
-        connection = await pool.get_connection()  # type: ignore[no-untyped-call]  # unannotated in redis-py
+        connection, self._idle = self._idle, None
+        if connection is None:
+            connection = await pool.get_connection()  # type: ignore[no-untyped-call]  # unannotated in redis-py
+        else:
+            try:
+                await pool.ensure_connection(connection)
+            except BaseException:
+                await pool.release(connection)
+                raise
         try:
             await connection.send_packed_command(command, check_health=False)
             answers = [await connection.read_response() for _ in range(replies)]
         except BaseException:
             await connection.disconnect()  # its state is unknown: never reuse it
+            await pool.release(connection)
             raise
-        finally:
+        if self._idle is None and self._client is not None and pool is self._client.connection_pool:
+            self._idle = connection
+        else:
             await pool.release(connection)
         return answers
+
+    async def _release_idle(self) -> None:
+        """Give the kept connection back to its pool (which then may drop or close it)."""
+        connection, self._idle = self._idle, None
+        if connection is not None and self._client is not None:
+            await self._client.connection_pool.release(connection)
 
     async def write_batch(
         self, entries: Sequence[PreparedEntry], now_ms: int, batch_id: str | None = None
@@ -217,6 +243,7 @@ class RedisStore(ScriptStore):
 
     async def close(self) -> None:
         await self._close_flusher()
+        await self._release_idle()
         clients = [c for c in (self._client, self._reader) if c is not None]
         self._client = self._reader = None
         for client in clients:

@@ -11,6 +11,8 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
+from itertools import chain
+from operator import attrgetter
 from typing import cast
 
 from tracesink.errors import StorageError
@@ -25,6 +27,7 @@ _LIMITED_BY = (None, "global", "system", "trace")  # indexed by write_batch.lua'
 _REPLY_WIDTH = 5  # code, remaining global, remaining system, remaining trace, retry_after_ms
 
 Args = list[int | str | bytes]
+_TRACE_ID, _SYSTEM, _PAYLOAD = attrgetter("trace_id"), attrgetter("system"), attrgetter("payload")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +87,11 @@ def _trace_keys(
     policy: Policy, trace_ids: Sequence[str], first_index: int
 ) -> tuple[list[str], dict[str, int]]:
     traces = list(dict.fromkeys(trace_ids))
-    keys = [logs_key(policy, trace_id) for trace_id in traces]
-    return keys, {trace_id: first_index + i for i, trace_id in enumerate(traces)}
+    # ``logs_key``'s text, written here: two calls per trace were ~0.3 us an entry on single
+    # entries (64 traces a call). The index map is built in C.
+    lead = layout.trace_lead(policy.key_prefix)
+    keys = [f"{lead}{trace_id}}}" for trace_id in traces]
+    return keys, dict(zip(traces, range(first_index, first_index + len(traces)), strict=True))
 
 
 def write_batch_call(
@@ -102,9 +108,8 @@ def write_batch_call(
     index, elapsed = window_of(now_ms, policy.window_ms)
     day = now_ms // DAY_MS
     # Lua counts from 1; the two counter hashes and the day key come first.
-    trace_keys, key_index = _trace_keys(
-        policy, [t for t, _ in runs] + [e.trace_id for e in entries], 4
-    )
+    trace_ids = list(map(_TRACE_ID, entries))
+    trace_keys, key_index = _trace_keys(policy, [t for t, _ in runs] + trace_ids, 4)
     keys = [counters_key(policy, index), counters_key(policy, index - 1)]
     keys += (layout.day_key(policy.key_prefix, day), *trace_keys)
     args: Args = [now_ms, elapsed, policy.window_ms, policy.ttl_ms, policy.expiry_slack_ms]
@@ -118,8 +123,12 @@ def write_batch_call(
         args.append(key_index[trace_id])
         args += [run.by.get(level, 0) for level in LIMIT_LEVELS]
         args += (run.first_ms, run.last_ms)
-    for entry in entries:
-        args += (key_index[entry.trace_id], entry.system, entry.payload)
+    # Three values an entry, gathered in C (map, zip, chain): a Python loop over the entries
+    # cost ~0.25 us more an entry (timeit, 20 entries).
+    indexes = map(key_index.__getitem__, trace_ids)
+    args += chain.from_iterable(
+        zip(indexes, map(_SYSTEM, entries), map(_PAYLOAD, entries), strict=True)
+    )
     return ScriptCall(WRITE_BATCH, keys, args)
 
 

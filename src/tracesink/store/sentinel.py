@@ -97,6 +97,8 @@ class SentinelStore(RedisStore):
         turned into a replica, and the writer's pooled connections would go on sending them
         there. Best effort: if the Sentinels do not answer, the next connection asks again."""
         pool = self._redis().connection_pool
+        # The writer's kept connection back first: only the pool's idle ones are dropped.
+        await self._release_idle()
         if isinstance(pool, SentinelConnectionPool):
             with contextlib.suppress(RedisError):
                 await pool.get_master_address()  # type: ignore[no-untyped-call]  # unannotated in redis-py

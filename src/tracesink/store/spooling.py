@@ -23,6 +23,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+import msgspec
+
 from tracesink.errors import StorageError
 from tracesink.limits import Decision, LocalCounters, Policy
 from tracesink.model import PreparedEntry
@@ -103,7 +105,7 @@ class SpoolingStore(StoreDecorator):
         if admitted:
             await self._spool.append(batch_id, now_ms, admitted)
             self._start_replay()
-        return [replace(d, queued=True) if d.admitted else d for d in decisions]
+        return [msgspec.structs.replace(d, queued=True) if d.admitted else d for d in decisions]
 
     async def _spool_batch(
         self, entries: Sequence[PreparedEntry], now_ms: int, batch_id: str
@@ -118,7 +120,7 @@ class SpoolingStore(StoreDecorator):
                 self._local.restore(before)  # nothing was kept, so no quota was spent
                 raise
             self._start_replay()
-        return [replace(d, queued=True) if d.admitted else d for d in decisions]
+        return [msgspec.structs.replace(d, queued=True) if d.admitted else d for d in decisions]
 
     def _start_replay(self) -> None:
         if self._replayer is None or self._replayer.done():
