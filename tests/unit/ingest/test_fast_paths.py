@@ -146,3 +146,22 @@ def test_a_forked_worker_does_not_reuse_its_parents_cached_prefix() -> None:
     os.waitpid(pid, 0)
     assert child[:12] == parent[:12]  # the same millisecond
     assert child[12:20] != parent[12:20]  # another process part
+
+
+def test_an_id_is_its_time_process_and_counter_across_the_cached_heads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cached head (time, process, the counter's first six digits) is made again when the
+    time or the counter's high digits change: every id is the one formatted in full, the
+    counter's wrap at 2**32 included."""
+    import itertools
+
+    from tracesink import ids
+
+    for start in (250, 0xFFFFFF80, 0x1234ABCD):
+        monkeypatch.setattr(ids, "_COUNTER", itertools.count(start))
+        times = [NOW + (k % 3 == 0) for k in range(600)]
+        made = [new_id(ms) for ms in times]
+        assert made == [
+            f"{ms:012x}{ids._PROCESS}{(start + k) & 0xFFFFFFFF:08x}" for k, ms in enumerate(times)
+        ]
