@@ -6,6 +6,7 @@ decided; every business rule (limits, budget, accounting, outages) lives in the 
 
 from __future__ import annotations
 
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from tracesink.app.auth import PINNED_SYSTEM
@@ -13,6 +14,7 @@ from tracesink.app.http import Request, Response, json_response
 from tracesink.app.ratelimit_headers import retry_after_s
 from tracesink.app.state import AppState
 from tracesink.errors import ValidationError
+from tracesink.ingest.batch import prepare_batch
 from tracesink.ingest.clock import CLOCK_PARAM, client_clock
 from tracesink.ingest.form import entry_from_form, is_form
 from tracesink.ingest.sender import Sender
@@ -22,6 +24,11 @@ from tracesink.model import PreparedEntry
 from tracesink.rules import message  # the words the edge Worker answers with too
 from tracesink.scope_keys import ARRIVED_MS
 
+_ENTRY = itemgetter(1)
+_ID = attrgetter("id")
+_LIMITED_BY = attrgetter("limited_by")
+_QUEUED = attrgetter("queued")
+_UNKNOWN_SYSTEM = attrgetter("unknown_system")
 QUEUED_NOTE = (
     "the store is unreachable: accepted entries are safely queued on disk and will be stored, "
     "in order, when it returns"
@@ -101,45 +108,39 @@ async def post_logs(state: AppState, request: Request) -> Response:
     now_ms = pipeline.now_ms()
     sender = _sender(request, now_ms)
     items = decode_batch(body, settings.max_batch_items)  # 413 beyond the count, before decoding
-    rejected: list[dict[str, Any]] = []
-    prepared: list[tuple[int, PreparedEntry]] = []
-    for index, item in enumerate(items):
-        # Only an error's text outlives its `except`: a caught error holds a traceback to this
-        # frame, which holds the body and every item, a cycle the tuned collector keeps for ever.
-        if isinstance(item, ValidationError):
-            reason, field = item.message, item.field
-        else:
-            try:
-                prepared.append((index, prepare_entry(item, pipeline.rules, sender, now_ms)))
-                continue
-            except ValidationError as exc:
-                reason, field = exc.message, exc.field
-        rejected.append({"index": index, "reason": reason, "field": field, "retryable": False})
+    # Each entry prepared, or refused with the item of the reply that says why (ingest/batch.py).
+    prepared, rejected = prepare_batch(items, pipeline.rules, sender, now_ms)
     if rejected:
         pipeline.refuse_invalid(sender.system, len(rejected))
-    entries = [entry for _, entry in prepared]
+    entries = list(map(_ENTRY, prepared))
     submitted = await pipeline.submit(entries) if entries else None
     decisions = submitted.decisions if submitted is not None else []
     accepted, ids, longest_wait, queued = 0, [], 0, False
     warnings: list[dict[str, Any]] = []
-    for (index, entry), decision in zip(prepared, decisions, strict=True):
-        if decision.limited_by is None:  # admitted (the attribute, not the property: per entry)
-            accepted += 1
-            ids.append(entry.id)
-            queued = queued or decision.queued
-            if entry.unknown_system is not None:
-                warnings.append({"index": index, "warning": unknown_system_warning(entry)})
-            continue
-        longest_wait = max(longest_wait, retry_after_s(decision))
-        rejected.append(
-            {
-                "index": index,
-                "reason": limit_error(decision, entry.trace_id, state),
-                "retryable": True,
-                "limited_by": decision.limited_by,
-                "retry_after": retry_after_s(decision),
-            }
-        )
+    if not any(map(_LIMITED_BY, decisions)) and not any(map(_UNKNOWN_SYSTEM, entries)):
+        # The usual batch: all admitted, no warning. Its ids and counts in C loops, not a
+        # Python step per entry (issue 27).
+        ids = list(map(_ID, entries))
+        accepted, queued = len(ids), any(map(_QUEUED, decisions))
+    else:
+        for (index, entry), decision in zip(prepared, decisions, strict=True):
+            if decision.limited_by is None:  # admitted
+                accepted += 1
+                ids.append(entry.id)
+                queued = queued or decision.queued
+                if entry.unknown_system is not None:
+                    warnings.append({"index": index, "warning": unknown_system_warning(entry)})
+                continue
+            longest_wait = max(longest_wait, retry_after_s(decision))
+            rejected.append(
+                {
+                    "index": index,
+                    "reason": limit_error(decision, entry.trace_id, state),
+                    "retryable": True,
+                    "limited_by": decision.limited_by,
+                    "retry_after": retry_after_s(decision),
+                }
+            )
     rejected.sort(key=lambda item: int(item["index"]))
     if queued:
         status = 202
