@@ -4,7 +4,9 @@ the bytes the ASGI way would have written; anything else goes the ASGI way as be
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -187,3 +189,43 @@ async def test_only_complete_posts_to_ingest_paths_take_the_lane(make_app: Any) 
         await finish(protocol)
         assert transport.writes
     assert (app.lane, app.asgi) == (0, 3)
+
+
+async def test_lane_requests_make_no_cyclic_garbage(make_app: Any) -> None:
+    """Through the lane, as through the ASGI way (test_joined_writes.py): a burst of ingest
+    requests, good and bad, leaves nothing for the cyclic collector, so it never pauses the
+    server (the lane's cycle refers to the protocol only until its answer is written)."""
+    app = Counted((await make_app()).app)
+    batch = b"[" + BODY + b"," + BODY.replace(b"hello", b"again") + b"]"
+    requests = [
+        POST,
+        HEAD.replace(b"/log ", b"/logs ").replace(b"%d" % len(BODY), b"%d" % len(batch))
+        + b"\r\n"
+        + batch,
+        b"POST /log HTTP/1.1\r\nhost: t\r\ncontent-length: 3\r\n\r\n{x}",  # a 400
+    ]
+    config = uvicorn.Config(app, ws="none", log_config=None, proxy_headers=False)
+    server = (config, guarded_protocol(32 * 1024, 10.0, 60.0))
+
+    async def answer(request: bytes) -> bytes:
+        protocol, transport = connected_to(app, server)
+        protocol.data_received(request)
+        await finish(protocol)
+        return b"".join(transport.writes)
+
+    for request in requests:  # warm up: first-use caches are not garbage
+        await answer(request)
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for _ in range(20):
+            answers = [await answer(request) for request in requests]
+            assert [a[9:12] for a in answers] == [b"200", b"200", b"400"]
+        gc.collect()
+        garbage = list(gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert app.lane == 63  # every one of them took the lane
+    kinds = Counter(type(o).__qualname__ for o in garbage)
+    assert not garbage, f"cyclic garbage: {kinds.most_common(8)}"
