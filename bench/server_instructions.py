@@ -29,8 +29,10 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import app_instructions
@@ -76,8 +78,11 @@ def wire_request(path: str, body: bytes) -> bytes:
     return f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
 
 
-async def drive(server: str, workload: str, rounds: int, connections: int) -> int:
-    """Send ``rounds`` rounds of requests; the entries they carried."""
+async def drive(
+    server: str, workload: str, rounds: int, connections: int, bytecodes: Counter[str] | None
+) -> int:
+    """Send ``rounds`` rounds of requests; the entries they carried. ``bytecodes``: count in it
+    the bytecodes each function runs in the rounds after the first three."""
     import uvicorn
     from uvicorn.server import ServerState
 
@@ -125,7 +130,10 @@ async def drive(server: str, workload: str, rounds: int, connections: int) -> in
         protocol.connection_made(Connection(answered))
         protocols.append(protocol)
     entries, n = 0, 0
-    for _ in range(rounds):
+    for round_ in range(rounds):
+        if bytecodes is not None and round_ == LOW:
+            entries = 0
+            sys.settrace(_bytecode_counter(bytecodes))
         pending = connections
         done.clear()
         for protocol in protocols:
@@ -134,6 +142,7 @@ async def drive(server: str, workload: str, rounds: int, connections: int) -> in
             entries += count
             protocol.data_received(data)
         await done.wait()
+    sys.settrace(None)
     for protocol in protocols:
         protocol.connection_lost(None)
     if inner is not None:
@@ -141,13 +150,27 @@ async def drive(server: str, workload: str, rounds: int, connections: int) -> in
     return entries
 
 
-def counted(
-    server: str, tree: Path | None, workload: str, rounds: int, args: Any
-) -> tuple[int, int]:
-    """(instructions, entries) of one run under callgrind."""
-    argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
-    argv += [__file__, "--run", server, "--workload", workload, "--rounds", str(rounds)]
-    argv += ["--connections", str(args.connections)]
+def _bytecode_counter(counts: Counter[str]) -> Any:
+    """A trace function counting the bytecodes run per function (``file:function``): the Python
+    work of a request, step by step, in a figure that does not move between runs."""
+
+    def calls(frame: FrameType, event: str, arg: object) -> Any:
+        frame.f_trace_opcodes = True
+        code = frame.f_code
+        where = f"{Path(code.co_filename).name}:{code.co_name}"
+
+        def steps(frame: FrameType, event: str, arg: object) -> Any:
+            if event == "opcode":
+                counts[where] += 1
+            return steps
+
+        return steps
+
+    return calls
+
+
+def run_env(tree: Path | None, args: Any) -> dict[str, str]:
+    """The environment of one run: the tree's code first, the settings bench/run.py gives."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACESINK_")}
     env.update(
         {
@@ -160,6 +183,17 @@ def counted(
             "TRACESINK_SPOOL_DIR": args.spool_dir,
         }
     )
+    return env
+
+
+def counted(
+    server: str, tree: Path | None, workload: str, rounds: int, args: Any
+) -> tuple[int, int]:
+    """(instructions, entries) of one run under callgrind."""
+    argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
+    argv += [__file__, "--run", server, "--workload", workload, "--rounds", str(rounds)]
+    argv += ["--connections", str(args.connections)]
+    env = run_env(tree, args)
     done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     found = app_instructions.COLLECTED.search(done.stderr)
     if done.returncode != 0 or found is None:
@@ -178,6 +212,50 @@ def per_entry(server: str, tree: Path | None, workload: str, args: Any) -> float
     return (high[0] - low[0]) / (high[1] - low[1])
 
 
+def run_here(args: Any) -> None:
+    """One run in this process (under callgrind, or counting bytecodes)."""
+    import uvloop  # the loop `tracesink serve` runs on
+
+    counts: Counter[str] | None = Counter() if args.bytecodes else None
+    gc.collect()
+    run = drive(args.run, args.workload, args.rounds, args.connections, counts)
+    entries = uvloop.run(run)
+    print(entries)
+    if counts is not None:
+        total = sum(counts.values())
+        print(f"({args.workload}) {total / entries:,.0f} bytecodes per entry; the most:")
+        for where, count in counts.most_common(args.bytecodes):
+            print(f"  {count / entries:8,.1f}  {where}")
+
+
+def compare(args: Any, trees: dict[str, tuple[Path, str]]) -> None:
+    for workload in args.workloads.split(","):
+        floor = per_entry("floor", None, workload, args)
+        figures = {
+            name: per_entry("tracesink", tree, workload, args) for name, (tree, _) in trees.items()
+        }
+        above = {name: figure - floor for name, figure in figures.items()}
+        print(
+            f"({workload}) floor {floor:,.0f}; base {figures['base']:,.0f} "
+            f"({above['base']:,.0f} above); head {figures['head']:,.0f} "
+            f"({above['head']:,.0f} above): above the floor base / head "
+            f"{above['base'] / above['head']:.2f}x",
+            flush=True,
+        )
+
+
+def profile(args: Any, head: Path) -> None:
+    """The head tree's bytecodes per entry, by function (no valgrind: a trace function)."""
+    for workload in args.workloads.split(","):
+        argv = [sys.executable, __file__, "--run", "tracesink", "--workload", workload]
+        argv += ["--rounds", str(HIGH), "--connections", str(args.connections)]
+        argv += ["--bytecodes", str(args.bytecodes)]
+        done = subprocess.run(argv, capture_output=True, text=True, env=run_env(head, args))
+        if done.returncode != 0:
+            raise SystemExit(f"profile run failed:\n{done.stdout}\n{done.stderr[-3000:]}")
+        print(done.stdout.split("\n", 1)[1], end="", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", help="a directory with src/, or a git revision")
@@ -185,24 +263,28 @@ def main() -> None:
     parser.add_argument("--workloads", default="a,b")
     parser.add_argument("--store", choices=("memory", "redis"), default="redis")
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--bytecodes",
+        type=int,
+        metavar="N",
+        help="instead: list the N functions of the head tree that run the most bytecodes per "
+        "entry (a trace function, no valgrind): where its Python work goes",
+    )
     parser.add_argument("--run", help=argparse.SUPPRESS)
     parser.add_argument("--workload", help=argparse.SUPPRESS)
     parser.add_argument("--rounds", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run:
-        import uvloop  # the loop `tracesink serve` runs on
-
-        gc.collect()
-        entries = uvloop.run(drive(args.run, args.workload, args.rounds, args.connections))
-        print(entries)
+        run_here(args)
         return
-    if not args.base:
-        parser.error("--base is required")
+    if not args.base and not args.bytecodes:
+        parser.error("--base is required (or --bytecodes)")
     with ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="server-instr-")))
-        trees = {}
-        for name in ("base", "head"):
-            trees[name] = compare_trees.export_tree(getattr(args, name), scratch, name)
+        names = ("head",) if args.bytecodes else ("base", "head")
+        trees = {
+            name: compare_trees.export_tree(getattr(args, name), scratch, name) for name in names
+        }
         args.spool_dir = str(scratch / "spool")
         args.store_url, args.redis_port = "memory://", 0
         if args.store == "redis":
@@ -210,21 +292,12 @@ def main() -> None:
 
             args.redis_port, _ = stack.enter_context(redis_server())
             args.store_url = f"redis://127.0.0.1:{args.redis_port}/0"
-        print(f"base {trees['base'][1]}, head {trees['head'][1]}, store {args.store}", flush=True)
-        for workload in args.workloads.split(","):
-            floor = per_entry("floor", None, workload, args)
-            figures = {
-                name: per_entry("tracesink", tree, workload, args)
-                for name, (tree, _) in trees.items()
-            }
-            above = {name: figure - floor for name, figure in figures.items()}
-            print(
-                f"({workload}) floor {floor:,.0f}; base {figures['base']:,.0f} "
-                f"({above['base']:,.0f} above); head {figures['head']:,.0f} "
-                f"({above['head']:,.0f} above): above the floor base / head "
-                f"{above['base'] / above['head']:.2f}x",
-                flush=True,
-            )
+        described = ", ".join(f"{name} {commit}" for name, (_, commit) in trees.items())
+        print(f"{described}, store {args.store}", flush=True)
+        if args.bytecodes:
+            profile(args, trees["head"][0])
+        else:
+            compare(args, trees)
 
 
 if __name__ == "__main__":
