@@ -1,7 +1,7 @@
 """The lane: a complete ingest request answered past the ASGI exchange.
 
-Under workload (a) (one small ``POST /log`` per request, BENCHMARKS.md "Issue 27") a third of
-the server's CPU went to the exchange around the app rather than to the app: uvicorn's
+Under workload (a) (one small ``POST /log`` per request, BENCHMARKS.md "Issue 27") about a fifth
+of the server's CPU (py-spy) went to the exchange around the app rather than to the app: uvicorn's
 ``RequestResponseCycle`` (its ``receive`` with an event per request, its ``send`` with two
 messages, a regex per header, a state machine), the head-joining transport (one write per
 answer), and the app's own ASGI wrappers. For a request whose head and body have all arrived
@@ -61,10 +61,9 @@ NO_EVENT = _NoEvent()
 class LaneCycle:
     """A request that may take the lane, as uvicorn's protocol and ``serve_complete`` see it:
     the fields of a ``RequestResponseCycle`` they read and write, and no event. Decided at the
-    head, it spares uvicorn's general ``on_headers_complete`` and its cycle: ~18,000 fewer
-    instructions a request (callgrind, in process: ~15 % of what the server's HTTP side costs
-    per ``POST /log``). It becomes uvicorn's cycle (``for_asgi``) when its body does not all
-    come in the read its head came in."""
+    head, it spares uvicorn's general ``on_headers_complete`` and its cycle (a sixth of the
+    HTTP side's instructions per ``POST /log``, callgrind). It becomes uvicorn's cycle
+    (``for_asgi``) when its body does not all come in the read its head came in."""
 
     __slots__ = (
         "body",
