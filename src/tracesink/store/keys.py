@@ -20,6 +20,7 @@ The Lua scripts never build a key: they get every key in KEYS (as a Cluster requ
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from tracesink.rules import KEY_KINDS, KEY_PREFIX, MESSAGES, RELEASE, SHARED_TAG
 
@@ -116,6 +117,19 @@ def trace_lead(prefix: str) -> str:
 def trace_of(prefix: str, key: str) -> str:
     """The trace id of a list key built by ``trace_key(prefix, …)``."""
     return key[len(prefix) + len(TRACE) + 1 : -1]
+
+
+def trace_keys(prefix: str, trace_ids: Iterable[str]) -> list[str]:
+    """``trace_key`` of each trace, in one pass: a write step builds one per trace it holds,
+    and two calls each were ~0.3 us an entry on single entries (issue 27)."""
+    lead = trace_lead(prefix)
+    return [f"{lead}{trace_id}}}" for trace_id in trace_ids]
+
+
+def traces_of(prefix: str, keys: Iterable[str]) -> list[str]:
+    """``trace_of`` of each key, in one pass (a call per key was ~0.15 us an entry)."""
+    start = len(prefix) + len(TRACE) + 1
+    return [key[start:-1] for key in keys]
 
 
 def key_pattern(prefix: str, kinds: tuple[str, ...] = IN_USE) -> re.Pattern[str]:

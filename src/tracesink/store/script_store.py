@@ -30,7 +30,7 @@ from tracesink.store.base import (
     new_batch_id,
 )
 from tracesink.store.day_count import count_day_call, day_count_reply
-from tracesink.store.keys import requests_key, trace_lead
+from tracesink.store.keys import requests_key, traces_of
 from tracesink.store.pinning import PinBounds, PinOutcome
 from tracesink.store.refusals import DropRun, RefusalMemory
 from tracesink.store.script_pins import (
@@ -219,9 +219,9 @@ class ScriptStore(ScriptReads):
             usage.shared_count = reply.day_commands
             usage.shared_mark = before + 1 + reply.calls
         if reply.written:
-            # ``trace_of``'s slice, written here: a call per trace was ~0.15 us an entry.
-            keys, cut = call.keys, len(trace_lead(self._policy.key_prefix))
-            self._refusals.wrote([keys[k - 1][cut:-1] for k in reply.written], now_ms)
+            keys = call.keys
+            written = traces_of(self._policy.key_prefix, [keys[k - 1] for k in reply.written])
+            self._refusals.wrote(written, now_ms)
         if entries:
             self._refusals.learn(now_ms, reply.counts)
         return reply.decisions

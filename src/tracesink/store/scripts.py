@@ -87,10 +87,8 @@ def _trace_keys(
     policy: Policy, trace_ids: Sequence[str], first_index: int
 ) -> tuple[list[str], dict[str, int]]:
     traces = list(dict.fromkeys(trace_ids))
-    # ``logs_key``'s text, written here: two calls per trace were ~0.3 us an entry on single
-    # entries (64 traces a call). The index map is built in C.
-    lead = layout.trace_lead(policy.key_prefix)
-    keys = [f"{lead}{trace_id}}}" for trace_id in traces]
+    keys = layout.trace_keys(policy.key_prefix, traces)
+    # The index map built in C (a Python step per trace was ~0.1 us an entry, issue 27).
     return keys, dict(zip(traces, range(first_index, first_index + len(traces)), strict=True))
 
 
