@@ -6,7 +6,7 @@ from __future__ import annotations
 from importlib import resources
 
 from tests.conftest import AppClient
-from tracesink.app.application import ROUTES
+from tracesink.app.routes import ROUTES
 from tracesink.app.static_routes import STATIC_PATHS
 
 STATIC = resources.files("tracesink").joinpath("static")

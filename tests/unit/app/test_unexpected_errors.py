@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from tracesink.app import application
-from tracesink.app.application import PUBLIC, Route
+from tracesink.app import application, routes
 from tracesink.app.http import Request, Response
+from tracesink.app.routes import PUBLIC, Route
 from tracesink.app.state import AppState
 
 
@@ -26,7 +26,7 @@ async def test_unexpected_errors_log_one_traceback_per_interval(
 ) -> None:
     """Five failing requests: five 500s saying nothing of the error, one traceback logged; once
     the interval has passed, the next one is logged saying how many were held back."""
-    monkeypatch.setitem(application.ROUTES["/health"], "GET", Route(broken, PUBLIC))
+    monkeypatch.setitem(routes.ROUTES["/health"], "GET", Route(broken, PUBLIC))
     sink = await make_app()
     caplog.set_level(logging.ERROR, logger="tracesink")
     for _ in range(5):
