@@ -134,19 +134,25 @@ async def drive(
     return stored, seconds
 
 
+def under_callgrind(script_argv: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run ``python *script_argv`` under callgrind: (instructions counted, what it printed)."""
+    argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
+    done = subprocess.run([*argv, *script_argv], capture_output=True, text=True, env=env)
+    found = COLLECTED.search(done.stderr)
+    if done.returncode != 0 or found is None:
+        raise SystemExit(f"the run under callgrind failed:\n{done.stdout}\n{done.stderr[-3000:]}")
+    return int(found.group(1)), done.stdout
+
+
 def instructions(
     tree: Path, workload: str, rounds: int, concurrency: int, redis_port: int
 ) -> tuple[int, int]:
     """(instructions, entries stored) of one run under callgrind."""
-    argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
-    argv += [sys.executable, __file__, "--run", workload, "--rounds", str(rounds)]
+    argv = [__file__, "--run", workload, "--rounds", str(rounds)]
     argv += ["--concurrency", str(concurrency), "--redis-port", str(redis_port)]
     env = {**os.environ, "PYTHONPATH": str(tree / "src"), "PYTHONHASHSEED": "0"}
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=True)
-    found = COLLECTED.search(done.stderr)
-    if found is None:
-        raise SystemExit(f"callgrind printed no count:\n{done.stderr[-2000:]}")
-    return int(found.group(1)), int(done.stdout.split()[0])
+    count, printed = under_callgrind(argv, env)
+    return count, int(printed.split()[0])
 
 
 def main() -> None:

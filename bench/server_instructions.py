@@ -190,15 +190,10 @@ def counted(
     server: str, tree: Path | None, workload: str, rounds: int, args: Any
 ) -> tuple[int, int]:
     """(instructions, entries) of one run under callgrind."""
-    argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
-    argv += [__file__, "--run", server, "--workload", workload, "--rounds", str(rounds)]
+    argv = [__file__, "--run", server, "--workload", workload, "--rounds", str(rounds)]
     argv += ["--connections", str(args.connections)]
-    env = run_env(tree, args)
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
-    found = app_instructions.COLLECTED.search(done.stderr)
-    if done.returncode != 0 or found is None:
-        raise SystemExit(f"{server} run failed:\n{done.stdout}\n{done.stderr[-3000:]}")
-    return int(found.group(1)), int(done.stdout.split()[0])
+    count, printed = app_instructions.under_callgrind(argv, run_env(tree, args))
+    return count, int(printed.split()[0])
 
 
 def per_entry(server: str, tree: Path | None, workload: str, args: Any) -> float:

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app_instructions import COLLECTED, HUGE, TRACES, VARIANTS
+from app_instructions import HUGE, TRACES, VARIANTS, under_callgrind
 
 if TYPE_CHECKING:
     from tracesink.model import PreparedEntry
@@ -92,15 +91,10 @@ async def drive(workload: str, steps: int, redis_port: int) -> tuple[int, float]
 
 def instructions(tree: Path, workload: str, steps: int, redis_port: int) -> tuple[int, int]:
     """(instructions, entries stored) of one run under callgrind."""
-    argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
-    argv += [sys.executable, __file__, "--run", workload, "--steps", str(steps)]
-    argv += ["--redis-port", str(redis_port)]
+    argv = [__file__, "--run", workload, "--steps", str(steps), "--redis-port", str(redis_port)]
     env = {**os.environ, "PYTHONPATH": str(tree / "src"), "PYTHONHASHSEED": "0"}
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=True)
-    found = COLLECTED.search(done.stderr)
-    if found is None:
-        raise SystemExit(f"callgrind printed no count:\n{done.stderr[-2000:]}")
-    return int(found.group(1)), int(done.stdout.split()[0])
+    count, printed = under_callgrind(argv, env)
+    return count, int(printed.split()[0])
 
 
 def main() -> None:
