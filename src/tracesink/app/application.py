@@ -179,8 +179,7 @@ class TraceSinkApp:
             except ClientDisconnected:
                 return None
             response.headers.extend(cors_headers)
-        response.headers.append((b"content-length", str(len(response.body)).encode()))
-        return response.status, response.headers, response.body
+        return response.status, response.with_length(), response.body
 
     def _cors_gate(self, request: Request) -> tuple[Response | None, Sequence[Header]]:
         """A request with an Origin: the refusal or preflight answer it gets at once, else the

@@ -121,8 +121,12 @@ class Response:
         self.body = body
         self.headers: Headers = list(headers)
 
+    def with_length(self) -> Headers:
+        """The headers with the body's Content-Length, as every answer here is sent."""
+        return [*self.headers, (b"content-length", str(len(self.body)).encode())]
+
     async def send(self, send: Send) -> None:
-        headers = [*self.headers, (b"content-length", str(len(self.body)).encode())]
+        headers = self.with_length()
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": self.body})
 

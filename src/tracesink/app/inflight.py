@@ -47,8 +47,7 @@ class InFlightLimit:
     async def answer_complete(self, scope: Scope, body: bytes) -> Answer | None:
         if self.in_flight >= self.limit:
             refusal = self._refusal()
-            refusal.headers.append((b"content-length", str(len(refusal.body)).encode()))
-            return refusal.status, refusal.headers, refusal.body
+            return refusal.status, refusal.with_length(), refusal.body
         self.in_flight += 1
         try:
             return await cast(LaneApp, self.app).answer_complete(scope, body)
