@@ -138,6 +138,7 @@ def start_replicated(
                 )
             )
         _wait_until(lambda: _role(primary.port, password)[1] == replicas, "replicas attached")
+        _wait_until(lambda: _confirming(primary.port, replicas, password), "replicas confirming")
         if sentinels:
             topology.sentinels = _start_sentinels(primary.port, password, sentinel_password)
             _wait_until(lambda: _sentinels_ready(topology.sentinels, replicas), "Sentinels ready")
@@ -230,6 +231,21 @@ def _role(port: int, password: str | None = None) -> tuple[str, int]:
         if name.startswith("slave") and isinstance(value, dict) and value["state"] == "online"
     )
     return str(info["role"]), online
+
+
+def _confirming(port: int, replicas: int, password: str | None = None) -> bool:
+    """Whether ``replicas`` replicas confirm, within 100 ms, a replicated no-op sent to the
+    primary on ``port``. Redis 7.0 lists a replica ``online`` before its first acknowledgement
+    reaches the primary: a ``WAIT`` in that half second counts it as 0 (a flaky CI run), so
+    topologies are handed out only once their replicas confirm writes."""
+    client = redis.Redis(
+        port=port, socket_timeout=1, password=password, single_connection_client=True
+    )
+    try:
+        client.publish("tracesink-test-ready", "")  # WAIT counts this connection's writes
+        return int(client.wait(replicas, 100)) >= replicas
+    finally:
+        client.close()
 
 
 def _wait_until(ready: Callable[[], bool], what: str) -> None:
