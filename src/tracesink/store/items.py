@@ -85,6 +85,8 @@ def is_entry(item: dict[str, Any]) -> bool:
 def one_line(raw: bytes, item: dict[str, Any]) -> bytes:
     """The JSON a stream sends for an item: as stored, unless that is not one line (a pretty
     printed item written by another tool would end a server-sent event early)."""
-    if b"\n" in raw or b"\r" in raw:
+    # find, not `in`: bytes' `in` first tries its operand as an integer, and the error it
+    # catches doubles the check's cost (timeit: 460 against 223 ns for a 300-byte item).
+    if raw.find(b"\n") >= 0 or raw.find(b"\r") >= 0:
         return _encode(item)
     return raw
