@@ -3,9 +3,11 @@
 (``Telemetry.record_decisions``), on a real redis-server that this harness starts (bench/run.py's,
 pinned to the load core, flushed before each run, not under callgrind).
 
-Two batches, as the group-commit writer makes them under bench/run.py's workloads: (a) 64
+Three batches, as the group-commit writer makes them: under bench/run.py's workloads, (a) 64
 entries of 64 traces (64 concurrent single-entry requests), (b) 20 entries of one trace (one
-``POST /logs``). Limits are checked on every entry and never reached.
+``POST /logs``); and (c) one entry, as requests that come one at a time make them (a developer's
+laptop), where the cost of a call is the cost of an entry. Limits are checked on every entry
+and never reached.
 
     .venv/bin/python bench/store_step.py --tree /path/to/base --tree .   # under callgrind
     .venv/bin/python bench/store_step.py --run a --steps 2000 --redis-port 6379   # CPU time, plain
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
     from tracesink.model import PreparedEntry
 
 ROOT = Path(__file__).resolve().parent.parent
+SHAPES = {"a": (64, 64), "b": (20, 1), "c": (1, 1)}  # entries per batch, traces among them
+STEPS = {"a": (20, 120), "b": (50, 350), "c": (100, 1100)}  # the two runs' step counts
 
 
 def batch(workload: str, step: int) -> list[PreparedEntry]:
@@ -40,7 +44,7 @@ def batch(workload: str, step: int) -> list[PreparedEntry]:
 
     rules = rules_from(load_settings({"TRACESINK_STORE": "memory://"}))
     sender = Sender({}, pinned=None, clock_ms=None)
-    size, traces = (64, 64) if workload == "a" else (20, 1)
+    size, traces = SHAPES[workload]
     entries: list[PreparedEntry] = []
     for i in range(size):
         level, system, message, context = VARIANTS[i % len(VARIANTS)]
@@ -100,9 +104,9 @@ def instructions(tree: Path, workload: str, steps: int, redis_port: int) -> tupl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tree", action="append", type=Path, help="a checkout (repeatable)")
-    parser.add_argument("--workloads", default="a,b")
+    parser.add_argument("--workloads", default="a,b,c")
     parser.add_argument("--steps", type=int, default=0, help="with --run: steps to take")
-    parser.add_argument("--run", choices=("a", "b"), help=argparse.SUPPRESS)
+    parser.add_argument("--run", choices=tuple(SHAPES), help=argparse.SUPPRESS)
     parser.add_argument("--redis-port", type=int, default=0, help="with --run: a running server")
     args = parser.parse_args()
     if args.run:
@@ -117,7 +121,7 @@ def main() -> None:
 
         redis_port, _ = stack.enter_context(redis_server())
         for workload in args.workloads.split(","):
-            low, high = (20, 120) if workload == "a" else (50, 350)
+            low, high = STEPS[workload]
             for tree in args.tree or [ROOT]:
                 first = instructions(tree.resolve(), workload, low, redis_port)
                 second = instructions(tree.resolve(), workload, high, redis_port)

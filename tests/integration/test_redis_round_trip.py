@@ -25,7 +25,9 @@ pytestmark = [
     pytest.mark.skipif(redis_server_binary() is None, reason="redis-server is not installed"),
 ]
 
-POLICY = Policy(global_limit=1000, trace_limit=1000, system_limits={}, window_ms=60_000, ttl_ms=60_000)
+POLICY = Policy(
+    global_limit=1000, trace_limit=1000, system_limits={}, window_ms=60_000, ttl_ms=60_000
+)
 TIMEOUT_S = 0.3
 
 
@@ -66,9 +68,8 @@ async def test_a_server_that_stops_answering_fails_the_call_in_time_and_the_next
     client = redis.Redis(port=server.port)
     try:
         stored = [json.loads(item)["id"] for item in client.lrange("logs:{t}", 0, -1)]
-        # The timed-out batch was sent before the stop took hold or not at all: its script may
-        # have run once (the spool's idempotent replay covers that), never on the next call.
-        assert stored[0] == "id0002" and stored[-1] == "id0000"
-        assert len(stored) in (2, 3)
+        # The timed-out batch's script may still have run once, when the server went on and
+        # read what was sent (the spool's replay, by batch id, covers that); never again.
+        assert stored in (["id0002", "id0001", "id0000"], ["id0002", "id0000"])
     finally:
         client.close()
